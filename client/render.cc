@@ -1,0 +1,179 @@
+#include "render.h"
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace schemad::client {
+namespace {
+
+std::string Paint(const Style& style, const char* code, const std::string& text) {
+  if (!style.color) return text;
+  return absl::StrCat("\033[", code, "m", text, "\033[0m");
+}
+
+constexpr char kRed[] = "31";
+constexpr char kGreen[] = "32";
+constexpr char kYellow[] = "33";
+constexpr char kBold[] = "1";
+constexpr char kDim[] = "2";
+
+std::string Pad(const std::string& s, size_t width) {
+  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
+}
+
+std::string HazardKindName(v1::HazardKind k) { return v1::HazardKind_Name(k); }
+
+std::string RenderDifferences(const google::protobuf::RepeatedPtrField<v1::Difference>& diffs,
+                              const Style& style) {
+  size_t w_change = 6, w_type = 4, w_name = 4;
+  for (const auto& d : diffs) {
+    w_change = std::max(w_change, v1::ChangeKind_Name(d.change()).size());
+    w_type = std::max(w_type, d.object_type().size());
+    w_name = std::max(w_name, d.name().size());
+  }
+  std::string out = Paint(style, kBold, absl::StrCat(Pad("CHANGE", w_change), "  ",
+                                                     Pad("TYPE", w_type), "  ",
+                                                     Pad("NAME", w_name), "  DETAIL"));
+  out += "\n";
+  for (const auto& d : diffs) {
+    const std::string change = v1::ChangeKind_Name(d.change());
+    const char* color = d.change() == v1::MISSING ? kYellow : d.change() == v1::EXTRA ? kRed : kYellow;
+    std::string detail = d.detail();
+    if (d.change() == v1::CHANGED) {
+      absl::StrAppend(&detail, ": want ", d.expected(), ", have ", d.actual());
+    }
+    absl::StrAppend(&out, Paint(style, color, Pad(change, w_change)), "  ", Pad(d.object_type(), w_type),
+                    "  ", Pad(d.name(), w_name), "  ", detail, "\n");
+  }
+  return out;
+}
+
+std::string RenderSteps(const google::protobuf::RepeatedPtrField<v1::PlanStep>& steps,
+                        const Style& style) {
+  std::string out;
+  int n = 0;
+  for (const auto& s : steps) {
+    ++n;
+    std::string sql = absl::StrReplaceAll(s.sql(), {{"\n", "\n      "}});
+    absl::StrAppend(&out, Pad(absl::StrCat(n, "."), 5), " ", sql, ";\n");
+    for (const auto& h : s.hazards()) {
+      absl::StrAppend(&out, "      ",
+                      Paint(style, h.kind() == v1::DATA_LOSS ? kRed : kYellow,
+                            absl::StrCat("! ", HazardKindName(h.kind()))),
+                      " ", h.message(), "\n");
+    }
+  }
+  return out;
+}
+
+std::string Timestamp(const google::protobuf::Timestamp& t) {
+  return google::protobuf::util::TimeUtil::ToString(t);
+}
+
+}  // namespace
+
+std::string RenderStatus(const v1::StatusResponse& r, const Style& style) {
+  const std::string state = v1::StatusResponse::State_Name(r.state());
+  const char* color = r.state() == v1::StatusResponse::IN_SYNC   ? kGreen
+                      : r.state() == v1::StatusResponse::PENDING ? kYellow
+                                                                 : kRed;
+  std::string out = absl::StrCat("state         ", Paint(style, color, state), "\n");
+  absl::StrAppend(&out, "differences   ", r.missing(), " missing, ", r.extra(), " extra, ",
+                  r.changed(), " changed\n");
+  absl::StrAppend(&out, "registry      ", r.registry_fingerprint(), "\n");
+  absl::StrAppend(&out, "fingerprint   ", r.fingerprint(), "\n");
+  if (r.last_applied_fingerprint().empty()) {
+    absl::StrAppend(&out, "last applied  never\n");
+  } else {
+    absl::StrAppend(&out, "last applied  ", Timestamp(r.last_applied_at()), " (registry ",
+                    r.last_applied_fingerprint(), ")\n");
+  }
+  if (r.state() == v1::StatusResponse::PENDING) {
+    absl::StrAppend(&out, Paint(style, kDim, "run `schemactl initialize` to apply the hazard-free plan\n"));
+  } else if (r.state() == v1::StatusResponse::DRIFTED) {
+    absl::StrAppend(&out, Paint(style, kDim, "run `schemactl diff` to see the differences and hazards\n"));
+  }
+  return out;
+}
+
+std::string RenderDiff(const v1::DiffResponse& r, const Style& style) {
+  if (r.differences().empty()) {
+    return absl::StrCat(Paint(style, kGreen, "in sync"), ": no differences (schema ",
+                        r.plan().schema(), ", fingerprint ", r.plan().fingerprint(), ")\n");
+  }
+  std::string out = RenderDifferences(r.differences(), style);
+  absl::StrAppend(&out, "\n", Paint(style, kBold, absl::StrCat("plan (", r.plan().steps_size(),
+                                                               " steps, schema ", r.plan().schema(),
+                                                               ", fingerprint ",
+                                                               r.plan().fingerprint(), "):")),
+                  "\n", RenderSteps(r.plan().steps(), style));
+  return out;
+}
+
+std::string RenderPlanSql(const v1::Plan& plan) {
+  std::string out = absl::StrCat("-- schemad plan, fingerprint ", plan.fingerprint(), "\n",
+                                 "-- Apply with: schemactl initialize --expect-fingerprint ",
+                                 plan.fingerprint(), " [--allow-hazards ...]\n");
+  if (plan.steps().empty()) return absl::StrCat(out, "-- nothing to do: in sync\n");
+  std::string search_path = absl::StrCat("SET search_path TO \"",
+                                         absl::StrReplaceAll(plan.schema(), {{"\"", "\"\""}}), "\";\n");
+  auto step_sql = [](const v1::PlanStep& s) {
+    std::string text;
+    for (const auto& h : s.hazards()) {
+      absl::StrAppend(&text, "-- hazard ", HazardKindName(h.kind()), ": ", h.message(), "\n");
+    }
+    absl::StrAppend(&text, s.sql(), ";\n");
+    return text;
+  };
+  bool any_own = false;
+  for (const auto& s : plan.steps()) any_own |= s.own_transaction();
+  if (any_own) {
+    absl::StrAppend(&out, "\n-- Enum labels: committed first, on their own (a new label is\n"
+                          "-- unusable in the transaction that adds it).\nBEGIN;\n", search_path);
+    for (const auto& s : plan.steps()) {
+      if (s.own_transaction()) absl::StrAppend(&out, step_sql(s));
+    }
+    absl::StrAppend(&out, "COMMIT;\n");
+  }
+  absl::StrAppend(&out, "\nBEGIN;\n", search_path);
+  for (const auto& s : plan.steps()) {
+    if (!s.own_transaction()) absl::StrAppend(&out, step_sql(s));
+  }
+  absl::StrAppend(&out, "COMMIT;\n");
+  return out;
+}
+
+std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style) {
+  const std::string outcome = v1::InitializeResponse::Outcome_Name(r.outcome());
+  const char* color = r.outcome() == v1::InitializeResponse::PARTIAL ? kYellow : kGreen;
+  std::string out = absl::StrCat("outcome  ", Paint(style, color, outcome), "  (fingerprint ",
+                                 r.fingerprint(), ")\n");
+  if (!r.executed().empty()) {
+    absl::StrAppend(&out, "\n",
+                    r.outcome() == v1::InitializeResponse::DRY_RUN ? "would execute" : "executed",
+                    " (", r.executed_size(), " steps):\n", RenderSteps(r.executed(), style));
+  }
+  if (!r.skipped().empty()) {
+    std::set<std::string> kinds;
+    for (const auto& s : r.skipped()) {
+      for (const auto& h : s.hazards()) kinds.insert(HazardKindName(h.kind()));
+    }
+    absl::StrAppend(&out, "\nskipped, hazards not accepted (", r.skipped_size(), " steps):\n",
+                    RenderSteps(r.skipped(), style));
+    absl::StrAppend(&out, Paint(style, kDim, absl::StrCat("to run them: --allow-hazards ",
+                                                          absl::StrJoin(kinds, ","), "\n")));
+  }
+  if (!r.remaining().empty()) {
+    absl::StrAppend(&out, "\nremaining differences:\n", RenderDifferences(r.remaining(), style));
+  }
+  return out;
+}
+
+}  // namespace schemad::client

@@ -1,0 +1,24 @@
+// Text rendering of schemad responses for people: aligned tables, the plan
+// with hazards marked, colour when writing to a terminal.
+#ifndef SCHEMAD_CLIENT_RENDER_H_
+#define SCHEMAD_CLIENT_RENDER_H_
+
+#include <string>
+
+#include "schemad/v1/schema_service.pb.h"
+
+namespace schemad::client {
+
+struct Style {
+  bool color = false;
+};
+
+std::string RenderStatus(const v1::StatusResponse& r, const Style& style);
+std::string RenderDiff(const v1::DiffResponse& r, const Style& style);
+// The plan as a reviewable SQL script, hazards as comments.
+std::string RenderPlanSql(const v1::Plan& plan);
+std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style);
+
+}  // namespace schemad::client
+
+#endif  // SCHEMAD_CLIENT_RENDER_H_

@@ -1,0 +1,418 @@
+// schemactl: the command-line client of schemad.
+//
+//   schemactl [--server ADDR] [--token T] [--format text|json] [--timeout D]
+//             [--tls-ca F] [--tls-cert F] [--tls-key F] COMMAND [flags]
+//
+// Exit codes (also in --help and the README):
+//   0 success    1 client-side error    2 bad usage
+//   3 status --check: PENDING           4 status --check: DRIFTED, or initialize PARTIAL
+//   5 refused by the server (UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT,
+//     FAILED_PRECONDITION)
+//   6 unreachable (UNAVAILABLE, deadline or --wait expired, health not SERVING)
+//   7 failed on the server (ABORTED, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED from a
+//     statement timeout, INTERNAL): nothing was applied
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "render.h"
+#include "schemad/v1/schema_service.grpc.pb.h"
+
+namespace schemad::client {
+namespace {
+
+enum ExitCode {
+  kOk = 0,
+  kClientError = 1,
+  kUsage = 2,
+  kPending = 3,
+  kDrifted = 4,
+  kRefused = 5,
+  kUnreachable = 6,
+  kServerFailed = 7,
+};
+
+constexpr char kHelp[] = R"(schemactl: client of schemad, the PostgreSQL schema service.
+
+Usage: schemactl [global flags] COMMAND [command flags]
+
+Commands:
+  initialize [--dry-run] [--allow-hazards KIND,...] [--expect-fingerprint F] [--wait DURATION]
+        Bring the database to the registry. By default only hazard-free steps run;
+        --allow-hazards names the hazard kinds accepted (DATA_LOSS, DROPS_OBJECT,
+        TABLE_REWRITE, LONG_LOCK, VALIDATION; with or without the HAZARD_KIND_ prefix).
+        --wait 60s retries until the server and its database are reachable.
+  status [--check]
+        IN_SYNC / PENDING / DRIFTED. With --check, the exit code is the verdict (CI gate).
+  diff [--sql]
+        Every difference and the ordered plan with hazards; --sql prints the plan as a
+        reviewable SQL script, hazards as comments.
+  health [--service NAME]
+        gRPC health check; default service schemad.v1.SchemaService (readiness: the
+        database is reachable); --service '' for liveness.
+
+Global flags (environment in brackets):
+  --server ADDR         schemad address [SCHEMAD_ADDR], default 127.0.0.1:50051
+  --token T             bearer token [SCHEMAD_TOKEN]
+  --format text|json    output; json is the response in Protobuf's JSON mapping
+  --timeout DURATION    per-call deadline, default 30s (initialize: 10m)
+  --tls-ca F            PEM CA to verify the server (enables TLS)
+  --tls-cert F, --tls-key F   client certificate for mutual TLS
+
+Exit codes:
+  0 success (initialize APPLIED, ALREADY_IN_SYNC or DRY_RUN; status --check IN_SYNC;
+    status, diff and health when the call succeeded and, for health, SERVING)
+  1 unexpected client-side error
+  2 bad usage (an unknown hazard kind included)
+  3 status --check found PENDING
+  4 status --check found DRIFTED, or initialize ended PARTIAL
+  5 refused by the server: UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT,
+    FAILED_PRECONDITION
+  6 unreachable: UNAVAILABLE, the deadline or --wait expired before an answer,
+    health not SERVING
+  7 failed on the server: ABORTED (e.g. lock timeout), RESOURCE_EXHAUSTED,
+    DEADLINE_EXCEEDED from a statement timeout, INTERNAL: nothing was applied
+)";
+
+constexpr const char* kHazardKinds[] = {"DATA_LOSS", "DROPS_OBJECT", "TABLE_REWRITE", "LONG_LOCK",
+                                        "VALIDATION"};
+
+struct UsageError {
+  std::string message;
+};
+
+struct Args {
+  std::string server = "127.0.0.1:50051";
+  std::string token;
+  std::string format = "text";
+  absl::Duration timeout = absl::ZeroDuration();  // zero: the command's default
+  std::string tls_ca, tls_cert, tls_key;
+  std::string command;
+  bool dry_run = false;
+  std::vector<std::string> allow_hazards;
+  std::string expect_fingerprint;
+  absl::Duration wait = absl::ZeroDuration();
+  bool check = false;
+  bool sql = false;
+  std::string service = "schemad.v1.SchemaService";
+};
+
+absl::Duration ParseDurationFlag(const std::string& name, const std::string& value) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration()) {
+    throw UsageError{absl::StrCat("--", name, ": \"", value, "\" is not a duration (e.g. 30s, 10m)")};
+  }
+  return d;
+}
+
+Args ParseArgs(int argc, char** argv) {
+  Args a;
+  if (const char* v = std::getenv("SCHEMAD_ADDR"); v != nullptr && *v) a.server = v;
+  if (const char* v = std::getenv("SCHEMAD_TOKEN"); v != nullptr) a.token = v;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "-h" || arg == "--help" || arg == "help") {
+      std::cout << kHelp;
+      std::exit(kOk);
+    }
+    if (!absl::StartsWith(arg, "--")) {
+      if (!a.command.empty()) throw UsageError{absl::StrCat("unexpected argument \"", arg, "\"")};
+      a.command = arg;
+      continue;
+    }
+    std::string name = arg.substr(2), value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    auto take = [&]() -> std::string {
+      if (has_value) return value;
+      if (i + 1 >= args.size()) throw UsageError{absl::StrCat("--", name, " needs a value")};
+      return args[++i];
+    };
+    auto flag = [&]() -> bool {
+      if (!has_value) return true;
+      if (value == "true" || value == "1") return true;
+      if (value == "false" || value == "0") return false;
+      throw UsageError{absl::StrCat("--", name, " takes no value (or true/false)")};
+    };
+    if (name == "server") {
+      a.server = take();
+    } else if (name == "token") {
+      a.token = take();
+    } else if (name == "format") {
+      a.format = take();
+      if (a.format != "text" && a.format != "json") {
+        throw UsageError{"--format must be text or json"};
+      }
+    } else if (name == "timeout") {
+      a.timeout = ParseDurationFlag(name, take());
+      if (a.timeout == absl::ZeroDuration()) throw UsageError{"--timeout must be positive"};
+    } else if (name == "tls-ca") {
+      a.tls_ca = take();
+    } else if (name == "tls-cert") {
+      a.tls_cert = take();
+    } else if (name == "tls-key") {
+      a.tls_key = take();
+    } else if (name == "dry-run") {
+      a.dry_run = flag();
+    } else if (name == "allow-hazards") {
+      for (absl::string_view kind : absl::StrSplit(take(), ',', absl::SkipWhitespace())) {
+        std::string k = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(kind));
+        std::string bare = absl::StartsWith(k, "HAZARD_KIND_") ? k.substr(12) : k;
+        bool known = false;
+        for (const char* h : kHazardKinds) known |= bare == h;
+        if (!known) {
+          throw UsageError{absl::StrCat("--allow-hazards: unknown hazard kind \"", kind,
+                                        "\" (known: DATA_LOSS, DROPS_OBJECT, TABLE_REWRITE, "
+                                        "LONG_LOCK, VALIDATION)")};
+        }
+        a.allow_hazards.push_back(bare);
+      }
+    } else if (name == "expect-fingerprint") {
+      a.expect_fingerprint = take();
+    } else if (name == "wait") {
+      a.wait = ParseDurationFlag(name, take());
+    } else if (name == "check") {
+      a.check = flag();
+    } else if (name == "sql") {
+      a.sql = flag();
+    } else if (name == "service") {
+      a.service = take();
+    } else {
+      throw UsageError{absl::StrCat("unknown flag --", name)};
+    }
+  }
+  if (a.command.empty()) throw UsageError{"no command (initialize, status, diff, health)"};
+  auto only = [&](bool set, const char* flag_name, const char* command) {
+    if (set && a.command != command) {
+      throw UsageError{absl::StrCat("--", flag_name, " belongs to `", command, "`")};
+    }
+  };
+  if (a.command != "initialize" && a.command != "status" && a.command != "diff" &&
+      a.command != "health") {
+    throw UsageError{absl::StrCat("unknown command \"", a.command,
+                                  "\" (initialize, status, diff, health)")};
+  }
+  only(a.dry_run, "dry-run", "initialize");
+  only(!a.allow_hazards.empty(), "allow-hazards", "initialize");
+  only(!a.expect_fingerprint.empty(), "expect-fingerprint", "initialize");
+  only(a.wait > absl::ZeroDuration(), "wait", "initialize");
+  only(a.check, "check", "status");
+  only(a.sql, "sql", "diff");
+  if (a.timeout == absl::ZeroDuration()) {
+    a.timeout = a.command == "initialize" ? absl::Minutes(10) : absl::Seconds(30);
+  }
+  if (a.tls_cert.empty() != a.tls_key.empty()) {
+    throw UsageError{"--tls-cert and --tls-key go together"};
+  }
+  return a;
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "schemactl: cannot read " << path << "\n";
+    std::exit(kClientError);
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const Args& a) {
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (a.tls_ca.empty() && a.tls_cert.empty()) {
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    if (!a.tls_ca.empty()) ssl.pem_root_certs = ReadFileOrDie(a.tls_ca);
+    if (!a.tls_cert.empty()) {
+      ssl.pem_cert_chain = ReadFileOrDie(a.tls_cert);
+      ssl.pem_private_key = ReadFileOrDie(a.tls_key);
+    }
+    creds = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  // Fail fast instead of backing off for long between connection attempts.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return grpc::CreateCustomChannel(a.server, creds, args);
+}
+
+void Prepare(grpc::ClientContext& ctx, const Args& a, absl::Time deadline) {
+  ctx.set_deadline(absl::ToChronoTime(deadline));
+  if (!a.token.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", a.token));
+}
+
+// Maps a failed call to an exit code, printing the reason.
+int Fail(const grpc::Status& status, absl::Time deadline, const Args& a) {
+  std::cerr << "schemactl: " << a.command << " failed: "
+            << absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) << ": "
+            << status.error_message() << "\n";
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return kRefused;
+    case grpc::StatusCode::UNAVAILABLE:
+      return kUnreachable;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      // Our own deadline passing means no answer came; otherwise the
+      // server reported a statement timeout.
+      return absl::Now() >= deadline - absl::Milliseconds(50) ? kUnreachable : kServerFailed;
+    default:
+      return kServerFailed;
+  }
+}
+
+int Print(const google::protobuf::Message& message, const std::string& text, const Args& a) {
+  if (a.format == "json") {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.always_print_primitive_fields = true;
+    if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) {
+      std::cerr << "schemactl: cannot format the response as JSON\n";
+      return kClientError;
+    }
+    std::cout << json;
+  } else {
+    std::cout << text;
+  }
+  return kOk;
+}
+
+int Run(const Args& a) {
+  Style style;
+  style.color = a.format == "text" && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(a);
+  v1::SchemaService::Stub stub(channel);
+
+  if (a.command == "health") {
+    grpc::health::v1::Health::Stub health(channel);
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(a.service);
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::ClientContext ctx;
+    const absl::Time deadline = absl::Now() + a.timeout;
+    Prepare(ctx, a, deadline);
+    grpc::Status status = health.Check(&ctx, request, &response);
+    if (!status.ok()) {
+      int code = Fail(status, deadline, a);
+      return code == kServerFailed && status.error_code() == grpc::StatusCode::NOT_FOUND
+                 ? kUnreachable
+                 : code;
+    }
+    const std::string state =
+        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+    if (a.format == "json") {
+      Print(response, "", a);
+    } else {
+      std::cout << (a.service.empty() ? "(overall)" : a.service) << ": " << state << "\n";
+    }
+    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kOk
+                                                                               : kUnreachable;
+  }
+
+  if (a.command == "status") {
+    v1::StatusResponse response;
+    grpc::ClientContext ctx;
+    const absl::Time deadline = absl::Now() + a.timeout;
+    Prepare(ctx, a, deadline);
+    grpc::Status status = stub.Status(&ctx, v1::StatusRequest(), &response);
+    if (!status.ok()) return Fail(status, deadline, a);
+    int code = Print(response, RenderStatus(response, style), a);
+    if (code != kOk || !a.check) return code;
+    if (response.state() == v1::StatusResponse::PENDING) return kPending;
+    if (response.state() == v1::StatusResponse::DRIFTED) return kDrifted;
+    return kOk;
+  }
+
+  if (a.command == "diff") {
+    v1::DiffResponse response;
+    grpc::ClientContext ctx;
+    const absl::Time deadline = absl::Now() + a.timeout;
+    Prepare(ctx, a, deadline);
+    grpc::Status status = stub.Diff(&ctx, v1::DiffRequest(), &response);
+    if (!status.ok()) return Fail(status, deadline, a);
+    if (a.sql) {
+      if (a.format == "json") return Print(response.plan(), "", a);
+      std::cout << RenderPlanSql(response.plan());
+      return kOk;
+    }
+    return Print(response, RenderDiff(response, style), a);
+  }
+
+  // initialize
+  v1::InitializeRequest request;
+  request.set_dry_run(a.dry_run);
+  request.set_expected_fingerprint(a.expect_fingerprint);
+  for (const std::string& h : a.allow_hazards) request.add_allow_hazards(h);
+  const absl::Time wait_until = absl::Now() + a.wait;
+  absl::Time last_progress = absl::InfinitePast();
+  for (int attempt = 1;; ++attempt) {
+    v1::InitializeResponse response;
+    grpc::ClientContext ctx;
+    absl::Time deadline = absl::Now() + a.timeout;
+    Prepare(ctx, a, deadline);
+    grpc::Status status = stub.Initialize(&ctx, request, &response);
+    if (status.ok()) {
+      int code = Print(response, RenderInitialize(response, style), a);
+      if (code != kOk) return code;
+      return response.outcome() == v1::InitializeResponse::PARTIAL ? kDrifted : kOk;
+    }
+    const bool retryable = status.error_code() == grpc::StatusCode::UNAVAILABLE;
+    if (!retryable || absl::Now() >= wait_until) {
+      if (retryable && a.wait > absl::ZeroDuration()) {
+        std::cerr << "schemactl: gave up after --wait " << absl::FormatDuration(a.wait) << "\n";
+      }
+      return Fail(status, deadline, a);
+    }
+    if (absl::Now() - last_progress >= absl::Seconds(2)) {
+      std::cerr << "schemactl: waiting for schemad at " << a.server << " and its database ("
+                << std::string(status.error_message()).substr(0, 120) << "); "
+                << absl::FormatDuration(absl::Trunc(wait_until - absl::Now(), absl::Seconds(1)))
+                << " left\n";
+      last_progress = absl::Now();
+    }
+    absl::SleepFor(std::min(absl::Milliseconds(250) * attempt, absl::Seconds(1)));
+  }
+}
+
+}  // namespace
+}  // namespace schemad::client
+
+int main(int argc, char** argv) {
+  using namespace schemad::client;
+  Args args;
+  try {
+    args = ParseArgs(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "schemactl: " << e.message << "\nRun `schemactl --help` for usage.\n";
+    return kUsage;
+  }
+  return Run(args);
+}

@@ -1,0 +1,114 @@
+// The engine behind every RPC: compares the registry with the live database
+// (Diff, Status) and brings the database to the registry (Initialize).
+//
+//   auto db = Database::Create({.url = url});
+//   Engine engine(db->get(), *LoadEmbeddedRegistry());
+//   absl::StatusOr<InitializeResult> r =
+//       engine.Initialize({.caller = "cli"}, absl::Now() + absl::Seconds(30));
+//
+// Initialize is serialized: within a process by a mutex, across processes
+// and replicas by a PostgreSQL advisory lock (keyed by database and target
+// schema) held on the connection that runs the DDL, so it dies with it.
+// All steps run in one transaction with the history row (enum labels added
+// with ADD VALUE commit first, in their own), and the result is read back
+// and compared with what the plan promised before COMMIT.
+// Thread-safe.
+#ifndef SCHEMAD_APPLY_ENGINE_H_
+#define SCHEMAD_APPLY_ENGINE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "schemad/apply/database.h"
+#include "schemad/diff/diff.h"
+#include "schemad/plan/plan.h"
+#include "schemad/registry/registry.h"
+
+namespace schemad {
+
+struct DiffResult {
+  std::vector<Difference> differences;
+  Plan plan;
+  // Hash of the registry and the live schema the plan was computed from.
+  std::string fingerprint;
+  std::string schema;
+};
+
+enum class SyncState { kInSync, kPending, kDrifted };
+
+struct StatusResult {
+  SyncState state = SyncState::kInSync;
+  std::string registry_fingerprint;
+  std::string fingerprint;
+  std::string last_applied_fingerprint;
+  std::optional<absl::Time> last_applied_at;
+  int missing = 0;
+  int extra = 0;
+  int changed = 0;
+};
+
+struct InitializeOptions {
+  bool dry_run = false;
+  // Hazard kinds the caller accepts; a step runs only if all of its are.
+  std::vector<HazardKind> allow_hazards;
+  // When set, refuse unless the current plan fingerprint equals it.
+  std::string expected_fingerprint;
+  // Recorded in history: peer address and role.
+  std::string caller = "unknown";
+};
+
+enum class Outcome { kApplied, kAlreadyInSync, kDryRun, kPartial };
+
+struct InitializeResult {
+  Outcome outcome = Outcome::kAlreadyInSync;
+  std::vector<PlanStep> executed;
+  std::vector<PlanStep> skipped;
+  std::vector<Difference> remaining;
+  std::string fingerprint;
+};
+
+class Engine {
+ public:
+  // `db` must outlive the engine.
+  Engine(Database* db, Registry registry);
+
+  // Every difference and the full plan. Reads only.
+  absl::StatusOr<DiffResult> Diff(absl::Time deadline);
+  // IN_SYNC / PENDING / DRIFTED with counts and the newest history row.
+  absl::StatusOr<StatusResult> Status(absl::Time deadline);
+  // See the header comment. FAILED_PRECONDITION for a stale
+  // expected_fingerprint; ABORTED on lock timeout; DEADLINE_EXCEEDED when
+  // the deadline passes first; INTERNAL when the read-back check fails.
+  absl::StatusOr<InitializeResult> Initialize(const InitializeOptions& options,
+                                              absl::Time deadline);
+  // The live schema as a model (for `schemad inspect`).
+  absl::StatusOr<Schema> Inspect(absl::Time deadline);
+  // The registry as PostgreSQL canonicalizes it (cached).
+  absl::StatusOr<Schema> Desired(absl::Time deadline);
+
+  const Registry& registry() const { return registry_; }
+  Database& database() { return *db_; }
+
+ private:
+  Database* const db_;
+  const Registry registry_;
+
+  absl::Mutex cache_mu_;
+  std::optional<Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
+
+  absl::Mutex init_mu_;
+  bool init_busy_ ABSL_GUARDED_BY(init_mu_) = false;
+};
+
+const char* OutcomeName(Outcome outcome);
+const char* SyncStateName(SyncState state);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_APPLY_ENGINE_H_

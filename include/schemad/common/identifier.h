@@ -1,0 +1,39 @@
+// SQL identifiers and literals: the one place DDL text quotes names.
+//
+//   QuoteIdent("users")      -> users
+//   QuoteIdent("User Table") -> "User Table"
+//   QuoteIdent("user")       -> "user"   (a reserved word)
+//   QuoteLiteral("it's")     -> 'it''s'
+//
+// QuoteIdent follows PostgreSQL's quote_ident(): names that are lower-case
+// simple identifiers and not keywords stay bare; everything else is
+// double-quoted with embedded quotes doubled. Thread-safe (pure functions).
+#ifndef SCHEMAD_COMMON_IDENTIFIER_H_
+#define SCHEMAD_COMMON_IDENTIFIER_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace schemad {
+
+// PostgreSQL's NAMEDATALEN - 1: the longest identifier it keeps.
+inline constexpr size_t kMaxIdentifierBytes = 63;
+
+// Returns `name` quoted as a SQL identifier when it needs quoting.
+std::string QuoteIdent(absl::string_view name);
+
+// Returns "schema.name", each part quoted as needed.
+std::string QualifiedName(absl::string_view schema, absl::string_view name);
+
+// Returns `value` as a SQL string literal ('...' with quotes doubled; E'...'
+// when it holds a backslash).
+std::string QuoteLiteral(absl::string_view value);
+
+// Returns whether `name` matches the glob `pattern` (`*` any run, `?` one
+// character).
+bool GlobMatch(absl::string_view pattern, absl::string_view name);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_COMMON_IDENTIFIER_H_

@@ -1,0 +1,60 @@
+// Differences between a desired schema (the canonical registry) and an
+// actual one (the live catalog). Pure code: no SQL, no database.
+//
+//   std::vector<Difference> d = DiffSchemas(desired, actual);
+//   // d[0]: {object_type "column", name "users.email", change kChanged,
+//   //        attribute "type", expected "character varying(320)", ...}
+//
+// Output order is deterministic: schema, extensions, enums, tables (and,
+// per table, columns, constraints, indexes), sequences. Objects the actual
+// side has and the desired side neither declares nor ignores are kExtra.
+// Thread-safe (pure function).
+#ifndef SCHEMAD_DIFF_DIFF_H_
+#define SCHEMAD_DIFF_DIFF_H_
+
+#include <string>
+#include <vector>
+
+#include "schemad/model/model.h"
+
+namespace schemad {
+
+enum class Change { kMissing, kExtra, kChanged };
+
+struct Difference {
+  // "schema", "table", "column", "index", "constraint", "enum",
+  // "enum_label", "sequence", "extension".
+  std::string object_type;
+  // Qualified within the schema: "users", "users.email", "user_role.admin".
+  std::string name;
+  Change change = Change::kMissing;
+  std::string expected;
+  std::string actual;
+  std::string detail;
+  // For the planner: the table (when the object lives in one), the object's
+  // own name, and for kChanged the attribute that differs ("type",
+  // "nullable", "default", "identity", "generated", "definition", "valid",
+  // "labels").
+  std::string table;
+  std::string object;
+  std::string attribute;
+
+  // A stable identity used to compare difference sets.
+  std::string Key() const;
+};
+
+const char* ChangeName(Change change);
+
+// Returns every difference between `desired` and `actual`. `desired.ignore`
+// names objects that are never reported as kExtra.
+std::vector<Difference> DiffSchemas(const Schema& desired, const Schema& actual);
+
+// Returns whether `name` (or "table.name") matches an ignore pattern.
+bool IsIgnored(const Schema& desired, const std::string& name, const std::string& table = "");
+
+// Describes a column as DDL would ("uuid NOT NULL DEFAULT gen_random_uuid()").
+std::string DescribeColumn(const Column& column);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_DIFF_DIFF_H_

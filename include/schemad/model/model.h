@@ -1,0 +1,155 @@
+// The one schema model that both sides of a comparison become: the registry
+// (after canonicalization by PostgreSQL) and the live database (read from
+// its catalog). The differ sees only this type.
+//
+//   Schema s;  s.name = "public";
+//   Table& t = s.tables.emplace_back();  t.name = "users";
+//   SortSchema(s);  // collections by name: output is deterministic
+//
+// Definitions (`Constraint::definition`, `Index::definition`) are SQL text:
+// from the registry, as its author wrote them; from the catalog, as
+// PostgreSQL prints them (pg_get_constraintdef, pg_get_indexdef after
+// "USING "). Plain values; thread-compatible.
+#ifndef SCHEMAD_MODEL_MODEL_H_
+#define SCHEMAD_MODEL_MODEL_H_
+
+#include <string>
+#include <vector>
+
+namespace schemad {
+
+enum class Identity { kNone, kAlways, kByDefault };
+
+struct Column {
+  std::string name;
+  // As PostgreSQL spells it ("character varying(320)"); from the registry
+  // possibly "bigserial", which canonicalization turns into bigint with an
+  // owned sequence.
+  std::string type;
+  bool not_null = false;
+  std::string default_expr;
+  Identity identity = Identity::kNone;
+  // Expression of a stored generated column; empty when not generated.
+  std::string generated;
+  // Catalog only: the sequence owned by this column and used by its default
+  // (serial/bigserial). Empty otherwise.
+  std::string serial_sequence;
+  // Catalog only: whether the default calls a volatile function (nextval,
+  // gen_random_uuid, ...), which makes ADD COLUMN rewrite the table.
+  bool volatile_default = false;
+  // Where the registry declares it ("file:line:col"); empty from catalog.
+  std::string source;
+};
+
+enum class ConstraintKind { kPrimaryKey, kUnique, kForeignKey, kCheck };
+
+// A referential action as SQL spells it: "NO ACTION", "CASCADE", ...
+struct Constraint {
+  std::string name;
+  ConstraintKind kind = ConstraintKind::kCheck;
+  std::vector<std::string> columns;
+  // "PRIMARY KEY (id)", "FOREIGN KEY (a) REFERENCES t(id) ON DELETE CASCADE",
+  // "CHECK ((x >= 0))"; never carries NOT VALID (see `validated`).
+  std::string definition;
+  bool validated = true;
+  // Foreign keys.
+  std::string ref_table;
+  std::vector<std::string> ref_columns;
+  std::string on_delete = "NO ACTION";
+  std::string on_update = "NO ACTION";
+  bool deferrable = false;
+  bool initially_deferred = false;
+  // Unique constraints.
+  bool nulls_not_distinct = false;
+  // Check constraints: the boolean expression.
+  std::string check_expr;
+  std::string source;
+};
+
+struct IndexKey {
+  // Exactly one of column and expression is set.
+  std::string column;
+  std::string expression;
+  std::string opclass;
+  bool descending = false;
+  enum class Nulls { kDefault, kFirst, kLast } nulls = Nulls::kDefault;
+};
+
+struct Index {
+  std::string name;
+  bool unique = false;
+  std::string method = "btree";
+  std::vector<IndexKey> keys;
+  std::vector<std::string> include;
+  std::string predicate;
+  // Everything after "USING ": "btree (lower((email)::text)) WHERE ...".
+  std::string definition;
+  bool valid = true;
+  // Catalog only: the table's columns the index depends on (keys,
+  // expressions, predicate), sorted.
+  std::vector<std::string> columns;
+  std::string source;
+};
+
+struct Table {
+  std::string name;
+  std::vector<Column> columns;  // in declaration (attnum) order
+  std::vector<Constraint> constraints;
+  std::vector<Index> indexes;
+  std::string source;
+
+  const Column* FindColumn(const std::string& column_name) const;
+  const Constraint* FindConstraint(const std::string& constraint_name) const;
+  const Index* FindIndex(const std::string& index_name) const;
+};
+
+struct EnumType {
+  std::string name;
+  std::vector<std::string> labels;  // in sort order
+  std::string source;
+};
+
+struct Extension {
+  std::string name;
+  std::string schema;  // empty: the server's choice
+  std::string source;
+};
+
+// A sequence in the schema that no column owns (owned ones are part of
+// their column).
+struct Sequence {
+  std::string name;
+};
+
+struct Schema {
+  std::string name = "public";
+  // False when the catalog found no such schema.
+  bool exists = true;
+  std::vector<Table> tables;
+  std::vector<EnumType> enums;
+  std::vector<Extension> extensions;
+  std::vector<Sequence> sequences;
+  // Glob patterns of database objects the registry ignores.
+  std::vector<std::string> ignore;
+
+  const Table* FindTable(const std::string& table_name) const;
+  const EnumType* FindEnum(const std::string& enum_name) const;
+  const Extension* FindExtension(const std::string& extension_name) const;
+};
+
+// Sorts tables, enums, extensions, sequences, and each table's constraints
+// and indexes by name. Column order is kept (it is not a difference, but it
+// is how a new table is created).
+void SortSchema(Schema& schema);
+
+// Returns a canonical text serialization of everything the differ compares
+// (used for fingerprints): equal schemas serialize equally.
+std::string SerializeForFingerprint(const Schema& schema);
+
+// Returns the referential action for pg_constraint's confdeltype/confupdtype
+// character ('a' -> "NO ACTION", 'c' -> "CASCADE", ...).
+std::string ReferentialActionFromCode(char code);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_MODEL_MODEL_H_

@@ -1,0 +1,71 @@
+// The model registry: a directory of RegistryFile messages (text format
+// *.textproto, or *.json) turned into a validated Schema.
+//
+//   absl::StatusOr<Registry> r = LoadRegistryDir("deploy/registry/docbot");
+//   if (!r.ok()) { std::cerr << r.status().message(); }  // every error, one a line
+//
+// Validation reports every error at once, each line "file:line:column: field
+// path: what is wrong" (JSON files give the field path without a line).
+// Thread-safe: pure functions over their arguments.
+#ifndef SCHEMAD_REGISTRY_REGISTRY_H_
+#define SCHEMAD_REGISTRY_REGISTRY_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "schemad/model/model.h"
+
+namespace schemad {
+
+// One registry file: a display path and its contents.
+struct RegistrySource {
+  std::string path;
+  std::string content;
+};
+
+struct Registry {
+  // Validated, sorted; definitions as the registry spells them.
+  Schema schema;
+  // Fingerprint of everything the registry declares (not of formatting).
+  std::string fingerprint;
+  // Where it came from: a directory, or "embedded:docbot".
+  std::string origin;
+};
+
+// Returns the docbot registry compiled into the binary.
+const std::vector<RegistrySource>& EmbeddedDocbotRegistry();
+
+// Reads every *.textproto and *.json file of `dir` (not recursive), sorted
+// by name. NOT_FOUND when `dir` is missing; INVALID_ARGUMENT when it holds
+// no registry file.
+absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& dir);
+
+// Parses and validates `files`. INVALID_ARGUMENT listing every error.
+absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
+                                      const std::string& origin);
+
+// ReadRegistryDir + LoadRegistry.
+absl::StatusOr<Registry> LoadRegistryDir(const std::string& dir);
+
+// LoadRegistry of EmbeddedDocbotRegistry().
+absl::StatusOr<Registry> LoadEmbeddedRegistry();
+
+// Returns `registry` retargeted at PostgreSQL schema `schema_name`, with its
+// fingerprint updated. No-op for an empty name.
+Registry WithSchema(Registry registry, const std::string& schema_name);
+
+// Writes `schema` as registry files into `dir` (created if missing): one
+// <table>.textproto per table and registry.textproto. Serial columns are
+// written as serial/bigserial/smallserial. Returns the paths written.
+absl::StatusOr<std::vector<std::string>> WriteRegistryDir(const Schema& schema,
+                                                          const std::string& dir);
+
+// Builds the SQL definition texts of constraints and indexes from their
+// structured fields (used for registry-loaded models).
+std::string ConstraintDefinition(const Constraint& constraint);
+std::string IndexDefinition(const Index& index);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_REGISTRY_REGISTRY_H_

@@ -1,0 +1,279 @@
+// schemad: the schema service.
+//
+//   schemad serve   [flags]   run the gRPC service
+//   schemad check   [--registry DIR] [--database-url URL]
+//                              validate a registry (and, with a database,
+//                              let PostgreSQL check its SQL); exit 1 if bad
+//   schemad inspect --database-url URL --out DIR [--schema S]
+//                              write registry files for what a database has
+//
+// Every flag can also come from the environment as SCHEMAD_<FLAG> (upper
+// case, '-' as '_'); the database URL also from DATABASE_URL. The command
+// line wins over the environment.
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "schemad/apply/database.h"
+#include "schemad/apply/engine.h"
+#include "schemad/registry/registry.h"
+#include "service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address to serve gRPC on. Beyond loopback it needs --tokens-file or "
+          "--allow-unauthenticated-remote.");
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL connection URL or libpq string (also DATABASE_URL). Never logged.");
+ABSL_FLAG(std::string, registry, "",
+          "Registry directory (*.textproto, *.json). Default: the embedded docbot registry.");
+ABSL_FLAG(std::string, schema, "", "Target PostgreSQL schema; overrides the registry's.");
+ABSL_FLAG(std::string, tokens_file, "",
+          "File of `ROLE TOKEN` lines (roles reader, admin). Without it every caller is admin.");
+ABSL_FLAG(bool, allow_unauthenticated_remote, false,
+          "Serve a non-loopback address without a tokens file (every caller is admin).");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS, with --tls-key).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert.");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA that client certificates must chain to (mTLS).");
+ABSL_FLAG(absl::Duration, lock_timeout, absl::Seconds(5),
+          "PostgreSQL lock_timeout: how long a statement waits for a table lock.");
+ABSL_FLAG(absl::Duration, statement_timeout, absl::Minutes(5),
+          "PostgreSQL statement_timeout; a caller's deadline lowers it.");
+ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(2),
+          "How long opening a database connection may take.");
+ABSL_FLAG(int, max_connections, 4, "Most database connections schemad holds at once.");
+ABSL_FLAG(std::string, out, "", "inspect: directory to write registry files into.");
+
+namespace schemad {
+namespace {
+
+constexpr char kUsage[] =
+    "schemad: PostgreSQL schema management as a gRPC service.\n\n"
+    "Usage:\n"
+    "  schemad serve [--listen ADDR] [--database-url URL] [--registry DIR] [flags]\n"
+    "  schemad check [--registry DIR] [--database-url URL]\n"
+    "  schemad inspect --database-url URL --out DIR [--schema NAME]\n\n"
+    "Every flag is also read from SCHEMAD_<FLAG> (e.g. SCHEMAD_TOKENS_FILE); the database\n"
+    "URL also from DATABASE_URL. Exit codes: 0 ok, 1 invalid registry or failure, 2 usage.";
+
+// Environment defaults, applied before the command line is parsed.
+void ApplyEnvironment() {
+  for (const char* name :
+       {"listen", "database_url", "registry", "schema", "tokens_file",
+        "allow_unauthenticated_remote", "tls_cert", "tls_key", "tls_client_ca", "lock_timeout",
+        "statement_timeout", "connect_timeout", "max_connections", "out"}) {
+    std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr && std::string(name) == "database_url") value = std::getenv("DATABASE_URL");
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag != nullptr && !flag->ParseFrom(value, &error)) {
+      std::cerr << "schemad: " << env << ": " << error << "\n";
+      std::exit(2);
+    }
+  }
+}
+
+// --help: every flag of this file with its default, spelled with dashes.
+void PrintHelp() {
+  std::cout << kUsage << "\n\nFlags:\n";
+  std::vector<std::pair<std::string, std::string>> lines;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!absl::EndsWith(flag->Filename(), "server/main.cc")) continue;
+    std::string dashed = std::string(name);
+    std::replace(dashed.begin(), dashed.end(), '_', '-');
+    const std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
+    lines.emplace_back(dashed, absl::StrCat("  --", dashed, "  (default: \"",
+                                            flag->DefaultValue(), "\"; env ", env,
+                                            name == "database_url" ? " or DATABASE_URL" : "",
+                                            ")\n      ", flag->Help(), "\n"));
+  }
+  std::sort(lines.begin(), lines.end());
+  for (const auto& [name, text] : lines) std::cout << text;
+}
+
+absl::StatusOr<Registry> LoadConfiguredRegistry() {
+  const std::string dir = absl::GetFlag(FLAGS_registry);
+  absl::StatusOr<Registry> registry = dir.empty() ? LoadEmbeddedRegistry() : LoadRegistryDir(dir);
+  if (!registry.ok()) return registry;
+  return WithSchema(*std::move(registry), absl::GetFlag(FLAGS_schema));
+}
+
+absl::StatusOr<std::unique_ptr<Database>> OpenDatabase() {
+  DatabaseOptions options;
+  options.url = absl::GetFlag(FLAGS_database_url);
+  options.max_connections = absl::GetFlag(FLAGS_max_connections);
+  options.lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
+  options.statement_timeout = absl::GetFlag(FLAGS_statement_timeout);
+  options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  return Database::Create(options);
+}
+
+int Check() {
+  absl::StatusOr<Registry> registry = LoadConfiguredRegistry();
+  if (!registry.ok()) {
+    std::cerr << registry.status().message() << "\n";
+    return 1;
+  }
+  if (!absl::GetFlag(FLAGS_database_url).empty()) {
+    absl::StatusOr<std::unique_ptr<Database>> db = OpenDatabase();
+    if (!db.ok()) {
+      std::cerr << "schemad: " << db.status().message() << "\n";
+      return 2;
+    }
+    Engine engine(db->get(), *registry);
+    absl::StatusOr<Schema> desired = engine.Desired(absl::Now() + absl::Minutes(1));
+    if (!desired.ok()) {
+      std::cerr << desired.status().message() << "\n";
+      return 1;
+    }
+  }
+  std::cout << "registry " << registry->origin << " is valid: " << registry->schema.tables.size()
+            << " tables, " << registry->schema.enums.size() << " enum types (schema "
+            << registry->schema.name << ", fingerprint " << registry->fingerprint << ")\n";
+  return 0;
+}
+
+int Inspect() {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty() || absl::GetFlag(FLAGS_database_url).empty()) {
+    std::cerr << "schemad inspect: needs --database-url and --out\n";
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<Database>> db = OpenDatabase();
+  if (!db.ok()) {
+    std::cerr << "schemad: " << db.status().message() << "\n";
+    return 2;
+  }
+  Registry target;
+  target.schema.name = absl::GetFlag(FLAGS_schema).empty() ? "public" : absl::GetFlag(FLAGS_schema);
+  Engine engine(db->get(), target);
+  absl::StatusOr<Schema> live = engine.Inspect(absl::Now() + absl::Minutes(1));
+  if (!live.ok()) {
+    std::cerr << "schemad inspect: " << live.status().message() << "\n";
+    return 1;
+  }
+  live->ignore = {"alembic_version"};
+  // Extensions are database-wide; only those installed into the schema
+  // belong to its registry.
+  std::vector<Extension> own;
+  for (const Extension& e : live->extensions) {
+    if (e.schema == live->name) own.push_back({e.name, "", ""});
+  }
+  live->extensions = own;
+  absl::StatusOr<std::vector<std::string>> written = WriteRegistryDir(*live, out);
+  if (!written.ok()) {
+    std::cerr << "schemad inspect: " << written.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << written->size() << " registry files to " << out << " ("
+            << live->tables.size() << " tables, " << live->enums.size() << " enum types)\n";
+  return 0;
+}
+
+int Serve() {
+  absl::StatusOr<Registry> registry = LoadConfiguredRegistry();
+  if (!registry.ok()) {
+    std::cerr << "schemad: refusing to start: " << registry.status().message() << "\n";
+    return 1;
+  }
+  if (registry->schema.name == "schemad") {
+    std::cerr << "schemad: refusing to start: schema \"schemad\" holds schemad's own history\n";
+    return 1;
+  }
+  ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  options.allow_unauthenticated_remote = absl::GetFlag(FLAGS_allow_unauthenticated_remote);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (absl::Status valid = ValidateServerOptions(options); !valid.ok()) {
+    std::cerr << "schemad: refusing to start: " << valid.message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<Database>> db = OpenDatabase();
+  if (!db.ok()) {
+    std::cerr << "schemad: refusing to start: " << db.status().message() << "\n";
+    return 1;
+  }
+  Engine engine(db->get(), *registry);
+  absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(options, &engine);
+  if (!server.ok()) {
+    std::cerr << "schemad: refusing to start: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::cerr << "schemad: serving registry " << registry->origin << " (schema "
+            << registry->schema.name << ", " << registry->schema.tables.size() << " tables) on "
+            << options.listen << " (port " << (*server)->port() << ")"
+            << (options.tokens_file.empty() ? ", no tokens: every caller is admin" : "")
+            << (options.tls_cert.empty() ? "" : ", TLS") << std::endl;
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::cerr << "schemad: signal " << signal_number << ", finishing in-flight calls" << std::endl;
+  (*server)->Shutdown(absl::Seconds(30));
+  std::cerr << "schemad: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace schemad
+
+int main(int argc, char** argv) {
+  // Block the shutdown signals in every thread before gRPC starts any; the
+  // main thread takes them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::SetProgramUsageMessage(schemad::kUsage);
+  schemad::ApplyEnvironment();
+  // Flags are spelled with dashes (--database-url); Abseil names them with
+  // underscores. Rewrite the name part, never the value.
+  std::vector<std::string> storage(argv, argv + argc);
+  for (std::string& arg : storage) {
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h" || arg == "help") {
+      schemad::PrintHelp();
+      return 0;
+    }
+    if (arg.rfind("--", 0) != 0) continue;
+    const size_t end = std::min(arg.find('='), arg.size());
+    std::replace(arg.begin() + 2, arg.begin() + end, '-', '_');
+  }
+  std::vector<char*> rewritten;
+  for (std::string& arg : storage) rewritten.push_back(arg.data());
+  std::vector<char*> args = absl::ParseCommandLine(static_cast<int>(rewritten.size()),
+                                                   rewritten.data());
+  if (args.size() != 2) {
+    std::cerr << schemad::kUsage << "\n";
+    return 2;
+  }
+  const std::string command = args[1];
+  if (command == "serve") return schemad::Serve();
+  if (command == "check") return schemad::Check();
+  if (command == "inspect") return schemad::Inspect();
+  std::cerr << "schemad: unknown command \"" << command << "\"\n\n" << schemad::kUsage << "\n";
+  return 2;
+}

@@ -1,0 +1,321 @@
+#include "service.h"
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "grpc/health/v1/health.pb.h"
+#include "schemad/common/status_macros.h"
+#include "schemad/v1/schema_service.grpc.pb.h"
+
+namespace schemad {
+namespace {
+
+namespace pb = ::schemad::v1;
+constexpr char kServiceName[] = "schemad.v1.SchemaService";
+constexpr size_t kMaxMessageBytes = 4096;
+
+pb::ChangeKind ToProto(Change c) {
+  switch (c) {
+    case Change::kMissing:
+      return pb::MISSING;
+    case Change::kExtra:
+      return pb::EXTRA;
+    case Change::kChanged:
+      return pb::CHANGED;
+  }
+  return pb::CHANGE_KIND_UNSPECIFIED;
+}
+
+pb::HazardKind ToProto(HazardKind k) {
+  switch (k) {
+    case HazardKind::kDataLoss:
+      return pb::DATA_LOSS;
+    case HazardKind::kDropsObject:
+      return pb::DROPS_OBJECT;
+    case HazardKind::kTableRewrite:
+      return pb::TABLE_REWRITE;
+    case HazardKind::kLongLock:
+      return pb::LONG_LOCK;
+    case HazardKind::kValidation:
+      return pb::VALIDATION;
+  }
+  return pb::HAZARD_KIND_UNSPECIFIED;
+}
+
+void ToProto(const Difference& d, pb::Difference* out) {
+  out->set_object_type(d.object_type);
+  out->set_name(d.name);
+  out->set_change(ToProto(d.change));
+  out->set_expected(d.expected);
+  out->set_actual(d.actual);
+  out->set_detail(d.detail);
+}
+
+void ToProto(const PlanStep& s, pb::PlanStep* out) {
+  out->set_sql(s.sql);
+  out->set_group(s.group);
+  out->set_own_transaction(s.own_transaction);
+  for (const Hazard& h : s.hazards) {
+    pb::Hazard* hazard = out->add_hazards();
+    hazard->set_kind(ToProto(h.kind));
+    hazard->set_message(h.message);
+  }
+}
+
+pb::InitializeResponse::Outcome ToProto(Outcome o) {
+  switch (o) {
+    case Outcome::kApplied:
+      return pb::InitializeResponse::APPLIED;
+    case Outcome::kAlreadyInSync:
+      return pb::InitializeResponse::ALREADY_IN_SYNC;
+    case Outcome::kDryRun:
+      return pb::InitializeResponse::DRY_RUN;
+    case Outcome::kPartial:
+      return pb::InitializeResponse::PARTIAL;
+  }
+  return pb::InitializeResponse::OUTCOME_UNSPECIFIED;
+}
+
+pb::StatusResponse::State ToProto(SyncState s) {
+  switch (s) {
+    case SyncState::kInSync:
+      return pb::StatusResponse::IN_SYNC;
+    case SyncState::kPending:
+      return pb::StatusResponse::PENDING;
+    case SyncState::kDrifted:
+      return pb::StatusResponse::DRIFTED;
+  }
+  return pb::StatusResponse::STATE_UNSPECIFIED;
+}
+
+std::string ReadFile(const std::string& path, absl::Status* status) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *status = absl::NotFoundError(absl::StrCat("cannot read ", path));
+    return "";
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  std::string message(status.message());
+  if (message.size() > kMaxMessageBytes) {
+    message = absl::StrCat(message.substr(0, kMaxMessageBytes), "... (truncated)");
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message);
+}
+
+class RunningServer::Impl final : public pb::SchemaService::Service {
+ public:
+  Impl(Engine* engine, TokenStore tokens, const ServerOptions& options)
+      : engine_(engine), tokens_(std::move(tokens)), options_(options) {}
+
+  void set_health(grpc::HealthCheckServiceInterface* health) { health_ = health; }
+
+  void SetReady(bool ready) {
+    if (health_ != nullptr && ready_.exchange(ready ? 1 : 0) != (ready ? 1 : 0)) {
+      health_->SetServingStatus(kServiceName, ready);
+    }
+  }
+
+  grpc::Status Initialize(grpc::ServerContext* context, const pb::InitializeRequest* request,
+                          pb::InitializeResponse* response) override {
+    return Handle(context, "Initialize", Role::kAdmin,
+                  [&](absl::Time deadline, Role role) -> absl::Status {
+                    InitializeOptions options;
+                    options.dry_run = request->dry_run();
+                    options.expected_fingerprint = request->expected_fingerprint();
+                    options.caller = absl::StrCat(context->peer(), " (", RoleName(role), ")");
+                    for (int i = 0; i < request->allow_hazards_size(); ++i) {
+                      HazardKind kind;
+                      if (!ParseHazardKind(request->allow_hazards(i), &kind)) {
+                        return absl::InvalidArgumentError(absl::StrCat(
+                            "allow_hazards[", i, "]: unknown hazard kind \"",
+                            request->allow_hazards(i).substr(0, 64),
+                            "\"; known: DATA_LOSS, DROPS_OBJECT, TABLE_REWRITE, LONG_LOCK, "
+                            "VALIDATION"));
+                      }
+                      options.allow_hazards.push_back(kind);
+                    }
+                    if (request->expected_fingerprint().size() > 128) {
+                      return absl::InvalidArgumentError(
+                          "expected_fingerprint: longer than any fingerprint");
+                    }
+                    SCHEMAD_ASSIGN_OR_RETURN(InitializeResult r,
+                                             engine_->Initialize(options, deadline));
+                    response->set_outcome(ToProto(r.outcome));
+                    response->set_fingerprint(r.fingerprint);
+                    for (const PlanStep& s : r.executed) ToProto(s, response->add_executed());
+                    for (const PlanStep& s : r.skipped) ToProto(s, response->add_skipped());
+                    for (const Difference& d : r.remaining) ToProto(d, response->add_remaining());
+                    return absl::OkStatus();
+                  });
+  }
+
+  grpc::Status Status(grpc::ServerContext* context, const pb::StatusRequest*,
+                      pb::StatusResponse* response) override {
+    return Handle(context, "Status", Role::kReader, [&](absl::Time deadline, Role) -> absl::Status {
+      SCHEMAD_ASSIGN_OR_RETURN(StatusResult r, engine_->Status(deadline));
+      response->set_state(ToProto(r.state));
+      response->set_registry_fingerprint(r.registry_fingerprint);
+      response->set_fingerprint(r.fingerprint);
+      response->set_last_applied_fingerprint(r.last_applied_fingerprint);
+      if (r.last_applied_at.has_value()) {
+        *response->mutable_last_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+            absl::ToUnixMicros(*r.last_applied_at));
+      }
+      response->set_missing(r.missing);
+      response->set_extra(r.extra);
+      response->set_changed(r.changed);
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::Status Diff(grpc::ServerContext* context, const pb::DiffRequest*,
+                    pb::DiffResponse* response) override {
+    return Handle(context, "Diff", Role::kReader, [&](absl::Time deadline, Role) -> absl::Status {
+      SCHEMAD_ASSIGN_OR_RETURN(DiffResult r, engine_->Diff(deadline));
+      for (const Difference& d : r.differences) ToProto(d, response->add_differences());
+      pb::Plan* plan = response->mutable_plan();
+      for (const PlanStep& s : r.plan.steps) ToProto(s, plan->add_steps());
+      plan->set_fingerprint(r.fingerprint);
+      plan->set_schema(r.schema);
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  template <typename Fn>
+  grpc::Status Handle(grpc::ServerContext* context, const char* method, Role needed, Fn&& fn) {
+    const absl::Time start = absl::Now();
+    std::string authorization;
+    const auto& metadata = context->client_metadata();
+    auto it = metadata.find("authorization");
+    if (it != metadata.end()) authorization.assign(it->second.data(), it->second.size());
+    absl::Status status;
+    std::string role_name = "-";
+    absl::StatusOr<Role> role = tokens_.Authenticate(authorization);
+    if (!role.ok()) {
+      status = role.status();
+    } else {
+      role_name = RoleName(*role);
+      if (needed == Role::kAdmin && *role != Role::kAdmin) {
+        status = absl::PermissionDeniedError(
+            absl::StrCat(method, " needs the admin role; this token's role is reader"));
+      } else {
+        absl::Time deadline = start + options_.default_deadline;
+        const auto client_deadline = context->deadline();
+        if (client_deadline < std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
+          deadline = std::min(deadline, absl::FromChrono(client_deadline));
+        }
+        status = fn(deadline, *role);
+        if (status.code() == absl::StatusCode::kUnavailable) {
+          SetReady(false);
+        } else if (status.ok()) {
+          SetReady(true);
+        }
+      }
+    }
+    if (options_.log_requests) {
+      std::cerr << absl::StrFormat("schemad: rpc=%s caller=%s role=%s code=%s duration_ms=%.1f%s\n",
+                                   method, context->peer(), role_name,
+                                   absl::StatusCodeToString(status.code()),
+                                   absl::ToDoubleMilliseconds(absl::Now() - start),
+                                   status.ok() ? "" : absl::StrCat(" error=\"",
+                                       std::string(status.message()).substr(
+                                           0, std::string(status.message()).find('\n')), "\""));
+    }
+    return ToGrpcStatus(status);
+  }
+
+  Engine* const engine_;
+  const TokenStore tokens_;
+  const ServerOptions options_;
+  grpc::HealthCheckServiceInterface* health_ = nullptr;
+  std::atomic<int> ready_{-1};
+};
+
+RunningServer::~RunningServer() { Shutdown(absl::Seconds(1)); }
+
+void RunningServer::Shutdown(absl::Duration grace) {
+  if (shut_down_.exchange(true)) return;
+  stop_.Notify();
+  if (readiness_.joinable()) readiness_.join();
+  // A client holding a health Watch stream would keep Shutdown() waiting.
+  if (server_ != nullptr) {
+    if (server_->GetHealthCheckService() != nullptr) server_->GetHealthCheckService()->Shutdown();
+    server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+  }
+}
+
+void RunningServer::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& options,
+                                                           Engine* engine) {
+  SCHEMAD_RETURN_IF_ERROR(ValidateServerOptions(options));
+  TokenStore tokens = TokenStore::AllowAll();
+  if (!options.tokens_file.empty()) {
+    SCHEMAD_ASSIGN_OR_RETURN(tokens, TokenStore::LoadFile(options.tokens_file));
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert.empty()) {
+    absl::Status read_status;
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back(
+        {ReadFile(options.tls_key, &read_status), ReadFile(options.tls_cert, &read_status)});
+    if (!options.tls_client_ca.empty()) {
+      ssl.pem_root_certs = ReadFile(options.tls_client_ca, &read_status);
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    SCHEMAD_RETURN_IF_ERROR(read_status);
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+
+  // Health and reflection, switched on in one place. The health messages
+  // are linked in so that reflection can describe grpc.health.v1.Health.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  auto running = std::unique_ptr<RunningServer>(new RunningServer());
+  running->service_ = std::make_unique<RunningServer::Impl>(engine, std::move(tokens), options);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, credentials, &running->port_);
+  builder.RegisterService(running->service_.get());
+  builder.SetMaxReceiveMessageSize(1 << 20);
+  running->server_ = builder.BuildAndStart();
+  if (running->server_ == nullptr || running->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = running->server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(kServiceName, false);
+  running->service_->set_health(health);
+
+  // Readiness follows the database: checked now and every interval.
+  RunningServer* raw = running.get();
+  running->readiness_ = std::thread([raw, engine, interval = options.readiness_interval]() {
+    do {
+      const absl::Status ping = engine->database().Ping(absl::Now() + absl::Seconds(1));
+      raw->service_->SetReady(ping.ok());
+    } while (!raw->stop_.WaitForNotificationWithTimeout(interval));
+  });
+  return running;
+}
+
+}  // namespace schemad

@@ -1,0 +1,506 @@
+#include "schemad/apply/engine.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "catalog/catalog.h"
+#include "db/pool.h"
+#include "schemad/common/fingerprint.h"
+#include "schemad/common/identifier.h"
+#include "schemad/common/status_macros.h"
+
+namespace schemad {
+
+namespace {
+
+struct Snapshot {
+  Schema actual;
+  std::vector<Difference> differences;
+  Plan plan;
+  std::string fingerprint;
+};
+
+using Lease = ConnectionPool::Lease;
+
+constexpr char kHistoryDdl[] =
+    "CREATE SCHEMA IF NOT EXISTS schemad;\n"
+    "CREATE TABLE IF NOT EXISTS schemad.history (\n"
+    "    id bigserial PRIMARY KEY,\n"
+    "    started_at timestamptz NOT NULL,\n"
+    "    finished_at timestamptz NOT NULL,\n"
+    "    caller text NOT NULL,\n"
+    "    registry_fingerprint text NOT NULL,\n"
+    "    steps jsonb NOT NULL,\n"
+    "    duration_ms integer NOT NULL\n"
+    ")";
+
+// The advisory lock key: per database and target schema, so unrelated
+// schemas never wait for each other.
+constexpr char kLockKey[] =
+    "hashtextextended('schemad:' || current_database() || ':' || $1, 0)";
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (c < 0x20) {
+          static const char* kHex = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+std::string StepsJson(const std::vector<PlanStep>& steps) {
+  std::vector<std::string> items;
+  for (const PlanStep& s : steps) {
+    std::vector<std::string> kinds;
+    for (const Hazard& h : s.hazards) kinds.push_back(JsonString(HazardName(h.kind)));
+    items.push_back(absl::StrCat("{\"sql\":", JsonString(s.sql), ",\"hazards\":[",
+                                 absl::StrJoin(kinds, ","), "]}"));
+  }
+  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
+}
+
+absl::Status CheckDeadline(absl::Time deadline, const char* what) {
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError(absl::StrCat("deadline expired before ", what));
+  }
+  return absl::OkStatus();
+}
+
+// Per-transaction settings: search_path and a statement timeout no longer
+// than what is left of the caller's deadline.
+void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
+                   const std::vector<std::string>& search_path, absl::Time deadline) {
+  std::vector<std::string> quoted;
+  for (const std::string& s : search_path) quoted.push_back(QuoteIdent(s));
+  const absl::Duration left = deadline - absl::Now();
+  const absl::Duration timeout = std::min(left, pool.options().statement_timeout);
+  ExecParams(pool, tx,
+             "SELECT set_config('search_path', $1, true), "
+             "set_config('statement_timeout', $2, true)",
+             absl::StrJoin(quoted, ", "), TimeoutSetting(timeout));
+}
+
+// Runs `fn` on a pooled connection. A reused connection that turns out to
+// be broken (the server restarted) is replaced once by a fresh one.
+template <typename Fn>
+absl::Status WithConnection(ConnectionPool& pool, absl::Time deadline, Fn&& fn) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<std::unique_ptr<Lease>> lease = pool.Acquire(deadline, attempt > 0);
+    if (!lease.ok()) return lease.status();
+    absl::Status status = fn(**lease);
+    if (status.ok()) return status;
+    if (status.code() == absl::StatusCode::kUnavailable ||
+        status.code() == absl::StatusCode::kDeadlineExceeded ||
+        status.code() == absl::StatusCode::kAborted ||
+        status.code() == absl::StatusCode::kInternal) {
+      // After a timeout or failure mid-statement the session state is not
+      // worth trusting: open a new one next time.
+      (*lease)->Discard();
+    }
+    if ((*lease)->fresh() || status.code() != absl::StatusCode::kUnavailable) return status;
+  }
+  return absl::UnavailableError("database unreachable");
+}
+
+std::set<std::string> Keys(const std::vector<Difference>& diffs) {
+  std::set<std::string> out;
+  for (const Difference& d : diffs) out.insert(d.Key());
+  return out;
+}
+
+bool DeclaredStillDiffers(const std::vector<Difference>& remaining) {
+  for (const Difference& d : remaining) {
+    if (d.change != Change::kExtra) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Engine::Engine(Database* db, Registry registry) : db_(db), registry_(std::move(registry)) {}
+
+// Returns the canonical desired schema, computing it on `conn` if needed.
+static absl::StatusOr<Schema> CachedCanonical(absl::Mutex& mu, std::optional<Schema>& cache,
+                                              ConnectionPool& pool, Lease& lease,
+                                              const Registry& registry) {
+  absl::MutexLock lock(&mu);
+  if (cache.has_value()) return *cache;
+  absl::StatusOr<Schema> canonical = Canonicalize(pool, lease.conn(), registry);
+  if (!canonical.ok()) return canonical.status();
+  cache = *canonical;
+  return canonical;
+}
+
+absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
+  SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "reading the registry"));
+  Schema out;
+  absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+    SCHEMAD_ASSIGN_OR_RETURN(out, CachedCanonical(cache_mu_, canonical_, db_->pool(), lease,
+                                                  registry_));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+// Reads the live schema and plans against `desired` inside `tx`.
+static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                      const Registry& registry, const Schema& desired,
+                                      Snapshot* out);
+
+absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
+  SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
+  DiffResult result;
+  absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+    SCHEMAD_ASSIGN_OR_RETURN(Schema desired, CachedCanonical(cache_mu_, canonical_, db_->pool(),
+                                                             lease, registry_));
+    return Guard("reading the database schema", [&]() -> absl::Status {
+      pqxx::read_transaction tx(lease.conn());
+      db_->pool().Count(2);
+      BeginSettings(db_->pool(), tx, {desired.name}, deadline);
+      Snapshot snapshot;
+      TakeSnapshot(db_->pool(), tx, registry_, desired, &snapshot);
+      tx.commit();
+      result.differences = std::move(snapshot.differences);
+      result.plan = std::move(snapshot.plan);
+      result.fingerprint = snapshot.fingerprint;
+      result.schema = desired.name;
+      return absl::OkStatus();
+    });
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
+  SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the status check"));
+  StatusResult result;
+  absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+    SCHEMAD_ASSIGN_OR_RETURN(Schema desired, CachedCanonical(cache_mu_, canonical_, db_->pool(),
+                                                             lease, registry_));
+    return Guard("reading the database schema", [&]() -> absl::Status {
+      pqxx::read_transaction tx(lease.conn());
+      db_->pool().Count(2);
+      BeginSettings(db_->pool(), tx, {desired.name}, deadline);
+      Snapshot snapshot;
+      TakeSnapshot(db_->pool(), tx, registry_, desired, &snapshot);
+      result = StatusResult{};
+      result.registry_fingerprint = registry_.fingerprint;
+      result.fingerprint = snapshot.fingerprint;
+      bool hazard_free = true;
+      for (const PlanStep& step : snapshot.plan.steps) hazard_free &= step.hazards.empty();
+      for (const Difference& d : snapshot.differences) {
+        if (d.change == Change::kMissing) ++result.missing;
+        if (d.change == Change::kExtra) ++result.extra;
+        if (d.change == Change::kChanged) ++result.changed;
+      }
+      if (snapshot.differences.empty()) {
+        result.state = SyncState::kInSync;
+      } else if (result.extra == 0 && hazard_free) {
+        result.state = SyncState::kPending;
+      } else {
+        result.state = SyncState::kDrifted;
+      }
+      const bool has_history =
+          !Exec(db_->pool(), tx, "SELECT to_regclass('schemad.history')")[0][0].is_null();
+      if (has_history) {
+        const pqxx::result last = Exec(
+            db_->pool(), tx,
+            "SELECT registry_fingerprint, (extract(epoch FROM finished_at) * 1000000)::bigint "
+            "FROM schemad.history ORDER BY id DESC LIMIT 1");
+        if (!last.empty()) {
+          result.last_applied_fingerprint = last[0][0].as<std::string>();
+          result.last_applied_at = absl::FromUnixMicros(last[0][1].as<int64_t>());
+        }
+      }
+      tx.commit();
+      return absl::OkStatus();
+    });
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
+  SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the inspection"));
+  Schema result;
+  absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+    return Guard("reading the database schema", [&]() -> absl::Status {
+      pqxx::read_transaction tx(lease.conn());
+      db_->pool().Count(2);
+      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline);
+      result = ReadSchema(db_->pool(), tx, registry_.schema.name);
+      tx.commit();
+      return absl::OkStatus();
+    });
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                      const Registry& registry, const Schema& desired,
+                                      Snapshot* out) {
+  out->actual = ReadSchema(pool, tx, desired.name);
+  out->differences = DiffSchemas(desired, out->actual);
+  // Tables that exist and that the plan touches: are they empty? That
+  // decides whether index builds, validations and rewrites are hazards.
+  std::set<std::string> touched;
+  for (const Difference& d : out->differences) {
+    if (!d.table.empty() && d.object_type != "enum_label" &&
+        out->actual.FindTable(d.table) != nullptr) {
+      touched.insert(d.table);
+    }
+  }
+  PlanOptions options;
+  if (!touched.empty()) {
+    options.tables_with_rows = TablesWithRows(pool, tx, desired.name,
+                                              std::vector<std::string>(touched.begin(),
+                                                                       touched.end()));
+  }
+  out->plan = BuildPlan(desired, out->actual, out->differences, options);
+  Fingerprinter fp;
+  fp.Add(registry.fingerprint);
+  fp.Add(SerializeForFingerprint(out->actual));
+  for (const std::string& t : options.tables_with_rows) fp.Add(t);
+  out->fingerprint = fp.Hex();
+  return out;
+}
+
+absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& options,
+                                                    absl::Time deadline) {
+  SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "Initialize"));
+  // One Initialize per process at a time; the advisory lock below does the
+  // same across processes. A caller that waited re-plans from scratch.
+  {
+    absl::MutexLock lock(&init_mu_);
+    auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(init_mu_) { return !init_busy_; };
+    if (!init_mu_.AwaitWithDeadline(absl::Condition(&free), deadline)) {
+      return absl::DeadlineExceededError(
+          "deadline expired waiting for another Initialize in this server to finish");
+    }
+    init_busy_ = true;
+  }
+  absl::Cleanup release = [this] {
+    absl::MutexLock lock(&init_mu_);
+    init_busy_ = false;
+  };
+
+  const absl::Time started = absl::Now();
+  ConnectionPool& pool = db_->pool();
+  InitializeResult result;
+  absl::Status status = WithConnection(pool, deadline, [&](Lease& lease) -> absl::Status {
+    const std::string& schema_name = registry_.schema.name;
+    // Advisory lock, polled outside any transaction with backoff.
+    absl::Duration backoff = absl::Milliseconds(5);
+    for (;;) {
+      bool locked = false;
+      SCHEMAD_RETURN_IF_ERROR(Guard("taking the Initialize lock", [&]() -> absl::Status {
+        pqxx::nontransaction tx(lease.conn());
+        locked = ExecParams(pool, tx, absl::StrCat("SELECT pg_try_advisory_lock(", kLockKey, ")"),
+                            schema_name)[0][0]
+                     .as<bool>();
+        return absl::OkStatus();
+      }));
+      if (locked) break;
+      if (absl::Now() + backoff >= deadline) {
+        return absl::DeadlineExceededError(
+            "deadline expired waiting for another schemad's Initialize of this schema "
+            "(advisory lock)");
+      }
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Milliseconds(200));
+    }
+    absl::Cleanup unlock = [&] {
+      absl::Status ignored = Guard("releasing the Initialize lock", [&]() -> absl::Status {
+        pqxx::nontransaction tx(lease.conn());
+        ExecParams(pool, tx, absl::StrCat("SELECT pg_advisory_unlock(", kLockKey, ")"),
+                   schema_name);
+        return absl::OkStatus();
+      });
+      if (!ignored.ok()) lease.Discard();  // closing the session releases it
+    };
+
+    SCHEMAD_ASSIGN_OR_RETURN(Schema desired,
+                             CachedCanonical(cache_mu_, canonical_, pool, lease, registry_));
+    Snapshot snapshot;
+    SCHEMAD_RETURN_IF_ERROR(Guard("reading the database schema", [&]() -> absl::Status {
+      pqxx::read_transaction tx(lease.conn());
+      pool.Count(2);
+      BeginSettings(pool, tx, {desired.name}, deadline);
+      TakeSnapshot(pool, tx, registry_, desired, &snapshot);
+      tx.commit();
+      return absl::OkStatus();
+    }));
+    result.fingerprint = snapshot.fingerprint;
+    if (!options.expected_fingerprint.empty() &&
+        options.expected_fingerprint != snapshot.fingerprint) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the schema changed since the plan was reviewed: expected fingerprint ",
+          options.expected_fingerprint, ", current ", snapshot.fingerprint,
+          "; run Diff again and review the new plan"));
+    }
+
+    // Which steps run: those whose every hazard is accepted, group-wise.
+    std::set<HazardKind> allowed(options.allow_hazards.begin(), options.allow_hazards.end());
+    std::set<int> blocked_groups;
+    auto step_allowed = [&](const PlanStep& s) {
+      for (const Hazard& h : s.hazards) {
+        if (!allowed.count(h.kind)) return false;
+      }
+      return true;
+    };
+    for (const PlanStep& s : snapshot.plan.steps) {
+      if (s.group != 0 && !step_allowed(s)) blocked_groups.insert(s.group);
+    }
+    std::vector<PlanStep> label_steps, main_steps;
+    std::set<int> resolved;
+    for (const PlanStep& s : snapshot.plan.steps) {
+      const bool runs = step_allowed(s) && (s.group == 0 || !blocked_groups.count(s.group));
+      if (!runs) {
+        result.skipped.push_back(s);
+        continue;
+      }
+      (s.own_transaction ? label_steps : main_steps).push_back(s);
+      resolved.insert(s.resolves.begin(), s.resolves.end());
+    }
+    std::vector<Difference> expected_remaining;
+    for (int i = 0; i < static_cast<int>(snapshot.differences.size()); ++i) {
+      if (!resolved.count(i)) expected_remaining.push_back(snapshot.differences[i]);
+    }
+    result.executed = label_steps;
+    result.executed.insert(result.executed.end(), main_steps.begin(), main_steps.end());
+    result.remaining = expected_remaining;
+    if (snapshot.differences.empty()) {
+      result.outcome = Outcome::kAlreadyInSync;
+      return absl::OkStatus();
+    }
+    if (options.dry_run) {
+      result.outcome = Outcome::kDryRun;
+      return absl::OkStatus();
+    }
+    if (result.executed.empty()) {
+      result.outcome =
+          DeclaredStillDiffers(expected_remaining) ? Outcome::kPartial : Outcome::kAlreadyInSync;
+      return absl::OkStatus();
+    }
+
+    if (!label_steps.empty()) {
+      // ALTER TYPE ... ADD VALUE: committed on its own, because a label is
+      // unusable in the transaction that adds it (SQLSTATE 55P04).
+      SCHEMAD_RETURN_IF_ERROR(Guard("adding enum labels", [&]() -> absl::Status {
+        pqxx::work tx(lease.conn());
+        pool.Count(2);
+        BeginSettings(pool, tx, {desired.name}, deadline);
+        for (const PlanStep& s : label_steps) Exec(pool, tx, s.sql);
+        tx.commit();
+        return absl::OkStatus();
+      }));
+    }
+
+    std::string failed_step;
+    absl::Status applied = Guard("applying the plan", [&]() -> absl::Status {
+      pqxx::work tx(lease.conn());
+      pool.Count(2);
+      Exec(pool, tx, kHistoryDdl);
+      BeginSettings(pool, tx, {desired.name}, deadline);
+      for (const PlanStep& s : main_steps) {
+        failed_step = s.sql;
+        Exec(pool, tx, s.sql);
+      }
+      failed_step.clear();
+      // Read back and hold the result to what the plan promised.
+      Schema after = ReadSchema(pool, tx, desired.name);
+      std::vector<Difference> now = DiffSchemas(desired, after);
+      const std::set<std::string> allowed_keys = Keys(expected_remaining);
+      for (const Difference& d : now) {
+        if (!allowed_keys.count(d.Key())) {
+          return absl::InternalError(absl::StrCat(
+              "read-back check failed, rolled back: after the plan, ", d.object_type, " ",
+              d.name, " is ", ChangeName(d.change), " (", d.detail, "; expected ", d.expected,
+              ", found ", d.actual, ")"));
+        }
+      }
+      result.remaining = now;
+      const absl::Time finished = absl::Now();
+      ExecParams(pool, tx,
+                 "INSERT INTO schemad.history (started_at, finished_at, caller, "
+                 "registry_fingerprint, steps, duration_ms) "
+                 "VALUES (to_timestamp($1::float8 / 1000000), clock_timestamp(), $2, $3, "
+                 "$4::jsonb, $5)",
+                 absl::ToUnixMicros(started), options.caller, registry_.fingerprint,
+                 StepsJson(result.executed),
+                 static_cast<int>(absl::ToInt64Milliseconds(finished - started)));
+      tx.commit();
+      return absl::OkStatus();
+    });
+    if (!applied.ok()) {
+      if (!failed_step.empty()) {
+        return Annotate(applied, absl::StrCat("step `", failed_step.substr(0, 200), "`"));
+      }
+      return applied;
+    }
+    result.outcome =
+        DeclaredStillDiffers(result.remaining) ? Outcome::kPartial : Outcome::kApplied;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kApplied:
+      return "APPLIED";
+    case Outcome::kAlreadyInSync:
+      return "ALREADY_IN_SYNC";
+    case Outcome::kDryRun:
+      return "DRY_RUN";
+    case Outcome::kPartial:
+      return "PARTIAL";
+  }
+  return "?";
+}
+
+const char* SyncStateName(SyncState state) {
+  switch (state) {
+    case SyncState::kInSync:
+      return "IN_SYNC";
+    case SyncState::kPending:
+      return "PENDING";
+    case SyncState::kDrifted:
+      return "DRIFTED";
+  }
+  return "?";
+}
+
+}  // namespace schemad

@@ -1,0 +1,112 @@
+// The database layer's private half: pooled pqxx connections, the one
+// function that turns libpqxx exceptions into absl::Status, and counted
+// statement execution. Nothing outside src/ sees libpqxx.
+#ifndef SCHEMAD_DB_POOL_H_
+#define SCHEMAD_DB_POOL_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "schemad/apply/database.h"
+
+namespace schemad {
+
+// Converts the exception in flight (call only inside a catch block) to a
+// status: broken connection -> UNAVAILABLE, lock timeout, deadlock and
+// serialization failures -> ABORTED, statement timeout ->
+// DEADLINE_EXCEEDED, lock table exhaustion (53200) -> RESOURCE_EXHAUSTED,
+// integrity violations -> FAILED_PRECONDITION, other SQL errors -> INTERNAL
+// (or `sql_code` for errors in SQL the caller supplied). `what` is prefixed.
+absl::Status StatusFromCurrentException(const std::string& what,
+                                        absl::StatusCode sql_code = absl::StatusCode::kInternal);
+
+// The SQLSTATE of the exception in flight, or "".
+std::string CurrentSqlState();
+
+// Runs `fn` and returns its status, or the status of what it threw.
+template <typename Fn>
+absl::Status Guard(const std::string& what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (...) {
+    return StatusFromCurrentException(what);
+  }
+}
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(DatabaseOptions options);
+  ~ConnectionPool();
+
+  // A connection on loan; returned to the pool when destroyed.
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<pqxx::connection> conn, bool fresh);
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+
+    pqxx::connection& conn() { return *conn_; }
+    // Whether the connection was opened for this lease (not reused).
+    bool fresh() const { return fresh_; }
+    // Closes the connection instead of returning it (after an error that
+    // may have left it unusable).
+    void Discard() { discard_ = true; }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<pqxx::connection> conn_;
+    bool fresh_;
+    bool discard_ = false;
+  };
+
+  // Waits until `deadline` for a free slot. `force_new` closes an idle
+  // connection instead of reusing it. UNAVAILABLE when the database cannot
+  // be reached, DEADLINE_EXCEEDED when no slot frees in time.
+  absl::StatusOr<std::unique_ptr<Lease>> Acquire(absl::Time deadline, bool force_new = false);
+
+  // Counts one statement sent.
+  void Count(int n = 1) { statements_.fetch_add(n, std::memory_order_relaxed); }
+  int64_t statements() const { return statements_.load(std::memory_order_relaxed); }
+  int open() const;
+  const DatabaseOptions& options() const { return options_; }
+
+ private:
+  void Return(std::unique_ptr<pqxx::connection> conn, bool discard);
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(absl::Time deadline);
+
+  const DatabaseOptions options_;
+  std::atomic<int64_t> statements_{0};
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Counted execution helpers: every statement goes through these.
+pqxx::result Exec(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& sql);
+template <typename... Args>
+pqxx::result ExecParams(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& sql,
+                        Args&&... args) {
+  pool.Count();
+  return tx.exec_params(sql, std::forward<Args>(args)...);
+}
+
+// Reads a text[] field.
+std::vector<std::string> ArrayField(const pqxx::field& field);
+
+// Formats a duration as a PostgreSQL interval in milliseconds ("1500ms"),
+// at least 1ms (0 would disable the timeout).
+std::string TimeoutSetting(absl::Duration d);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_DB_POOL_H_

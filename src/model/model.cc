@@ -1,0 +1,94 @@
+#include "schemad/model/model.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace schemad {
+namespace {
+
+template <typename T>
+const T* FindByName(const std::vector<T>& items, const std::string& name) {
+  for (const T& item : items) {
+    if (item.name == name) return &item;
+  }
+  return nullptr;
+}
+
+template <typename T>
+void SortByName(std::vector<T>& items) {
+  std::stable_sort(items.begin(), items.end(),
+                   [](const T& a, const T& b) { return a.name < b.name; });
+}
+
+}  // namespace
+
+const Column* Table::FindColumn(const std::string& n) const { return FindByName(columns, n); }
+const Constraint* Table::FindConstraint(const std::string& n) const {
+  return FindByName(constraints, n);
+}
+const Index* Table::FindIndex(const std::string& n) const { return FindByName(indexes, n); }
+const Table* Schema::FindTable(const std::string& n) const { return FindByName(tables, n); }
+const EnumType* Schema::FindEnum(const std::string& n) const { return FindByName(enums, n); }
+const Extension* Schema::FindExtension(const std::string& n) const {
+  return FindByName(extensions, n);
+}
+
+void SortSchema(Schema& schema) {
+  SortByName(schema.tables);
+  SortByName(schema.enums);
+  SortByName(schema.extensions);
+  SortByName(schema.sequences);
+  for (Table& table : schema.tables) {
+    SortByName(table.constraints);
+    SortByName(table.indexes);
+  }
+}
+
+std::string SerializeForFingerprint(const Schema& schema) {
+  std::string out = absl::StrCat("schema ", schema.name, " ", schema.exists, "\n");
+  for (const Extension& e : schema.extensions) absl::StrAppend(&out, "ext ", e.name, "\n");
+  for (const EnumType& e : schema.enums) {
+    absl::StrAppend(&out, "enum ", e.name, " ", absl::StrJoin(e.labels, ","), "\n");
+  }
+  for (const Sequence& s : schema.sequences) absl::StrAppend(&out, "seq ", s.name, "\n");
+  for (const Table& t : schema.tables) {
+    absl::StrAppend(&out, "table ", t.name, "\n");
+    std::vector<const Column*> columns;
+    for (const Column& c : t.columns) columns.push_back(&c);
+    // Column order is not a difference, so it does not change the print.
+    std::sort(columns.begin(), columns.end(),
+              [](const Column* a, const Column* b) { return a->name < b->name; });
+    for (const Column* c : columns) {
+      absl::StrAppend(&out, " col ", c->name, "|", c->type, "|", c->not_null, "|",
+                      c->default_expr, "|", static_cast<int>(c->identity), "|", c->generated,
+                      "\n");
+    }
+    for (const Constraint& c : t.constraints) {
+      absl::StrAppend(&out, " con ", c.name, "|", c.definition, "|", c.validated, "\n");
+    }
+    for (const Index& i : t.indexes) {
+      absl::StrAppend(&out, " idx ", i.name, "|", i.unique, "|", i.definition, "|", i.valid,
+                      "\n");
+    }
+  }
+  return out;
+}
+
+std::string ReferentialActionFromCode(char code) {
+  switch (code) {
+    case 'r':
+      return "RESTRICT";
+    case 'c':
+      return "CASCADE";
+    case 'n':
+      return "SET NULL";
+    case 'd':
+      return "SET DEFAULT";
+    default:
+      return "NO ACTION";
+  }
+}
+
+}  // namespace schemad

@@ -1,0 +1,600 @@
+#include "schemad/registry/registry.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "schemad/common/fingerprint.h"
+#include "schemad/common/identifier.h"
+#include "schemad/v1/registry.pb.h"
+
+namespace schemad {
+namespace {
+
+namespace pb = ::schemad::v1;
+using google::protobuf::TextFormat;
+
+// Registry files larger than this are refused (a registry is hand-written).
+constexpr size_t kMaxFileBytes = 8 << 20;
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  CollectErrors(const std::string& path, std::vector<std::string>* errors)
+      : path_(path), errors_(errors) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    errors_->push_back(absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", message));
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
+
+ private:
+  const std::string& path_;
+  std::vector<std::string>* errors_;
+};
+
+// A step of a field path: a field name and, for repeated fields, an index.
+struct PathStep {
+  const char* field;
+  int index;
+};
+
+// Locates objects of one parsed file for error messages.
+class SourceMap {
+ public:
+  SourceMap(std::string path, std::unique_ptr<TextFormat::ParseInfoTree> tree)
+      : path_(std::move(path)), tree_(std::move(tree)) {}
+
+  // "file:line:col: table[0].column[2]" (text) or "file: table[0].column[2]".
+  std::string Where(std::initializer_list<PathStep> steps) const {
+    std::string field_path;
+    const google::protobuf::Descriptor* descriptor = pb::RegistryFile::descriptor();
+    const TextFormat::ParseInfoTree* tree = tree_.get();
+    int line = -1, column = -1;
+    for (const PathStep& step : steps) {
+      if (!field_path.empty()) field_path += ".";
+      absl::StrAppend(&field_path, step.field);
+      if (step.index >= 0) absl::StrAppend(&field_path, "[", step.index, "]");
+      const google::protobuf::FieldDescriptor* field =
+          descriptor == nullptr ? nullptr : descriptor->FindFieldByName(step.field);
+      if (tree != nullptr && field != nullptr) {
+        const int index = field->is_repeated() ? step.index : -1;
+        TextFormat::ParseLocation location = tree->GetLocation(field, index);
+        if (location.line >= 0) {
+          line = location.line;
+          column = location.column;
+        }
+        tree = field->message_type() != nullptr ? tree->GetTreeForNested(field, index)
+                                                : nullptr;
+        descriptor = field->message_type();
+      } else {
+        tree = nullptr;
+      }
+    }
+    if (line >= 0) {
+      return absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", field_path);
+    }
+    return absl::StrCat(path_, ": ", field_path);
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<TextFormat::ParseInfoTree> tree_;
+};
+
+struct ParsedFile {
+  pb::RegistryFile message;
+  std::unique_ptr<SourceMap> map;
+};
+
+std::string ActionSql(pb::ReferentialAction action) {
+  switch (action) {
+    case pb::REFERENTIAL_ACTION_RESTRICT:
+      return "RESTRICT";
+    case pb::REFERENTIAL_ACTION_CASCADE:
+      return "CASCADE";
+    case pb::REFERENTIAL_ACTION_SET_NULL:
+      return "SET NULL";
+    case pb::REFERENTIAL_ACTION_SET_DEFAULT:
+      return "SET DEFAULT";
+    default:
+      return "NO ACTION";
+  }
+}
+
+std::string QuotedList(const std::vector<std::string>& names) {
+  std::vector<std::string> quoted;
+  for (const std::string& n : names) quoted.push_back(QuoteIdent(n));
+  return absl::StrJoin(quoted, ", ");
+}
+
+// Built-in type names (after stripping modifiers and array brackets) that
+// a column may use without declaring them.
+bool IsBuiltinType(std::string base) {
+  static const std::set<std::string>* const kTypes = new std::set<std::string>{
+      "smallint", "integer", "int", "int2", "int4", "int8", "bigint", "serial",
+      "bigserial", "smallserial", "serial2", "serial4", "serial8", "real", "float4",
+      "float8", "float", "double precision", "numeric", "decimal", "money", "text",
+      "character varying", "varchar", "character", "char", "bpchar", "name", "bytea",
+      "boolean", "bool", "date", "time", "time without time zone", "time with time zone",
+      "timetz", "timestamp", "timestamp without time zone", "timestamp with time zone",
+      "timestamptz", "interval", "uuid", "json", "jsonb", "jsonpath", "xml", "inet", "cidr",
+      "macaddr", "macaddr8", "bit", "bit varying", "varbit", "tsvector", "tsquery",
+      "point", "line", "lseg", "box", "path", "polygon", "circle", "int4range",
+      "int8range", "numrange", "tsrange", "tstzrange", "daterange", "int4multirange",
+      "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange",
+      "datemultirange", "oid", "regclass", "regconfig", "regtype", "pg_lsn", "txid_snapshot",
+      "pg_snapshot", "citext_unused_placeholder"};
+  return kTypes->count(base) > 0;
+}
+
+// "character varying(320)[]" -> "character varying"; "user_role[]" -> "user_role".
+std::string BaseTypeName(absl::string_view type) {
+  std::string t(absl::StripAsciiWhitespace(type));
+  while (absl::EndsWith(t, "[]")) t = std::string(absl::StripAsciiWhitespace(t.substr(0, t.size() - 2)));
+  const size_t paren = t.find('(');
+  if (paren != std::string::npos) {
+    const size_t close = t.find(')', paren);
+    std::string rest = close == std::string::npos ? "" : t.substr(close + 1);
+    t = absl::StrCat(absl::StripAsciiWhitespace(t.substr(0, paren)),
+                     rest.empty() ? "" : " ", absl::StripAsciiWhitespace(rest));
+  }
+  // "timestamp(3) with time zone" -> "timestamp with time zone".
+  return std::string(absl::StripAsciiWhitespace(t));
+}
+
+class Validator {
+ public:
+  std::vector<std::string> errors;
+
+  void CheckName(const std::string& name, const std::string& where, const char* what) {
+    if (name.empty()) {
+      errors.push_back(absl::StrCat(where, ": ", what, " name is required"));
+    } else if (name.size() > kMaxIdentifierBytes) {
+      errors.push_back(absl::StrCat(where, ": ", what, " name \"", name, "\" is ", name.size(),
+                                    " bytes; PostgreSQL keeps at most ", kMaxIdentifierBytes));
+    } else if (name.find('\0') != std::string::npos) {
+      errors.push_back(absl::StrCat(where, ": ", what, " name contains a NUL byte"));
+    }
+  }
+};
+
+}  // namespace
+
+std::string ConstraintDefinition(const Constraint& c) {
+  switch (c.kind) {
+    case ConstraintKind::kPrimaryKey:
+      return absl::StrCat("PRIMARY KEY (", QuotedList(c.columns), ")");
+    case ConstraintKind::kUnique:
+      return absl::StrCat("UNIQUE ", c.nulls_not_distinct ? "NULLS NOT DISTINCT " : "", "(",
+                          QuotedList(c.columns), ")");
+    case ConstraintKind::kForeignKey: {
+      std::string out = absl::StrCat("FOREIGN KEY (", QuotedList(c.columns), ") REFERENCES ",
+                                     QuoteIdent(c.ref_table), "(", QuotedList(c.ref_columns), ")");
+      if (c.on_update != "NO ACTION") absl::StrAppend(&out, " ON UPDATE ", c.on_update);
+      if (c.on_delete != "NO ACTION") absl::StrAppend(&out, " ON DELETE ", c.on_delete);
+      if (c.deferrable) absl::StrAppend(&out, " DEFERRABLE");
+      if (c.initially_deferred) absl::StrAppend(&out, " INITIALLY DEFERRED");
+      return out;
+    }
+    case ConstraintKind::kCheck:
+      return absl::StrCat("CHECK (", c.check_expr, ")");
+  }
+  return "";
+}
+
+std::string IndexDefinition(const Index& index) {
+  std::vector<std::string> keys;
+  for (const IndexKey& key : index.keys) {
+    std::string k = key.column.empty() ? absl::StrCat("(", key.expression, ")")
+                                       : QuoteIdent(key.column);
+    if (!key.opclass.empty()) absl::StrAppend(&k, " ", key.opclass);
+    if (key.descending) absl::StrAppend(&k, " DESC");
+    if (key.nulls == IndexKey::Nulls::kFirst) absl::StrAppend(&k, " NULLS FIRST");
+    if (key.nulls == IndexKey::Nulls::kLast) absl::StrAppend(&k, " NULLS LAST");
+    keys.push_back(k);
+  }
+  std::string out = absl::StrCat(index.method, " (", absl::StrJoin(keys, ", "), ")");
+  if (!index.include.empty()) absl::StrAppend(&out, " INCLUDE (", QuotedList(index.include), ")");
+  if (!index.predicate.empty()) absl::StrAppend(&out, " WHERE ", index.predicate);
+  return out;
+}
+
+absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return absl::NotFoundError(absl::StrCat("registry directory ", dir, " does not exist"));
+  }
+  std::vector<std::string> paths;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    const std::string ext = entry.path().extension().string();
+    if (entry.is_regular_file() && (ext == ".textproto" || ext == ".json")) {
+      paths.push_back(entry.path().string());
+    }
+  }
+  if (ec) return absl::InternalError(absl::StrCat("reading ", dir, ": ", ec.message()));
+  std::sort(paths.begin(), paths.end());
+  if (paths.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dir, ": no registry files (*.textproto or *.json)"));
+  }
+  std::vector<RegistrySource> files;
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    if (!in.good() && !in.eof()) return absl::InternalError(absl::StrCat("reading ", path));
+    files.push_back({path, buffer.str()});
+  }
+  return files;
+}
+
+absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
+                                      const std::string& origin) {
+  Validator v;
+  std::vector<ParsedFile> parsed;
+  for (const RegistrySource& file : files) {
+    if (file.content.size() > kMaxFileBytes) {
+      v.errors.push_back(absl::StrCat(file.path, ": file is ", file.content.size(),
+                                      " bytes; registry files are limited to ", kMaxFileBytes));
+      continue;
+    }
+    ParsedFile p;
+    if (absl::EndsWith(file.path, ".json")) {
+      google::protobuf::util::JsonParseOptions options;
+      auto status = google::protobuf::util::JsonStringToMessage(file.content, &p.message, options);
+      if (!status.ok()) {
+        v.errors.push_back(absl::StrCat(file.path, ": ", std::string(status.message())));
+        continue;
+      }
+      p.map = std::make_unique<SourceMap>(file.path, nullptr);
+    } else {
+      auto tree = std::make_unique<TextFormat::ParseInfoTree>();
+      TextFormat::Parser parser;
+      CollectErrors collector(file.path, &v.errors);
+      parser.RecordErrorsTo(&collector);
+      parser.WriteLocationsTo(tree.get());
+      if (!parser.ParseFromString(file.content, &p.message)) continue;
+      p.map = std::make_unique<SourceMap>(file.path, std::move(tree));
+    }
+    parsed.push_back(std::move(p));
+  }
+
+  Registry registry;
+  registry.origin = origin;
+  Schema& schema = registry.schema;
+  schema.name = "public";
+
+  // Registry-wide settings.
+  const ParsedFile* settings_file = nullptr;
+  for (const ParsedFile& p : parsed) {
+    if (!p.message.has_registry()) continue;
+    if (settings_file != nullptr) {
+      v.errors.push_back(absl::StrCat(p.map->Where({{"registry", -1}}),
+                                      ": a second registry-wide declaration; the first is at ",
+                                      settings_file->map->Where({{"registry", -1}})));
+      continue;
+    }
+    settings_file = &p;
+    const pb::RegistrySettings& s = p.message.registry();
+    if (!s.schema().empty()) {
+      v.CheckName(s.schema(), p.map->Where({{"registry", -1}, {"schema", -1}}), "schema");
+      schema.name = s.schema();
+    }
+    std::map<std::string, std::string> seen_enums;
+    for (int i = 0; i < s.enum__size(); ++i) {
+      const pb::EnumType& e = s.enum_(i);
+      const std::string where = p.map->Where({{"registry", -1}, {"enum", i}});
+      v.CheckName(e.name(), where, "enum type");
+      if (!e.name().empty() && !seen_enums.emplace(e.name(), where).second) {
+        v.errors.push_back(absl::StrCat(where, ": duplicate enum type \"", e.name(),
+                                        "\" (first declared at ", seen_enums[e.name()], ")"));
+      }
+      if (e.label_size() == 0) {
+        v.errors.push_back(absl::StrCat(where, ": enum type \"", e.name(), "\" has no labels"));
+      }
+      std::set<std::string> labels;
+      for (int j = 0; j < e.label_size(); ++j) {
+        const std::string& label = e.label(j);
+        if (label.empty() || label.size() > kMaxIdentifierBytes) {
+          v.errors.push_back(absl::StrCat(where, ".label[", j, "]: enum label must be 1 to ",
+                                          kMaxIdentifierBytes, " bytes"));
+        }
+        if (!labels.insert(label).second) {
+          v.errors.push_back(absl::StrCat(where, ".label[", j, "]: duplicate label \"", label,
+                                          "\" in enum type \"", e.name(), "\""));
+        }
+      }
+      EnumType& out = schema.enums.emplace_back();
+      out.name = e.name();
+      out.labels.assign(e.label().begin(), e.label().end());
+      out.source = where;
+    }
+    std::set<std::string> seen_extensions;
+    for (int i = 0; i < s.extension_size(); ++i) {
+      const std::string where = p.map->Where({{"registry", -1}, {"extension", i}});
+      v.CheckName(s.extension(i).name(), where, "extension");
+      if (!seen_extensions.insert(s.extension(i).name()).second) {
+        v.errors.push_back(absl::StrCat(where, ": duplicate extension \"",
+                                        s.extension(i).name(), "\""));
+      }
+      schema.extensions.push_back({s.extension(i).name(), s.extension(i).schema(), where});
+    }
+    for (int i = 0; i < s.ignore_size(); ++i) {
+      if (s.ignore(i).empty()) {
+        v.errors.push_back(absl::StrCat(p.map->Where({{"registry", -1}, {"ignore", i}}),
+                                        ": empty ignore pattern"));
+      }
+      schema.ignore.push_back(s.ignore(i));
+    }
+  }
+
+  // Tables.
+  std::map<std::string, std::string> relation_names;  // schema-wide namespace
+  auto claim_relation = [&](const std::string& name, const std::string& where,
+                            const char* what) {
+    if (name.empty()) return;
+    auto [it, inserted] = relation_names.emplace(name, where);
+    if (!inserted) {
+      v.errors.push_back(absl::StrCat(where, ": duplicate ", what, " name \"", name,
+                                      "\" (already used at ", it->second, ")"));
+    }
+  };
+  for (const ParsedFile& p : parsed) {
+    for (int ti = 0; ti < p.message.table_size(); ++ti) {
+      const pb::Table& t = p.message.table(ti);
+      const std::string where = p.map->Where({{"table", ti}});
+      v.CheckName(t.name(), where, "table");
+      claim_relation(t.name(), where, "table");
+      Table& table = schema.tables.emplace_back();
+      table.name = t.name();
+      table.source = where;
+      if (t.column_size() == 0) {
+        v.errors.push_back(absl::StrCat(where, ": table \"", t.name(), "\" has no columns"));
+      }
+      std::map<std::string, std::string> columns_seen;
+      for (int ci = 0; ci < t.column_size(); ++ci) {
+        const pb::Column& c = t.column(ci);
+        const std::string cw = p.map->Where({{"table", ti}, {"column", ci}});
+        v.CheckName(c.name(), cw, "column");
+        if (!c.name().empty() && !columns_seen.emplace(c.name(), cw).second) {
+          v.errors.push_back(absl::StrCat(cw, ": duplicate column \"", c.name(), "\" in table \"",
+                                          t.name(), "\""));
+        }
+        if (c.type().empty()) {
+          v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\" has no type"));
+        }
+        if (!c.generated().empty() && !c.default_().empty()) {
+          v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(),
+                                          "\" is generated and cannot have a default"));
+        }
+        if (c.identity() != pb::IDENTITY_NONE && (!c.default_().empty() || !c.generated().empty())) {
+          v.errors.push_back(absl::StrCat(cw, ": identity column \"", c.name(),
+                                          "\" cannot have a default or generated expression"));
+        }
+        Column& col = table.columns.emplace_back();
+        col.name = c.name();
+        col.type = c.type();
+        col.not_null = c.not_null();
+        col.default_expr = c.default_();
+        col.identity = c.identity() == pb::IDENTITY_ALWAYS       ? Identity::kAlways
+                       : c.identity() == pb::IDENTITY_BY_DEFAULT ? Identity::kByDefault
+                                                                 : Identity::kNone;
+        col.generated = c.generated();
+        col.source = cw;
+      }
+      auto check_columns = [&](const google::protobuf::RepeatedPtrField<std::string>& cols,
+                               const std::string& cw, const std::string& what) {
+        if (cols.empty()) v.errors.push_back(absl::StrCat(cw, ": ", what, " lists no columns"));
+        for (const std::string& col : cols) {
+          if (!columns_seen.count(col)) {
+            v.errors.push_back(absl::StrCat(cw, ": ", what, " names unknown column \"", col,
+                                            "\" of table \"", t.name(), "\""));
+          }
+        }
+      };
+      std::map<std::string, std::string> constraints_seen;
+      auto claim_constraint = [&](const std::string& name, const std::string& cw) {
+        if (!name.empty() && !constraints_seen.emplace(name, cw).second) {
+          v.errors.push_back(absl::StrCat(cw, ": duplicate constraint \"", name, "\" in table \"",
+                                          t.name(), "\""));
+        }
+      };
+      if (t.has_primary_key()) {
+        const std::string cw = p.map->Where({{"table", ti}, {"primary_key", -1}});
+        v.CheckName(t.primary_key().name(), cw, "primary key");
+        claim_constraint(t.primary_key().name(), cw);
+        claim_relation(t.primary_key().name(), cw, "primary key");
+        check_columns(t.primary_key().column(), cw,
+                      absl::StrCat("primary key \"", t.primary_key().name(), "\""));
+        Constraint& c = table.constraints.emplace_back();
+        c.name = t.primary_key().name();
+        c.kind = ConstraintKind::kPrimaryKey;
+        c.columns.assign(t.primary_key().column().begin(), t.primary_key().column().end());
+        c.source = cw;
+      }
+      for (int i = 0; i < t.unique_size(); ++i) {
+        const pb::UniqueConstraint& u = t.unique(i);
+        const std::string cw = p.map->Where({{"table", ti}, {"unique", i}});
+        v.CheckName(u.name(), cw, "unique constraint");
+        claim_constraint(u.name(), cw);
+        claim_relation(u.name(), cw, "unique constraint");
+        check_columns(u.column(), cw, absl::StrCat("unique constraint \"", u.name(), "\""));
+        Constraint& c = table.constraints.emplace_back();
+        c.name = u.name();
+        c.kind = ConstraintKind::kUnique;
+        c.columns.assign(u.column().begin(), u.column().end());
+        c.nulls_not_distinct = u.nulls_not_distinct();
+        c.source = cw;
+      }
+      for (int i = 0; i < t.foreign_key_size(); ++i) {
+        const pb::ForeignKey& f = t.foreign_key(i);
+        const std::string cw = p.map->Where({{"table", ti}, {"foreign_key", i}});
+        v.CheckName(f.name(), cw, "foreign key");
+        claim_constraint(f.name(), cw);
+        check_columns(f.column(), cw, absl::StrCat("foreign key \"", f.name(), "\""));
+        if (f.column_size() != f.references_column_size()) {
+          v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(), "\" has ",
+                                          f.column_size(), " column(s) but references ",
+                                          f.references_column_size()));
+        }
+        if (!f.initially_deferred() || f.deferrable()) {
+        } else {
+          v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(),
+                                          "\" is initially deferred but not deferrable"));
+        }
+        Constraint& c = table.constraints.emplace_back();
+        c.name = f.name();
+        c.kind = ConstraintKind::kForeignKey;
+        c.columns.assign(f.column().begin(), f.column().end());
+        c.ref_table = f.references_table();
+        c.ref_columns.assign(f.references_column().begin(), f.references_column().end());
+        c.on_delete = ActionSql(f.on_delete());
+        c.on_update = ActionSql(f.on_update());
+        c.deferrable = f.deferrable();
+        c.initially_deferred = f.initially_deferred();
+        c.source = cw;
+      }
+      for (int i = 0; i < t.check_size(); ++i) {
+        const pb::CheckConstraint& k = t.check(i);
+        const std::string cw = p.map->Where({{"table", ti}, {"check", i}});
+        v.CheckName(k.name(), cw, "check constraint");
+        claim_constraint(k.name(), cw);
+        if (absl::StripAsciiWhitespace(k.expression()).empty()) {
+          v.errors.push_back(absl::StrCat(cw, ": check constraint \"", k.name(),
+                                          "\" has no expression"));
+        }
+        Constraint& c = table.constraints.emplace_back();
+        c.name = k.name();
+        c.kind = ConstraintKind::kCheck;
+        c.check_expr = k.expression();
+        c.source = cw;
+      }
+      for (int i = 0; i < t.index_size(); ++i) {
+        const pb::Index& x = t.index(i);
+        const std::string cw = p.map->Where({{"table", ti}, {"index", i}});
+        v.CheckName(x.name(), cw, "index");
+        claim_relation(x.name(), cw, "index");
+        if (x.key_size() == 0) {
+          v.errors.push_back(absl::StrCat(cw, ": index \"", x.name(), "\" has no keys"));
+        }
+        Index& index = table.indexes.emplace_back();
+        index.name = x.name();
+        index.unique = x.unique();
+        index.method = x.method().empty() ? "btree" : x.method();
+        index.predicate = x.where();
+        index.include.assign(x.include().begin(), x.include().end());
+        index.source = cw;
+        for (int k = 0; k < x.key_size(); ++k) {
+          const pb::IndexKey& key = x.key(k);
+          IndexKey& out = index.keys.emplace_back();
+          out.column = key.column();
+          out.expression = key.expression();
+          out.opclass = key.opclass();
+          out.descending = key.descending();
+          out.nulls = key.nulls_first()  ? IndexKey::Nulls::kFirst
+                      : key.nulls_last() ? IndexKey::Nulls::kLast
+                                         : IndexKey::Nulls::kDefault;
+          const std::string kw = absl::StrCat(cw, ".key[", k, "]");
+          if (key.target_case() == pb::IndexKey::TARGET_NOT_SET) {
+            v.errors.push_back(absl::StrCat(kw, ": index key needs a column or an expression"));
+          } else if (key.has_column() && !columns_seen.count(key.column())) {
+            v.errors.push_back(absl::StrCat(kw, ": index \"", x.name(),
+                                            "\" names unknown column \"", key.column(),
+                                            "\" of table \"", t.name(), "\""));
+          }
+          if (key.nulls_first() && key.nulls_last()) {
+            v.errors.push_back(absl::StrCat(kw, ": nulls_first and nulls_last both set"));
+          }
+        }
+        for (const std::string& col : x.include()) {
+          if (!columns_seen.count(col)) {
+            v.errors.push_back(absl::StrCat(cw, ": index \"", x.name(),
+                                            "\" includes unknown column \"", col, "\""));
+          }
+        }
+      }
+    }
+  }
+
+  // Cross-table checks: foreign key targets and enum types.
+  std::set<std::string> declared_enums;
+  for (const EnumType& e : schema.enums) declared_enums.insert(e.name);
+  for (const Table& table : schema.tables) {
+    for (const Column& column : table.columns) {
+      const std::string base = BaseTypeName(column.type);
+      if (base.empty() || IsBuiltinType(base) || declared_enums.count(base) ||
+          absl::StrContains(base, ".") || !schema.extensions.empty()) {
+        continue;
+      }
+      v.errors.push_back(absl::StrCat(column.source, ": column \"", column.name, "\" uses type \"",
+                                      base,
+                                      "\", which is neither a built-in type nor an enum type "
+                                      "declared in the registry"));
+    }
+    for (const Constraint& c : table.constraints) {
+      if (c.kind != ConstraintKind::kForeignKey) continue;
+      const Table* target = schema.FindTable(c.ref_table);
+      if (target == nullptr) {
+        v.errors.push_back(absl::StrCat(c.source, ": foreign key \"", c.name,
+                                        "\" references unknown table \"", c.ref_table, "\""));
+        continue;
+      }
+      for (const std::string& col : c.ref_columns) {
+        if (target->FindColumn(col) == nullptr) {
+          v.errors.push_back(absl::StrCat(c.source, ": foreign key \"", c.name,
+                                          "\" references unknown column \"", col,
+                                          "\" of table \"", c.ref_table, "\""));
+        }
+      }
+    }
+  }
+
+  if (!v.errors.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid registry ", origin, " (", v.errors.size(), " error",
+        v.errors.size() == 1 ? "" : "s", "):\n", absl::StrJoin(v.errors, "\n")));
+  }
+
+  for (Table& table : schema.tables) {
+    for (Constraint& c : table.constraints) c.definition = ConstraintDefinition(c);
+    for (Index& i : table.indexes) i.definition = IndexDefinition(i);
+  }
+  SortSchema(schema);
+  return WithSchema(std::move(registry), "");
+}
+
+Registry WithSchema(Registry registry, const std::string& schema_name) {
+  if (!schema_name.empty()) registry.schema.name = schema_name;
+  Fingerprinter fp;
+  fp.Add(SerializeForFingerprint(registry.schema));
+  for (const std::string& pattern : registry.schema.ignore) fp.Add(pattern);
+  registry.fingerprint = fp.Hex();
+  return registry;
+}
+
+absl::StatusOr<Registry> LoadRegistryDir(const std::string& dir) {
+  absl::StatusOr<std::vector<RegistrySource>> files = ReadRegistryDir(dir);
+  if (!files.ok()) return files.status();
+  return LoadRegistry(*files, dir);
+}
+
+absl::StatusOr<Registry> LoadEmbeddedRegistry() {
+  return LoadRegistry(EmbeddedDocbotRegistry(), "embedded:docbot");
+}
+
+}  // namespace schemad
