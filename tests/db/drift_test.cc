@@ -1,0 +1,404 @@
+// Drift acceptance cases: {registry, drift made in the database, expected
+// differences, expected hazards, expected DDL}. Each case starts from a
+// database brought to the base registry by Initialize, makes the drift with
+// plain SQL, and then asserts:
+//   1. Diff reports exactly the expected differences;
+//   2. the plan carries exactly the expected hazard kinds (and, where given,
+//      exactly the expected statements);
+//   3. a default Initialize runs only hazard-free steps and ends APPLIED when
+//      nothing hazardous was needed, PARTIAL otherwise;
+//   4. Initialize with every hazard accepted brings the diff back to empty.
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/test_db.h"
+
+namespace schemad {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::testing::UnorderedElementsAreArray;
+using testing::DescribeDifferences;
+
+constexpr char kBaseRegistry[] = R"pb(
+registry {
+  schema: "public"
+  enum { name: "item_status" label: "new" label: "active" label: "done" }
+  ignore: "alembic_version"
+}
+table {
+  name: "owners"
+  column { name: "id" type: "uuid" not_null: true default: "gen_random_uuid()" }
+  column { name: "email" type: "character varying(200)" not_null: true }
+  column { name: "name" type: "text" not_null: true }
+  column { name: "token" type: "uuid" not_null: true default: "gen_random_uuid()" }
+  column { name: "created_at" type: "timestamp with time zone" not_null: true default: "now()" }
+  primary_key { name: "pk_owners" column: "id" }
+  index { name: "ix_owners_email_lower" unique: true key { expression: "lower(email)" } }
+}
+table {
+  name: "items"
+  column { name: "id" type: "bigserial" not_null: true }
+  column { name: "owner_id" type: "uuid" not_null: true }
+  column { name: "title" type: "character varying(100)" not_null: true }
+  column { name: "status" type: "item_status" not_null: true default: "'new'" }
+  column { name: "price" type: "numeric(10,2)" }
+  column { name: "views" type: "integer" }
+  column { name: "body" type: "text" }
+  column { name: "body_tsv" type: "tsvector" generated: "to_tsvector('english'::regconfig, COALESCE(body, ''))" }
+  column { name: "tags" type: "text[]" not_null: true default: "'{}'::text[]" }
+  column { name: "seq" type: "integer" not_null: true identity: IDENTITY_BY_DEFAULT }
+  primary_key { name: "pk_items" column: "id" }
+  unique { name: "uq_items_owner_id_title" column: "owner_id" column: "title" }
+  foreign_key { name: "fk_items_owner_id_owners" column: "owner_id" references_table: "owners" references_column: "id" on_delete: REFERENTIAL_ACTION_CASCADE }
+  check { name: "ck_items_price_nonnegative" expression: "price >= 0" }
+  index { name: "ix_items_open" key { column: "owner_id" } where: "status IN ('new', 'active')" }
+  index { name: "ix_items_body_tsv" method: "gin" key { column: "body_tsv" } }
+}
+)pb";
+
+// Rows for cases that need a table with data.
+constexpr char kRows[] = R"sql(
+INSERT INTO owners (id, email, name) VALUES ('00000000-0000-0000-0000-000000000001', 'a@x', 'A');
+INSERT INTO items (owner_id, title, price, views, body)
+VALUES ('00000000-0000-0000-0000-000000000001', 'one', 1.50, 3, 'hello world');
+)sql";
+
+struct DriftCase {
+  const char* name;
+  // SQL run after the base registry was applied (and rows, when wanted).
+  const char* drift;
+  std::vector<std::string> differences;
+  std::set<std::string> hazards;
+  bool rows = false;
+  // Text replacements turning the base registry into the case's registry.
+  std::vector<std::pair<std::string, std::string>> registry_edits = {};
+  // When non-empty, the plan's exact statements.
+  std::vector<std::string> sql = {};
+  // When not OK: applying every step must fail with this code (the hazard
+  // warned of it), leaving the database as it was.
+  absl::StatusCode apply_fails = absl::StatusCode::kOk;
+};
+
+std::ostream& operator<<(std::ostream& os, const DriftCase& c) { return os << c.name; }
+
+const std::vector<DriftCase>& Cases() {
+  static const auto* const kCases = new std::vector<DriftCase>{
+      // --- the database lacks something ------------------------------------
+      {"MissingTable", "DROP TABLE items", {"MISSING table items"}, {}},
+      {"MissingColumn", "ALTER TABLE items DROP COLUMN tags", {"MISSING column items.tags"}, {},
+       false, {},
+       {"ALTER TABLE public.items ADD COLUMN tags text[] DEFAULT '{}'::text[] NOT NULL"}},
+      {"MissingColumnWithVolatileDefaultOnTableWithRows", "ALTER TABLE owners DROP COLUMN token",
+       {"MISSING column owners.token"}, {"TABLE_REWRITE"}, true},
+      {"MissingColumnWithVolatileDefaultOnEmptyTable", "ALTER TABLE owners DROP COLUMN token",
+       {"MISSING column owners.token"}, {}},
+      {"MissingNotNullColumnWithoutDefaultOnTableWithRows", "ALTER TABLE owners DROP COLUMN name",
+       {"MISSING column owners.name"}, {"VALIDATION"}, true, {},
+       {"ALTER TABLE public.owners ADD COLUMN name text NOT NULL"},
+       absl::StatusCode::kFailedPrecondition},
+      {"MissingIndexOnEmptyTable", "DROP INDEX ix_items_open", {"MISSING index items.ix_items_open"},
+       {}, false, {},
+       {"CREATE INDEX ix_items_open ON public.items USING btree (owner_id) WHERE (status = ANY "
+        "(ARRAY['new'::item_status, 'active'::item_status]))"}},
+      {"MissingIndexOnTableWithRows", "DROP INDEX ix_items_open",
+       {"MISSING index items.ix_items_open"}, {"LONG_LOCK"}, true},
+      {"MissingExpressionIndex", "DROP INDEX ix_owners_email_lower",
+       {"MISSING index owners.ix_owners_email_lower"}, {}, false, {},
+       {"CREATE UNIQUE INDEX ix_owners_email_lower ON public.owners USING btree "
+        "(lower((email)::text))"}},
+      {"MissingUniqueConstraint", "ALTER TABLE items DROP CONSTRAINT uq_items_owner_id_title",
+       {"MISSING constraint items.uq_items_owner_id_title"}, {}},
+      {"MissingCheckOnTableWithRows", "ALTER TABLE items DROP CONSTRAINT ck_items_price_nonnegative",
+       {"MISSING constraint items.ck_items_price_nonnegative"}, {"VALIDATION", "LONG_LOCK"}, true},
+      {"MissingForeignKey", "ALTER TABLE items DROP CONSTRAINT fk_items_owner_id_owners",
+       {"MISSING constraint items.fk_items_owner_id_owners"}, {}, false, {},
+       {"ALTER TABLE public.items ADD CONSTRAINT fk_items_owner_id_owners FOREIGN KEY (owner_id) "
+        "REFERENCES owners(id) ON DELETE CASCADE"}},
+      {"MissingPrimaryKey", "ALTER TABLE items DROP CONSTRAINT pk_items",
+       {"MISSING constraint items.pk_items"}, {}},
+      {"MissingEnumType", "",
+       {"MISSING enum priority"}, {}, false,
+       {{"ignore: \"alembic_version\"",
+         "ignore: \"alembic_version\" enum { name: \"priority\" label: \"low\" label: \"high\" }"}},
+       {"CREATE TYPE public.priority AS ENUM ('low', 'high')"}},
+      {"MissingEnumLabelAppended", "",
+       {"MISSING enum_label item_status.archived"}, {}, false,
+       {{"label: \"done\" }", "label: \"done\" label: \"archived\" }"}},
+       {"ALTER TYPE public.item_status ADD VALUE 'archived' AFTER 'done'"}},
+      {"MissingEnumLabelInTheMiddle", "",
+       {"MISSING enum_label item_status.blocked"}, {}, false,
+       {{"label: \"active\" label", "label: \"active\" label: \"blocked\" label"}},
+       {"ALTER TYPE public.item_status ADD VALUE 'blocked' AFTER 'active'"}},
+      {"MissingEnumLabelFirst", "",
+       {"MISSING enum_label item_status.draft"}, {}, false,
+       {{"label: \"new\"", "label: \"draft\" label: \"new\""}},
+       {"ALTER TYPE public.item_status ADD VALUE 'draft' BEFORE 'new'"}},
+      {"MissingExtension", "",
+       {"MISSING extension pg_trgm"}, {}, false,
+       {{"ignore: \"alembic_version\"", "ignore: \"alembic_version\" extension { name: \"pg_trgm\" }"}},
+       {"CREATE EXTENSION IF NOT EXISTS pg_trgm"}},
+      {"MissingNewTableWithForeignKeyCycle", "",
+       {"MISSING table a_nodes", "MISSING table b_nodes"}, {}, false,
+       {{"table {\n  name: \"owners\"",
+         "table { name: \"a_nodes\" column { name: \"id\" type: \"integer\" not_null: true } "
+         "column { name: \"b_id\" type: \"integer\" } primary_key { name: \"pk_a_nodes\" column: "
+         "\"id\" } foreign_key { name: \"fk_a_b\" column: \"b_id\" references_table: \"b_nodes\" "
+         "references_column: \"id\" } }\n"
+         "table { name: \"b_nodes\" column { name: \"id\" type: \"integer\" not_null: true } "
+         "column { name: \"a_id\" type: \"integer\" } primary_key { name: \"pk_b_nodes\" column: "
+         "\"id\" } foreign_key { name: \"fk_b_a\" column: \"a_id\" references_table: \"a_nodes\" "
+         "references_column: \"id\" deferrable: true initially_deferred: true } }\n"
+         "table {\n  name: \"owners\""}},
+       {"CREATE TABLE public.a_nodes (\n    id integer NOT NULL,\n    b_id integer,\n    "
+        "CONSTRAINT pk_a_nodes PRIMARY KEY (id)\n)",
+        "CREATE TABLE public.b_nodes (\n    id integer NOT NULL,\n    a_id integer,\n    "
+        "CONSTRAINT pk_b_nodes PRIMARY KEY (id)\n)",
+        "ALTER TABLE public.a_nodes ADD CONSTRAINT fk_a_b FOREIGN KEY (b_id) REFERENCES b_nodes(id)",
+        "ALTER TABLE public.b_nodes ADD CONSTRAINT fk_b_a FOREIGN KEY (a_id) REFERENCES a_nodes(id) "
+        "DEFERRABLE INITIALLY DEFERRED"}},
+      {"MissingSchema", "",
+       {"MISSING schema app", "MISSING enum item_status", "MISSING table items",
+        "MISSING table owners"},
+       {}, false, {{"schema: \"public\"", "schema: \"app\""}}},
+
+      // --- the database has more ---------------------------------------------
+      {"ExtraTable", "CREATE TABLE scratchpad (id integer)", {"EXTRA table scratchpad"},
+       {"DATA_LOSS"}, false, {}, {"DROP TABLE public.scratchpad"}},
+      {"ExtraTableMatchingIgnorePatternIsNotReported",
+       "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)", {}, {}},
+      {"ExtraTablesReferencingEachOtherDropInOrder",
+       "CREATE TABLE x_parent (id int PRIMARY KEY); "
+       "CREATE TABLE x_child (id int PRIMARY KEY, parent_id int REFERENCES x_parent(id))",
+       {"EXTRA table x_child", "EXTRA table x_parent"}, {"DATA_LOSS"}, false, {},
+       {"DROP TABLE public.x_child", "DROP TABLE public.x_parent"}},
+      {"ExtraColumn", "ALTER TABLE items ADD COLUMN legacy text", {"EXTRA column items.legacy"},
+       {"DATA_LOSS"}, false, {}, {"ALTER TABLE public.items DROP COLUMN legacy"}},
+      {"ExtraIndex", "CREATE INDEX ix_items_title ON items (title)",
+       {"EXTRA index items.ix_items_title"}, {"DROPS_OBJECT"}, false, {},
+       {"DROP INDEX public.ix_items_title"}},
+      {"ExtraCheckConstraint",
+       "ALTER TABLE items ADD CONSTRAINT ck_items_title_nonempty CHECK (title <> '')",
+       {"EXTRA constraint items.ck_items_title_nonempty"}, {"DROPS_OBJECT"}},
+      {"ExtraForeignKey",
+       "ALTER TABLE owners ADD COLUMN parent_id uuid;"
+       "ALTER TABLE owners ADD CONSTRAINT fk_owners_parent FOREIGN KEY (parent_id) REFERENCES owners(id)",
+       {"EXTRA column owners.parent_id", "EXTRA constraint owners.fk_owners_parent"},
+       {"DATA_LOSS", "DROPS_OBJECT"}, false, {},
+       {"ALTER TABLE public.owners DROP CONSTRAINT fk_owners_parent",
+        "ALTER TABLE public.owners DROP COLUMN parent_id"}},
+      {"ExtraUniqueConstraint", "ALTER TABLE owners ADD CONSTRAINT uq_owners_email UNIQUE (email)",
+       {"EXTRA constraint owners.uq_owners_email"}, {"DROPS_OBJECT"}},
+      {"ExtraEnumType", "CREATE TYPE mood AS ENUM ('calm')", {"EXTRA enum mood"},
+       {"DROPS_OBJECT"}, false, {}, {"DROP TYPE public.mood"}},
+      {"ExtraEnumLabelRecreatesTypeAndRecastsColumns", "ALTER TYPE item_status ADD VALUE 'archived'",
+       {"EXTRA enum_label item_status.archived"}, {"DATA_LOSS", "TABLE_REWRITE"}, true},
+      {"ExtraSequence", "CREATE SEQUENCE stray_seq", {"EXTRA sequence stray_seq"},
+       {"DROPS_OBJECT"}, false, {}, {"DROP SEQUENCE public.stray_seq"}},
+      {"ExtraExtension", "CREATE EXTENSION pg_trgm", {"EXTRA extension pg_trgm"},
+       {"DROPS_OBJECT"}, false, {}, {"DROP EXTENSION pg_trgm"}},
+
+      // --- both have it, and they differ ------------------------------------
+      {"ColumnLengthShorterInDatabase", "ALTER TABLE items ALTER COLUMN title TYPE varchar(50)",
+       {"CHANGED column items.title type"}, {"TABLE_REWRITE"}, false, {},
+       {"ALTER TABLE public.items ALTER COLUMN title TYPE character varying(100) USING "
+        "title::character varying(100)"}},
+      {"ColumnLengthLongerInDatabaseNarrows", "ALTER TABLE items ALTER COLUMN title TYPE varchar(200)",
+       {"CHANGED column items.title type"}, {"TABLE_REWRITE", "DATA_LOSS"}, true},
+      // The check on price was rewritten by PostgreSQL for the new type
+      // ((price >= (0)::double precision)): a real difference too.
+      {"ColumnTypeFamilyChanged", "ALTER TABLE items ALTER COLUMN price TYPE double precision",
+       {"CHANGED column items.price type",
+        "CHANGED constraint items.ck_items_price_nonnegative definition"},
+       {"TABLE_REWRITE", "DATA_LOSS", "DROPS_OBJECT", "VALIDATION", "LONG_LOCK"}, true},
+      {"ColumnIntegerWidenedInDatabase", "ALTER TABLE items ALTER COLUMN views TYPE bigint",
+       {"CHANGED column items.views type"}, {"TABLE_REWRITE", "DATA_LOSS"}},
+      {"ColumnNullableInDatabase", "ALTER TABLE items ALTER COLUMN title DROP NOT NULL",
+       {"CHANGED column items.title nullable"}, {"VALIDATION"}, false, {},
+       {"ALTER TABLE public.items ALTER COLUMN title SET NOT NULL"}},
+      {"ColumnNotNullInDatabase", "ALTER TABLE items ALTER COLUMN body SET NOT NULL",
+       {"CHANGED column items.body nullable"}, {}, false, {},
+       {"ALTER TABLE public.items ALTER COLUMN body DROP NOT NULL"}},
+      {"ColumnDefaultChanged", "ALTER TABLE items ALTER COLUMN status SET DEFAULT 'active'",
+       {"CHANGED column items.status default"}, {}, false, {},
+       {"ALTER TABLE public.items ALTER COLUMN status SET DEFAULT 'new'::item_status"}},
+      {"ColumnDefaultDropped", "ALTER TABLE items ALTER COLUMN tags DROP DEFAULT",
+       {"CHANGED column items.tags default"}, {}},
+      {"ColumnDefaultAddedInDatabase", "ALTER TABLE items ALTER COLUMN body SET DEFAULT ''",
+       {"CHANGED column items.body default"}, {}, false, {},
+       {"ALTER TABLE public.items ALTER COLUMN body DROP DEFAULT"}},
+      {"IdentityDroppedInDatabase", "ALTER TABLE items ALTER COLUMN seq DROP IDENTITY",
+       {"CHANGED column items.seq identity"}, {"VALIDATION"}, false, {},
+       {"ALTER TABLE public.items ALTER COLUMN seq ADD GENERATED BY DEFAULT AS IDENTITY"}},
+      {"IdentityKindChanged", "ALTER TABLE items ALTER COLUMN seq SET GENERATED ALWAYS",
+       {"CHANGED column items.seq identity"}, {"DROPS_OBJECT"}},
+      {"GeneratedExpressionChanged",
+       "ALTER TABLE items DROP COLUMN body_tsv; ALTER TABLE items ADD COLUMN body_tsv tsvector "
+       "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, COALESCE(body, ''))) STORED; "
+       "CREATE INDEX ix_items_body_tsv ON items USING gin (body_tsv)",
+       {"CHANGED column items.body_tsv generated"}, {"TABLE_REWRITE"}, true},
+      {"GeneratedColumnIsPlainInDatabase",
+       "ALTER TABLE items ALTER COLUMN body_tsv DROP EXPRESSION",
+       {"CHANGED column items.body_tsv generated"}, {"DATA_LOSS", "TABLE_REWRITE"}},
+      {"ForeignKeyActionChanged",
+       "ALTER TABLE items DROP CONSTRAINT fk_items_owner_id_owners; ALTER TABLE items ADD "
+       "CONSTRAINT fk_items_owner_id_owners FOREIGN KEY (owner_id) REFERENCES owners(id) ON DELETE RESTRICT",
+       {"CHANGED constraint items.fk_items_owner_id_owners definition"}, {"DROPS_OBJECT"}, false, {},
+       {"ALTER TABLE public.items DROP CONSTRAINT fk_items_owner_id_owners",
+        "ALTER TABLE public.items ADD CONSTRAINT fk_items_owner_id_owners FOREIGN KEY (owner_id) "
+        "REFERENCES owners(id) ON DELETE CASCADE"}},
+      {"CheckExpressionChanged",
+       "ALTER TABLE items DROP CONSTRAINT ck_items_price_nonnegative; ALTER TABLE items ADD "
+       "CONSTRAINT ck_items_price_nonnegative CHECK (price > 0)",
+       {"CHANGED constraint items.ck_items_price_nonnegative definition"},
+       {"DROPS_OBJECT", "VALIDATION", "LONG_LOCK"}, true},
+      {"UniqueColumnsChanged",
+       "ALTER TABLE items DROP CONSTRAINT uq_items_owner_id_title; ALTER TABLE items ADD "
+       "CONSTRAINT uq_items_owner_id_title UNIQUE (title)",
+       {"CHANGED constraint items.uq_items_owner_id_title definition"}, {"DROPS_OBJECT"}},
+      {"IndexMethodChanged",
+       "DROP INDEX ix_items_body_tsv; CREATE INDEX ix_items_body_tsv ON items USING gist (body_tsv)",
+       {"CHANGED index items.ix_items_body_tsv definition"}, {"DROPS_OBJECT"}, false, {},
+       {"DROP INDEX public.ix_items_body_tsv",
+        "CREATE INDEX ix_items_body_tsv ON public.items USING gin (body_tsv)"}},
+      {"IndexPredicateChanged",
+       "DROP INDEX ix_items_open; CREATE INDEX ix_items_open ON items (owner_id) WHERE status = 'new'",
+       {"CHANGED index items.ix_items_open definition"}, {"DROPS_OBJECT", "LONG_LOCK"}, true},
+      {"IndexUniquenessChanged",
+       "DROP INDEX ix_owners_email_lower; CREATE INDEX ix_owners_email_lower ON owners (lower(email))",
+       {"CHANGED index owners.ix_owners_email_lower definition"},
+       {"DROPS_OBJECT", "LONG_LOCK", "VALIDATION"}, true},
+      {"IndexKeyOrderChanged",
+       "DROP INDEX ix_items_open; CREATE INDEX ix_items_open ON items (owner_id DESC) "
+       "WHERE status IN ('new', 'active')",
+       {"CHANGED index items.ix_items_open definition"}, {"DROPS_OBJECT"}},
+      {"InvalidIndexLeftByFailedConcurrentBuild",
+       "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'ix_items_open'::regclass",
+       {"CHANGED index items.ix_items_open valid"}, {"DROPS_OBJECT"}},
+      {"NotValidConstraint",
+       "ALTER TABLE items DROP CONSTRAINT ck_items_price_nonnegative; ALTER TABLE items ADD "
+       "CONSTRAINT ck_items_price_nonnegative CHECK (price >= 0) NOT VALID",
+       {"CHANGED constraint items.ck_items_price_nonnegative valid"}, {"VALIDATION"}, false, {},
+       {"ALTER TABLE public.items VALIDATE CONSTRAINT ck_items_price_nonnegative"}},
+      {"EnumLabelRenamedInDatabase", "ALTER TYPE item_status RENAME VALUE 'done' TO 'finished'",
+       {"MISSING enum_label item_status.done", "EXTRA enum_label item_status.finished"},
+       {"DATA_LOSS", "TABLE_REWRITE"}},
+      {"EnumLabelsReordered", "",
+       {"CHANGED enum item_status labels"}, {"TABLE_REWRITE"}, true,
+       {{"label: \"new\" label: \"active\" label: \"done\"",
+         "label: \"new\" label: \"done\" label: \"active\""}}},
+      {"ColumnOrderAloneIsNotADifference",
+       "ALTER TABLE items DROP CONSTRAINT fk_items_owner_id_owners; DROP TABLE owners; "
+       "CREATE TABLE owners (created_at timestamptz NOT NULL DEFAULT now(), token uuid NOT NULL "
+       "DEFAULT gen_random_uuid(), name text NOT NULL, email varchar(200) NOT NULL, id uuid NOT "
+       "NULL DEFAULT gen_random_uuid(), CONSTRAINT pk_owners PRIMARY KEY (id)); "
+       "CREATE UNIQUE INDEX ix_owners_email_lower ON owners (lower(email)); "
+       "ALTER TABLE items ADD CONSTRAINT fk_items_owner_id_owners FOREIGN KEY (owner_id) "
+       "REFERENCES owners(id) ON DELETE CASCADE",
+       {}, {}},
+  };
+  return *kCases;
+}
+
+std::string CaseRegistry(const DriftCase& c) {
+  std::string text = kBaseRegistry;
+  for (const auto& [from, to] : c.registry_edits) {
+    const std::string before = text;
+    text = absl::StrReplaceAll(text, {{from, to}});
+    EXPECT_NE(text, before) << "registry edit did not apply: " << from;
+  }
+  return text;
+}
+
+std::set<std::string> HazardKinds(const Plan& plan) {
+  std::set<std::string> out;
+  for (const PlanStep& s : plan.steps) {
+    for (const Hazard& h : s.hazards) out.insert(HazardName(h.kind));
+  }
+  return out;
+}
+
+const std::vector<HazardKind> kAllHazards = {HazardKind::kDataLoss, HazardKind::kDropsObject,
+                                             HazardKind::kTableRewrite, HazardKind::kLongLock,
+                                             HazardKind::kValidation};
+
+absl::Time Deadline() { return absl::Now() + absl::Seconds(60); }
+
+class DriftTest : public ::testing::TestWithParam<DriftCase> {};
+
+TEST_P(DriftTest, ReportsPlansAndConverges) {
+  const DriftCase& c = GetParam();
+  auto db = testing::TestDb::Create();
+  {
+    Engine base(db->pool(), testing::MustLoadRegistry(kBaseRegistry));
+    absl::StatusOr<InitializeResult> init = base.Initialize({.allow_hazards = kAllHazards}, Deadline());
+    ASSERT_TRUE(init.ok()) << init.status();
+    ASSERT_EQ(init->outcome, Outcome::kApplied);
+  }
+  if (c.rows) db->Exec(kRows);
+  if (std::string(c.drift).size() > 0) db->Exec(c.drift);
+
+  Engine engine(db->pool(), testing::MustLoadRegistry(CaseRegistry(c)));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences), UnorderedElementsAreArray(c.differences));
+  EXPECT_EQ(HazardKinds(diff->plan), c.hazards);
+  std::vector<std::string> sql;
+  for (const PlanStep& s : diff->plan.steps) {
+    sql.push_back(s.sql);
+    for (const Hazard& h : s.hazards) EXPECT_FALSE(h.message.empty()) << s.sql;
+  }
+  if (!c.sql.empty()) EXPECT_THAT(sql, ElementsAreArray(c.sql));
+  if (c.differences.empty()) EXPECT_TRUE(sql.empty());
+
+  // A default Initialize runs only hazard-free steps.
+  absl::StatusOr<InitializeResult> safe = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(safe.ok()) << safe.status();
+  for (const PlanStep& s : safe->executed) EXPECT_TRUE(s.hazards.empty()) << s.sql;
+  bool declared_needs_hazard = false;
+  for (const Difference& d : safe->remaining) declared_needs_hazard |= d.change != Change::kExtra;
+  if (c.differences.empty()) {
+    EXPECT_EQ(safe->outcome, Outcome::kAlreadyInSync);
+  } else if (c.hazards.empty()) {
+    EXPECT_EQ(safe->outcome, Outcome::kApplied);
+    EXPECT_TRUE(safe->remaining.empty());
+  } else {
+    EXPECT_EQ(safe->outcome, declared_needs_hazard ? Outcome::kPartial
+                                                   : (safe->executed.empty()
+                                                          ? Outcome::kAlreadyInSync
+                                                          : Outcome::kApplied));
+    EXPECT_FALSE(safe->skipped.empty());
+  }
+
+  // Everything accepted: the database converges to the registry, or, when
+  // the hazard said the step would fail on existing rows, nothing changes.
+  absl::StatusOr<InitializeResult> all =
+      engine.Initialize({.allow_hazards = kAllHazards}, Deadline());
+  if (c.apply_fails != absl::StatusCode::kOk) {
+    ASSERT_FALSE(all.ok());
+    EXPECT_EQ(all.status().code(), c.apply_fails) << all.status();
+    absl::StatusOr<DiffResult> unchanged = engine.Diff(Deadline());
+    ASSERT_TRUE(unchanged.ok()) << unchanged.status();
+    EXPECT_THAT(DescribeDifferences(unchanged->differences), UnorderedElementsAreArray(c.differences));
+    return;
+  }
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_TRUE(all->remaining.empty()) << ::testing::PrintToString(DescribeDifferences(all->remaining));
+  absl::StatusOr<DiffResult> after = engine.Diff(Deadline());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(DescribeDifferences(after->differences), ::testing::IsEmpty());
+  EXPECT_TRUE(after->plan.steps.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, DriftTest, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<DriftCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+}  // namespace
+}  // namespace schemad

@@ -1,0 +1,69 @@
+// Test support: a fresh PostgreSQL database per test, on the server that
+// scripts/test starts (SCHEMAD_TEST_PG_URL, e.g.
+// postgresql://postgres:secret@127.0.0.1:5432), dropped afterwards.
+//
+//   auto db = TestDb::Create();          // fails the test when no server
+//   db->Exec("CREATE TABLE t (id int)");
+//   Engine engine(db->pool(), MustLoadRegistry({{"r.textproto", "..."}}));
+#ifndef SCHEMAD_TESTS_TESTING_TEST_DB_H_
+#define SCHEMAD_TESTS_TESTING_TEST_DB_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "schemad/apply/database.h"
+#include "schemad/apply/engine.h"
+#include "schemad/registry/registry.h"
+
+namespace schemad::testing {
+
+// The server's base URL (without database name); empty when unset.
+std::string ServerUrl();
+// A file of the source tree / a built binary.
+std::string SourcePath(const std::string& relative);
+std::string BinaryPath(const std::string& name);
+
+class TestDb {
+ public:
+  // Creates database t_<random> on ServerUrl(). Never null (aborts the
+  // test process with a message when no server is configured).
+  static std::unique_ptr<TestDb> Create(const std::string& server_url = "");
+  ~TestDb();
+
+  const std::string& name() const { return name_; }
+  std::string url() const;
+  // Runs SQL (several statements allowed) on a connection of its own.
+  void Exec(const std::string& sql);
+  pqxx::result Query(const std::string& sql);
+  // A schemad connection pool for this database.
+  Database* pool();
+
+ private:
+  TestDb(std::string server, std::string name) : server_(std::move(server)), name_(std::move(name)) {}
+  std::string server_;
+  std::string name_;
+  std::unique_ptr<Database> pool_;
+};
+
+// Loads registry files given inline; fails the test on error.
+Registry MustLoadRegistry(const std::vector<RegistrySource>& files);
+// One inline file.
+Registry MustLoadRegistry(const std::string& textproto);
+
+// Formats a difference as "MISSING column items.tags [attribute]".
+std::string DescribeDifference(const Difference& d);
+std::vector<std::string> DescribeDifferences(const std::vector<Difference>& diffs);
+
+// Runs a shell command, returning its exit code and captured stdout+stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunCommand(const std::string& command);
+
+}  // namespace schemad::testing
+
+#endif  // SCHEMAD_TESTS_TESTING_TEST_DB_H_
