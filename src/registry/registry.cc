@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -153,7 +154,12 @@ std::string BaseTypeName(absl::string_view type) {
                      rest.empty() ? "" : " ", absl::StripAsciiWhitespace(rest));
   }
   // "timestamp(3) with time zone" -> "timestamp with time zone".
-  return std::string(absl::StripAsciiWhitespace(t));
+  t = std::string(absl::StripAsciiWhitespace(t));
+  // A quoted identifier ("My ""Type""") names the type it spells.
+  if (t.size() >= 2 && t.front() == '"' && t.back() == '"') {
+    t = absl::StrReplaceAll(t.substr(1, t.size() - 2), {{"\"\"", "\""}});
+  }
+  return t;
 }
 
 class Validator {

@@ -1,0 +1,342 @@
+// Initialize's contract on real PostgreSQL: idempotence, history, dry run,
+// fingerprints, serialization across callers and replicas, bounded waits,
+// and identifiers of every shape.
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "db/pool.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/test_db.h"
+
+namespace schemad {
+namespace {
+
+using testing::DescribeDifferences;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+absl::Time Deadline(int seconds = 60) { return absl::Now() + absl::Seconds(seconds); }
+
+Registry Docbot() { return *LoadEmbeddedRegistry(); }
+
+int HistoryRows(testing::TestDb& db) {
+  pqxx::result r = db.Query("SELECT count(*) FROM schemad.history");
+  return r[0][0].as<int>();
+}
+
+bool TableExists(testing::TestDb& db, const std::string& name) {
+  return !db.Query(absl::StrCat("SELECT to_regclass('public.", name, "')"))[0][0].is_null();
+}
+
+TEST(EngineTest, InitializeIsIdempotentAndRecordsOneHistoryRow) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  absl::StatusOr<InitializeResult> first = engine.Initialize({.caller = "test (admin)"}, Deadline());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->outcome, Outcome::kApplied);
+  EXPECT_FALSE(first->executed.empty());
+  EXPECT_THAT(first->remaining, IsEmpty());
+  EXPECT_EQ(HistoryRows(*db), 1);
+  pqxx::result row = db->Query(
+      "SELECT caller, registry_fingerprint, jsonb_array_length(steps), duration_ms >= 0, "
+      "finished_at >= started_at FROM schemad.history");
+  EXPECT_EQ(row[0][0].as<std::string>(), "test (admin)");
+  EXPECT_EQ(row[0][1].as<std::string>(), engine.registry().fingerprint);
+  EXPECT_EQ(row[0][2].as<size_t>(), first->executed.size());
+  EXPECT_TRUE(row[0][3].as<bool>());
+  EXPECT_TRUE(row[0][4].as<bool>());
+
+  absl::StatusOr<InitializeResult> second = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->outcome, Outcome::kAlreadyInSync);
+  EXPECT_THAT(second->executed, IsEmpty());
+  EXPECT_EQ(HistoryRows(*db), 1) << "a no-op appends nothing";
+
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  EXPECT_EQ(status->last_applied_fingerprint, engine.registry().fingerprint);
+  EXPECT_TRUE(status->last_applied_at.has_value());
+}
+
+TEST(EngineTest, StatusOfEmptyDatabaseIsPendingWithCounts) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kPending);
+  EXPECT_EQ(status->missing, 16);  // 12 tables and 4 enum types
+  EXPECT_EQ(status->extra, 0);
+  EXPECT_TRUE(status->last_applied_fingerprint.empty());
+}
+
+TEST(EngineTest, ExtraObjectsMakeStatusDriftedButInitializeLeavesThem) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  db->Exec("CREATE TABLE scratch (id int); ALTER TABLE users ADD COLUMN nickname text");
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state, SyncState::kDrifted);
+  EXPECT_EQ(status->extra, 2);
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kAlreadyInSync) << "extras alone are not PARTIAL";
+  EXPECT_THAT(DescribeDifferences(init->remaining),
+              ::testing::UnorderedElementsAre("EXTRA table scratch", "EXTRA column users.nickname"));
+  EXPECT_EQ(init->skipped.size(), 2u);
+  EXPECT_TRUE(TableExists(*db, "scratch")) << "a default Initialize never drops anything";
+}
+
+TEST(EngineTest, CreateAllGapsAreFilledOnExistingTables) {
+  // create_all never adds a missing column or index to a table that exists.
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  db->Exec("ALTER TABLE documents DROP COLUMN error; DROP INDEX ix_documents_in_progress");
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_EQ(init->executed.size(), 2u);
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok());
+  EXPECT_THAT(diff->differences, IsEmpty());
+}
+
+TEST(EngineTest, DryRunChangesNothing) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  absl::StatusOr<InitializeResult> dry = engine.Initialize({.dry_run = true}, Deadline());
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->outcome, Outcome::kDryRun);
+  EXPECT_EQ(dry->executed.size(), 40u);
+  EXPECT_FALSE(TableExists(*db, "users"));
+  EXPECT_TRUE(db->Query("SELECT to_regnamespace('schemad')")[0][0].is_null())
+      << "a dry run does not even create the history table";
+}
+
+TEST(EngineTest, StaleExpectedFingerprintIsRefusedAndChangesNothing) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  absl::StatusOr<DiffResult> reviewed = engine.Diff(Deadline());
+  ASSERT_TRUE(reviewed.ok());
+  db->Exec("CREATE TABLE moved (id int)");
+  absl::StatusOr<InitializeResult> refused =
+      engine.Initialize({.expected_fingerprint = reviewed->fingerprint}, Deadline());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr(reviewed->fingerprint));
+  EXPECT_FALSE(TableExists(*db, "users"));
+
+  absl::StatusOr<DiffResult> again = engine.Diff(Deadline());
+  ASSERT_TRUE(again.ok());
+  absl::StatusOr<InitializeResult> applied =
+      engine.Initialize({.expected_fingerprint = again->fingerprint}, Deadline());
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->outcome, Outcome::kApplied);
+}
+
+TEST(EngineTest, ThirtyTwoConcurrentCallersAcrossFourReplicasApplyOnce) {
+  auto db = testing::TestDb::Create();
+  // Four "replicas", each its own engine and connection pool.
+  std::vector<std::unique_ptr<Database>> pools;
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (int i = 0; i < 4; ++i) {
+    DatabaseOptions options;
+    options.url = db->url();
+    options.max_connections = 4;
+    pools.push_back(*Database::Create(options));
+    engines.push_back(std::make_unique<Engine>(pools.back().get(), Docbot()));
+  }
+  std::vector<absl::StatusOr<InitializeResult>> results(32, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 32; ++i) {
+    threads.emplace_back([&, i] { results[i] = engines[i % 4]->Initialize({}, Deadline(120)); });
+  }
+  for (std::thread& t : threads) t.join();
+  int applied = 0, in_sync = 0;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    applied += r->outcome == Outcome::kApplied;
+    in_sync += r->outcome == Outcome::kAlreadyInSync;
+  }
+  EXPECT_EQ(applied, 1);
+  EXPECT_EQ(in_sync, 31);
+  EXPECT_EQ(HistoryRows(*db), 1);
+  absl::StatusOr<DiffResult> diff = engines[0]->Diff(Deadline());
+  ASSERT_TRUE(diff.ok());
+  EXPECT_THAT(diff->differences, IsEmpty());
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")[0][0].as<int>(), 0);
+}
+
+TEST(EngineTest, LockedTableMakesInitializeAbortWithinLockTimeoutAndApplyNothing) {
+  auto db = testing::TestDb::Create();
+  {
+    Engine setup(db->pool(), Docbot());
+    ASSERT_TRUE(setup.Initialize({}, Deadline()).ok());
+  }
+  db->Exec("DROP INDEX ix_documents_owner_id; DROP TABLE tool_runs");
+  // Another session holds a lock on a table the plan touches.
+  pqxx::connection other(db->url());
+  pqxx::work holder(other);
+  holder.exec("INSERT INTO users (email, hashed_password) VALUES ('a@b', 'x')");
+  holder.exec("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE");
+
+  DatabaseOptions options;
+  options.url = db->url();
+  options.lock_timeout = absl::Milliseconds(300);
+  std::unique_ptr<Database> pool = *Database::Create(options);
+  Engine engine(pool.get(), Docbot());
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline(30));
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.status().code(), absl::StatusCode::kAborted) << init.status();
+  EXPECT_THAT(init.status().message(), HasSubstr("lock"));
+  // The other session's work is unaffected and commits.
+  holder.commit();
+  EXPECT_EQ(db->Query("SELECT count(*) FROM users")[0][0].as<int>(), 1);
+  // Nothing of the plan was applied: tool_runs still missing, as is the index.
+  EXPECT_FALSE(TableExists(*db, "tool_runs"));
+  EXPECT_TRUE(db->Query("SELECT to_regclass('public.ix_documents_owner_id')")[0][0].is_null());
+  EXPECT_EQ(HistoryRows(*db), 1);
+}
+
+TEST(EngineTest, AnotherReplicaHoldingTheLockMakesCallersWaitUntilTheirDeadline) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  auto other = std::make_unique<pqxx::connection>(db->url());
+  {
+    pqxx::nontransaction tx(*other);
+    tx.exec(
+        "SELECT pg_advisory_lock(hashtextextended('schemad:' || current_database() || ':' || "
+        "'public', 0))");
+  }
+  absl::StatusOr<InitializeResult> waited = engine.Initialize({}, Deadline(1));
+  ASSERT_FALSE(waited.ok());
+  EXPECT_EQ(waited.status().code(), absl::StatusCode::kDeadlineExceeded) << waited.status();
+  EXPECT_FALSE(TableExists(*db, "users"));
+  // The holder dies (a killed replica): its lock dies with its connection.
+  other.reset();
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+}
+
+TEST(EngineTest, NewEnumLabelUsedAsDefaultInTheSameInitialize) {
+  // The label must be committed before the default that uses it (55P04).
+  auto db = testing::TestDb::Create();
+  const std::string before = R"pb(
+    registry { enum { name: "mood" label: "calm" } }
+    table { name: "people" column { name: "id" type: "integer" not_null: true }
+            primary_key { name: "pk_people" column: "id" } })pb";
+  const std::string after = R"pb(
+    registry { enum { name: "mood" label: "calm" label: "happy" } }
+    table { name: "people" column { name: "id" type: "integer" not_null: true }
+            column { name: "mood" type: "mood" not_null: true default: "'happy'" }
+            primary_key { name: "pk_people" column: "id" }
+            index { name: "ix_people_happy" key { column: "id" } where: "mood = 'happy'" } })pb";
+  {
+    Engine first(db->pool(), testing::MustLoadRegistry(before));
+    ASSERT_TRUE(first.Initialize({}, Deadline()).ok());
+  }
+  Engine second(db->pool(), testing::MustLoadRegistry(after));
+  absl::StatusOr<InitializeResult> init = second.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  ASSERT_FALSE(init->executed.empty());
+  EXPECT_TRUE(init->executed[0].own_transaction);
+  EXPECT_THAT(init->executed[0].sql, HasSubstr("ADD VALUE 'happy'"));
+  absl::StatusOr<DiffResult> diff = second.Diff(Deadline());
+  ASSERT_TRUE(diff.ok());
+  EXPECT_THAT(diff->differences, IsEmpty());
+}
+
+TEST(EngineTest, IdentifiersOfEveryShapeRoundTrip) {
+  auto db = testing::TestDb::Create();
+  const std::string name63(63, 'n');
+  const std::string registry = absl::StrCat(R"pb(
+    registry { schema: "My App" enum { name: "Weird \"Type\"" label: "it's" label: "Ünï" } }
+    table {
+      name: "Order Items"
+      column { name: "select" type: "integer" not_null: true }
+      column { name: "MixedCase" type: "\"Weird \"\"Type\"\"\"" default: "'it''s'" }
+      column { name: "naïve ünïcode" type: "text" }
+      column { name: ")pb", name63, R"pb(" type: "text" }
+      column { name: "x\"; DROP TABLE victims; --" type: "text" }
+      primary_key { name: "pk \"order items\"" column: "select" }
+      check { name: "ck'quote" expression: "\"select\" > 0" }
+      index { name: "ix Order Items lower" key { expression: "lower(\"naïve ünïcode\")" } }
+    })pb");
+  db->Exec("CREATE TABLE victims (id int)");
+  Engine engine(db->pool(), testing::MustLoadRegistry(registry));
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences), IsEmpty());
+  EXPECT_TRUE(TableExists(*db, "victims")) << "no identifier was spliced into SQL";
+  pqxx::result cols = db->Query(
+      "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'My App' AND "
+      "table_name = 'Order Items'");
+  EXPECT_EQ(cols[0][0].as<int>(), 5);
+}
+
+TEST(EngineTest, RegistrySqlRejectedByPostgresNamesTheFileAndLine) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), testing::MustLoadRegistry({{"things.textproto", R"pb(table {
+  name: "things"
+  column { name: "id" type: "integer" }
+  check { name: "ck_bad" expression: "id >>> 0" }
+})pb"}}));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_FALSE(diff.ok());
+  EXPECT_EQ(diff.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(diff.status().message(), HasSubstr("things.textproto:1:1: table[0]"));
+  EXPECT_THAT(diff.status().message(), HasSubstr("table things"));
+  EXPECT_FALSE(TableExists(*db, "things"));
+}
+
+TEST(EngineTest, UnreachableDatabaseIsUnavailableWithoutThePassword) {
+  DatabaseOptions options;
+  options.url = "postgresql://postgres:hunter2-secret@127.0.0.1:1/nowhere";
+  std::unique_ptr<Database> pool = *Database::Create(options);
+  Engine engine(pool.get(), Docbot());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(status.status().message(), ::testing::Not(HasSubstr("hunter2")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+TEST(EngineTest, LockTableExhaustionIsResourceExhaustedWithTheFix) {
+  // A private cluster with a tiny lock table: 10 locks x 20 connections.
+  const std::string dir = absl::StrCat(std::getenv("SCHEMAD_TEST_PG_DIR") ? std::getenv("SCHEMAD_TEST_PG_DIR") : "/tmp",
+                                       "/private-locks-", getpid());
+  testing::CommandResult started = testing::RunCommand(absl::StrCat(
+      testing::SourcePath("scripts/pg-cluster"), " start ", dir,
+      " -c max_locks_per_transaction=10 -c max_connections=20"));
+  ASSERT_EQ(started.exit_code, 0) << started.output;
+  const std::string port(absl::StripAsciiWhitespace(started.output));
+  auto db = testing::TestDb::Create(absl::StrCat("postgresql://postgres:schemad-test-secret@127.0.0.1:", port));
+  std::string registry;
+  for (int i = 0; i < 400; ++i) {
+    absl::StrAppend(&registry, "table { name: \"t", i, "\" column { name: \"id\" type: \"integer\" } }\n");
+  }
+  {
+    Engine engine(db->pool(), testing::MustLoadRegistry(registry));
+    absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline(120));
+    ASSERT_FALSE(init.ok());
+    EXPECT_EQ(init.status().code(), absl::StatusCode::kResourceExhausted) << init.status();
+    EXPECT_THAT(init.status().message(), HasSubstr("max_locks_per_transaction"));
+  }
+  db.reset();
+  testing::RunCommand(absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " stop ", dir, " immediate; rm -rf ", dir));
+}
+
+}  // namespace
+}  // namespace schemad
