@@ -14,7 +14,10 @@ bool IsLoopbackAddress(const std::string& listen) {
     host = host.substr(1, host.size() - 2);
   }
   if (absl::StartsWith(host, "ipv4:")) host = host.substr(5);
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  if (host == "localhost" || host == "::1") return true;
+  // 127.0.0.0/8 as a literal address only: "127.example.com" is a name.
+  if (!absl::StartsWith(host, "127.")) return false;
+  return host.find_first_not_of("0123456789.") == std::string::npos;
 }
 
 absl::Status ValidateServerOptions(const ServerOptions& options) {

@@ -48,7 +48,9 @@ void SortSchema(Schema& schema) {
 
 std::string SerializeForFingerprint(const Schema& schema) {
   std::string out = absl::StrCat("schema ", schema.name, " ", schema.exists, "\n");
-  for (const Extension& e : schema.extensions) absl::StrAppend(&out, "ext ", e.name, "\n");
+  for (const Extension& e : schema.extensions) {
+    absl::StrAppend(&out, "ext ", e.name, "|", e.schema, "\n");
+  }
   for (const EnumType& e : schema.enums) {
     absl::StrAppend(&out, "enum ", e.name, " ", absl::StrJoin(e.labels, ","), "\n");
   }

@@ -34,16 +34,39 @@ constexpr size_t kMaxFileBytes = 8 << 20;
 
 class CollectErrors : public google::protobuf::io::ErrorCollector {
  public:
-  CollectErrors(const std::string& path, std::vector<std::string>* errors)
-      : path_(path), errors_(errors) {}
+  CollectErrors(const std::string& path, const std::string& content,
+                std::vector<std::string>* errors)
+      : path_(path), content_(content), errors_(errors) {}
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
+    // Protobuf points an unknown field at the token after its name; point
+    // at the name itself, which is what the reader has to fix.
+    const std::string kUnknown = "has no field named \"";
+    const size_t at = message.find(kUnknown);
+    if (at != std::string::npos) {
+      const size_t start = at + kUnknown.size();
+      const std::string field = message.substr(start, message.find('"', start) - start);
+      const std::string text = LineText(line);
+      const size_t found = text.rfind(field, column);
+      if (!field.empty() && found != std::string::npos) column = static_cast<int>(found);
+    }
     errors_->push_back(absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", message));
   }
   void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
 
  private:
+  std::string LineText(int line) const {
+    size_t begin = 0;
+    for (int i = 0; i < line && begin != std::string::npos; ++i) {
+      begin = content_.find('\n', begin);
+      if (begin != std::string::npos) ++begin;
+    }
+    if (begin == std::string::npos) return "";
+    return content_.substr(begin, content_.find('\n', begin) - begin);
+  }
+
   const std::string& path_;
+  const std::string& content_;
   std::vector<std::string>* errors_;
 };
 
@@ -271,7 +294,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     } else {
       auto tree = std::make_unique<TextFormat::ParseInfoTree>();
       TextFormat::Parser parser;
-      CollectErrors collector(file.path, &v.errors);
+      CollectErrors collector(file.path, file.content, &v.errors);
       parser.RecordErrorsTo(&collector);
       parser.WriteLocationsTo(tree.get());
       if (!parser.ParseFromString(file.content, &p.message)) continue;
@@ -316,12 +339,13 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       std::set<std::string> labels;
       for (int j = 0; j < e.label_size(); ++j) {
         const std::string& label = e.label(j);
+        const std::string lw = p.map->Where({{"registry", -1}, {"enum", i}, {"label", j}});
         if (label.empty() || label.size() > kMaxIdentifierBytes) {
-          v.errors.push_back(absl::StrCat(where, ".label[", j, "]: enum label must be 1 to ",
-                                          kMaxIdentifierBytes, " bytes"));
+          v.errors.push_back(absl::StrCat(lw, ": enum label must be 1 to ", kMaxIdentifierBytes,
+                                          " bytes"));
         }
         if (!labels.insert(label).second) {
-          v.errors.push_back(absl::StrCat(where, ".label[", j, "]: duplicate label \"", label,
+          v.errors.push_back(absl::StrCat(lw, ": duplicate label \"", label,
                                           "\" in enum type \"", e.name(), "\""));
         }
       }
@@ -515,7 +539,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
           out.nulls = key.nulls_first()  ? IndexKey::Nulls::kFirst
                       : key.nulls_last() ? IndexKey::Nulls::kLast
                                          : IndexKey::Nulls::kDefault;
-          const std::string kw = absl::StrCat(cw, ".key[", k, "]");
+          const std::string kw = p.map->Where({{"table", ti}, {"index", i}, {"key", k}});
           if (key.target_case() == pb::IndexKey::TARGET_NOT_SET) {
             v.errors.push_back(absl::StrCat(kw, ": index key needs a column or an expression"));
           } else if (key.has_column() && !columns_seen.count(key.column())) {
@@ -539,7 +563,16 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
 
   // Cross-table checks: foreign key targets and enum types.
   std::set<std::string> declared_enums;
-  for (const EnumType& e : schema.enums) declared_enums.insert(e.name);
+  for (const EnumType& e : schema.enums) {
+    declared_enums.insert(e.name);
+    // Every table is also a composite type of the same name.
+    if (relation_names.count(e.name)) {
+      v.errors.push_back(absl::StrCat(e.source, ": enum type \"", e.name,
+                                      "\" has the name of a table or index (",
+                                      relation_names[e.name], "); PostgreSQL types and "
+                                      "tables share one namespace"));
+    }
+  }
   for (const Table& table : schema.tables) {
     for (const Column& column : table.columns) {
       const std::string base = BaseTypeName(column.type);

@@ -1,0 +1,509 @@
+// The gRPC service end to end over a real loopback port and real
+// PostgreSQL: every RPC and outcome, auth, health, TLS, database outages,
+// concurrency, deadlines, hostile requests and the schemad binary itself.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "schemad/v1/schema_service.grpc.pb.h"
+#include "service.h"
+#include "testing/test_db.h"
+
+namespace schemad {
+namespace {
+
+namespace pb = ::schemad::v1;
+using ::testing::HasSubstr;
+using HealthResponse = grpc::health::v1::HealthCheckResponse;
+
+constexpr char kAdmin[] = "admin-token-0123456789";
+constexpr char kReader[] = "reader-token-0123456789";
+
+std::string TempDir() {
+  const char* base = std::getenv("SCHEMAD_TEST_PG_DIR");
+  std::string tmpl = absl::StrCat(base ? base : "/tmp", "/svc-XXXXXX");
+  char* made = mkdtemp(tmpl.data());
+  EXPECT_NE(made, nullptr);
+  chmod(tmpl.c_str(), 0755);
+  return tmpl;
+}
+
+std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = absl::StrCat(dir, "/", name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+// A private PostgreSQL cluster that a test may stop and start.
+class PrivateCluster {
+ public:
+  PrivateCluster() : dir_(absl::StrCat(TempDir(), "/private-cluster")) {
+    testing::CommandResult r = testing::RunCommand(
+        absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " start ", dir_));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    port_ = std::string(absl::StripAsciiWhitespace(r.output));
+  }
+  ~PrivateCluster() {
+    testing::RunCommand(absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " stop ", dir_,
+                                     " immediate"));
+  }
+  std::string server_url() const {
+    return absl::StrCat("postgresql://postgres:schemad-test-secret@127.0.0.1:", port_);
+  }
+  void Stop() {
+    testing::RunCommand(absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " stop ", dir_, " fast"));
+  }
+  void Start() {
+    testing::CommandResult r = testing::RunCommand(
+        absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " restart ", dir_));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  }
+
+ private:
+  std::string dir_;
+  std::string port_;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void StartWith(testing::TestDb* db, ServerOptions options = {}, bool tokens = true) {
+    dir_ = TempDir();
+    if (tokens) {
+      options.tokens_file = WriteFile(dir_, "tokens",
+                                      absl::StrCat("# test tokens\nadmin ", kAdmin, "\n\nreader ",
+                                                   kReader, "\n"));
+    }
+    options.listen = options.listen == ServerOptions().listen ? "127.0.0.1:0" : options.listen;
+    options.log_requests = false;
+    options.readiness_interval = absl::Milliseconds(200);
+    engine_ = std::make_unique<Engine>(db->pool(), *LoadEmbeddedRegistry());
+    absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(options, engine_.get());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = pb::SchemaService::NewStub(channel_);
+    health_ = grpc::health::v1::Health::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(2));
+  }
+
+  static void Auth(grpc::ClientContext& ctx, const std::string& token, int seconds = 60) {
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+    if (!token.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  }
+
+  grpc::Status Status(pb::StatusResponse* out, const std::string& token = kReader) {
+    grpc::ClientContext ctx;
+    Auth(ctx, token);
+    return stub_->Status(&ctx, pb::StatusRequest(), out);
+  }
+  grpc::Status Diff(pb::DiffResponse* out, const std::string& token = kReader) {
+    grpc::ClientContext ctx;
+    Auth(ctx, token);
+    return stub_->Diff(&ctx, pb::DiffRequest(), out);
+  }
+  grpc::Status Initialize(const pb::InitializeRequest& request, pb::InitializeResponse* out,
+                          const std::string& token = kAdmin, int seconds = 60) {
+    grpc::ClientContext ctx;
+    Auth(ctx, token, seconds);
+    return stub_->Initialize(&ctx, request, out);
+  }
+  HealthResponse::ServingStatus Health(const std::string& service) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    HealthResponse response;
+    grpc::Status status = health_->Check(&ctx, request, &response);
+    return status.ok() ? response.status() : HealthResponse::UNKNOWN;
+  }
+  // Polls health until it reports `want` or `timeout` passes.
+  bool HealthBecomes(const std::string& service, HealthResponse::ServingStatus want,
+                     absl::Duration timeout) {
+    const absl::Time until = absl::Now() + timeout;
+    while (absl::Now() < until) {
+      if (Health(service) == want) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return false;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<RunningServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<pb::SchemaService::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+TEST_F(ServiceTest, EveryRpcAndOutcomeOverLoopback) {
+  auto db = testing::TestDb::Create();
+  StartWith(db.get());
+
+  pb::StatusResponse status;
+  ASSERT_TRUE(Status(&status).ok());
+  EXPECT_EQ(status.state(), pb::StatusResponse::PENDING);
+  EXPECT_EQ(status.missing(), 16u);
+  EXPECT_FALSE(status.registry_fingerprint().empty());
+  EXPECT_FALSE(status.has_last_applied_at());
+
+  pb::DiffResponse diff;
+  ASSERT_TRUE(Diff(&diff).ok());
+  EXPECT_EQ(diff.differences_size(), 16);
+  EXPECT_EQ(diff.differences(0).change(), pb::MISSING);
+  EXPECT_EQ(diff.plan().steps_size(), 40);
+  EXPECT_EQ(diff.plan().schema(), "public");
+  EXPECT_EQ(diff.plan().fingerprint(), status.fingerprint());
+
+  pb::InitializeRequest dry;
+  dry.set_dry_run(true);
+  pb::InitializeResponse response;
+  ASSERT_TRUE(Initialize(dry, &response).ok());
+  EXPECT_EQ(response.outcome(), pb::InitializeResponse::DRY_RUN);
+  EXPECT_EQ(response.executed_size(), 40);
+  EXPECT_TRUE(db->Query("SELECT to_regclass('public.users')")[0][0].is_null());
+
+  ASSERT_TRUE(Initialize(pb::InitializeRequest(), &response).ok());
+  EXPECT_EQ(response.outcome(), pb::InitializeResponse::APPLIED);
+  ASSERT_TRUE(Initialize(pb::InitializeRequest(), &response).ok());
+  EXPECT_EQ(response.outcome(), pb::InitializeResponse::ALREADY_IN_SYNC);
+
+  ASSERT_TRUE(Status(&status).ok());
+  EXPECT_EQ(status.state(), pb::StatusResponse::IN_SYNC);
+  EXPECT_EQ(status.last_applied_fingerprint(), status.registry_fingerprint());
+  EXPECT_GT(status.last_applied_at().seconds(), 0);
+
+  // A changed index needs DROPS_OBJECT: PARTIAL by default, APPLIED when allowed.
+  db->Exec("DROP INDEX ix_documents_owner_id; CREATE INDEX ix_documents_owner_id ON documents (owner_id DESC)");
+  ASSERT_TRUE(Status(&status).ok());
+  EXPECT_EQ(status.state(), pb::StatusResponse::DRIFTED);
+  ASSERT_TRUE(Initialize(pb::InitializeRequest(), &response).ok());
+  EXPECT_EQ(response.outcome(), pb::InitializeResponse::PARTIAL);
+  ASSERT_EQ(response.skipped_size(), 2);
+  EXPECT_EQ(response.skipped(0).hazards(0).kind(), pb::DROPS_OBJECT);
+  ASSERT_EQ(response.remaining_size(), 1);
+  EXPECT_EQ(response.remaining(0).name(), "documents.ix_documents_owner_id");
+  pb::InitializeRequest allow;
+  allow.add_allow_hazards("HAZARD_KIND_DROPS_OBJECT");
+  ASSERT_TRUE(Initialize(allow, &response).ok());
+  EXPECT_EQ(response.outcome(), pb::InitializeResponse::APPLIED);
+  EXPECT_EQ(db->Query("SELECT count(*) FROM schemad.history")[0][0].as<int>(), 2);
+}
+
+TEST_F(ServiceTest, RequestErrorsAreInvalidArgumentAndStaleFingerprintFailedPrecondition) {
+  auto db = testing::TestDb::Create();
+  StartWith(db.get());
+  pb::InitializeRequest bad;
+  bad.add_allow_hazards("DROP_EVERYTHING");
+  pb::InitializeResponse response;
+  grpc::Status status = Initialize(bad, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("allow_hazards[0]"));
+
+  pb::InitializeRequest stale;
+  stale.set_expected_fingerprint("'; DROP TABLE users; --");
+  status = Initialize(stale, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(db->Query("SELECT to_regclass('public.users')")[0][0].is_null());
+
+  pb::InitializeRequest huge;
+  for (int i = 0; i < 20000; ++i) huge.add_allow_hazards(std::string(64, 'x'));
+  status = Initialize(huge, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+}
+
+TEST_F(ServiceTest, AuthenticationAndRoleMatrix) {
+  auto db = testing::TestDb::Create();
+  StartWith(db.get());
+  struct Row {
+    std::string token;
+    grpc::StatusCode read;
+    grpc::StatusCode write;
+  };
+  const std::vector<Row> rows = {
+      {"", grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::UNAUTHENTICATED},
+      {"not-a-known-token", grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::UNAUTHENTICATED},
+      {kReader, grpc::StatusCode::OK, grpc::StatusCode::PERMISSION_DENIED},
+      {kAdmin, grpc::StatusCode::OK, grpc::StatusCode::OK},
+  };
+  pb::InitializeRequest dry;
+  dry.set_dry_run(true);
+  for (const Row& row : rows) {
+    pb::StatusResponse s;
+    pb::DiffResponse d;
+    pb::InitializeResponse i;
+    EXPECT_EQ(Status(&s, row.token).error_code(), row.read) << row.token;
+    EXPECT_EQ(Diff(&d, row.token).error_code(), row.read) << row.token;
+    EXPECT_EQ(Initialize(dry, &i, row.token).error_code(), row.write) << row.token;
+  }
+  // Malformed metadata.
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", absl::StrCat("Basic ", kAdmin));
+  pb::StatusResponse s;
+  EXPECT_EQ(stub_->Status(&ctx, pb::StatusRequest(), &s).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // Health needs no token (Kubernetes probes cannot send one).
+  EXPECT_EQ(Health(""), HealthResponse::SERVING);
+}
+
+TEST_F(ServiceTest, ThirtyTwoConcurrentInitializeCallsAllSucceedWithOneHistoryRow) {
+  auto db = testing::TestDb::Create();
+  StartWith(db.get());
+  std::vector<grpc::Status> statuses(32);
+  std::vector<pb::InitializeResponse> responses(32);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 32; ++i) {
+    threads.emplace_back([&, i] { statuses[i] = Initialize(pb::InitializeRequest(), &responses[i]); });
+  }
+  for (auto& t : threads) t.join();
+  int applied = 0;
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    applied += responses[i].outcome() == pb::InitializeResponse::APPLIED;
+    EXPECT_TRUE(responses[i].outcome() == pb::InitializeResponse::APPLIED ||
+                responses[i].outcome() == pb::InitializeResponse::ALREADY_IN_SYNC);
+  }
+  EXPECT_EQ(applied, 1);
+  EXPECT_EQ(db->Query("SELECT count(*) FROM schemad.history")[0][0].as<int>(), 1);
+  pb::StatusResponse status;
+  ASSERT_TRUE(Status(&status).ok());
+  EXPECT_EQ(status.state(), pb::StatusResponse::IN_SYNC);
+}
+
+TEST_F(ServiceTest, DatabaseDownIsUnavailableFastAndServiceRecoversWithoutRestart) {
+  PrivateCluster cluster;
+  auto db = testing::TestDb::Create(cluster.server_url());
+  StartWith(db.get());
+  pb::StatusResponse status;
+  ASSERT_TRUE(Status(&status).ok());
+  EXPECT_TRUE(HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(5)));
+
+  cluster.Stop();
+  const absl::Time start = absl::Now();
+  grpc::Status down = Status(&status);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
+  EXPECT_LT(took, absl::Seconds(2));
+  EXPECT_THAT(down.error_message(), HasSubstr("database unreachable"));
+  EXPECT_THAT(down.error_message(), ::testing::Not(HasSubstr("schemad-test-secret")));
+  EXPECT_TRUE(HealthBecomes("schemad.v1.SchemaService", HealthResponse::NOT_SERVING, absl::Seconds(5)));
+  EXPECT_EQ(Health(""), HealthResponse::SERVING) << "liveness stays up";
+
+  cluster.Start();
+  bool recovered = false;
+  for (absl::Time until = absl::Now() + absl::Seconds(15); absl::Now() < until && !recovered;) {
+    recovered = Status(&status).ok();
+    if (!recovered) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(recovered);
+  EXPECT_TRUE(HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(5)));
+  db.reset();
+}
+
+TEST_F(ServiceTest, CallerDeadlineIsHonouredWhileAnotherReplicaHoldsTheLock) {
+  auto db = testing::TestDb::Create();
+  StartWith(db.get());
+  pqxx::connection other(db->url());
+  pqxx::nontransaction tx(other);
+  tx.exec("SELECT pg_advisory_lock(hashtextextended('schemad:' || current_database() || ':public', 0))");
+  pb::InitializeResponse response;
+  const absl::Time start = absl::Now();
+  grpc::Status status = Initialize(pb::InitializeRequest(), &response, kAdmin, /*seconds=*/1);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_TRUE(db->Query("SELECT to_regclass('public.users')")[0][0].is_null());
+}
+
+TEST_F(ServiceTest, RefusesToServeTheNetworkWithoutCredentials) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), *LoadEmbeddedRegistry());
+  ServerOptions options;
+  options.listen = "0.0.0.0:0";
+  absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(options, &engine);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(server.status().message(), HasSubstr("--tokens-file"));
+  options.allow_unauthenticated_remote = true;
+  server = StartServer(options, &engine);
+  EXPECT_TRUE(server.ok()) << server.status();
+}
+
+// --- TLS ---------------------------------------------------------------------
+
+struct Pki {
+  std::string dir;
+  std::string Read(const std::string& name) const {
+    std::ifstream in(absl::StrCat(dir, "/", name));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+};
+
+Pki MakePki() {
+  Pki pki{TempDir()};
+  const std::string script = absl::StrCat(
+      "set -e; cd ", pki.dir, "; ",
+      "for ca in ca other; do openssl req -x509 -newkey rsa:2048 -nodes -keyout $ca.key -out $ca.pem "
+      "-days 2 -subj /CN=$ca-test-ca >/dev/null 2>&1; done; ",
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost "
+      ">/dev/null 2>&1; ",
+      "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext; ",
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem "
+      "-days 2 -extfile san.ext >/dev/null 2>&1; ",
+      "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client "
+      ">/dev/null 2>&1; ",
+      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem "
+      "-days 2 >/dev/null 2>&1");
+  testing::CommandResult r = testing::RunCommand(absl::StrCat("bash -c '", script, "'"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return pki;
+}
+
+grpc::Status TlsStatus(int port, const Pki& pki, const std::string& ca, bool client_cert) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pki.Read(ca);
+  if (client_cert) {
+    ssl.pem_cert_chain = pki.Read("client.pem");
+    ssl.pem_private_key = pki.Read("client.key");
+  }
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(ssl));
+  auto stub = pb::SchemaService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kReader));
+  pb::StatusResponse response;
+  return stub->Status(&ctx, pb::StatusRequest(), &response);
+}
+
+TEST_F(ServiceTest, MutualTlsAcceptsTheRightCaAndRefusesTheWrongOne) {
+  auto db = testing::TestDb::Create();
+  Pki pki = MakePki();
+  ServerOptions options;
+  options.tls_cert = absl::StrCat(pki.dir, "/server.pem");
+  options.tls_key = absl::StrCat(pki.dir, "/server.key");
+  options.tls_client_ca = absl::StrCat(pki.dir, "/ca.pem");
+  StartWith(db.get(), options);
+  EXPECT_TRUE(TlsStatus(server_->port(), pki, "ca.pem", true).ok());
+  EXPECT_EQ(TlsStatus(server_->port(), pki, "other.pem", true).error_code(),
+            grpc::StatusCode::UNAVAILABLE) << "a server certificate from another CA is refused";
+  EXPECT_EQ(TlsStatus(server_->port(), pki, "ca.pem", false).error_code(),
+            grpc::StatusCode::UNAVAILABLE) << "mutual TLS requires a client certificate";
+  pb::StatusResponse plain;
+  EXPECT_EQ(Status(&plain).error_code(), grpc::StatusCode::UNAVAILABLE) << "no plaintext";
+}
+
+// --- the schemad binary --------------------------------------------------------
+
+TEST(SchemadBinaryTest, ServesLogsOneLinePerRpcAndStopsGracefullyOnSigterm) {
+  auto db = testing::TestDb::Create();
+  const std::string dir = TempDir();
+  const std::string log = absl::StrCat(dir, "/schemad.log");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen(log.c_str(), "w", stderr);
+    const std::string bin = testing::BinaryPath("schemad");
+    const std::string url = db->url();
+    execl(bin.c_str(), bin.c_str(), "serve", "--listen", "127.0.0.1:0", "--database-url",
+          url.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The port is in the start-up line.
+  int port = 0;
+  for (int i = 0; i < 100 && port == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    const size_t at = text.find("(port ");
+    if (at != std::string::npos) port = std::atoi(text.c_str() + at + 6);
+  }
+  ASSERT_GT(port, 0);
+  auto stub = pb::SchemaService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  pb::StatusResponse response;
+  ASSERT_TRUE(stub->Status(&ctx, pb::StatusRequest(), &response).ok());
+  kill(pid, SIGTERM);
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  EXPECT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_THAT(text, HasSubstr("rpc=Status caller=ipv4:127.0.0.1:"));
+  EXPECT_THAT(text, HasSubstr("code=OK duration_ms="));
+  EXPECT_THAT(text, HasSubstr("schemad: stopped"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("schemad-test-secret")));
+}
+
+TEST(SchemadBinaryTest, BadRegistryRefusesToStartAndTouchesNoDatabase) {
+  auto db = testing::TestDb::Create();
+  const std::string dir = TempDir();
+  WriteFile(dir, "users.textproto", "table {\n  name: \"users\"\n  colum { name: \"id\" }\n}\n");
+  testing::CommandResult r = testing::RunCommand(absl::StrCat(
+      testing::BinaryPath("schemad"), " serve --listen 127.0.0.1:0 --registry ", dir,
+      " --database-url '", db->url(), "'"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("refusing to start"));
+  EXPECT_THAT(r.output, HasSubstr("users.textproto:3:3"));
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'schemad%'")[0][0].as<int>(), 0);
+
+  testing::CommandResult check = testing::RunCommand(
+      absl::StrCat(testing::BinaryPath("schemad"), " check --registry ", dir));
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_THAT(check.output, HasSubstr("users.textproto:3:3"));
+  testing::CommandResult docbot = testing::RunCommand(
+      absl::StrCat(testing::BinaryPath("schemad"), " check --registry ",
+                   testing::SourcePath("deploy/registry/docbot")));
+  EXPECT_EQ(docbot.exit_code, 0) << docbot.output;
+  EXPECT_THAT(docbot.output, HasSubstr("12 tables, 4 enum types"));
+}
+
+TEST(SchemadBinaryTest, RefusesToListenBeyondLoopbackWithoutTokens) {
+  testing::CommandResult r = testing::RunCommand(absl::StrCat(
+      testing::BinaryPath("schemad"), " serve --listen 0.0.0.0:0 --database-url postgresql://x@127.0.0.1:1/x"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("--allow-unauthenticated-remote"));
+}
+
+TEST(SchemadBinaryTest, InspectWritesARegistryThatRoundTrips) {
+  auto db = testing::TestDb::Create();
+  ASSERT_EQ(testing::RunCommand(absl::StrCat("/usr/bin/python3 ",
+                                             testing::SourcePath("tests/parity/docbot_parity.py"),
+                                             " create_all '", db->url(), "'")).exit_code, 0);
+  const std::string out = absl::StrCat(TempDir(), "/inspected");
+  testing::CommandResult r = testing::RunCommand(absl::StrCat(
+      testing::BinaryPath("schemad"), " inspect --database-url '", db->url(), "' --out ", out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("12 tables, 4 enum types"));
+  absl::StatusOr<Registry> inspected = LoadRegistryDir(out);
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  Engine engine(db->pool(), *inspected);
+  absl::StatusOr<DiffResult> diff = engine.Diff(absl::Now() + absl::Seconds(60));
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(testing::DescribeDifferences(diff->differences), ::testing::IsEmpty());
+  // The inspected registry also builds an identical database from nothing.
+  auto fresh = testing::TestDb::Create();
+  Engine rebuild(fresh->pool(), *inspected);
+  ASSERT_TRUE(rebuild.Initialize({}, absl::Now() + absl::Seconds(60)).ok());
+  Engine docbot(fresh->pool(), *LoadEmbeddedRegistry());
+  absl::StatusOr<DiffResult> against_docbot = docbot.Diff(absl::Now() + absl::Seconds(60));
+  ASSERT_TRUE(against_docbot.ok());
+  EXPECT_THAT(testing::DescribeDifferences(against_docbot->differences), ::testing::IsEmpty());
+}
+
+}  // namespace
+}  // namespace schemad

@@ -1,0 +1,572 @@
+// Registry loader: every validation error is INVALID_ARGUMENT, names the
+// file, line and column (text format) and the field path, and all errors of
+// a registry are reported at once.
+#include "schemad/registry/registry.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace schemad {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// The message LoadRegistry(..., "test") gives for `errors`, one a line.
+std::string InvalidRegistry(const std::vector<std::string>& errors) {
+  return absl::StrCat("invalid registry test (", errors.size(), " error",
+                      errors.size() == 1 ? "" : "s", "):\n", absl::StrJoin(errors, "\n"));
+}
+
+// --- Parsing -------------------------------------------------------------------
+
+TEST(RegistryTest, ReportsSyntaxErrorWithLocation) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "id" type: bigint }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  // `bigint` (unquoted) starts at line 3, column 29.
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:3:29: Expected string, got: bigint"}));
+}
+
+TEST(RegistryTest, ReportsUnknownTextFieldWithLocation) {
+  const std::string text = R"reg(table {
+  name: "t"
+  colum { name: "id" type: "bigint" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  // Protobuf's text parser (3.21) reports an unknown field at the token
+  // after its name (the `{` at 3:9); the loader points at the name itself.
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:3:3: Message type \"schemad.v1.Table\" has no field "
+                             "named \"colum\"."}));
+}
+
+TEST(RegistryTest, ReportsUnknownJsonFieldByName) {
+  const std::string json_text = R"json({
+  "table": [{"name": "t", "colum": [{"name": "id", "type": "bigint"}]}]
+})json";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.json", json_text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()),
+              StartsWith("invalid registry test (1 error):\nt.json: "));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("colum"));
+}
+
+TEST(RegistryTest, JsonRegistryLoadsTheSameSchemaAsTextproto) {
+  const std::string text_file = R"reg(
+registry {
+  enum { name: "mood" label: "sad" label: "happy" }
+  ignore: "alembic_version"
+}
+table {
+  name: "t"
+  column { name: "id" type: "bigserial" not_null: true }
+  column { name: "mood" type: "mood" default: "'happy'" }
+  primary_key { name: "pk_t" column: "id" }
+  index { name: "ix_t_mood" key { column: "mood" descending: true } where: "mood <> 'sad'" }
+}
+table {
+  name: "u"
+  column { name: "t_id" type: "bigint" }
+  foreign_key {
+    name: "fk_u_t_id_t" column: "t_id" references_table: "t" references_column: "id"
+    on_delete: REFERENTIAL_ACTION_CASCADE
+  }
+})reg";
+  absl::StatusOr<Registry> text =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text_file}}, "test");
+  const std::string json_file = R"json({
+  "registry": {
+    "enum": [{"name": "mood", "label": ["sad", "happy"]}],
+    "ignore": ["alembic_version"]
+  },
+  "table": [
+    {
+      "name": "t",
+      "column": [
+        {"name": "id", "type": "bigserial", "notNull": true},
+        {"name": "mood", "type": "mood", "default": "'happy'"}
+      ],
+      "primaryKey": {"name": "pk_t", "column": ["id"]},
+      "index": [{"name": "ix_t_mood", "key": [{"column": "mood", "descending": true}],
+                 "where": "mood <> 'sad'"}]
+    },
+    {
+      "name": "u",
+      "column": [{"name": "t_id", "type": "bigint"}],
+      "foreignKey": [{"name": "fk_u_t_id_t", "column": ["t_id"], "referencesTable": "t",
+                      "referencesColumn": ["id"], "onDelete": "REFERENTIAL_ACTION_CASCADE"}]
+    }
+  ]
+})json";
+  absl::StatusOr<Registry> json =
+      LoadRegistry(std::vector<RegistrySource>{{"t.json", json_file}}, "test");
+  ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_FALSE(text->fingerprint.empty());
+  EXPECT_EQ(json->fingerprint, text->fingerprint);
+  EXPECT_EQ(SerializeForFingerprint(json->schema), SerializeForFingerprint(text->schema));
+}
+
+// --- Names ---------------------------------------------------------------------
+
+TEST(RegistryTest, ReportsDuplicateTableAcrossFilesWithBothLocations) {
+  const std::string a = R"reg(table { name: "t" column { name: "id" type: "bigint" } })reg";
+  const std::string b = R"reg(# the same table again
+table { name: "t" column { name: "id" type: "bigint" } })reg";
+  absl::StatusOr<Registry> r = LoadRegistry(
+      std::vector<RegistrySource>{{"a.textproto", a}, {"b.textproto", b}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"b.textproto:2:1: table[0]: duplicate table name \"t\" (already "
+                             "used at a.textproto:1:1: table[0])"}));
+}
+
+TEST(RegistryTest, ReportsDuplicateColumnWithLocation) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "id" type: "bigint" }
+  column { name: "id" type: "text" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:4:3: table[0].column[1]: duplicate column \"id\" in "
+                             "table \"t\""}));
+}
+
+TEST(RegistryTest, ReportsDuplicateIndexNameWithBothLocations) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "a" type: "text" }
+  index { name: "ix_t_a" key { column: "a" } }
+  index { name: "ix_t_a" key { column: "a" } where: "a <> ''" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:5:3: table[0].index[1]: duplicate index name "
+                             "\"ix_t_a\" (already used at t.textproto:4:3: table[0].index[0])"}));
+}
+
+TEST(RegistryTest, ReportsIndexNamedLikeATable) {
+  // Tables and indexes share one namespace in a PostgreSQL schema.
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "a" type: "text" }
+  index { name: "t" key { column: "a" } }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:4:3: table[0].index[0]: duplicate index name \"t\" "
+                             "(already used at t.textproto:1:1: table[0])"}));
+}
+
+TEST(RegistryTest, ReportsDuplicateConstraintInATable) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "n" type: "integer" }
+  check { name: "ck_t_n" expression: "n > 0" }
+  check { name: "ck_t_n" expression: "n < 10" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:5:3: table[0].check[1]: duplicate constraint "
+                             "\"ck_t_n\" in table \"t\""}));
+}
+
+TEST(RegistryTest, ReportsDuplicateEnumTypeWithBothLocations) {
+  const std::string text = R"reg(registry {
+  enum { name: "mood" label: "sad" }
+  enum { name: "mood" label: "happy" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:3:3: registry.enum[1]: duplicate enum type \"mood\" "
+                             "(first declared at t.textproto:2:3: registry.enum[0])"}));
+}
+
+TEST(RegistryTest, ReportsDuplicateEnumLabelAtTheLabel) {
+  const std::string text = R"reg(registry {
+  enum {
+    name: "mood"
+    label: "sad"
+    label: "happy"
+    label: "sad"
+  }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  // BUG: src/registry/registry.cc, LoadRegistry: the label error is built as
+  // `where + ".label[j]"` from the enum's location, so it reports the line and
+  // column of `enum {` (2:3) under the path of the label; the third label is
+  // at 6:5.
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:6:5: registry.enum[0].label[2]: duplicate label "
+                             "\"sad\" in enum type \"mood\""}));
+}
+
+TEST(RegistryTest, ReportsDuplicateExtension) {
+  const std::string text = R"reg(registry {
+  extension { name: "pg_trgm" }
+  extension { name: "pg_trgm" schema: "public" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:3:3: registry.extension[1]: duplicate extension "
+                             "\"pg_trgm\""}));
+}
+
+TEST(RegistryTest, ReportsSecondRegistryWideBlockWithBothLocations) {
+  const std::string a = R"reg(registry { schema: "public" })reg";
+  const std::string b = R"reg(# b's own settings
+registry {
+  ignore: "alembic_version"
+})reg";
+  absl::StatusOr<Registry> r = LoadRegistry(
+      std::vector<RegistrySource>{{"a.textproto", a}, {"b.textproto", b}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"b.textproto:2:1: registry: a second registry-wide declaration; "
+                             "the first is at a.textproto:1:1: registry"}));
+}
+
+TEST(RegistryTest, ReportsIdentifierOver63Bytes) {
+  // The table name is 64 bytes: 6 runs of 10 characters, then "abcd".
+  const std::string text = R"reg(table {
+  name: "a123456789b123456789c123456789d123456789e123456789f123456789abcd"
+  column { name: "id" type: "bigint" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:1:1: table[0]: table name "
+                             "\"a123456789b123456789c123456789d123456789e123456789f123456789abcd\" "
+                             "is 64 bytes; PostgreSQL keeps at most 63"}));
+}
+
+TEST(RegistryTest, AcceptsIdentifierOfExactly63Bytes) {
+  // Table, column and primary key names are 63 bytes: 6 runs of 10, then 3.
+  const std::string text = R"reg(table {
+  name: "a123456789b123456789c123456789d123456789e123456789f123456789abc"
+  column { name: "c123456789b123456789c123456789d123456789e123456789f123456789abc" type: "bigint" }
+  primary_key {
+    name: "p123456789b123456789c123456789d123456789e123456789f123456789abc"
+    column: "c123456789b123456789c123456789d123456789e123456789f123456789abc"
+  }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->schema.tables.size(), 1u);
+  EXPECT_EQ(r->schema.tables[0].name,
+            "a123456789b123456789c123456789d123456789e123456789f123456789abc");
+  EXPECT_EQ(r->schema.tables[0].name.size(), 63u);
+}
+
+TEST(RegistryTest, ReportsTableWithoutName) {
+  const std::string text = R"reg(table {
+  column { name: "id" type: "bigint" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:1:1: table[0]: table name is required"}));
+}
+
+TEST(RegistryTest, ReportsColumnWithoutName) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "id" type: "bigint" }
+  column { type: "text" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:4:3: table[0].column[1]: column name is required"}));
+}
+
+// --- Table structure -------------------------------------------------------------
+
+TEST(RegistryTest, ReportsTableWithoutColumns) {
+  const std::string text = R"reg(# empty
+table { name: "t" })reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:2:1: table[0]: table \"t\" has no columns"}));
+}
+
+TEST(RegistryTest, ReportsForeignKeyToUnknownTable) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "owner_id" type: "bigint" }
+  foreign_key { name: "fk_t_owner_id_users" column: "owner_id"
+                references_table: "users" references_column: "id" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:4:3: table[0].foreign_key[0]: foreign key "
+                             "\"fk_t_owner_id_users\" references unknown table \"users\""}));
+}
+
+TEST(RegistryTest, ReportsForeignKeyToUnknownColumn) {
+  const std::string text = R"reg(table {
+  name: "users"
+  column { name: "id" type: "bigint" }
+}
+table {
+  name: "t"
+  column { name: "owner_id" type: "bigint" }
+  foreign_key { name: "fk_t_owner_id_users" column: "owner_id"
+                references_table: "users" references_column: "uid" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:8:3: table[1].foreign_key[0]: foreign key "
+                             "\"fk_t_owner_id_users\" references unknown column \"uid\" of "
+                             "table \"users\""}));
+}
+
+TEST(RegistryTest, ReportsForeignKeyOnUnknownLocalColumn) {
+  const std::string text = R"reg(table {
+  name: "users"
+  column { name: "id" type: "bigint" }
+}
+table {
+  name: "t"
+  column { name: "owner_id" type: "bigint" }
+  foreign_key { name: "fk_t_owner_users" column: "owner"
+                references_table: "users" references_column: "id" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:8:3: table[1].foreign_key[0]: foreign key "
+                             "\"fk_t_owner_users\" names unknown column \"owner\" of table "
+                             "\"t\""}));
+}
+
+TEST(RegistryTest, ReportsForeignKeyWithMismatchedColumnCount) {
+  const std::string text = R"reg(table {
+  name: "users"
+  column { name: "id" type: "bigint" }
+  column { name: "tenant_id" type: "bigint" }
+}
+table {
+  name: "t"
+  column { name: "owner_id" type: "bigint" }
+  foreign_key {
+    name: "fk_t_owner_id_users"
+    column: "owner_id"
+    references_table: "users"
+    references_column: "id"
+    references_column: "tenant_id"
+  }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:9:3: table[1].foreign_key[0]: foreign key "
+                             "\"fk_t_owner_id_users\" has 1 column(s) but references 2"}));
+}
+
+TEST(RegistryTest, ReportsIndexOnUnknownColumnAtTheKey) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "a" type: "text" }
+  index {
+    name: "ix_t_b"
+    key { column: "b" }
+  }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  // BUG: src/registry/registry.cc, LoadRegistry: index key errors are built
+  // as `cw + ".key[k]"` from the index's location, so they report the line
+  // and column of `index {` (4:3) under the path of the key; the key is at
+  // 6:5.
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:6:5: table[0].index[0].key[0]: index \"ix_t_b\" "
+                             "names unknown column \"b\" of table \"t\""}));
+}
+
+TEST(RegistryTest, ReportsUniqueConstraintOnUnknownColumn) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "a" type: "text" }
+  unique { name: "uq_t_b" column: "b" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:4:3: table[0].unique[0]: unique constraint "
+                             "\"uq_t_b\" names unknown column \"b\" of table \"t\""}));
+}
+
+TEST(RegistryTest, ReportsPrimaryKeyOnUnknownColumn) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "a" type: "text" }
+  primary_key { name: "pk_t" column: "id" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:4:3: table[0].primary_key: primary key \"pk_t\" "
+                             "names unknown column \"id\" of table \"t\""}));
+}
+
+TEST(RegistryTest, ReportsEnumTypeUsedButNotDeclared) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "id" type: "bigint" }
+  column { name: "mood" type: "mood" not_null: true }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:4:3: table[0].column[1]: column \"mood\" uses type "
+                             "\"mood\", which is neither a built-in type nor an enum type "
+                             "declared in the registry"}));
+}
+
+TEST(RegistryTest, ReportsEveryErrorAtOnce) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "id" type: "bigint" }
+  column { name: "id" type: "bigint" }
+  unique { name: "uq_t_b" column: "b" }
+  foreign_key { name: "fk_t_id_users" column: "id"
+                references_table: "users" references_column: "id" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::vector<std::string> lines = absl::StrSplit(r.status().message(), '\n');
+  ASSERT_EQ(lines.size(), 4u) << r.status().message();
+  EXPECT_EQ(lines[0], "invalid registry test (3 errors):");
+  EXPECT_EQ(lines[1],
+            "t.textproto:4:3: table[0].column[1]: duplicate column \"id\" in table \"t\"");
+  EXPECT_EQ(lines[2],
+            "t.textproto:5:3: table[0].unique[0]: unique constraint \"uq_t_b\" names unknown "
+            "column \"b\" of table \"t\"");
+  EXPECT_EQ(lines[3],
+            "t.textproto:6:3: table[0].foreign_key[0]: foreign key \"fk_t_id_users\" references "
+            "unknown table \"users\"");
+}
+
+// --- Directories and retargeting ---------------------------------------------------
+
+TEST(RegistryTest, ReadRegistryDirOfMissingDirectoryIsNotFound) {
+  const std::string dir = ::testing::TempDir() + "/schemad-registry-test-no-such-dir";
+  absl::StatusOr<std::vector<RegistrySource>> files = ReadRegistryDir(dir);
+  ASSERT_FALSE(files.ok());
+  EXPECT_EQ(files.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(files.status().message()), HasSubstr(dir));
+}
+
+TEST(RegistryTest, WithSchemaChangesSchemaNameAndFingerprint) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "id" type: "bigint" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->schema.name, "public");
+
+  const Registry retargeted = WithSchema(*r, "tenant_a");
+  EXPECT_EQ(retargeted.schema.name, "tenant_a");
+  EXPECT_NE(retargeted.fingerprint, r->fingerprint);
+
+  const Registry unchanged = WithSchema(*r, "");
+  EXPECT_EQ(unchanged.schema.name, "public");
+  EXPECT_EQ(unchanged.fingerprint, r->fingerprint);
+}
+
+TEST(RegistryTest, FingerprintCoversExtensionSchema) {
+  const std::string server_choice_text = R"reg(registry { extension { name: "pg_trgm" } })reg";
+  const std::string in_extensions_text =
+      R"reg(registry { extension { name: "pg_trgm" schema: "extensions" } })reg";
+  absl::StatusOr<Registry> server_choice = LoadRegistry(
+      std::vector<RegistrySource>{{"t.textproto", server_choice_text}}, "test");
+  absl::StatusOr<Registry> in_extensions = LoadRegistry(
+      std::vector<RegistrySource>{{"t.textproto", in_extensions_text}}, "test");
+  ASSERT_TRUE(server_choice.ok()) << server_choice.status();
+  ASSERT_TRUE(in_extensions.ok()) << in_extensions.status();
+  // BUG: src/model/model.cc, SerializeForFingerprint: extensions print only
+  // their name ("ext <name>"), so the schema an extension is installed into
+  // (which CreateExtensionSql emits as `SCHEMA x`) does not change the
+  // registry fingerprint, although registry.h promises a fingerprint "of
+  // everything the registry declares".
+  EXPECT_NE(in_extensions->fingerprint, server_choice->fingerprint);
+}
+
+}  // namespace
+}  // namespace schemad
