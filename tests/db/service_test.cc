@@ -96,8 +96,21 @@ class ServiceTest : public ::testing::Test {
     health_ = grpc::health::v1::Health::NewStub(channel_);
   }
 
+  // The fixture owns the databases (and a private cluster) so that they
+  // outlive the server, whose readiness thread pings them until TearDown.
+  testing::TestDb* UseDb(const std::string& server_url = "") {
+    dbs_.push_back(testing::TestDb::Create(server_url));
+    return dbs_.back().get();
+  }
+  PrivateCluster* UseCluster() {
+    cluster_ = std::make_unique<PrivateCluster>();
+    return cluster_.get();
+  }
+
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(2));
+    server_.reset();
+    engine_.reset();
   }
 
   static void Auth(grpc::ClientContext& ctx, const std::string& token, int seconds = 60) {
@@ -142,6 +155,8 @@ class ServiceTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::unique_ptr<PrivateCluster> cluster_;
+  std::vector<std::unique_ptr<testing::TestDb>> dbs_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<RunningServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -150,8 +165,8 @@ class ServiceTest : public ::testing::Test {
 };
 
 TEST_F(ServiceTest, EveryRpcAndOutcomeOverLoopback) {
-  auto db = testing::TestDb::Create();
-  StartWith(db.get());
+  testing::TestDb* db = UseDb();
+  StartWith(db);
 
   pb::StatusResponse status;
   ASSERT_TRUE(Status(&status).ok());
@@ -204,8 +219,8 @@ TEST_F(ServiceTest, EveryRpcAndOutcomeOverLoopback) {
 }
 
 TEST_F(ServiceTest, RequestErrorsAreInvalidArgumentAndStaleFingerprintFailedPrecondition) {
-  auto db = testing::TestDb::Create();
-  StartWith(db.get());
+  testing::TestDb* db = UseDb();
+  StartWith(db);
   pb::InitializeRequest bad;
   bad.add_allow_hazards("DROP_EVERYTHING");
   pb::InitializeResponse response;
@@ -226,8 +241,8 @@ TEST_F(ServiceTest, RequestErrorsAreInvalidArgumentAndStaleFingerprintFailedPrec
 }
 
 TEST_F(ServiceTest, AuthenticationAndRoleMatrix) {
-  auto db = testing::TestDb::Create();
-  StartWith(db.get());
+  testing::TestDb* db = UseDb();
+  StartWith(db);
   struct Row {
     std::string token;
     grpc::StatusCode read;
@@ -260,8 +275,8 @@ TEST_F(ServiceTest, AuthenticationAndRoleMatrix) {
 }
 
 TEST_F(ServiceTest, ThirtyTwoConcurrentInitializeCallsAllSucceedWithOneHistoryRow) {
-  auto db = testing::TestDb::Create();
-  StartWith(db.get());
+  testing::TestDb* db = UseDb();
+  StartWith(db);
   std::vector<grpc::Status> statuses(32);
   std::vector<pb::InitializeResponse> responses(32);
   std::vector<std::thread> threads;
@@ -284,9 +299,9 @@ TEST_F(ServiceTest, ThirtyTwoConcurrentInitializeCallsAllSucceedWithOneHistoryRo
 }
 
 TEST_F(ServiceTest, DatabaseDownIsUnavailableFastAndServiceRecoversWithoutRestart) {
-  PrivateCluster cluster;
-  auto db = testing::TestDb::Create(cluster.server_url());
-  StartWith(db.get());
+  PrivateCluster& cluster = *UseCluster();
+  testing::TestDb* db = UseDb(cluster.server_url());
+  StartWith(db);
   pb::StatusResponse status;
   ASSERT_TRUE(Status(&status).ok());
   EXPECT_TRUE(HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(5)));
@@ -310,12 +325,11 @@ TEST_F(ServiceTest, DatabaseDownIsUnavailableFastAndServiceRecoversWithoutRestar
   }
   EXPECT_TRUE(recovered);
   EXPECT_TRUE(HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(5)));
-  db.reset();
 }
 
 TEST_F(ServiceTest, CallerDeadlineIsHonouredWhileAnotherReplicaHoldsTheLock) {
-  auto db = testing::TestDb::Create();
-  StartWith(db.get());
+  testing::TestDb* db = UseDb();
+  StartWith(db);
   pqxx::connection other(db->url());
   pqxx::nontransaction tx(other);
   tx.exec("SELECT pg_advisory_lock(hashtextextended('schemad:' || current_database() || ':public', 0))");
@@ -328,7 +342,7 @@ TEST_F(ServiceTest, CallerDeadlineIsHonouredWhileAnotherReplicaHoldsTheLock) {
 }
 
 TEST_F(ServiceTest, RefusesToServeTheNetworkWithoutCredentials) {
-  auto db = testing::TestDb::Create();
+  testing::TestDb* db = UseDb();
   Engine engine(db->pool(), *LoadEmbeddedRegistry());
   ServerOptions options;
   options.listen = "0.0.0.0:0";
@@ -388,13 +402,13 @@ grpc::Status TlsStatus(int port, const Pki& pki, const std::string& ca, bool cli
 }
 
 TEST_F(ServiceTest, MutualTlsAcceptsTheRightCaAndRefusesTheWrongOne) {
-  auto db = testing::TestDb::Create();
+  testing::TestDb* db = UseDb();
   Pki pki = MakePki();
   ServerOptions options;
   options.tls_cert = absl::StrCat(pki.dir, "/server.pem");
   options.tls_key = absl::StrCat(pki.dir, "/server.key");
   options.tls_client_ca = absl::StrCat(pki.dir, "/ca.pem");
-  StartWith(db.get(), options);
+  StartWith(db, options);
   EXPECT_TRUE(TlsStatus(server_->port(), pki, "ca.pem", true).ok());
   EXPECT_EQ(TlsStatus(server_->port(), pki, "other.pem", true).error_code(),
             grpc::StatusCode::UNAVAILABLE) << "a server certificate from another CA is refused";

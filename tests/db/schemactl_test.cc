@@ -1,0 +1,635 @@
+// End-to-end tests of schemactl: each test starts a real `schemad serve`
+// child process on a fresh database and runs the schemactl binary against
+// it, asserting the exit code (schemactl's contract for scripts and CI) and
+// what it prints. The server serves the embedded docbot registry: 12 tables
+// and 4 enum types, so an empty database has 16 missing objects.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/test_db.h"
+
+namespace schemad {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::BinaryPath;
+using testing::CommandResult;
+using testing::RunCommand;
+using testing::TestDb;
+
+constexpr char kAdminToken[] = "admin-token-e2e-0001";
+constexpr char kReaderToken[] = "reader-token-e2e-0001";
+
+// A loopback port nothing listens on right now (bound, then released).
+int UnusedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = -1;
+  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// The JSON output without whitespace, so `"state": "PENDING"` can be found
+// whatever the printer's spacing.
+std::string Compact(const std::string& json) {
+  std::string out;
+  for (char c : json) {
+    if (c != ' ' && c != '\n' && c != '\t' && c != '\r') out += c;
+  }
+  return out;
+}
+
+// Runs schemactl with a clean environment for its own variables. `args` is
+// pasted into a shell command line.
+CommandResult Schemactl(const std::string& args, const std::string& env = "") {
+  return RunCommand(absl::StrCat("env -u SCHEMAD_TOKEN -u SCHEMAD_ADDR NO_COLOR=1 ", env, " ",
+                                 BinaryPath("schemactl"), " ", args));
+}
+
+// A `schemad serve` child process, terminated on destruction.
+class SchemadProcess {
+ public:
+  // Starts schemad; port 0 lets it pick one, read back from its log.
+  // Returns null (with a test failure) when it does not serve within 10 s.
+  static std::unique_ptr<SchemadProcess> Start(const std::string& database_url,
+                                               const std::string& tokens_file, int port,
+                                               const std::vector<std::string>& extra_flags,
+                                               const std::string& log_path) {
+    std::vector<std::string> argv = {BinaryPath("schemad"),
+                                     "serve",
+                                     "--listen",
+                                     absl::StrCat("127.0.0.1:", port),
+                                     "--database-url",
+                                     database_url,
+                                     "--tokens-file",
+                                     tokens_file};
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+    std::vector<char*> c_argv;
+    for (std::string& a : argv) c_argv.push_back(a.data());
+    c_argv.push_back(nullptr);
+    const char* c_log_path = log_path.c_str();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      // Only async-signal-safe calls between fork and exec: the test
+      // process may have other threads.
+      const int log = open(c_log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (log >= 0) {
+        dup2(log, STDOUT_FILENO);
+        dup2(log, STDERR_FILENO);
+      }
+      execv(c_argv[0], c_argv.data());
+      _exit(127);
+    }
+    EXPECT_GT(pid, 0) << "fork failed";
+    if (pid <= 0) return nullptr;
+    std::unique_ptr<SchemadProcess> process(new SchemadProcess(pid, log_path));
+    if (!process->WaitUntilServing(port)) return nullptr;
+    return process;
+  }
+
+  ~SchemadProcess() { Stop(); }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {  // up to 5 s for a graceful stop
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string log() const { return ReadFile(log_path_); }
+
+ private:
+  SchemadProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+
+  bool WaitUntilServing(int port) {
+    port_ = port;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < give_up) {
+      int status;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        ADD_FAILURE() << "schemad exited before serving:\n" << log();
+        return false;
+      }
+      if (port_ == 0) {
+        // "schemad: serving registry ... on 127.0.0.1:0 (port 41234)"
+        const std::string text = log();
+        const size_t at = text.find("(port ");
+        if (at != std::string::npos) {
+          absl::string_view rest = absl::string_view(text).substr(at + 6);
+          rest = rest.substr(0, rest.find(')'));
+          int parsed;
+          if (absl::SimpleAtoi(rest, &parsed) && parsed > 0) port_ = parsed;
+        }
+      }
+      if (port_ != 0 &&
+          Schemactl(absl::StrCat("--server ", address(), " --timeout 1s health --service ''"))
+                  .exit_code == 0) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "schemad did not serve within 10 s:\n" << log();
+    return false;
+  }
+
+  pid_t pid_;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+class SchemactlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = TestDb::Create();
+    dir_ = absl::StrCat(::testing::TempDir(), "schemactl_test_", getpid(), "_", db_->name());
+    ASSERT_EQ(RunCommand(absl::StrCat("mkdir -p ", dir_)).exit_code, 0);
+    tokens_file_ = absl::StrCat(dir_, "/tokens");
+    std::ofstream(tokens_file_) << "admin " << kAdminToken << "\nreader " << kReaderToken << "\n";
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr && HasFailure()) {
+      std::cerr << "--- schemad log ---\n" << server_->log();
+    }
+    server_.reset();
+    RunCommand(absl::StrCat("rm -rf ", dir_));
+  }
+
+  // Starts schemad on the test's database; fails the test when it cannot.
+  void StartServer(const std::vector<std::string>& extra_flags = {}, int port = 0) {
+    server_ = SchemadProcess::Start(db_->url(), tokens_file_, port, extra_flags,
+                                    absl::StrCat(dir_, "/schemad.log"));
+    ASSERT_NE(server_, nullptr);
+  }
+
+  // schemactl against the test's server with the admin token.
+  CommandResult Ctl(const std::string& args) {
+    return Schemactl(absl::StrCat("--server ", server_->address(), " --token ", kAdminToken,
+                                  " --timeout 30s ", args));
+  }
+  CommandResult CtlAs(const std::string& token, const std::string& args) {
+    return Schemactl(absl::StrCat("--server ", server_->address(), " --token ", token,
+                                  " --timeout 30s ", args));
+  }
+
+  // Brings the database to the registry through schemactl.
+  void Initialize() {
+    CommandResult r = Ctl("initialize");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_THAT(r.output, HasSubstr("APPLIED"));
+  }
+
+  bool TableExists(const std::string& name) {
+    return db_->Query(absl::StrCat("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                                   "n.oid = c.relnamespace WHERE n.nspname = 'public' AND "
+                                   "c.relkind = 'r' AND c.relname = '",
+                                   name, "'"))[0][0]
+               .as<int>() == 1;
+  }
+
+  // The index's definition (pg_indexes.indexdef), or "" when it does not exist.
+  std::string IndexDef(const std::string& name) {
+    pqxx::result r = db_->Query(absl::StrCat(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = '", name,
+        "'"));
+    return r.empty() ? "" : r[0][0].as<std::string>();
+  }
+
+  std::unique_ptr<TestDb> db_;
+  std::string dir_;
+  std::string tokens_file_;
+  std::unique_ptr<SchemadProcess> server_;
+};
+
+// --- status -----------------------------------------------------------------
+
+TEST_F(SchemactlTest, StatusOnEmptyDatabaseReportsPendingWithMissingCounts) {
+  StartServer();
+  CommandResult r = Ctl("status");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PENDING"));
+  EXPECT_THAT(r.output, HasSubstr("16 missing, 0 extra, 0 changed"));
+  EXPECT_THAT(r.output, HasSubstr("last applied  never"));
+}
+
+TEST_F(SchemactlTest, StatusCheckOnEmptyDatabaseExitsPending) {
+  StartServer();
+  CommandResult r = Ctl("status --check");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PENDING"));
+}
+
+TEST_F(SchemactlTest, StatusAsJsonCarriesStateAndCounts) {
+  StartServer();
+  CommandResult r = Ctl("--format json status");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string json = Compact(r.output);
+  EXPECT_THAT(json, HasSubstr("\"state\":\"PENDING\"")) << r.output;
+  EXPECT_THAT(json, HasSubstr("\"missing\":16")) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("differences   "))) << "text rendering in JSON mode";
+}
+
+// --- initialize ---------------------------------------------------------------
+
+TEST_F(SchemactlTest, InitializeAppliesThenIsAlreadyInSync) {
+  StartServer();
+  CommandResult first = Ctl("initialize");
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_THAT(first.output, HasSubstr("APPLIED"));
+  EXPECT_THAT(first.output, HasSubstr("CREATE TABLE public.users"));
+  EXPECT_TRUE(TableExists("users"));
+
+  CommandResult second = Ctl("initialize");
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_THAT(second.output, HasSubstr("ALREADY_IN_SYNC"));
+  EXPECT_THAT(second.output, Not(HasSubstr("executed")));
+
+  CommandResult json = Ctl("initialize --format json");
+  EXPECT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_THAT(Compact(json.output), HasSubstr("\"outcome\":\"ALREADY_IN_SYNC\"")) << json.output;
+
+  CommandResult check = Ctl("status --check");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_THAT(check.output, HasSubstr("IN_SYNC"));
+  EXPECT_THAT(check.output, HasSubstr("0 missing, 0 extra, 0 changed"));
+}
+
+TEST_F(SchemactlTest, InitializeDryRunChangesNothing) {
+  StartServer();
+  CommandResult r = Ctl("initialize --dry-run");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("DRY_RUN"));
+  EXPECT_THAT(r.output, HasSubstr("would execute"));
+  EXPECT_THAT(r.output, HasSubstr("CREATE TABLE public.users"));
+  EXPECT_FALSE(TableExists("users"));
+
+  CommandResult status = Ctl("status --check");
+  EXPECT_EQ(status.exit_code, 3) << status.output;
+}
+
+// --- diff ---------------------------------------------------------------------
+
+TEST_F(SchemactlTest, DiffInSyncSaysSo) {
+  StartServer();
+  Initialize();
+  CommandResult r = Ctl("diff");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("in sync"));
+  EXPECT_THAT(r.output, Not(HasSubstr("CHANGE")));
+
+  CommandResult sql = Ctl("diff --sql");
+  EXPECT_EQ(sql.exit_code, 0) << sql.output;
+  EXPECT_THAT(sql.output, HasSubstr("nothing to do"));
+  EXPECT_THAT(sql.output, Not(HasSubstr("BEGIN;")));
+}
+
+TEST_F(SchemactlTest, DiffShowsAlignedDifferencesAndHazardousPlan) {
+  StartServer();
+  Initialize();
+  db_->Exec("CREATE TABLE scratch (id int); DROP INDEX ix_documents_owner_id;");
+
+  CommandResult r = Ctl("diff");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // The table: a header and one row per difference, columns aligned.
+  std::vector<std::string> lines = absl::StrSplit(r.output, '\n');
+  std::string header, missing, extra;
+  for (const std::string& line : lines) {
+    if (absl::StartsWith(line, "CHANGE")) header = line;
+    if (absl::StartsWith(line, "MISSING")) missing = line;
+    if (absl::StartsWith(line, "EXTRA")) extra = line;
+  }
+  ASSERT_FALSE(header.empty()) << r.output;
+  ASSERT_FALSE(missing.empty()) << r.output;
+  ASSERT_FALSE(extra.empty()) << r.output;
+  EXPECT_THAT(missing, HasSubstr("documents.ix_documents_owner_id"));
+  EXPECT_THAT(extra, HasSubstr("scratch"));
+  const size_t type_column = header.find("TYPE");
+  const size_t name_column = header.find("NAME");
+  const size_t detail_column = header.find("DETAIL");
+  ASSERT_NE(type_column, std::string::npos) << header;
+  EXPECT_EQ(missing.find("index"), type_column) << r.output;
+  EXPECT_EQ(extra.find("table"), type_column) << r.output;
+  EXPECT_EQ(missing.find("documents.ix_documents_owner_id"), name_column) << r.output;
+  EXPECT_EQ(extra.find("scratch"), name_column) << r.output;
+  EXPECT_EQ(missing.find("index is missing"), detail_column) << r.output;
+  // The plan, with the hazard under its step.
+  EXPECT_THAT(r.output, HasSubstr("plan (2 steps, schema public"));
+  EXPECT_THAT(r.output, HasSubstr("DROP TABLE public.scratch;\n      ! DATA_LOSS"));
+  EXPECT_THAT(r.output,
+              HasSubstr("CREATE INDEX ix_documents_owner_id ON public.documents USING btree "
+                        "(owner_id);"));
+}
+
+TEST_F(SchemactlTest, DiffSqlPrintsReviewableScriptWithHazardComments) {
+  StartServer();
+  Initialize();
+  db_->Exec("CREATE TABLE scratch (id int); DROP INDEX ix_documents_owner_id;");
+
+  CommandResult r = Ctl("diff --sql");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("BEGIN;\nSET search_path TO \"public\";\n"));
+  EXPECT_THAT(r.output, HasSubstr("-- hazard DATA_LOSS: drops table scratch"));
+  EXPECT_THAT(r.output, HasSubstr("-- hazard DATA_LOSS: drops table scratch and every row in it\n"
+                                  "DROP TABLE public.scratch;\n"));
+  EXPECT_THAT(r.output, HasSubstr("CREATE INDEX ix_documents_owner_id ON public.documents"));
+  EXPECT_THAT(r.output, HasSubstr("COMMIT;\n"));
+  EXPECT_LT(r.output.find("BEGIN;"), r.output.find("DROP TABLE")) << r.output;
+  EXPECT_LT(r.output.find("DROP TABLE"), r.output.find("COMMIT;")) << r.output;
+  // A script to review: the database is untouched.
+  EXPECT_TRUE(TableExists("scratch"));
+  EXPECT_EQ(IndexDef("ix_documents_owner_id"), "");
+}
+
+TEST_F(SchemactlTest, DiffAsJsonListsDifferences) {
+  StartServer();
+  Initialize();
+  db_->Exec("CREATE TABLE scratch (id int)");
+
+  CommandResult r = Ctl("--format json diff");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string json = Compact(r.output);
+  EXPECT_THAT(json, HasSubstr("\"differences\":[")) << r.output;
+  EXPECT_THAT(json, HasSubstr("\"change\":\"EXTRA\"")) << r.output;
+  EXPECT_THAT(json, HasSubstr("\"name\":\"scratch\"")) << r.output;
+  EXPECT_THAT(json, HasSubstr("\"kind\":\"DATA_LOSS\"")) << r.output;
+}
+
+// --- drift gates --------------------------------------------------------------
+
+TEST_F(SchemactlTest, StatusCheckExitsDriftedOnExtraTable) {
+  StartServer();
+  Initialize();
+  db_->Exec("CREATE TABLE scratch (id int)");
+
+  CommandResult r = Ctl("status --check");
+  EXPECT_EQ(r.exit_code, 4) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("DRIFTED"));
+  EXPECT_THAT(r.output, HasSubstr("0 missing, 1 extra, 0 changed"));
+}
+
+TEST_F(SchemactlTest, InitializeWithChangedIndexIsPartialUntilDropsAreAllowed) {
+  StartServer();
+  Initialize();
+  db_->Exec(
+      "DROP INDEX ix_documents_owner_id; "
+      "CREATE INDEX ix_documents_owner_id ON documents (owner_id DESC);");
+
+  CommandResult partial = Ctl("initialize");
+  EXPECT_EQ(partial.exit_code, 4) << partial.output;
+  EXPECT_THAT(partial.output, HasSubstr("PARTIAL"));
+  EXPECT_THAT(partial.output, HasSubstr("skipped, hazards not accepted (2 steps)"));
+  EXPECT_THAT(partial.output, HasSubstr("DROP INDEX public.ix_documents_owner_id;"));
+  EXPECT_THAT(partial.output, HasSubstr("! DROPS_OBJECT"));
+  EXPECT_THAT(partial.output, HasSubstr("--allow-hazards DROPS_OBJECT"));
+  EXPECT_THAT(partial.output, HasSubstr("CHANGED"));
+  EXPECT_THAT(IndexDef("ix_documents_owner_id"), HasSubstr("owner_id DESC"));
+
+  CommandResult applied = Ctl("initialize --allow-hazards DROPS_OBJECT");
+  EXPECT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_THAT(applied.output, HasSubstr("APPLIED"));
+  EXPECT_THAT(applied.output, HasSubstr("executed (2 steps)"));
+  EXPECT_THAT(IndexDef("ix_documents_owner_id"), HasSubstr("(owner_id)"));
+  EXPECT_EQ(Ctl("status --check").exit_code, 0);
+}
+
+TEST_F(SchemactlTest, AllowHazardsAcceptsPrefixedKindName) {
+  StartServer();
+  Initialize();
+  db_->Exec(
+      "DROP INDEX ix_documents_owner_id; "
+      "CREATE INDEX ix_documents_owner_id ON documents (owner_id DESC);");
+
+  CommandResult r = Ctl("initialize --allow-hazards HAZARD_KIND_DROPS_OBJECT");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("APPLIED"));
+  EXPECT_THAT(IndexDef("ix_documents_owner_id"), Not(HasSubstr("DESC")));
+  EXPECT_THAT(IndexDef("ix_documents_owner_id"), HasSubstr("(owner_id)"));
+}
+
+// --- usage errors (no server needed) ------------------------------------------
+
+struct UsageCase {
+  const char* args;
+  const char* message;
+};
+
+class SchemactlUsageTest : public ::testing::TestWithParam<UsageCase> {};
+
+TEST_P(SchemactlUsageTest, ExitsTwoWithMessage) {
+  // Port 1: nothing should be contacted at all; a contact would exit 6.
+  CommandResult r = Schemactl(absl::StrCat("--server 127.0.0.1:1 --timeout 2s ", GetParam().args));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(GetParam().message));
+  EXPECT_THAT(r.output, HasSubstr("schemactl --help"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadUsage, SchemactlUsageTest,
+    ::testing::Values(
+        UsageCase{"initialize --allow-hazards BOGUS", "unknown hazard kind \"BOGUS\""},
+        UsageCase{"initialize --allow-hazards DROPS_OBJECT,NOPE", "unknown hazard kind \"NOPE\""},
+        UsageCase{"status --frobnicate", "unknown flag --frobnicate"},
+        UsageCase{"migrate", "unknown command \"migrate\""}, UsageCase{"", "no command"},
+        UsageCase{"status --sql", "--sql belongs to `diff`"},
+        UsageCase{"--format yaml status", "--format must be text or json"}));
+
+TEST(SchemactlHelpTest, HelpExitsZeroAndListsExitCodes) {
+  CommandResult r = Schemactl("--help");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Exit codes:"));
+  for (const char* line : {"  0 success", "  1 unexpected", "  2 bad usage", "  3 status --check",
+                           "  4 status --check", "  5 refused", "  6 unreachable",
+                           "  7 failed on the server"}) {
+    EXPECT_THAT(r.output, HasSubstr(line));
+  }
+}
+
+// --- refused by the server ----------------------------------------------------
+
+TEST_F(SchemactlTest, NoTokenIsUnauthenticated) {
+  StartServer();
+  CommandResult r = Schemactl(absl::StrCat("--server ", server_->address(), " status"));
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("UNAUTHENTICATED"));
+}
+
+TEST_F(SchemactlTest, UnknownTokenIsUnauthenticated) {
+  StartServer();
+  CommandResult r = CtlAs("not-a-known-token-1234", "status");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("UNAUTHENTICATED"));
+}
+
+TEST_F(SchemactlTest, ReaderMayReadButNotInitialize) {
+  StartServer();
+  CommandResult status = CtlAs(kReaderToken, "status");
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_THAT(status.output, HasSubstr("PENDING"));
+
+  CommandResult r = CtlAs(kReaderToken, "initialize");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_FALSE(TableExists("users"));
+}
+
+TEST_F(SchemactlTest, StaleFingerprintIsRefusedAndChangesNothing) {
+  StartServer();
+  CommandResult r = Ctl("initialize --expect-fingerprint 00000000000000000000000000000000");
+  EXPECT_EQ(r.exit_code, 5) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_FALSE(TableExists("users"));
+  EXPECT_EQ(Ctl("status --check").exit_code, 3);
+}
+
+TEST_F(SchemactlTest, CurrentFingerprintFromStatusIsAccepted) {
+  StartServer();
+  CommandResult status = Ctl("--format json status");
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  // "fingerprint":"<hex>" (the plan's, not registryFingerprint's).
+  const std::string json = Compact(status.output);
+  const std::string key = ",\"fingerprint\":\"";
+  const size_t at = json.find(key);
+  ASSERT_NE(at, std::string::npos) << status.output;
+  const std::string fingerprint =
+      json.substr(at + key.size(), json.find('"', at + key.size()) - at - key.size());
+  ASSERT_FALSE(fingerprint.empty());
+
+  CommandResult r = Ctl(absl::StrCat("initialize --expect-fingerprint ", fingerprint));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("APPLIED"));
+  EXPECT_TRUE(TableExists("users"));
+}
+
+TEST_F(SchemactlTest, TokenComesFromEnvironment) {
+  StartServer();
+  CommandResult r = Schemactl(absl::StrCat("--server ", server_->address(), " status"),
+                              absl::StrCat("SCHEMAD_TOKEN=", kAdminToken));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PENDING"));
+
+  CommandResult reader = Schemactl(absl::StrCat("--server ", server_->address(), " initialize"),
+                                   absl::StrCat("SCHEMAD_TOKEN=", kReaderToken));
+  EXPECT_EQ(reader.exit_code, 5) << reader.output;
+  EXPECT_THAT(reader.output, HasSubstr("PERMISSION_DENIED"));
+}
+
+// --- reachability -------------------------------------------------------------
+
+TEST(SchemactlUnreachableTest, NothingListeningExitsUnreachable) {
+  const int port = UnusedPort();
+  ASSERT_GT(port, 0);
+  for (const char* command : {"status", "diff", "initialize", "health"}) {
+    CommandResult r = Schemactl(absl::StrCat("--server 127.0.0.1:", port,
+                                             " --token whatever-token --timeout 2s ", command));
+    EXPECT_EQ(r.exit_code, 6) << command << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("UNAVAILABLE")) << command;
+  }
+}
+
+TEST_F(SchemactlTest, HealthOnLiveServerIsServing) {
+  StartServer();
+  CommandResult ready = Schemactl(absl::StrCat("--server ", server_->address(), " health"));
+  EXPECT_EQ(ready.exit_code, 0) << ready.output;
+  EXPECT_THAT(ready.output, HasSubstr("schemad.v1.SchemaService: SERVING"));
+
+  CommandResult live =
+      Schemactl(absl::StrCat("--server ", server_->address(), " health --service ''"));
+  EXPECT_EQ(live.exit_code, 0) << live.output;
+  EXPECT_THAT(live.output, HasSubstr("(overall): SERVING"));
+
+  CommandResult unknown =
+      Schemactl(absl::StrCat("--server ", server_->address(), " health --service no.such.Svc"));
+  EXPECT_EQ(unknown.exit_code, 6) << unknown.output;
+  EXPECT_THAT(unknown.output, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(SchemactlTest, InitializeWaitsForServerStartedLater) {
+  const int port = UnusedPort();
+  ASSERT_GT(port, 0);
+  std::future<CommandResult> ctl = std::async(std::launch::async, [port] {
+    return Schemactl(absl::StrCat("--server 127.0.0.1:", port, " --token ", kAdminToken,
+                                  " initialize --wait 20s"));
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  StartServer({}, port);
+  CommandResult r = ctl.get();
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("APPLIED"));
+  EXPECT_THAT(r.output, HasSubstr("schemactl: waiting for schemad at 127.0.0.1:"));
+  EXPECT_THAT(r.output, Not(HasSubstr("gave up")));
+  EXPECT_TRUE(TableExists("users"));
+}
+
+// --- failure on the server ----------------------------------------------------
+
+TEST_F(SchemactlTest, LockTimeoutExitsServerFailedAndAppliesNothing) {
+  StartServer({"--lock-timeout", "300ms"});
+  Initialize();
+  db_->Exec("DROP INDEX ix_documents_owner_id");
+
+  pqxx::connection holder(db_->url());
+  pqxx::work lock(holder);
+  lock.exec("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE");
+  // schemactl's own deadline (30 s) would exit 6, not 7, if the lock
+  // timeout did not end the call.
+  CommandResult r = Ctl("initialize");
+  lock.abort();
+
+  EXPECT_EQ(r.exit_code, 7) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("ABORTED"));
+  EXPECT_THAT(r.output, HasSubstr("lock"));
+  EXPECT_EQ(IndexDef("ix_documents_owner_id"), "");
+  EXPECT_EQ(Ctl("status --check").exit_code, 3);
+}
+
+}  // namespace
+}  // namespace schemad
