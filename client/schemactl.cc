@@ -398,7 +398,13 @@ int Run(const Args& a) {
                 << " left\n";
       last_progress = absl::Now();
     }
-    absl::SleepFor(std::min(absl::Milliseconds(250) * attempt, absl::Seconds(1)));
+    // Wait on the channel itself, so a server that comes up is noticed at
+    // once; when it is up but its database is not, pause before retrying.
+    const absl::Time next = std::min(absl::Now() + absl::Seconds(1), wait_until);
+    if (channel->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY ||
+        channel->WaitForConnected(absl::ToChronoTime(next))) {
+      absl::SleepFor(std::min(absl::Milliseconds(250) * attempt, next - absl::Now()));
+    }
   }
 }
 

@@ -29,7 +29,18 @@ const Constraint* Table::FindConstraint(const std::string& n) const {
   return FindByName(constraints, n);
 }
 const Index* Table::FindIndex(const std::string& n) const { return FindByName(indexes, n); }
-const Table* Schema::FindTable(const std::string& n) const { return FindByName(tables, n); }
+const Table* Schema::FindTable(const std::string& n) const {
+  // Tables are kept sorted by SortSchema: binary search, then a linear scan
+  // as the fallback for a schema built by hand in another order.
+  auto it = std::lower_bound(tables.begin(), tables.end(), n,
+                             [](const Table& t, const std::string& name) { return t.name < name; });
+  if (it != tables.end() && it->name == n) return &*it;
+  if (std::is_sorted(tables.begin(), tables.end(),
+                     [](const Table& a, const Table& b) { return a.name < b.name; })) {
+    return nullptr;
+  }
+  return FindByName(tables, n);
+}
 const EnumType* Schema::FindEnum(const std::string& n) const { return FindByName(enums, n); }
 const Extension* Schema::FindExtension(const std::string& n) const {
   return FindByName(extensions, n);

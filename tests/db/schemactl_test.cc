@@ -34,10 +34,10 @@
 namespace schemad {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::BinaryPath;
 using testing::CommandResult;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::RunCommand;
 using testing::TestDb;
 
@@ -94,14 +94,9 @@ class SchemadProcess {
                                                const std::string& tokens_file, int port,
                                                const std::vector<std::string>& extra_flags,
                                                const std::string& log_path) {
-    std::vector<std::string> argv = {BinaryPath("schemad"),
-                                     "serve",
-                                     "--listen",
-                                     absl::StrCat("127.0.0.1:", port),
-                                     "--database-url",
-                                     database_url,
-                                     "--tokens-file",
-                                     tokens_file};
+    std::vector<std::string> argv = {
+        BinaryPath("schemad"), "serve",      "--listen",      absl::StrCat("127.0.0.1:", port),
+        "--database-url",      database_url, "--tokens-file", tokens_file};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     std::vector<char*> c_argv;
     for (std::string& a : argv) c_argv.push_back(a.data());
@@ -217,8 +212,8 @@ class SchemactlTest : public ::testing::Test {
                                   " --timeout 30s ", args));
   }
   CommandResult CtlAs(const std::string& token, const std::string& args) {
-    return Schemactl(absl::StrCat("--server ", server_->address(), " --token ", token,
-                                  " --timeout 30s ", args));
+    return Schemactl(
+        absl::StrCat("--server ", server_->address(), " --token ", token, " --timeout 30s ", args));
   }
 
   // Brings the database to the registry through schemactl.
@@ -486,9 +481,9 @@ TEST(SchemactlHelpTest, HelpExitsZeroAndListsExitCodes) {
   CommandResult r = Schemactl("--help");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("Exit codes:"));
-  for (const char* line : {"  0 success", "  1 unexpected", "  2 bad usage", "  3 status --check",
-                           "  4 status --check", "  5 refused", "  6 unreachable",
-                           "  7 failed on the server"}) {
+  for (const char* line :
+       {"  0 success", "  1 unexpected", "  2 bad usage", "  3 status --check",
+        "  4 status --check", "  5 refused", "  6 unreachable", "  7 failed on the server"}) {
     EXPECT_THAT(r.output, HasSubstr(line));
   }
 }
