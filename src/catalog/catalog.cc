@@ -69,6 +69,52 @@ void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
              absl::StrJoin(quoted, ", "));
 }
 
+namespace {
+
+// "{1,2}" (int2[]) or "1 2" (int2vector, oidvector) -> numbers.
+std::vector<int64_t> Numbers(const std::string& text) {
+  std::vector<int64_t> out;
+  int64_t value = 0;
+  bool in_number = false, negative = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      value = value * 10 + (c - '0');
+      in_number = true;
+    } else if (c == '-') {
+      negative = true;
+    } else {
+      if (in_number) out.push_back(negative ? -value : value);
+      value = 0;
+      in_number = negative = false;
+    }
+  }
+  if (in_number) out.push_back(negative ? -value : value);
+  return out;
+}
+
+struct TableInfo {
+  Table* table = nullptr;
+  std::map<int64_t, std::string> names;       // attnum -> column name
+  std::map<int64_t, int64_t> collations;      // attnum -> attcollation
+};
+
+std::vector<std::string> ColumnNames(const TableInfo& info, const std::vector<int64_t>& attnums) {
+  std::vector<std::string> out;
+  for (int64_t n : attnums) {
+    auto it = info.names.find(n);
+    out.push_back(it == info.names.end() ? absl::StrCat("#", n) : it->second);
+  }
+  return out;
+}
+
+std::string QuotedNames(const std::vector<std::string>& names) {
+  std::vector<std::string> quoted;
+  for (const std::string& n : names) quoted.push_back(QuoteIdent(n));
+  return absl::StrJoin(quoted, ", ");
+}
+
+}  // namespace
+
 Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
                   const std::string& schema_name) {
   Schema schema;
@@ -80,19 +126,19 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
     }
     return schema;
   }
-  std::map<std::string, Table*> tables;
+  std::map<std::string, TableInfo> tables;
   const pqxx::result table_rows = ExecParams(pool, tx, queries::kTables, schema_name);
   schema.tables.reserve(table_rows.size());
   for (const auto& row : table_rows) {
     Table& t = schema.tables.emplace_back();
     t.name = row[0].as<std::string>();
   }
-  for (Table& t : schema.tables) tables[t.name] = &t;
+  for (Table& t : schema.tables) tables[t.name].table = &t;
 
   for (const auto& row : ExecParams(pool, tx, queries::kColumns, schema_name)) {
     auto it = tables.find(row[0].as<std::string>());
     if (it == tables.end()) continue;
-    Column& c = it->second->columns.emplace_back();
+    Column& c = it->second.table->columns.emplace_back();
     c.name = row[1].as<std::string>();
     c.type = row[2].as<std::string>();
     c.not_null = Bool(row[3]);
@@ -111,64 +157,169 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
     if (!sequence.empty() && absl::StartsWith(c.default_expr, "nextval(")) {
       c.serial_sequence = sequence;
     }
+    const int64_t attnum = row[8].as<int64_t>();
+    it->second.names[attnum] = c.name;
+    it->second.collations[attnum] = row[9].as<int64_t>();
+  }
+
+  std::map<int64_t, std::string> opclasses, collations;
+  for (const auto& row : ExecParams(pool, tx, queries::kIndexLookups, schema_name)) {
+    (row[0].as<std::string>() == "o" ? opclasses : collations)[row[1].as<int64_t>()] =
+        row[2].as<std::string>();
   }
 
   for (const auto& row : ExecParams(pool, tx, queries::kConstraints, schema_name)) {
     auto it = tables.find(row[0].as<std::string>());
     if (it == tables.end()) continue;
-    Constraint& c = it->second->constraints.emplace_back();
+    const TableInfo& info = it->second;
+    Constraint& c = info.table->constraints.emplace_back();
     c.name = row[1].as<std::string>();
     const std::string type = row[2].as<std::string>();
     c.kind = type == "p"   ? ConstraintKind::kPrimaryKey
              : type == "u" ? ConstraintKind::kUnique
              : type == "f" ? ConstraintKind::kForeignKey
                            : ConstraintKind::kCheck;
-    std::string def = row[3].as<std::string>();
-    if (absl::EndsWith(def, " NOT VALID")) def.resize(def.size() - 10);
-    c.definition = def;
-    c.validated = Bool(row[4]);
-    c.columns = ArrayField(row[5]);
-    c.ref_table = row[6].as<std::string>();
-    c.ref_columns = ArrayField(row[7]);
+    c.validated = Bool(row[3]);
+    c.columns = ColumnNames(info, Numbers(row[4].as<std::string>()));
+    c.ref_table = row[5].as<std::string>();
+    const std::string ref_schema = row[6].as<std::string>();
+    if (!row[20].is_null()) {
+      c.ref_columns = ArrayField(row[20]);
+    } else if (c.kind == ConstraintKind::kForeignKey) {
+      auto ref = tables.find(c.ref_table);
+      if (ref != tables.end()) c.ref_columns = ColumnNames(ref->second, Numbers(row[7].as<std::string>()));
+    }
     c.on_delete = ReferentialActionFromCode(row[8].as<std::string>()[0]);
     c.on_update = ReferentialActionFromCode(row[9].as<std::string>()[0]);
-    c.deferrable = Bool(row[10]);
-    c.initially_deferred = Bool(row[11]);
-    c.check_expr = row[12].as<std::string>();
-    c.nulls_not_distinct = absl::StartsWith(def, "UNIQUE NULLS NOT DISTINCT");
+    const std::string match = row[10].as<std::string>();
+    c.deferrable = Bool(row[11]);
+    c.initially_deferred = Bool(row[12]);
+    c.check_expr = row[13].as<std::string>();
+    const bool no_inherit = Bool(row[14]);
+    const std::string set_columns = row[15].as<std::string>();
+    c.nulls_not_distinct = Bool(row[16]);
+    const std::vector<int64_t> index_keys = Numbers(row[17].as<std::string>());
+    const size_t key_count = row[18].as<size_t>();
+    const std::string reloptions = row[19].as<std::string>();
+
+    // The definition, composed the same way for every schema read.
+    std::string def;
+    std::string include;
+    if (index_keys.size() > key_count) {
+      include = absl::StrCat(
+          " INCLUDE (",
+          QuotedNames(ColumnNames(info, std::vector<int64_t>(index_keys.begin() + key_count,
+                                                             index_keys.end()))),
+          ")");
+    }
+    const std::string with = reloptions.empty() ? "" : absl::StrCat(" WITH (", reloptions, ")");
+    switch (c.kind) {
+      case ConstraintKind::kPrimaryKey:
+        def = absl::StrCat("PRIMARY KEY (", QuotedNames(c.columns), ")", include, with);
+        break;
+      case ConstraintKind::kUnique:
+        def = absl::StrCat("UNIQUE ", c.nulls_not_distinct ? "NULLS NOT DISTINCT " : "", "(",
+                           QuotedNames(c.columns), ")", include, with);
+        break;
+      case ConstraintKind::kForeignKey: {
+        const std::string target = ref_schema == schema_name
+                                       ? QuoteIdent(c.ref_table)
+                                       : QualifiedName(ref_schema, c.ref_table);
+        def = absl::StrCat("FOREIGN KEY (", QuotedNames(c.columns), ") REFERENCES ", target, "(",
+                           QuotedNames(c.ref_columns), ")");
+        if (match == "f") absl::StrAppend(&def, " MATCH FULL");
+        if (match == "p") absl::StrAppend(&def, " MATCH PARTIAL");
+        if (c.on_update != "NO ACTION") absl::StrAppend(&def, " ON UPDATE ", c.on_update);
+        if (c.on_delete != "NO ACTION") absl::StrAppend(&def, " ON DELETE ", c.on_delete);
+        if (!set_columns.empty()) {
+          absl::StrAppend(&def, " (", QuotedNames(ColumnNames(info, Numbers(set_columns))), ")");
+        }
+        break;
+      }
+      case ConstraintKind::kCheck:
+        def = absl::StrCat("CHECK (", c.check_expr, ")", no_inherit ? " NO INHERIT" : "");
+        break;
+    }
+    if (c.deferrable) absl::StrAppend(&def, " DEFERRABLE");
+    if (c.initially_deferred) absl::StrAppend(&def, " INITIALLY DEFERRED");
+    c.definition = def;
   }
 
   for (const auto& row : ExecParams(pool, tx, queries::kIndexes, schema_name)) {
     auto it = tables.find(row[0].as<std::string>());
     if (it == tables.end()) continue;
-    Index& index = it->second->indexes.emplace_back();
+    const TableInfo& info = it->second;
+    Index& index = info.table->indexes.emplace_back();
     index.name = row[1].as<std::string>();
     index.unique = Bool(row[2]);
     index.method = row[3].as<std::string>();
     index.valid = Bool(row[4]);
-    index.definition = row[5].as<std::string>();
-    const std::vector<std::string> keys = ArrayField(row[6]);
-    const std::vector<std::string> key_columns = ArrayField(row[7]);
-    const std::vector<std::string> opclasses = ArrayField(row[8]);
-    const std::vector<std::string> options = ArrayField(row[9]);
-    index.predicate = row[10].as<std::string>();
-    index.columns = ArrayField(row[11]);
-    const size_t nkeys = row[12].as<size_t>();
-    for (size_t k = 0; k < nkeys && k < keys.size(); ++k) {
+    const std::vector<int64_t> attnums = Numbers(row[5].as<std::string>());
+    const size_t nkeys = row[6].as<size_t>();
+    const std::vector<std::string> expressions = ArrayField(row[7]);
+    const std::vector<int64_t> classes = Numbers(row[8].as<std::string>());
+    const std::vector<int64_t> options = Numbers(row[9].as<std::string>());
+    const std::vector<int64_t> key_collations = Numbers(row[10].as<std::string>());
+    index.predicate = row[11].as<std::string>();
+    index.columns = ArrayField(row[12]);
+    const bool nulls_not_distinct = Bool(row[13]);
+    const std::string reloptions = row[14].as<std::string>();
+
+    std::set<std::string> referenced(index.columns.begin(), index.columns.end());
+    std::vector<std::string> keys;
+    for (size_t k = 0; k < nkeys && k < attnums.size(); ++k) {
       IndexKey& key = index.keys.emplace_back();
-      if (k < key_columns.size() && !key_columns[k].empty()) {
-        key.column = key_columns[k];
+      std::string text;
+      if (attnums[k] != 0) {
+        key.column = ColumnNames(info, {attnums[k]})[0];
+        referenced.insert(key.column);
+        text = QuoteIdent(key.column);
       } else {
-        key.expression = keys[k];
+        key.expression = k < expressions.size() ? expressions[k] : "";
+        text = absl::StrCat("(", key.expression, ")");
       }
-      if (k < opclasses.size()) key.opclass = opclasses[k];
-      const int option = k < options.size() ? std::atoi(options[k].c_str()) : 0;
+      const int64_t collation = k < key_collations.size() ? key_collations[k] : 0;
+      const auto column_collation = info.collations.find(attnums[k]);
+      const int64_t expected_collation =
+          attnums[k] != 0 && column_collation != info.collations.end() ? column_collation->second
+                                                                        : 100;
+      if (collation != 0 && collation != expected_collation) {
+        auto name = collations.find(collation);
+        absl::StrAppend(&text, " COLLATE ",
+                        name == collations.end() ? absl::StrCat("#", collation) : name->second);
+      }
+      if (k < classes.size()) {
+        auto name = opclasses.find(classes[k]);
+        if (name != opclasses.end()) {
+          key.opclass = name->second;
+          absl::StrAppend(&text, " ", key.opclass);
+        }
+      }
+      const int64_t option = k < options.size() ? options[k] : 0;
       key.descending = (option & 1) != 0;
       const bool nulls_first = (option & 2) != 0;
-      if (key.descending && !nulls_first) key.nulls = IndexKey::Nulls::kLast;
-      if (!key.descending && nulls_first) key.nulls = IndexKey::Nulls::kFirst;
+      if (key.descending) absl::StrAppend(&text, " DESC");
+      if (key.descending && !nulls_first) {
+        key.nulls = IndexKey::Nulls::kLast;
+        absl::StrAppend(&text, " NULLS LAST");
+      }
+      if (!key.descending && nulls_first) {
+        key.nulls = IndexKey::Nulls::kFirst;
+        absl::StrAppend(&text, " NULLS FIRST");
+      }
+      keys.push_back(text);
     }
-    for (size_t k = nkeys; k < key_columns.size(); ++k) index.include.push_back(key_columns[k]);
+    for (size_t k = nkeys; k < attnums.size(); ++k) {
+      index.include.push_back(ColumnNames(info, {attnums[k]})[0]);
+      referenced.insert(index.include.back());
+    }
+    index.columns.assign(referenced.begin(), referenced.end());
+    std::string def = absl::StrCat(index.method, " (", absl::StrJoin(keys, ", "), ")");
+    if (!index.include.empty()) absl::StrAppend(&def, " INCLUDE (", QuotedNames(index.include), ")");
+    if (nulls_not_distinct) absl::StrAppend(&def, " NULLS NOT DISTINCT");
+    if (!reloptions.empty()) absl::StrAppend(&def, " WITH (", reloptions, ")");
+    if (!index.predicate.empty()) absl::StrAppend(&def, " WHERE ", index.predicate);
+    index.definition = def;
   }
 
   for (const auto& row : ExecParams(pool, tx, queries::kEnums, schema_name)) {

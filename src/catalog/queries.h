@@ -22,71 +22,99 @@ ORDER BY c.relname)sql";
 
 inline constexpr char kColumns[] = R"sql(
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       COALESCE(pg_get_expr(ad.adbin, ad.adrelid), ''), a.attidentity, a.attgenerated,
-       COALESCE((SELECT s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
-                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-                   AND d.refobjid = c.oid AND d.refobjsubid = a.attnum AND d.deptype = 'a'
-                   AND s.relkind = 'S' LIMIT 1), '')
+       -- A default cannot reference columns, so it deparses without its
+       -- relation (no lock on it); a generated expression needs the relation.
+       CASE WHEN ad.adbin IS NULL THEN ''
+            WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
+            ELSE pg_get_expr(ad.adbin, ad.adrelid) END,
+       a.attidentity, a.attgenerated, COALESCE(seq.relname, ''), a.attnum, a.attcollation::text
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN (SELECT DISTINCT ON (d.refobjid, d.refobjsubid) d.refobjid, d.refobjsubid, s.relname
+           FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+           WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+             AND d.deptype = 'a'
+             AND s.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
+           ORDER BY d.refobjid, d.refobjsubid, s.relname) seq
+  ON seq.refobjid = c.oid AND seq.refobjsubid = a.attnum
 WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
   AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY c.relname, a.attnum)sql";
 
+// Constraints as structured fields; the definition text is composed from
+// them in one place (catalog.cc), the same way for the live schema and the
+// canonicalized registry. Only CHECK expressions are deparsed.
+// Columns come back as attnums, mapped to names with kColumns' output.
 inline constexpr char kConstraints[] = R"sql(
-SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid), k.convalidated,
-       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, o)
-             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.o),
-       COALESCE(f.relname, ''),
-       ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, o)
-             JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o),
-       k.confdeltype, k.confupdtype, k.condeferrable, k.condeferred,
-       COALESCE(pg_get_expr(k.conbin, k.conrelid), '')
+SELECT c.relname, k.conname, k.contype, k.convalidated, k.conkey::text,
+       COALESCE(f.relname, ''), COALESCE(fn.nspname, ''), k.confkey::text,
+       k.confdeltype, k.confupdtype, k.confmatchtype, k.condeferrable, k.condeferred,
+       CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) ELSE '' END,
+       k.connoinherit, COALESCE(k.confdelsetcols::text, ''),
+       COALESCE(ix.indnullsnotdistinct, false), COALESCE(ix.indkey::text, ''),
+       COALESCE(ix.indnkeyatts, 0), COALESCE(array_to_string(ic.reloptions, ', '), ''),
+       CASE WHEN k.contype = 'f' AND f.relnamespace <> c.relnamespace THEN
+         ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(n, o)
+               JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.o)
+       END
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 LEFT JOIN pg_class f ON f.oid = k.confrelid
+LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace
+LEFT JOIN pg_index ix ON ix.indexrelid = k.conindid AND k.contype IN ('p', 'u')
+LEFT JOIN pg_class ic ON ic.oid = ix.indexrelid
 WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
   AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND k.contype IN ('p', 'u', 'f', 'c')
   AND k.conparentid = 0
 ORDER BY c.relname, k.conname)sql";
 
-// Indexes that no constraint owns. The definition is pg_get_indexdef()
-// after "... USING ", the prefix computed with the same quoting PostgreSQL
-// uses, so that it is schema-independent.
+// Indexes that no constraint owns, as structured fields; the definition is
+// composed in catalog.cc. Expression keys and predicates are deparsed;
+// plain keys come back as attnums (indkey, "0" for an expression).
 inline constexpr char kIndexes[] = R"sql(
-SELECT t.relname, i.relname, x.indisunique, am.amname, x.indisvalid,
-       substr(pg_get_indexdef(x.indexrelid),
-              length(format('CREATE %sINDEX %s ON %s%s.%s USING ',
-                            CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END,
-                            quote_ident(i.relname),
-                            CASE WHEN t.relkind = 'p' THEN 'ONLY ' ELSE '' END,
-                            quote_ident(n.nspname), quote_ident(t.relname))) + 1),
-       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true)
-             FROM generate_series(1, x.indnkeyatts) k ORDER BY k),
-       ARRAY(SELECT COALESCE((SELECT a.attname FROM pg_attribute a
-                              WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[k - 1]), '')
-             FROM generate_series(1, x.indnatts) k ORDER BY k),
-       ARRAY(SELECT CASE WHEN oc.opcdefault THEN '' ELSE oc.opcname END
-             FROM generate_series(1, x.indnkeyatts) k
-             JOIN pg_opclass oc ON oc.oid = x.indclass[k - 1] ORDER BY k),
-       ARRAY(SELECT x.indoption[k - 1]::text FROM generate_series(1, x.indnkeyatts) k ORDER BY k),
-       COALESCE(pg_get_expr(x.indpred, x.indrelid), ''),
-       ARRAY(SELECT DISTINCT a.attname FROM pg_depend d
-             JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = d.refobjsubid
-             WHERE d.classid = 'pg_class'::regclass AND d.objid = x.indexrelid
-               AND d.refclassid = 'pg_class'::regclass AND d.refobjid = x.indrelid
-               AND d.refobjsubid > 0 ORDER BY 1),
-       x.indnkeyatts
+SELECT t.relname, i.relname, x.indisunique, am.amname, x.indisvalid, x.indkey::text,
+       x.indnkeyatts,
+       CASE WHEN x.indexprs IS NULL THEN '{}'::text[] ELSE
+         ARRAY(SELECT CASE WHEN x.indkey[k - 1] = 0
+                           THEN pg_get_indexdef(x.indexrelid, k, false) ELSE '' END
+               FROM generate_series(1, x.indnkeyatts) k ORDER BY k) END,
+       x.indclass::text, x.indoption::text, x.indcollation::text,
+       CASE WHEN x.indpred IS NULL THEN '' ELSE pg_get_expr(x.indpred, x.indrelid) END,
+       CASE WHEN x.indexprs IS NULL AND x.indpred IS NULL THEN '{}'::text[] ELSE
+         ARRAY(SELECT DISTINCT a.attname FROM pg_depend d
+               JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = d.refobjsubid
+               WHERE d.classid = 'pg_class'::regclass AND d.objid = x.indexrelid
+                 AND d.refclassid = 'pg_class'::regclass AND d.refobjid = x.indrelid
+                 AND d.refobjsubid > 0 ORDER BY 1) END,
+       x.indnullsnotdistinct, COALESCE(array_to_string(i.reloptions, ', '), '')
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = i.relam
-WHERE n.nspname = $1 AND t.relkind IN ('r', 'p') AND NOT t.relispartition
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid
-                  AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
+  AND t.relkind IN ('r', 'p') AND NOT t.relispartition
+  AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k
+                           WHERE k.contype IN ('p', 'u', 'x') AND k.conindid <> 0)
 ORDER BY t.relname, i.relname)sql";
+
+// Names of the operator classes and collations that index definitions
+// must spell out: non-default operator classes, and the collations indexes
+// of the schema use. Qualified when not visible in search_path.
+inline constexpr char kIndexLookups[] = R"sql(
+SELECT 'o', oc.oid::text,
+       CASE WHEN pg_opclass_is_visible(oc.oid) THEN quote_ident(oc.opcname)
+            ELSE quote_ident(n.nspname) || '.' || quote_ident(oc.opcname) END
+FROM pg_opclass oc JOIN pg_namespace n ON n.oid = oc.opcnamespace
+WHERE NOT oc.opcdefault
+UNION ALL
+SELECT 'c', co.oid::text,
+       CASE WHEN pg_collation_is_visible(co.oid) THEN quote_ident(co.collname)
+            ELSE quote_ident(n.nspname) || '.' || quote_ident(co.collname) END
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE co.oid IN (SELECT unnest(x.indcollation::oid[]) FROM pg_index x
+                 JOIN pg_class t ON t.oid = x.indrelid
+                 WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)))sql";
 
 inline constexpr char kEnums[] = R"sql(
 SELECT t.typname, ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid

@@ -59,6 +59,7 @@ table {
   check { name: "ck_items_price_nonnegative" expression: "price >= 0" }
   index { name: "ix_items_open" key { column: "owner_id" } where: "status IN ('new', 'active')" }
   index { name: "ix_items_body_tsv" method: "gin" key { column: "body_tsv" } }
+  index { name: "ix_items_body_pattern" key { column: "body" opclass: "text_pattern_ops" } }
 }
 )pb";
 
@@ -111,7 +112,7 @@ const std::vector<DriftCase>& Cases() {
       {"MissingExpressionIndex", "DROP INDEX ix_owners_email_lower",
        {"MISSING index owners.ix_owners_email_lower"}, {}, false, {},
        {"CREATE UNIQUE INDEX ix_owners_email_lower ON public.owners USING btree "
-        "(lower((email)::text))"}},
+        "((lower((email)::text)))"}},
       {"MissingUniqueConstraint", "ALTER TABLE items DROP CONSTRAINT uq_items_owner_id_title",
        {"MISSING constraint items.uq_items_owner_id_title"}, {}},
       {"MissingCheckOnTableWithRows", "ALTER TABLE items DROP CONSTRAINT ck_items_price_nonnegative",
@@ -277,6 +278,38 @@ const std::vector<DriftCase>& Cases() {
        "DROP INDEX ix_items_open; CREATE INDEX ix_items_open ON items (owner_id DESC) "
        "WHERE status IN ('new', 'active')",
        {"CHANGED index items.ix_items_open definition"}, {"DROPS_OBJECT"}},
+      {"IndexOperatorClassChanged",
+       "DROP INDEX ix_items_body_pattern; CREATE INDEX ix_items_body_pattern ON items (body)",
+       {"CHANGED index items.ix_items_body_pattern definition"}, {"DROPS_OBJECT"}, false, {},
+       {"DROP INDEX public.ix_items_body_pattern",
+        "CREATE INDEX ix_items_body_pattern ON public.items USING btree (body text_pattern_ops)"}},
+      {"IndexCollationChanged",
+       "DROP INDEX ix_items_body_pattern; "
+       "CREATE INDEX ix_items_body_pattern ON items (body COLLATE \"C\" text_pattern_ops)",
+       {"CHANGED index items.ix_items_body_pattern definition"}, {"DROPS_OBJECT"}},
+      {"IndexIncludeColumnsChanged",
+       "DROP INDEX ix_items_open; CREATE INDEX ix_items_open ON items (owner_id) INCLUDE (title) "
+       "WHERE status IN ('new', 'active')",
+       {"CHANGED index items.ix_items_open definition"}, {"DROPS_OBJECT"}},
+      {"IndexStorageParameterChanged",
+       "ALTER INDEX ix_items_open SET (fillfactor = 70)",
+       {"CHANGED index items.ix_items_open definition"}, {"DROPS_OBJECT"}},
+      {"UniqueNullsNotDistinctChanged",
+       "ALTER TABLE items DROP CONSTRAINT uq_items_owner_id_title; ALTER TABLE items ADD "
+       "CONSTRAINT uq_items_owner_id_title UNIQUE NULLS NOT DISTINCT (owner_id, title)",
+       {"CHANGED constraint items.uq_items_owner_id_title definition"}, {"DROPS_OBJECT"}},
+      {"ForeignKeyDeferrableChanged",
+       "ALTER TABLE items ALTER CONSTRAINT fk_items_owner_id_owners DEFERRABLE INITIALLY DEFERRED",
+       {"CHANGED constraint items.fk_items_owner_id_owners definition"}, {"DROPS_OBJECT"}},
+      {"ForeignKeyMatchTypeChanged",
+       "ALTER TABLE items DROP CONSTRAINT fk_items_owner_id_owners; ALTER TABLE items ADD "
+       "CONSTRAINT fk_items_owner_id_owners FOREIGN KEY (owner_id) REFERENCES owners(id) MATCH "
+       "FULL ON DELETE CASCADE",
+       {"CHANGED constraint items.fk_items_owner_id_owners definition"}, {"DROPS_OBJECT"}},
+      {"CheckNoInheritChanged",
+       "ALTER TABLE items DROP CONSTRAINT ck_items_price_nonnegative; ALTER TABLE items ADD "
+       "CONSTRAINT ck_items_price_nonnegative CHECK (price >= 0) NO INHERIT",
+       {"CHANGED constraint items.ck_items_price_nonnegative definition"}, {"DROPS_OBJECT"}},
       {"InvalidIndexLeftByFailedConcurrentBuild",
        "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'ix_items_open'::regclass",
        {"CHANGED index items.ix_items_open valid"}, {"DROPS_OBJECT"}},
