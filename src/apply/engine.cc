@@ -109,6 +109,46 @@ void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
              absl::StrJoin(quoted, ", "), TimeoutSetting(timeout));
 }
 
+using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+// Runs fn(tx, helper) in a read-only REPEATABLE READ transaction. When
+// `parallel` and a second connection is free right now, `helper` is a
+// transaction on it that shares tx's snapshot (pg_export_snapshot, as
+// pg_dump -j does), so that catalog queries can run concurrently; otherwise
+// it is null. Throws libpqxx exceptions (call under Guard).
+template <typename Fn>
+void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema,
+                absl::Time deadline, bool parallel, Fn&& fn) {
+  SnapshotTx tx(lease.conn());
+  pool.Count(2);
+  std::unique_ptr<Lease> second;
+  std::unique_ptr<SnapshotTx> helper;
+  if (parallel) {
+    absl::StatusOr<std::unique_ptr<Lease>> free_now = pool.Acquire(absl::Now());
+    if (free_now.ok()) {
+      const std::string snapshot =
+          Exec(pool, tx, "SELECT pg_export_snapshot()")[0][0].as<std::string>();
+      second = std::move(*free_now);
+      try {
+        helper = std::make_unique<SnapshotTx>(second->conn());
+        pool.Count(2);
+        // The snapshot id comes from PostgreSQL and is quoted as a literal.
+        Exec(pool, *helper, "SET TRANSACTION SNAPSHOT " + helper->quote(snapshot));
+        BeginSettings(pool, *helper, {schema}, deadline);
+      } catch (...) {
+        // Reading sequentially is always correct: fall back to it.
+        helper.reset();
+        second->Discard();
+        second.reset();
+      }
+    }
+  }
+  BeginSettings(pool, tx, {schema}, deadline);
+  fn(tx, helper.get());
+  if (helper != nullptr) helper->commit();
+  tx.commit();
+}
+
 // Runs `fn` on a pooled connection. A reused connection that turns out to
 // be broken (the server restarted) is replaced once by a fresh one.
 template <typename Fn>
@@ -146,7 +186,8 @@ bool DeclaredStillDiffers(const std::vector<Difference>& remaining) {
 
 }  // namespace
 
-Engine::Engine(Database* db, Registry registry) : db_(db), registry_(std::move(registry)) {}
+Engine::Engine(Database* db, Registry registry, EngineOptions options)
+    : db_(db), registry_(std::move(registry)), options_(options) {}
 
 // Returns the canonical desired schema, computing it on `conn` if needed.
 static absl::StatusOr<Schema> CachedCanonical(absl::Mutex& mu, std::optional<Schema>& cache,
@@ -174,8 +215,8 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
 
 // Reads the live schema and plans against `desired` inside `tx`.
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                      const Registry& registry, const Schema& desired,
-                                      Snapshot* out);
+                                      pqxx::transaction_base* helper, const Registry& registry,
+                                      const Schema& desired, Snapshot* out);
 
 absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
@@ -184,12 +225,12 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
     SCHEMAD_ASSIGN_OR_RETURN(Schema desired, CachedCanonical(cache_mu_, canonical_, db_->pool(),
                                                              lease, registry_));
     return Guard("reading the database schema", [&]() -> absl::Status {
-      pqxx::read_transaction tx(lease.conn());
-      db_->pool().Count(2);
-      BeginSettings(db_->pool(), tx, {desired.name}, deadline);
       Snapshot snapshot;
-      TakeSnapshot(db_->pool(), tx, registry_, desired, &snapshot);
-      tx.commit();
+      InSnapshot(db_->pool(), lease, desired.name, deadline,
+                 desired.tables.size() >= options_.parallel_read_tables,
+                 [&](pqxx::transaction_base& tx, pqxx::transaction_base* helper) {
+                   TakeSnapshot(db_->pool(), tx, helper, registry_, desired, &snapshot);
+                 });
       result.differences = std::move(snapshot.differences);
       result.plan = std::move(snapshot.plan);
       result.fingerprint = snapshot.fingerprint;
@@ -208,11 +249,11 @@ absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
     SCHEMAD_ASSIGN_OR_RETURN(Schema desired, CachedCanonical(cache_mu_, canonical_, db_->pool(),
                                                              lease, registry_));
     return Guard("reading the database schema", [&]() -> absl::Status {
-      pqxx::read_transaction tx(lease.conn());
-      db_->pool().Count(2);
-      BeginSettings(db_->pool(), tx, {desired.name}, deadline);
       Snapshot snapshot;
-      TakeSnapshot(db_->pool(), tx, registry_, desired, &snapshot);
+      InSnapshot(db_->pool(), lease, desired.name, deadline,
+                 desired.tables.size() >= options_.parallel_read_tables,
+                 [&](pqxx::transaction_base& tx, pqxx::transaction_base* helper) {
+      TakeSnapshot(db_->pool(), tx, helper, registry_, desired, &snapshot);
       result = StatusResult{};
       result.registry_fingerprint = registry_.fingerprint;
       result.fingerprint = snapshot.fingerprint;
@@ -242,7 +283,7 @@ absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
           result.last_applied_at = absl::FromUnixMicros(last[0][1].as<int64_t>());
         }
       }
-      tx.commit();
+      });
       return absl::OkStatus();
     });
   });
@@ -268,9 +309,9 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
 }
 
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                      const Registry& registry, const Schema& desired,
-                                      Snapshot* out) {
-  out->actual = ReadSchema(pool, tx, desired.name);
+                                      pqxx::transaction_base* helper, const Registry& registry,
+                                      const Schema& desired, Snapshot* out) {
+  out->actual = ReadSchema(pool, tx, desired.name, helper);
   out->differences = DiffSchemas(desired, out->actual);
   // Tables that exist and that the plan touches: are they empty? That
   // decides whether index builds, validations and rewrites are hazards.
@@ -354,11 +395,11 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                              CachedCanonical(cache_mu_, canonical_, pool, lease, registry_));
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(Guard("reading the database schema", [&]() -> absl::Status {
-      pqxx::read_transaction tx(lease.conn());
-      pool.Count(2);
-      BeginSettings(pool, tx, {desired.name}, deadline);
-      TakeSnapshot(pool, tx, registry_, desired, &snapshot);
-      tx.commit();
+      InSnapshot(pool, lease, desired.name, deadline,
+                 desired.tables.size() >= options_.parallel_read_tables,
+                 [&](pqxx::transaction_base& tx, pqxx::transaction_base* helper) {
+                   TakeSnapshot(pool, tx, helper, registry_, desired, &snapshot);
+                 });
       return absl::OkStatus();
     }));
     result.fingerprint = snapshot.fingerprint;

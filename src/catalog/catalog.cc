@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <exception>
+#include <thread>
 #include <cctype>
 #include <map>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -116,18 +119,49 @@ std::string QuotedNames(const std::vector<std::string>& names) {
 }  // namespace
 
 Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                  const std::string& schema_name) {
+                  const std::string& schema_name, pqxx::transaction_base* helper) {
   Schema schema;
   schema.name = schema_name;
-  schema.exists = ExecParams(pool, tx, queries::kSchemaExists, schema_name)[0][0].as<bool>();
-  if (!schema.exists) {
-    for (const auto& row : ExecParams(pool, tx, queries::kExtensions, schema_name)) {
-      schema.extensions.push_back({row[0].as<std::string>(), row[1].as<std::string>(), ""});
-    }
-    return schema;
+  // With a helper transaction (same snapshot, another connection), half of
+  // the queries run on it at the same time; assembly is sequential.
+  pqxx::result columns_rows, lookup_rows, index_rows;
+  std::exception_ptr helper_error;
+  std::thread helper_thread;
+  auto fetch_helper_part = [&](pqxx::transaction_base& on) {
+    columns_rows = ExecParams(pool, on, queries::kColumns, schema_name);
+    lookup_rows = ExecParams(pool, on, queries::kIndexLookups, schema_name);
+    index_rows = ExecParams(pool, on, queries::kIndexes, schema_name);
+  };
+  if (helper != nullptr) {
+    helper_thread = std::thread([&] {
+      try {
+        fetch_helper_part(*helper);
+      } catch (...) {
+        helper_error = std::current_exception();
+      }
+    });
   }
-  std::map<std::string, TableInfo> tables;
+  absl::Cleanup join = [&] {
+    if (helper_thread.joinable()) helper_thread.join();
+  };
+  schema.exists = ExecParams(pool, tx, queries::kSchemaExists, schema_name)[0][0].as<bool>();
   const pqxx::result table_rows = ExecParams(pool, tx, queries::kTables, schema_name);
+  const pqxx::result constraint_rows = ExecParams(pool, tx, queries::kConstraints, schema_name);
+  const pqxx::result enum_rows = ExecParams(pool, tx, queries::kEnums, schema_name);
+  const pqxx::result extension_rows = ExecParams(pool, tx, queries::kExtensions, schema_name);
+  const pqxx::result sequence_rows = ExecParams(pool, tx, queries::kSequences, schema_name);
+  if (helper_thread.joinable()) {
+    helper_thread.join();
+    if (helper_error) std::rethrow_exception(helper_error);
+  } else {
+    fetch_helper_part(tx);
+  }
+
+  for (const auto& row : extension_rows) {
+    schema.extensions.push_back({row[0].as<std::string>(), row[1].as<std::string>(), ""});
+  }
+  if (!schema.exists) return schema;
+  std::map<std::string, TableInfo> tables;
   schema.tables.reserve(table_rows.size());
   for (const auto& row : table_rows) {
     Table& t = schema.tables.emplace_back();
@@ -135,7 +169,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
   }
   for (Table& t : schema.tables) tables[t.name].table = &t;
 
-  for (const auto& row : ExecParams(pool, tx, queries::kColumns, schema_name)) {
+  for (const auto& row : columns_rows) {
     auto it = tables.find(row[0].as<std::string>());
     if (it == tables.end()) continue;
     Column& c = it->second.table->columns.emplace_back();
@@ -163,12 +197,12 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
   }
 
   std::map<int64_t, std::string> opclasses, collations;
-  for (const auto& row : ExecParams(pool, tx, queries::kIndexLookups, schema_name)) {
+  for (const auto& row : lookup_rows) {
     (row[0].as<std::string>() == "o" ? opclasses : collations)[row[1].as<int64_t>()] =
         row[2].as<std::string>();
   }
 
-  for (const auto& row : ExecParams(pool, tx, queries::kConstraints, schema_name)) {
+  for (const auto& row : constraint_rows) {
     auto it = tables.find(row[0].as<std::string>());
     if (it == tables.end()) continue;
     const TableInfo& info = it->second;
@@ -245,7 +279,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
     c.definition = def;
   }
 
-  for (const auto& row : ExecParams(pool, tx, queries::kIndexes, schema_name)) {
+  for (const auto& row : index_rows) {
     auto it = tables.find(row[0].as<std::string>());
     if (it == tables.end()) continue;
     const TableInfo& info = it->second;
@@ -322,13 +356,10 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
     index.definition = def;
   }
 
-  for (const auto& row : ExecParams(pool, tx, queries::kEnums, schema_name)) {
+  for (const auto& row : enum_rows) {
     schema.enums.push_back({row[0].as<std::string>(), ArrayField(row[1]), ""});
   }
-  for (const auto& row : ExecParams(pool, tx, queries::kExtensions, schema_name)) {
-    schema.extensions.push_back({row[0].as<std::string>(), row[1].as<std::string>(), ""});
-  }
-  for (const auto& row : ExecParams(pool, tx, queries::kSequences, schema_name)) {
+  for (const auto& row : sequence_rows) {
     schema.sequences.push_back({row[0].as<std::string>()});
   }
   SortSchema(schema);

@@ -19,9 +19,11 @@ namespace schemad {
 
 // Reads schema `schema_name` in `tx`: a fixed number of queries whatever
 // the number of tables. The caller sets search_path (names in it print
-// unqualified). Throws libpqxx exceptions (call under Guard).
+// unqualified). With `helper` (a transaction on another connection that
+// shares tx's snapshot and settings), part of the queries run on it
+// concurrently. Throws libpqxx exceptions (call under Guard).
 Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                  const std::string& schema_name);
+                  const std::string& schema_name, pqxx::transaction_base* helper = nullptr);
 
 // Sets search_path for this transaction only.
 void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,

@@ -20,10 +20,11 @@ WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
                   AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY c.relname)sql";
 
+// A default cannot reference columns, so it deparses without its relation
+// (pg_get_expr(..., 0) takes no lock on it); a generated expression needs
+// the relation for its column names.
 inline constexpr char kColumns[] = R"sql(
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       -- A default cannot reference columns, so it deparses without its
-       -- relation (no lock on it); a generated expression needs the relation.
        CASE WHEN ad.adbin IS NULL THEN ''
             WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
             ELSE pg_get_expr(ad.adbin, ad.adrelid) END,

@@ -73,10 +73,16 @@ struct InitializeResult {
   std::string fingerprint;
 };
 
+struct EngineOptions {
+  // Schemas with at least this many tables are read over two connections
+  // at once, sharing one snapshot, when a second connection is free.
+  size_t parallel_read_tables = 200;
+};
+
 class Engine {
  public:
   // `db` must outlive the engine.
-  Engine(Database* db, Registry registry);
+  Engine(Database* db, Registry registry, EngineOptions options = {});
 
   // Every difference and the full plan. Reads only.
   absl::StatusOr<DiffResult> Diff(absl::Time deadline);
@@ -98,6 +104,7 @@ class Engine {
  private:
   Database* const db_;
   const Registry registry_;
+  const EngineOptions options_;
 
   absl::Mutex cache_mu_;
   std::optional<Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
