@@ -128,9 +128,9 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
   std::exception_ptr helper_error;
   std::thread helper_thread;
   auto fetch_helper_part = [&](pqxx::transaction_base& on) {
-    columns_rows = ExecParams(pool, on, queries::kColumns, schema_name);
-    lookup_rows = ExecParams(pool, on, queries::kIndexLookups, schema_name);
-    index_rows = ExecParams(pool, on, queries::kIndexes, schema_name);
+    columns_rows = ExecPrepared(pool, on, "schemad_columns", schema_name);
+    lookup_rows = ExecPrepared(pool, on, "schemad_index_lookups", schema_name);
+    index_rows = ExecPrepared(pool, on, "schemad_indexes", schema_name);
   };
   if (helper != nullptr) {
     helper_thread = std::thread([&] {
@@ -144,12 +144,12 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
   absl::Cleanup join = [&] {
     if (helper_thread.joinable()) helper_thread.join();
   };
-  schema.exists = ExecParams(pool, tx, queries::kSchemaExists, schema_name)[0][0].as<bool>();
-  const pqxx::result table_rows = ExecParams(pool, tx, queries::kTables, schema_name);
-  const pqxx::result constraint_rows = ExecParams(pool, tx, queries::kConstraints, schema_name);
-  const pqxx::result enum_rows = ExecParams(pool, tx, queries::kEnums, schema_name);
-  const pqxx::result extension_rows = ExecParams(pool, tx, queries::kExtensions, schema_name);
-  const pqxx::result sequence_rows = ExecParams(pool, tx, queries::kSequences, schema_name);
+  schema.exists = ExecPrepared(pool, tx, "schemad_schema_exists", schema_name)[0][0].as<bool>();
+  const pqxx::result table_rows = ExecPrepared(pool, tx, "schemad_tables", schema_name);
+  const pqxx::result constraint_rows = ExecPrepared(pool, tx, "schemad_constraints", schema_name);
+  const pqxx::result enum_rows = ExecPrepared(pool, tx, "schemad_enums", schema_name);
+  const pqxx::result extension_rows = ExecPrepared(pool, tx, "schemad_extensions", schema_name);
+  const pqxx::result sequence_rows = ExecPrepared(pool, tx, "schemad_sequences", schema_name);
   if (helper_thread.joinable()) {
     helper_thread.join();
     if (helper_error) std::rethrow_exception(helper_error);

@@ -33,9 +33,11 @@ FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN (SELECT DISTINCT ON (d.refobjid, d.refobjsubid) d.refobjid, d.refobjsubid, s.relname
-           FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-           WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-             AND d.deptype = 'a'
+           FROM pg_class s
+           JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
+                           AND d.objsubid = 0 AND d.refclassid = 'pg_class'::regclass
+                           AND d.deptype = 'a'
+           WHERE s.relkind = 'S'
              AND s.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)
            ORDER BY d.refobjid, d.refobjsubid, s.relname) seq
   ON seq.refobjid = c.oid AND seq.refobjsubid = a.attnum
@@ -141,6 +143,20 @@ ORDER BY s.relname)sql";
 
 inline constexpr char kVolatileFunctions[] =
     "SELECT DISTINCT proname FROM pg_proc WHERE provolatile = 'v' ORDER BY 1";
+
+// Every query above, prepared once per connection (planning these joins
+// costs more than running them on a small schema).
+struct NamedQuery {
+  const char* name;
+  const char* sql;
+};
+inline constexpr NamedQuery kPrepared[] = {
+    {"schemad_schema_exists", kSchemaExists}, {"schemad_tables", kTables},
+    {"schemad_columns", kColumns},            {"schemad_constraints", kConstraints},
+    {"schemad_indexes", kIndexes},            {"schemad_index_lookups", kIndexLookups},
+    {"schemad_enums", kEnums},                {"schemad_extensions", kExtensions},
+    {"schemad_sequences", kSequences},
+};
 
 }  // namespace schemad::queries
 

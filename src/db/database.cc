@@ -3,6 +3,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "catalog/queries.h"
 #include "db/pool.h"
 #include "schemad/apply/database.h"
 
@@ -144,6 +145,8 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect(absl::
   std::unique_ptr<pqxx::connection> conn;
   absl::Status status = Guard("connecting to PostgreSQL", [&]() -> absl::Status {
     conn = std::make_unique<pqxx::connection>(options_.url);
+    // Registered here, prepared by libpqxx on first use on this connection.
+    for (const queries::NamedQuery& q : queries::kPrepared) conn->prepare(q.name, q.sql);
     pqxx::nontransaction tx(*conn);
     Count();
     // Session settings, bound as parameters. Initialize's concurrent-safe

@@ -100,6 +100,15 @@ pqxx::result ExecParams(ConnectionPool& pool, pqxx::transaction_base& tx, const 
   return tx.exec_params(sql, std::forward<Args>(args)...);
 }
 
+// Runs a statement of queries::kPrepared by name (prepared on every
+// connection when it opens).
+template <typename... Args>
+pqxx::result ExecPrepared(ConnectionPool& pool, pqxx::transaction_base& tx, const char* name,
+                          Args&&... args) {
+  pool.Count();
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
 // Reads a text[] field.
 std::vector<std::string> ArrayField(const pqxx::field& field);
 
