@@ -214,9 +214,10 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
 }
 
 // Reads the live schema and plans against `desired` inside `tx`.
-static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::transaction_base& tx,
+static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                                       pqxx::transaction_base* helper, const Registry& registry,
-                                      const Schema& desired, Snapshot* out);
+                                      const Schema& desired, Snapshot* out,
+                                      bool wait_for_locks = false);
 
 absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
@@ -228,7 +229,7 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
       Snapshot snapshot;
       InSnapshot(db_->pool(), lease, desired.name, deadline,
                  desired.tables.size() >= options_.parallel_read_tables,
-                 [&](pqxx::transaction_base& tx, pqxx::transaction_base* helper) {
+                 [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
                    TakeSnapshot(db_->pool(), tx, helper, registry_, desired, &snapshot);
                  });
       result.differences = std::move(snapshot.differences);
@@ -252,7 +253,7 @@ absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
       Snapshot snapshot;
       InSnapshot(db_->pool(), lease, desired.name, deadline,
                  desired.tables.size() >= options_.parallel_read_tables,
-                 [&](pqxx::transaction_base& tx, pqxx::transaction_base* helper) {
+                 [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
       TakeSnapshot(db_->pool(), tx, helper, registry_, desired, &snapshot);
       result = StatusResult{};
       result.registry_fingerprint = registry_.fingerprint;
@@ -308,9 +309,10 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
   return result;
 }
 
-static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::transaction_base& tx,
+static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                                       pqxx::transaction_base* helper, const Registry& registry,
-                                      const Schema& desired, Snapshot* out) {
+                                      const Schema& desired, Snapshot* out,
+                                      bool wait_for_locks) {
   out->actual = ReadSchema(pool, tx, desired.name, helper);
   out->differences = DiffSchemas(desired, out->actual);
   // Tables that exist and that the plan touches: are they empty? That
@@ -324,9 +326,9 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::transaction_base& tx,
   }
   PlanOptions options;
   if (!touched.empty()) {
-    options.tables_with_rows = TablesWithRows(pool, tx, desired.name,
-                                              std::vector<std::string>(touched.begin(),
-                                                                       touched.end()));
+    options.tables_with_rows = TablesWithRows(
+        pool, tx, desired.name, std::vector<std::string>(touched.begin(), touched.end()),
+        wait_for_locks);
   }
   out->plan = BuildPlan(desired, out->actual, out->differences, options);
   Fingerprinter fp;
@@ -397,8 +399,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     SCHEMAD_RETURN_IF_ERROR(Guard("reading the database schema", [&]() -> absl::Status {
       InSnapshot(pool, lease, desired.name, deadline,
                  desired.tables.size() >= options_.parallel_read_tables,
-                 [&](pqxx::transaction_base& tx, pqxx::transaction_base* helper) {
-                   TakeSnapshot(pool, tx, helper, registry_, desired, &snapshot);
+                 [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
+                   TakeSnapshot(pool, tx, helper, registry_, desired, &snapshot,
+                                /*wait_for_locks=*/true);
                  });
       return absl::OkStatus();
     }));

@@ -366,22 +366,54 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
   return schema;
 }
 
-std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::transaction_base& tx,
+std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& tx,
                                      const std::string& schema_name,
-                                     const std::vector<std::string>& tables) {
+                                     const std::vector<std::string>& tables, bool wait) {
   std::set<std::string> out;
-  // Batches keep each statement a reasonable size; the numbers are ours,
-  // the table names quoted identifiers.
-  constexpr size_t kBatch = 200;
-  for (size_t start = 0; start < tables.size(); start += kBatch) {
-    std::vector<std::string> parts;
-    for (size_t i = start; i < tables.size() && i < start + kBatch; ++i) {
-      parts.push_back(absl::StrCat("SELECT ", i, " WHERE EXISTS (SELECT 1 FROM ",
-                                   QualifiedName(schema_name, tables[i]), ")"));
+  if (wait) {
+    // Initialize is about to change these tables: waiting for them (up to
+    // lock_timeout, then ABORTED) is the right answer when one is locked.
+    constexpr size_t kBatch = 200;
+    for (size_t start = 0; start < tables.size(); start += kBatch) {
+      std::vector<std::string> parts;
+      for (size_t i = start; i < tables.size() && i < start + kBatch; ++i) {
+        parts.push_back(absl::StrCat("SELECT ", i, " WHERE EXISTS (SELECT 1 FROM ",
+                                     QualifiedName(schema_name, tables[i]), ")"));
+      }
+      for (const auto& row : Exec(pool, tx, absl::StrJoin(parts, " UNION ALL "))) {
+        out.insert(tables[row[0].as<size_t>()]);
+      }
     }
-    for (const auto& row : Exec(pool, tx, absl::StrJoin(parts, " UNION ALL "))) {
-      out.insert(tables[row[0].as<size_t>()]);
+    return out;
+  }
+  // Otherwise a short lock_timeout, in a subtransaction: a table another
+  // session has locked is assumed to hold rows (the answer that shows more
+  // hazards) rather than making Status or Diff wait for it.
+  try {
+    pqxx::subtransaction probe(tx, "schemad_probe");
+    pool.Count(2);
+    const std::string previous =
+        Exec(pool, probe,
+             "SELECT current_setting('lock_timeout'), set_config('lock_timeout', '200ms', true)")
+            [0][0].as<std::string>();
+    // Batches keep each statement a reasonable size; the numbers are ours,
+    // the table names quoted identifiers.
+    constexpr size_t kBatch = 200;
+    for (size_t start = 0; start < tables.size(); start += kBatch) {
+      std::vector<std::string> parts;
+      for (size_t i = start; i < tables.size() && i < start + kBatch; ++i) {
+        parts.push_back(absl::StrCat("SELECT ", i, " WHERE EXISTS (SELECT 1 FROM ",
+                                     QualifiedName(schema_name, tables[i]), ")"));
+      }
+      for (const auto& row : Exec(pool, probe, absl::StrJoin(parts, " UNION ALL "))) {
+        out.insert(tables[row[0].as<size_t>()]);
+      }
     }
+    ExecParams(pool, probe, "SELECT set_config('lock_timeout', $1, true)", previous);
+    probe.commit();
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() != "55P03") throw;
+    out.insert(tables.begin(), tables.end());
   }
   return out;
 }

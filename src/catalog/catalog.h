@@ -37,10 +37,12 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
                                     const Registry& registry);
 
 // Returns which of `tables` (in schema `schema_name`) hold at least one
-// row: one query. Throws libpqxx exceptions.
-std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::transaction_base& tx,
+// row: one query per 200 tables. With `wait`, a locked table is waited for
+// (lock_timeout applies); without, it counts as holding rows. Throws
+// libpqxx exceptions.
+std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& tx,
                                      const std::string& schema_name,
-                                     const std::vector<std::string>& tables);
+                                     const std::vector<std::string>& tables, bool wait);
 
 }  // namespace schemad
 

@@ -207,6 +207,32 @@ TEST(EngineTest, LockedTableMakesInitializeAbortWithinLockTimeoutAndApplyNothing
   EXPECT_EQ(HistoryRows(*db), 1);
 }
 
+TEST(EngineTest, DiffDoesNotWaitForALockedTableToTellIfItIsEmpty) {
+  auto db = testing::TestDb::Create();
+  {
+    Engine setup(db->pool(), Docbot());
+    ASSERT_TRUE(setup.Initialize({}, Deadline()).ok());
+  }
+  db->Exec("DROP INDEX ix_messages_chat_id_created_at");
+  pqxx::connection other(db->url());
+  pqxx::work holder(other);
+  holder.exec("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE");
+  DatabaseOptions options;
+  options.url = db->url();
+  options.lock_timeout = absl::Seconds(60);
+  std::unique_ptr<Database> pool = *Database::Create(options);
+  Engine engine(pool.get(), Docbot());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline(120));
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30)) << "must not wait out the 60 s lock_timeout";
+  ASSERT_EQ(diff->plan.steps.size(), 1u);
+  ASSERT_EQ(diff->plan.steps[0].hazards.size(), 1u);
+  EXPECT_EQ(diff->plan.steps[0].hazards[0].kind, HazardKind::kLongLock)
+      << "a table whose emptiness could not be checked is assumed to hold rows";
+  holder.abort();
+}
+
 TEST(EngineTest, AnotherReplicaHoldingTheLockMakesCallersWaitUntilTheirDeadline) {
   auto db = testing::TestDb::Create();
   Engine engine(db->pool(), Docbot());
