@@ -287,7 +287,10 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       google::protobuf::util::JsonParseOptions options;
       auto status = google::protobuf::util::JsonStringToMessage(file.content, &p.message, options);
       if (!status.ok()) {
-        v.errors.push_back(absl::StrCat(file.path, ": ", std::string(status.message())));
+        // Protobuf follows the message with an excerpt of the input and a
+        // caret line: keep the message, one error per line.
+        const std::string message(status.message());
+        v.errors.push_back(absl::StrCat(file.path, ": ", message.substr(0, message.find('\n'))));
         continue;
       }
       p.map = std::make_unique<SourceMap>(file.path, nullptr);
@@ -604,6 +607,9 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   }
 
   if (!v.errors.empty()) {
+    // Names are quoted into messages as written; a name holding a line
+    // break must not split its error in two (or forge another).
+    for (std::string& e : v.errors) e = absl::StrReplaceAll(e, {{"\n", "\\n"}, {"\r", "\\r"}});
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid registry ", origin, " (", v.errors.size(), " error",
         v.errors.size() == 1 ? "" : "s", "):\n", absl::StrJoin(v.errors, "\n")));

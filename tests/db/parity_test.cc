@@ -77,30 +77,7 @@ TEST(ParityTest, CreateAllAndInitializeProduceTheSameFingerprint) {
   EXPECT_EQ(da->fingerprint, db->fingerprint);
 }
 
-// A synthetic registry of `n` docbot-sized tables.
-std::string SyntheticRegistry(int n) {
-  std::string text = "registry { schema: \"public\" enum { name: \"state\" label: \"a\" label: \"b\" } }\n";
-  for (int i = 0; i < n; ++i) {
-    const std::string t = absl::StrCat("t", i);
-    absl::StrAppend(&text, "table { name: \"", t, "\"\n",
-                    "  column { name: \"id\" type: \"bigserial\" not_null: true }\n",
-                    "  column { name: \"parent_id\" type: \"bigint\" }\n",
-                    "  column { name: \"name\" type: \"character varying(100)\" not_null: true }\n",
-                    "  column { name: \"state\" type: \"state\" not_null: true default: \"'a'\" }\n",
-                    "  column { name: \"amount\" type: \"numeric(12,2)\" }\n",
-                    "  column { name: \"meta\" type: \"jsonb\" not_null: true default: \"'{}'::jsonb\" }\n",
-                    "  column { name: \"created_at\" type: \"timestamp with time zone\" not_null: true default: \"now()\" }\n",
-                    "  column { name: \"note\" type: \"text\" }\n",
-                    "  primary_key { name: \"pk_", t, "\" column: \"id\" }\n",
-                    "  unique { name: \"uq_", t, "_name\" column: \"name\" }\n",
-                    "  check { name: \"ck_", t, "_amount\" expression: \"amount >= 0\" }\n",
-                    i > 0 ? absl::StrCat("  foreign_key { name: \"fk_", t, "_parent\" column: \"parent_id\" references_table: \"t", i - 1, "\" references_column: \"id\" }\n") : "",
-                    "  index { name: \"ix_", t, "_created_at\" key { column: \"created_at\" } }\n",
-                    "  index { name: \"ix_", t, "_open\" key { column: \"parent_id\" } where: \"state = 'a'\" }\n",
-                    "}\n");
-  }
-  return text;
-}
+using testing::SyntheticRegistry;
 
 int64_t StatementsForDiff(Engine& engine, Database* pool) {
   // Warm: canonicalization is cached per registry.

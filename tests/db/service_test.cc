@@ -29,50 +29,9 @@ using HealthResponse = grpc::health::v1::HealthCheckResponse;
 constexpr char kAdmin[] = "admin-token-0123456789";
 constexpr char kReader[] = "reader-token-0123456789";
 
-std::string TempDir() {
-  const char* base = std::getenv("SCHEMAD_TEST_PG_DIR");
-  std::string tmpl = absl::StrCat(base ? base : "/tmp", "/svc-XXXXXX");
-  char* made = mkdtemp(tmpl.data());
-  EXPECT_NE(made, nullptr);
-  chmod(tmpl.c_str(), 0755);
-  return tmpl;
-}
-
-std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
-  const std::string path = absl::StrCat(dir, "/", name);
-  std::ofstream(path) << text;
-  return path;
-}
-
-// A private PostgreSQL cluster that a test may stop and start.
-class PrivateCluster {
- public:
-  PrivateCluster() : dir_(absl::StrCat(TempDir(), "/private-cluster")) {
-    testing::CommandResult r = testing::RunCommand(
-        absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " start ", dir_));
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    port_ = std::string(absl::StripAsciiWhitespace(r.output));
-  }
-  ~PrivateCluster() {
-    testing::RunCommand(absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " stop ", dir_,
-                                     " immediate"));
-  }
-  std::string server_url() const {
-    return absl::StrCat("postgresql://postgres:schemad-test-secret@127.0.0.1:", port_);
-  }
-  void Stop() {
-    testing::RunCommand(absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " stop ", dir_, " fast"));
-  }
-  void Start() {
-    testing::CommandResult r = testing::RunCommand(
-        absl::StrCat(testing::SourcePath("scripts/pg-cluster"), " restart ", dir_));
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-  }
-
- private:
-  std::string dir_;
-  std::string port_;
-};
+using testing::PrivateCluster;
+using testing::TempDir;
+using testing::WriteFile;
 
 class ServiceTest : public ::testing::Test {
  protected:

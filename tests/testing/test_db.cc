@@ -1,14 +1,20 @@
 #include "testing/test_db.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace schemad::testing {
@@ -110,6 +116,126 @@ CommandResult RunCommand(const std::string& command) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+std::string TempDir() {
+  const char* base = std::getenv("SCHEMAD_TEST_PG_DIR");
+  std::string tmpl = absl::StrCat(base ? base : "/tmp", "/t-XXXXXX");
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp failed";
+    return "/tmp";
+  }
+  chmod(tmpl.c_str(), 0755);
+  return tmpl;
+}
+
+std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = absl::StrCat(dir, "/", name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+PrivateCluster::PrivateCluster(const std::string& extra_options)
+    : dir_(absl::StrCat(TempDir(), "/private-cluster")) {
+  CommandResult r = RunCommand(
+      absl::StrCat(SourcePath("scripts/pg-cluster"), " start ", dir_, " ", extra_options));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  port_ = std::string(absl::StripAsciiWhitespace(r.output));
+}
+
+PrivateCluster::~PrivateCluster() {
+  RunCommand(absl::StrCat(SourcePath("scripts/pg-cluster"), " stop ", dir_, " immediate"));
+}
+
+std::string PrivateCluster::server_url() const {
+  return absl::StrCat("postgresql://postgres:schemad-test-secret@127.0.0.1:", port_);
+}
+
+void PrivateCluster::Stop(const std::string& mode) {
+  RunCommand(absl::StrCat(SourcePath("scripts/pg-cluster"), " stop ", dir_, " ", mode));
+}
+
+void PrivateCluster::Start() {
+  CommandResult r = RunCommand(absl::StrCat(SourcePath("scripts/pg-cluster"), " restart ", dir_));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> args) {
+  log_ = absl::StrCat(TempDir(), "/schemad.log");
+  std::vector<std::string> argv = {BinaryPath("schemad"), "serve", "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> raw;
+  for (std::string& a : argv) raw.push_back(a.data());
+  raw.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    execv(raw[0], raw.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 200 && port_ == 0 && Alive(); ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    const std::string text = Log();
+    const size_t at = text.find("(port ");
+    if (at != std::string::npos) port_ = std::atoi(text.c_str() + at + 6);
+  }
+  EXPECT_GT(port_, 0) << Log();
+}
+
+ServerProcess::~ServerProcess() {
+  if (Alive()) Kill(SIGKILL);
+}
+
+std::string ServerProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+bool ServerProcess::Alive() const {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  return waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+int ServerProcess::Kill(int signal) {
+  int status = 0;
+  kill(pid_, signal);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+std::string ServerProcess::Log() const {
+  std::ifstream in(log_);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string SyntheticRegistry(int n) {
+  std::string text =
+      "registry { schema: \"public\" enum { name: \"state\" label: \"a\" label: \"b\" } }\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string t = absl::StrCat("t", i);
+    absl::StrAppend(
+        &text, "table { name: \"", t, "\"\n",
+        "  column { name: \"id\" type: \"bigserial\" not_null: true }\n",
+        "  column { name: \"parent_id\" type: \"bigint\" }\n",
+        "  column { name: \"name\" type: \"character varying(100)\" not_null: true }\n",
+        "  column { name: \"state\" type: \"state\" not_null: true default: \"'a'\" }\n",
+        "  column { name: \"amount\" type: \"numeric(12,2)\" }\n",
+        "  column { name: \"meta\" type: \"jsonb\" not_null: true default: \"'{}'::jsonb\" }\n",
+        "  column { name: \"created_at\" type: \"timestamp with time zone\" not_null: true "
+        "default: \"now()\" }\n",
+        "  column { name: \"note\" type: \"text\" }\n",
+        "  primary_key { name: \"pk_", t, "\" column: \"id\" }\n",
+        "  unique { name: \"uq_", t, "_name\" column: \"name\" }\n",
+        "  check { name: \"ck_", t, "_amount\" expression: \"amount >= 0\" }\n",
+        i > 0 ? absl::StrCat("  foreign_key { name: \"fk_", t,
+                             "_parent\" column: \"parent_id\" references_table: \"t", i - 1,
+                             "\" references_column: \"id\" }\n")
+              : "",
+        "  index { name: \"ix_", t, "_created_at\" key { column: \"created_at\" } }\n",
+        "  index { name: \"ix_", t, "_open\" key { column: \"parent_id\" } where: \"state = 'a'\" }\n",
+        "}\n");
+  }
+  return text;
 }
 
 }  // namespace schemad::testing

@@ -8,6 +8,8 @@
 #ifndef SCHEMAD_TESTS_TESTING_TEST_DB_H_
 #define SCHEMAD_TESTS_TESTING_TEST_DB_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +65,52 @@ struct CommandResult {
   std::string output;
 };
 CommandResult RunCommand(const std::string& command);
+
+// A fresh directory under SCHEMAD_TEST_PG_DIR (or /tmp), readable by the
+// postgres user; removed by scripts/test's cleanup.
+std::string TempDir();
+std::string WriteFile(const std::string& dir, const std::string& name, const std::string& text);
+
+// A private PostgreSQL cluster (scripts/pg-cluster) that a test may stop,
+// crash and restart on the same port. Stopped when destroyed.
+class PrivateCluster {
+ public:
+  explicit PrivateCluster(const std::string& extra_options = "");
+  ~PrivateCluster();
+  std::string server_url() const;
+  // "fast" or "immediate" (a crash: no checkpoint, no clean shutdown).
+  void Stop(const std::string& mode = "fast");
+  void Start();
+
+ private:
+  std::string dir_;
+  std::string port_;
+};
+
+// `schemad serve` as a child process on 127.0.0.1 (a free port, read from
+// its start-up line), stderr to a log file. SIGKILLed if still running when
+// destroyed.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> args);
+  ~ServerProcess();
+  int port() const { return port_; }
+  std::string address() const;
+  pid_t pid() const { return pid_; }
+  bool Alive() const;
+  // Sends `signal` and waits for the exit; returns the wait status.
+  int Kill(int signal);
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_;
+};
+
+// A registry of `n` docbot-sized tables (~8 columns, a foreign key to the
+// previous table, a unique and a check constraint, two indexes) in one file.
+std::string SyntheticRegistry(int n);
 
 }  // namespace schemad::testing
 
