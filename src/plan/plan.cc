@@ -28,8 +28,10 @@ enum Phase {
   kDropColumnsPhase,
   kDropTablesPhase,
   kCreateTablesPhase,
-  kAddColumnsPhase,
+  // Existing columns change before new ones are added: a new generated
+  // column may read a column whose type changes.
   kAlterColumnsPhase,
+  kAddColumnsPhase,
   kAddConstraintsPhase,
   kCreateIndexesPhase,
   kAddForeignKeysPhase,
@@ -269,9 +271,19 @@ class Planner {
          resolves, group);
     Emit(kEnumRecreatePhase, CreateEnumSql(s_, want), {}, {}, group);
     for (const Table& table : actual_.tables) {
+      const Table* kept = desired_.FindTable(table.name);
       std::vector<const Column*> typed;
       for (const Column& c : table.columns) {
-        if (c.type == quoted || c.type == absl::StrCat(quoted, "[]")) typed.push_back(&c);
+        if (c.type != quoted && c.type != absl::StrCat(quoted, "[]")) continue;
+        // A column (or table) this plan drops is not recast: its drop joins
+        // the group instead, and the old type goes only after it.
+        if (kept == nullptr) {
+          group_of_dropped_table_[table.name] = group;
+        } else if (kept->FindColumn(c.name) == nullptr) {
+          group_of_dropped_column_[absl::StrCat(table.name, ".", c.name)] = group;
+        } else {
+          typed.push_back(&c);
+        }
       }
       if (typed.empty()) continue;
       std::vector<std::string> typed_names;
@@ -343,7 +355,8 @@ class Planner {
         Emit(kEnumRecreatePhase, CreateIndexSql(s_, table.name, *index), {}, {}, group, 5);
       }
     }
-    Emit(kEnumRecreatePhase, absl::StrCat("DROP TYPE ", T(old_name)), {}, {}, group, 6);
+    // Last of all: columns of the old type that the plan drops go first.
+    Emit(kDropTypesPhase, absl::StrCat("DROP TYPE ", T(old_name)), {}, {}, group, 0);
   }
 
   // A generated column whose expression changed (or a plain column that
@@ -476,10 +489,11 @@ class Planner {
     const std::string alter = absl::StrCat("ALTER TABLE ", T(d.table), " ");
     const std::string col = QuoteIdent(d.object);
     if (d.change == Change::kExtra) {
+      const auto joined = group_of_dropped_column_.find(d.name);
       Emit(kDropColumnsPhase, absl::StrCat(alter, "DROP COLUMN ", col),
            {{HazardKind::kDataLoss,
              absl::StrCat("drops column ", d.name, " and every value stored in it")}},
-           r);
+           r, joined != group_of_dropped_column_.end() ? joined->second : 0);
       return;
     }
     const Column* want = desired_.FindTable(d.table)->FindColumn(d.object);
@@ -676,29 +690,51 @@ class Planner {
   }
 
   // Extra tables are dropped referencing-first, so foreign keys between
-  // them never block a drop.
+  // them never block a drop. A foreign key closing a cycle among them is
+  // dropped first, in the same group as the drops.
   void PlanTableDrops() {
     std::map<std::string, int> pending;
     for (int i : extra_tables_) pending[diffs_[i].name] = i;
     std::set<std::string> done, visiting;
+    std::vector<std::pair<std::string, std::string>> cycle_keys;  // table, constraint
+    std::vector<std::string> order;
     std::function<void(const std::string&)> visit = [&](const std::string& name) {
-      if (done.count(name) || visiting.count(name)) return;
+      if (done.count(name)) return;
       visiting.insert(name);
       // Tables that reference `name` go first.
       for (const Table& t : actual_.tables) {
         if (!pending.count(t.name) || t.name == name) continue;
         for (const Constraint& c : t.constraints) {
-          if (c.kind == ConstraintKind::kForeignKey && c.ref_table == name) visit(t.name);
+          if (c.kind != ConstraintKind::kForeignKey || c.ref_table != name) continue;
+          if (visiting.count(t.name)) {
+            cycle_keys.emplace_back(t.name, c.name);
+          } else {
+            visit(t.name);
+          }
         }
       }
       visiting.erase(name);
       done.insert(name);
-      Emit(kDropTablesPhase, absl::StrCat("DROP TABLE ", T(name)),
-           {{HazardKind::kDataLoss,
-             absl::StrCat("drops table ", name, " and every row in it")}},
-           {pending[name]}, 0, static_cast<int>(done.size()));
+      order.push_back(name);
     };
     for (const auto& [name, index] : pending) visit(name);
+    const int group = cycle_keys.empty() ? 0 : NewGroup();
+    for (const auto& [table, constraint] : cycle_keys) {
+      Emit(kDropForeignKeysPhase,
+           absl::StrCat("ALTER TABLE ", T(table), " DROP CONSTRAINT ", QuoteIdent(constraint)),
+           {{HazardKind::kDropsObject,
+             absl::StrCat("drops foreign key ", table, ".", constraint,
+                          ", which closes a cycle among tables this plan drops")}},
+           {}, group);
+    }
+    int suborder = 0;
+    for (const std::string& name : order) {
+      const auto joined = group_of_dropped_table_.find(name);
+      Emit(kDropTablesPhase, absl::StrCat("DROP TABLE ", T(name)),
+           {{HazardKind::kDataLoss, absl::StrCat("drops table ", name, " and every row in it")}},
+           {pending[name]},
+           joined != group_of_dropped_table_.end() ? joined->second : group, ++suborder);
+    }
   }
 
   const Schema& desired_;
@@ -709,6 +745,10 @@ class Planner {
   std::vector<Entry> entries_;
   std::set<int> handled_;
   std::vector<int> extra_tables_;
+  // Drops that an enum re-creation depends on (it does not recast columns
+  // the plan drops): they run in its group or not at all.
+  std::map<std::string, int> group_of_dropped_table_;
+  std::map<std::string, int> group_of_dropped_column_;  // "table.column"
   int next_group_ = 1;
 };
 

@@ -8,6 +8,10 @@
 #include <fstream>
 #include <thread>
 
+#include <condition_variable>
+#include <mutex>
+
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/ascii.h"
@@ -197,6 +201,41 @@ TEST_F(ServiceTest, RequestErrorsAreInvalidArgumentAndStaleFingerprintFailedPrec
   for (int i = 0; i < 20000; ++i) huge.add_allow_hazards(std::string(64, 'x'));
   status = Initialize(huge, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+}
+
+TEST_F(ServiceTest, MalformedRequestBytesAreRejectedAndTheServerStaysUp) {
+  testing::TestDb* db = UseDb();
+  StartWith(db);
+  grpc::GenericStub generic(channel_);
+  // Not a protobuf message: a field with wire type 7 (invalid), then junk.
+  const std::vector<std::string> payloads = {std::string("\x0f\xff\xff\xff", 4),
+                                             std::string(1, '\x12') + std::string(10, '\xff'),
+                                             std::string(64 * 1024, '\x80')};
+  for (const std::string& bytes : payloads) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kAdmin));
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1), response;
+    grpc::Status status;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    generic.UnaryCall(&ctx, "/schemad.v1.SchemaService/Initialize", grpc::StubOptions(), &request,
+                      &response, [&](grpc::Status s) {
+                        std::lock_guard<std::mutex> lock(mu);
+                        status = s;
+                        done = true;
+                        cv.notify_one();
+                      });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    EXPECT_FALSE(status.ok());
+    EXPECT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  }
+  EXPECT_TRUE(db->Query("SELECT to_regclass('public.users')")[0][0].is_null());
+  pb::StatusResponse alive;
+  EXPECT_TRUE(Status(&alive).ok()) << "the server survives malformed input";
 }
 
 TEST_F(ServiceTest, AuthenticationAndRoleMatrix) {

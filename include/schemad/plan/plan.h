@@ -6,7 +6,7 @@
 //
 // Order: schema, extensions, enum types and labels, drops of foreign keys,
 // indexes and constraints, enum re-creations, drops of columns and tables,
-// new tables, new columns, column changes, constraints, indexes, foreign
+// new tables, column changes, new columns, constraints, indexes, foreign
 // keys, then drops of enum types, extensions and sequences. Within a phase,
 // steps follow the differences' (sorted) order, so plans are deterministic.
 // Statements name tables schema-qualified; expressions are unqualified and
