@@ -471,17 +471,22 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       }));
     }
 
-    std::string failed_step;
+    // The steps go to PostgreSQL in one round trip (after the history
+    // table, which exists from the second Initialize on). A failed batch is
+    // attributed to its step afterwards (see below).
+    std::string batch = kHistoryDdl;
+    for (const PlanStep& s : main_steps) absl::StrAppend(&batch, ";\n", s.sql);
+    std::string batch_sqlstate;
     absl::Status applied = Guard("applying the plan", [&]() -> absl::Status {
       pqxx::work tx(lease.conn());
       pool.Count(2);
-      Exec(pool, tx, kHistoryDdl);
       BeginSettings(pool, tx, {desired.name}, deadline);
-      for (const PlanStep& s : main_steps) {
-        failed_step = s.sql;
-        Exec(pool, tx, s.sql);
+      try {
+        Exec(pool, tx, batch);
+      } catch (...) {
+        batch_sqlstate = CurrentSqlState();
+        throw;
       }
-      failed_step.clear();
       // Read back and hold the result to what the plan promised.
       Schema after = ReadSchema(pool, tx, desired.name);
       std::vector<Difference> now = DiffSchemas(desired, after);
@@ -508,6 +513,29 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       return absl::OkStatus();
     });
     if (!applied.ok()) {
+      // A deterministic SQL error (not a lock or statement timeout, a
+      // deadlock, a lost connection or exhausted resources) is attributed to
+      // its step by replaying the steps one by one in a transaction that is
+      // rolled back. Only on this failure path.
+      const bool deterministic =
+          !batch_sqlstate.empty() && batch_sqlstate != "55P03" && batch_sqlstate != "57014" &&
+          batch_sqlstate.rfind("40", 0) != 0 && batch_sqlstate.rfind("08", 0) != 0 &&
+          batch_sqlstate.rfind("53", 0) != 0 && batch_sqlstate.rfind("57P", 0) != 0;
+      if (!deterministic) return applied;
+      std::string failed_step;
+      absl::Status ignored = Guard("locating the failed step", [&]() -> absl::Status {
+        pqxx::work tx(lease.conn());
+        pool.Count(2);
+        BeginSettings(pool, tx, {desired.name}, deadline);
+        Exec(pool, tx, kHistoryDdl);
+        for (const PlanStep& s : main_steps) {
+          failed_step = s.sql;
+          Exec(pool, tx, s.sql);
+        }
+        failed_step.clear();
+        tx.abort();
+        return absl::OkStatus();
+      });
       if (!failed_step.empty()) {
         return Annotate(applied, absl::StrCat("step `", failed_step.substr(0, 200), "`"));
       }

@@ -415,6 +415,9 @@ TEST_P(DriftTest, ReportsPlansAndConverges) {
   if (c.apply_fails != absl::StatusCode::kOk) {
     ASSERT_FALSE(all.ok());
     EXPECT_EQ(all.status().code(), c.apply_fails) << all.status();
+    // The steps go as one batch; the failure still names its step.
+    EXPECT_THAT(std::string(all.status().message()), ::testing::HasSubstr("step `ALTER TABLE"))
+        << all.status();
     absl::StatusOr<DiffResult> unchanged = engine.Diff(Deadline());
     ASSERT_TRUE(unchanged.ok()) << unchanged.status();
     EXPECT_THAT(DescribeDifferences(unchanged->differences), UnorderedElementsAreArray(c.differences));

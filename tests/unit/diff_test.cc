@@ -96,7 +96,8 @@ TEST(DiffTest, ReportsMissingSchemaFirst) {
 
 TEST(DiffTest, ReportsMissingTable) {
   EXPECT_THAT(Diff(WithTables({UsersTable()}), WithTables({})),
-              ElementsAre("table users MISSING expected=[users] actual=[] table=[users] object=[]"));
+              ElementsAre("table users MISSING expected=[users] actual=[] table=[users] "
+                          "object=[]"));
 }
 
 TEST(DiffTest, ReportsExtraTable) {
@@ -173,7 +174,9 @@ TEST(DiffTest, ReportsGeneratedExpressionChangeAndNotADefaultChange) {
   Table want{.name = "items"};
   want.columns = {Column{.name = "price", .type = "numeric"},
                   Column{.name = "qty", .type = "integer"},
-                  Column{.name = "total", .type = "numeric", .generated = "(price * (qty)::numeric)"}};
+                  Column{.name = "total",
+                         .type = "numeric",
+                         .generated = "(price * (qty)::numeric)"}};
   Table have = want;
   have.columns[2].generated = "price";
   EXPECT_THAT(Diff(WithTables({want}), WithTables({have})),

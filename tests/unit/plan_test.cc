@@ -59,7 +59,9 @@ std::vector<std::string> Kinds(const PlanStep& step) {
 // Every field of a step, for comparing whole plans.
 std::string Show(const PlanStep& s) {
   std::vector<std::string> hazards;
-  for (const Hazard& h : s.hazards) hazards.push_back(absl::StrCat(HazardName(h.kind), ":", h.message));
+  for (const Hazard& h : s.hazards) {
+    hazards.push_back(absl::StrCat(HazardName(h.kind), ":", h.message));
+  }
   return absl::StrCat(s.sql, " | hazards=[", absl::StrJoin(hazards, "; "), "] group=", s.group,
                       " own_transaction=", s.own_transaction, " resolves=[",
                       absl::StrJoin(s.resolves, ","), "]");
@@ -327,10 +329,9 @@ TEST(PlanTest, DropsExtraTablesInAForeignKeyCycle) {
   b.constraints = {PrimaryKey("b"), ForeignKey("b", "a_id", "a")};
   Schema have = WithTables({a, b});
   const Planned p = PlanFor(WithTables({}), have);
-  // BUG: PlanTableDrops breaks the cycle by ignoring it and emits
-  // "DROP TABLE public.b" while a.a_b_id_fkey still references b, which
-  // PostgreSQL refuses. The cycle's foreign keys must be dropped first (or
-  // the tables dropped in one statement).
+  // PostgreSQL refuses "DROP TABLE b" while a.a_b_id_fkey still references
+  // it: a foreign key closing the cycle must be dropped first (or the
+  // tables dropped in one statement).
   SortSchema(have);
   EXPECT_THAT(BlockedTableDrops(have, p.plan), IsEmpty())
       << absl::StrJoin(Sqls(p.plan), "\n");
@@ -470,15 +471,30 @@ TEST(PlanTest, DoesNotRecastColumnsThatThePlanDrops) {
   have.tables.push_back(old_log);
   const Planned p = PlanFor(want, have);
   for (const PlanStep& s : p.plan.steps) {
-    // BUG: PlanEnumRecreate recasts every column of the type in `actual`,
-    // including users.old_state and old_log.state, which this plan drops
-    // afterwards (kEnumRecreatePhase runs before the column and table drops).
+    // The recast covers only columns the plan keeps (recreation runs before
+    // the column and table drops).
     EXPECT_FALSE(absl::StartsWith(s.sql, "ALTER TABLE public.old_log ALTER COLUMN")) << s.sql;
     EXPECT_FALSE(absl::StartsWith(s.sql, "ALTER TABLE public.users ALTER COLUMN old_state"))
         << s.sql;
   }
-  EXPECT_THAT(Sqls(p.plan), Contains("DROP TABLE public.old_log"));
-  EXPECT_THAT(Sqls(p.plan), Contains("ALTER TABLE public.users DROP COLUMN old_state"));
+  // The old type goes only after the columns still using it, and with them:
+  // if their drops do not run, neither can DROP TYPE.
+  const std::vector<std::string> sqls = Sqls(p.plan);
+  auto pos = [&](const std::string& sql) {
+    auto it = std::find(sqls.begin(), sqls.end(), sql);
+    EXPECT_NE(it, sqls.end()) << "missing: " << sql << "\nplan:\n" << absl::StrJoin(sqls, "\n");
+    return it - sqls.begin();
+  };
+  const auto drop_table = pos("DROP TABLE public.old_log");
+  const auto drop_column = pos("ALTER TABLE public.users DROP COLUMN old_state");
+  const auto drop_old_type = pos("DROP TYPE public.schemad_old_status");
+  EXPECT_LT(drop_table, drop_old_type);
+  EXPECT_LT(drop_column, drop_old_type);
+  const int group = Step(p.plan, "ALTER TYPE public.status RENAME TO schemad_old_status").group;
+  EXPECT_NE(group, 0);
+  EXPECT_EQ(Step(p.plan, "DROP TABLE public.old_log").group, group);
+  EXPECT_EQ(Step(p.plan, "ALTER TABLE public.users DROP COLUMN old_state").group, group);
+  EXPECT_EQ(Step(p.plan, "DROP TYPE public.schemad_old_status").group, group);
   ExpectResolvesEachDifferenceOnce(p);
 }
 
@@ -682,6 +698,91 @@ TEST(PlanTest, DropNotNullAndDefaultChangesCarryNoHazard) {
   ExpectResolvesEachDifferenceOnce(p);
 }
 
+TEST(PlanTest, ChangesIdentityWithHazards) {
+  Table want = ExistingUsers();
+  want.columns[0].identity = Identity::kAlways;
+  const Planned added = PlanFor(WithTables({want}), WithTables({ExistingUsers()}));
+  EXPECT_THAT(Sqls(added.plan),
+              ElementsAre("ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS "
+                          "IDENTITY"));
+  EXPECT_THAT(Kinds(added.plan.steps[0]), ElementsAre("VALIDATION"));
+
+  Table have = ExistingUsers();
+  have.columns[0].identity = Identity::kByDefault;
+  const Planned switched = PlanFor(WithTables({want}), WithTables({have}));
+  EXPECT_THAT(Sqls(switched.plan),
+              ElementsAre("ALTER TABLE public.users ALTER COLUMN id SET GENERATED ALWAYS"));
+  EXPECT_THAT(Kinds(switched.plan.steps[0]), ElementsAre("DROPS_OBJECT"));
+
+  const Planned dropped = PlanFor(WithTables({ExistingUsers()}), WithTables({have}));
+  EXPECT_THAT(Sqls(dropped.plan),
+              ElementsAre("ALTER TABLE public.users ALTER COLUMN id DROP IDENTITY"));
+  EXPECT_THAT(Kinds(dropped.plan.steps[0]), ElementsAre("DROPS_OBJECT"));
+}
+
+Table Items(const std::string& total_expression) {
+  Table t{.name = "items"};
+  t.columns = {Id(), Column{.name = "price", .type = "bigint"},
+               Column{.name = "total", .type = "bigint", .generated = total_expression}};
+  return t;
+}
+
+TEST(PlanTest, RebuildsColumnWhoseGeneratedExpressionChanges) {
+  const Planned p = PlanFor(WithTables({Items("(price * 2)")}), WithTables({Items("price")}),
+                            {"items"});
+  EXPECT_THAT(Sqls(p.plan),
+              ElementsAre("ALTER TABLE public.items DROP COLUMN total",
+                          "ALTER TABLE public.items ADD COLUMN total bigint GENERATED ALWAYS AS "
+                          "((price * 2)) STORED"));
+  EXPECT_NE(p.plan.steps[0].group, 0);
+  EXPECT_EQ(p.plan.steps[0].group, p.plan.steps[1].group);
+  // Generated values are recomputed: nothing is lost, but the table is
+  // rewritten.
+  EXPECT_THAT(Kinds(p.plan.steps[0]), ElementsAre("TABLE_REWRITE"));
+  ExpectResolvesEachDifferenceOnce(p);
+}
+
+TEST(PlanTest, StopsGeneratingAColumn) {
+  const Planned p = PlanFor(WithTables({Items("")}), WithTables({Items("(price * 2)")}));
+  EXPECT_THAT(Sqls(p.plan),
+              ElementsAre("ALTER TABLE public.items ALTER COLUMN total DROP EXPRESSION"));
+  EXPECT_THAT(Kinds(p.plan.steps[0]), ElementsAre("DROPS_OBJECT"));
+  ExpectResolvesEachDifferenceOnce(p);
+}
+
+TEST(PlanTest, AddsGeneratedColumnAfterTypeChangesOfTheColumnsItReads) {
+  // PostgreSQL refuses ALTER COLUMN price TYPE once a generated column reads
+  // price ("cannot alter type of a column used by a generated column"), so
+  // the type must change before the generated column is added.
+  Table have{.name = "items"};
+  have.columns = {Id(), Column{.name = "price", .type = "integer"}};
+  const Planned p = PlanFor(WithTables({Items("(price * 2)")}), WithTables({have}));
+  const std::vector<std::string> sqls = Sqls(p.plan);
+  const auto type_change = std::find(
+      sqls.begin(), sqls.end(),
+      "ALTER TABLE public.items ALTER COLUMN price TYPE bigint USING price::bigint");
+  const auto add = std::find(
+      sqls.begin(), sqls.end(),
+      "ALTER TABLE public.items ADD COLUMN total bigint GENERATED ALWAYS AS ((price * 2)) STORED");
+  ASSERT_NE(type_change, sqls.end()) << absl::StrJoin(sqls, "\n");
+  ASSERT_NE(add, sqls.end()) << absl::StrJoin(sqls, "\n");
+  EXPECT_LT(type_change - sqls.begin(), add - sqls.begin()) << absl::StrJoin(sqls, "\n");
+  ExpectResolvesEachDifferenceOnce(p);
+}
+
+TEST(PlanTest, RebuildsGeneratedColumnAroundATypeChangeOfTheColumnItReads) {
+  Table have = Items("price");
+  have.columns[1].type = "integer";
+  const Planned p = PlanFor(WithTables({Items("(price * 2)")}), WithTables({have}));
+  EXPECT_THAT(Sqls(p.plan),
+              ElementsAre("ALTER TABLE public.items DROP COLUMN total",
+                          "ALTER TABLE public.items ALTER COLUMN price TYPE bigint USING "
+                          "price::bigint",
+                          "ALTER TABLE public.items ADD COLUMN total bigint GENERATED ALWAYS AS "
+                          "((price * 2)) STORED"));
+  ExpectResolvesEachDifferenceOnce(p);
+}
+
 // --- New indexes and columns on existing tables -------------------------------------------
 
 TEST(PlanTest, NewIndexLocksATableWithRowsOnly) {
@@ -704,7 +805,8 @@ TEST(PlanTest, NewColumnWithVolatileDefaultRewritesATableWithRowsOnly) {
                                 .type = "uuid",
                                 .default_expr = "gen_random_uuid()",
                                 .volatile_default = true});
-  const std::string sql = "ALTER TABLE public.users ADD COLUMN token uuid DEFAULT gen_random_uuid()";
+  const std::string sql =
+      "ALTER TABLE public.users ADD COLUMN token uuid DEFAULT gen_random_uuid()";
   const Planned with_rows = PlanFor(WithTables({want}), WithTables({ExistingUsers()}), {"users"});
   EXPECT_THAT(Sqls(with_rows.plan), ElementsAre(sql));
   EXPECT_THAT(Kinds(with_rows.plan.steps[0]), ElementsAre("TABLE_REWRITE"));
@@ -757,7 +859,7 @@ std::pair<Schema, Schema> EverythingChanges() {
              .default_expr = "'active'::status"},
       Column{.name = "token", .type = "uuid", .default_expr = "gen_random_uuid()",
              .volatile_default = true},
-      Column{.name = "total", .type = "bigint", .generated = "(age * 2)"},
+      Column{.name = "total", .type = "bigint", .generated = "(id * 2)"},
       Column{.name = "team_id", .type = "bigint"}};
   users.constraints = {PrimaryKey("users"), Check("users_age_check", "age", "age >= 0"),
                        Check("users_email_check", "email", "email <> ''::text"),
@@ -919,8 +1021,11 @@ TEST(PlanTest, PlansTheWholeScenarioInPhaseOrder) {
   EXPECT_LT(drop_col, drop_a);
   EXPECT_LT(drop_a, drop_b);  // old_a references old_b
   EXPECT_LT(drop_b, posts);
+  // New columns and column changes are independent here: only their order
+  // against the neighbouring phases is fixed.
   EXPECT_LT(posts, token);
-  EXPECT_LT(token, set_not_null);
+  EXPECT_LT(posts, set_not_null);
+  EXPECT_LT(token, validate);
   EXPECT_LT(set_not_null, validate);
   EXPECT_LT(validate, name_idx);
   EXPECT_LT(name_idx, posts_fk);
@@ -936,7 +1041,7 @@ TEST(PlanTest, PlansTheWholeScenarioInPhaseOrder) {
   EXPECT_NE(drop_total.group, 0);
   EXPECT_EQ(Step(p.plan,
                  "ALTER TABLE public.users ADD COLUMN total bigint GENERATED ALWAYS AS "
-                 "((age * 2)) STORED")
+                 "((id * 2)) STORED")
                 .group,
             drop_total.group);
   EXPECT_EQ(
