@@ -98,15 +98,16 @@ absl::Status CheckDeadline(absl::Time deadline, const char* what) {
 // Per-transaction settings: search_path and a statement timeout no longer
 // than what is left of the caller's deadline.
 void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
-                   const std::vector<std::string>& search_path, absl::Time deadline) {
+                   const std::vector<std::string>& search_path, absl::Time deadline,
+                   size_t tables) {
   std::vector<std::string> quoted;
   for (const std::string& s : search_path) quoted.push_back(QuoteIdent(s));
   const absl::Duration left = deadline - absl::Now();
   const absl::Duration timeout = std::min(left, pool.options().statement_timeout);
   ExecParams(pool, tx,
              "SELECT set_config('search_path', $1, true), "
-             "set_config('statement_timeout', $2, true)",
-             absl::StrJoin(quoted, ", "), TimeoutSetting(timeout));
+             "set_config('statement_timeout', $2, true), set_config('plan_cache_mode', $3, true)",
+             absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables));
 }
 
 using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
@@ -118,7 +119,7 @@ using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 // it is null. Throws libpqxx exceptions (call under Guard).
 template <typename Fn>
 void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema,
-                absl::Time deadline, bool parallel, Fn&& fn) {
+                absl::Time deadline, size_t tables, bool parallel, Fn&& fn) {
   SnapshotTx tx(lease.conn());
   pool.Count(2);
   std::unique_ptr<Lease> second;
@@ -134,7 +135,7 @@ void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema,
         pool.Count(2);
         // The snapshot id comes from PostgreSQL and is quoted as a literal.
         Exec(pool, *helper, "SET TRANSACTION SNAPSHOT " + helper->quote(snapshot));
-        BeginSettings(pool, *helper, {schema}, deadline);
+        BeginSettings(pool, *helper, {schema}, deadline, tables);
       } catch (...) {
         // Reading sequentially is always correct: fall back to it.
         helper.reset();
@@ -143,7 +144,7 @@ void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema,
       }
     }
   }
-  BeginSettings(pool, tx, {schema}, deadline);
+  BeginSettings(pool, tx, {schema}, deadline, tables);
   fn(tx, helper.get());
   if (helper != nullptr) helper->commit();
   tx.commit();
@@ -227,7 +228,7 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
                                                              lease, registry_));
     return Guard("reading the database schema", [&]() -> absl::Status {
       Snapshot snapshot;
-      InSnapshot(db_->pool(), lease, desired.name, deadline,
+      InSnapshot(db_->pool(), lease, desired.name, deadline, desired.tables.size(),
                  desired.tables.size() >= options_.parallel_read_tables,
                  [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
                    TakeSnapshot(db_->pool(), tx, helper, registry_, desired, &snapshot);
@@ -251,7 +252,7 @@ absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
                                                              lease, registry_));
     return Guard("reading the database schema", [&]() -> absl::Status {
       Snapshot snapshot;
-      InSnapshot(db_->pool(), lease, desired.name, deadline,
+      InSnapshot(db_->pool(), lease, desired.name, deadline, desired.tables.size(),
                  desired.tables.size() >= options_.parallel_read_tables,
                  [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
       TakeSnapshot(db_->pool(), tx, helper, registry_, desired, &snapshot);
@@ -299,7 +300,7 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
     return Guard("reading the database schema", [&]() -> absl::Status {
       pqxx::read_transaction tx(lease.conn());
       db_->pool().Count(2);
-      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline);
+      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, kLargeSchemaTables);
       result = ReadSchema(db_->pool(), tx, registry_.schema.name);
       tx.commit();
       return absl::OkStatus();
@@ -397,7 +398,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                              CachedCanonical(cache_mu_, canonical_, pool, lease, registry_));
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(Guard("reading the database schema", [&]() -> absl::Status {
-      InSnapshot(pool, lease, desired.name, deadline,
+      InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(),
                  desired.tables.size() >= options_.parallel_read_tables,
                  [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
                    TakeSnapshot(pool, tx, helper, registry_, desired, &snapshot,
@@ -464,7 +465,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       SCHEMAD_RETURN_IF_ERROR(Guard("adding enum labels", [&]() -> absl::Status {
         pqxx::work tx(lease.conn());
         pool.Count(2);
-        BeginSettings(pool, tx, {desired.name}, deadline);
+        BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
         for (const PlanStep& s : label_steps) Exec(pool, tx, s.sql);
         tx.commit();
         return absl::OkStatus();
@@ -480,7 +481,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     absl::Status applied = Guard("applying the plan", [&]() -> absl::Status {
       pqxx::work tx(lease.conn());
       pool.Count(2);
-      BeginSettings(pool, tx, {desired.name}, deadline);
+      BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
       try {
         Exec(pool, tx, batch);
       } catch (...) {
@@ -526,7 +527,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       absl::Status ignored = Guard("locating the failed step", [&]() -> absl::Status {
         pqxx::work tx(lease.conn());
         pool.Count(2);
-        BeginSettings(pool, tx, {desired.name}, deadline);
+        BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
         Exec(pool, tx, kHistoryDdl);
         for (const PlanStep& s : main_steps) {
           failed_step = s.sql;

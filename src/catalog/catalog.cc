@@ -461,6 +461,8 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     // Scratch objects first; the target schema next, so that objects the
     // registry uses from it (extension functions) print as they do there.
     SetSearchPath(pool, tx, {scratch, want.name});
+    ExecParams(pool, tx, "SELECT set_config('plan_cache_mode', $1, true)",
+               PlanCacheMode(want.tables.size()));
     try {
       pqxx::subtransaction batch(tx, "schemad_batch");
       std::vector<std::string> sql;
