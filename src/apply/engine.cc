@@ -6,6 +6,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "catalog/catalog.h"
 #include "db/pool.h"
@@ -245,6 +246,16 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
 }
 
 absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
+  absl::StatusOr<StatusResult> result = StatusOnce(deadline);
+  if (!result.ok() && history_exists_ == false &&
+      absl::StrContains(result.status().message(), "42P01")) {
+    // schemad.history was dropped under us: read again, checking for it.
+    result = StatusOnce(deadline);
+  }
+  return result;
+}
+
+absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the status check"));
   StatusResult result;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
@@ -273,13 +284,25 @@ absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
       } else {
         result.state = SyncState::kDrifted;
       }
-      const bool has_history =
-          !Exec(db_->pool(), tx, "SELECT to_regclass('schemad.history')")[0][0].is_null();
+      // Once the history table is known to exist, read it directly (one
+      // round trip less); if it was dropped since, Status tries again.
+      bool has_history = history_exists_.load();
+      if (!has_history) {
+        has_history =
+            !Exec(db_->pool(), tx, "SELECT to_regclass('schemad.history')")[0][0].is_null();
+        history_exists_.store(has_history);
+      }
       if (has_history) {
-        const pqxx::result last = Exec(
-            db_->pool(), tx,
-            "SELECT registry_fingerprint, (extract(epoch FROM finished_at) * 1000000)::bigint "
-            "FROM schemad.history ORDER BY id DESC LIMIT 1");
+        pqxx::result last;
+        try {
+          last = Exec(db_->pool(), tx,
+                      "SELECT registry_fingerprint, "
+                      "(extract(epoch FROM finished_at) * 1000000)::bigint "
+                      "FROM schemad.history ORDER BY id DESC LIMIT 1");
+        } catch (const pqxx::sql_error& e) {
+          if (e.sqlstate() == "42P01") history_exists_.store(false);
+          throw;
+        }
         if (!last.empty()) {
           result.last_applied_fingerprint = last[0][0].as<std::string>();
           result.last_applied_at = absl::FromUnixMicros(last[0][1].as<int64_t>());

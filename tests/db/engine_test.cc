@@ -63,6 +63,20 @@ TEST(EngineTest, InitializeIsIdempotentAndRecordsOneHistoryRow) {
   EXPECT_TRUE(status->last_applied_at.has_value());
 }
 
+TEST(EngineTest, StatusSurvivesTheHistoryTableBeingDropped) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  absl::StatusOr<StatusResult> before = engine.Status(Deadline());
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_FALSE(before->last_applied_fingerprint.empty());
+  db->Exec("DROP SCHEMA schemad CASCADE");
+  absl::StatusOr<StatusResult> after = engine.Status(Deadline());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->last_applied_fingerprint.empty());
+  EXPECT_EQ(after->state, SyncState::kInSync);
+}
+
 TEST(EngineTest, StatusOfEmptyDatabaseIsPendingWithCounts) {
   auto db = testing::TestDb::Create();
   Engine engine(db->pool(), Docbot());

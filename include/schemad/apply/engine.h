@@ -16,6 +16,7 @@
 #ifndef SCHEMAD_APPLY_ENGINE_H_
 #define SCHEMAD_APPLY_ENGINE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -108,6 +109,11 @@ class Engine {
 
   absl::Mutex cache_mu_;
   std::optional<Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
+
+  absl::StatusOr<StatusResult> StatusOnce(absl::Time deadline);
+
+  // Whether schemad.history was seen to exist (it is never dropped by us).
+  std::atomic<bool> history_exists_{false};
 
   absl::Mutex init_mu_;
   bool init_busy_ ABSL_GUARDED_BY(init_mu_) = false;
