@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "catalog/catalog.h"
 #include "db/pool.h"
@@ -41,8 +41,7 @@ constexpr char kHistoryDdl[] =
 
 // The advisory lock key: per database and target schema, so unrelated
 // schemas never wait for each other.
-constexpr char kLockKey[] =
-    "hashtextextended('schemad:' || current_database() || ':' || $1, 0)";
+constexpr char kLockKey[] = "hashtextextended('schemad:' || current_database() || ':' || $1, 0)";
 
 std::string JsonString(const std::string& s) {
   std::string out = "\"";
@@ -119,8 +118,8 @@ using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 // pg_dump -j does), so that catalog queries can run concurrently; otherwise
 // it is null. Throws libpqxx exceptions (call under Guard).
 template <typename Fn>
-void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema,
-                absl::Time deadline, size_t tables, bool parallel, Fn&& fn) {
+void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema, absl::Time deadline,
+                size_t tables, bool parallel, Fn&& fn) {
   SnapshotTx tx(lease.conn());
   pool.Count(2);
   std::unique_ptr<Lease> second;
@@ -192,23 +191,25 @@ Engine::Engine(Database* db, Registry registry, EngineOptions options)
     : db_(db), registry_(std::move(registry)), options_(options) {}
 
 // Returns the canonical desired schema, computing it on `conn` if needed.
-static absl::StatusOr<Schema> CachedCanonical(absl::Mutex& mu, std::optional<Schema>& cache,
-                                              ConnectionPool& pool, Lease& lease,
-                                              const Registry& registry) {
+// Shared, not copied: a 5,000-table model is megabytes.
+static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
+    absl::Mutex& mu, std::shared_ptr<const Schema>& cache, ConnectionPool& pool, Lease& lease,
+    const Registry& registry) {
   absl::MutexLock lock(&mu);
-  if (cache.has_value()) return *cache;
+  if (cache != nullptr) return cache;
   absl::StatusOr<Schema> canonical = Canonicalize(pool, lease.conn(), registry);
   if (!canonical.ok()) return canonical.status();
-  cache = *canonical;
-  return canonical;
+  cache = std::make_shared<const Schema>(*std::move(canonical));
+  return cache;
 }
 
 absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "reading the registry"));
   Schema out;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(out, CachedCanonical(cache_mu_, canonical_, db_->pool(), lease,
-                                                  registry_));
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+    out = *canonical;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -217,29 +218,43 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
 
 // Reads the live schema and plans against `desired` inside `tx`.
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
-                                      pqxx::transaction_base* helper, const Registry& registry,
-                                      const Schema& desired, Snapshot* out,
-                                      bool wait_for_locks = false);
+                              pqxx::transaction_base* helper, const Registry& registry,
+                              const Schema& desired, Snapshot* out, bool wait_for_locks = false);
+
+// Takes one snapshot of the live schema and plans against `desired`; then
+// runs `extra(tx)` in the same transaction (e.g. reading history).
+template <typename Extra>
+static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Registry& registry,
+                                const Schema& desired, const EngineOptions& options,
+                                absl::Time deadline, bool wait_for_locks, Snapshot* snapshot,
+                                Extra&& extra) {
+  return Guard("reading the database schema", [&]() -> absl::Status {
+    InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(),
+               desired.tables.size() >= options.parallel_read_tables,
+               [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
+                 TakeSnapshot(pool, tx, helper, registry, desired, snapshot, wait_for_locks);
+                 extra(tx);
+               });
+    return absl::OkStatus();
+  });
+}
 
 absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
   DiffResult result;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(Schema desired, CachedCanonical(cache_mu_, canonical_, db_->pool(),
-                                                             lease, registry_));
-    return Guard("reading the database schema", [&]() -> absl::Status {
-      Snapshot snapshot;
-      InSnapshot(db_->pool(), lease, desired.name, deadline, desired.tables.size(),
-                 desired.tables.size() >= options_.parallel_read_tables,
-                 [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
-                   TakeSnapshot(db_->pool(), tx, helper, registry_, desired, &snapshot);
-                 });
-      result.differences = std::move(snapshot.differences);
-      result.plan = std::move(snapshot.plan);
-      result.fingerprint = snapshot.fingerprint;
-      result.schema = desired.name;
-      return absl::OkStatus();
-    });
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+    const Schema& desired = *canonical;
+    Snapshot snapshot;
+    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, desired, options_, deadline,
+                                        /*wait_for_locks=*/false, &snapshot,
+                                        [](pqxx::dbtransaction&) {}));
+    result.differences = std::move(snapshot.differences);
+    result.plan = std::move(snapshot.plan);
+    result.fingerprint = snapshot.fingerprint;
+    result.schema = desired.name;
+    return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return result;
@@ -259,58 +274,56 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the status check"));
   StatusResult result;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(Schema desired, CachedCanonical(cache_mu_, canonical_, db_->pool(),
-                                                             lease, registry_));
-    return Guard("reading the database schema", [&]() -> absl::Status {
-      Snapshot snapshot;
-      InSnapshot(db_->pool(), lease, desired.name, deadline, desired.tables.size(),
-                 desired.tables.size() >= options_.parallel_read_tables,
-                 [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
-      TakeSnapshot(db_->pool(), tx, helper, registry_, desired, &snapshot);
-      result = StatusResult{};
-      result.registry_fingerprint = registry_.fingerprint;
-      result.fingerprint = snapshot.fingerprint;
-      bool hazard_free = true;
-      for (const PlanStep& step : snapshot.plan.steps) hazard_free &= step.hazards.empty();
-      for (const Difference& d : snapshot.differences) {
-        if (d.change == Change::kMissing) ++result.missing;
-        if (d.change == Change::kExtra) ++result.extra;
-        if (d.change == Change::kChanged) ++result.changed;
-      }
-      if (snapshot.differences.empty()) {
-        result.state = SyncState::kInSync;
-      } else if (result.extra == 0 && hazard_free) {
-        result.state = SyncState::kPending;
-      } else {
-        result.state = SyncState::kDrifted;
-      }
-      // Once the history table is known to exist, read it directly (one
-      // round trip less); if it was dropped since, Status tries again.
-      bool has_history = history_exists_.load();
-      if (!has_history) {
-        has_history =
-            !Exec(db_->pool(), tx, "SELECT to_regclass('schemad.history')")[0][0].is_null();
-        history_exists_.store(has_history);
-      }
-      if (has_history) {
-        pqxx::result last;
-        try {
-          last = Exec(db_->pool(), tx,
-                      "SELECT registry_fingerprint, "
-                      "(extract(epoch FROM finished_at) * 1000000)::bigint "
-                      "FROM schemad.history ORDER BY id DESC LIMIT 1");
-        } catch (const pqxx::sql_error& e) {
-          if (e.sqlstate() == "42P01") history_exists_.store(false);
-          throw;
-        }
-        if (!last.empty()) {
-          result.last_applied_fingerprint = last[0][0].as<std::string>();
-          result.last_applied_at = absl::FromUnixMicros(last[0][1].as<int64_t>());
-        }
-      }
-      });
-      return absl::OkStatus();
-    });
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+    const Schema& desired = *canonical;
+    result = StatusResult{};  // a retried attempt starts afresh
+    Snapshot snapshot;
+    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
+        db_->pool(), lease, registry_, desired, options_, deadline, /*wait_for_locks=*/false,
+        &snapshot, [&](pqxx::dbtransaction& tx) {
+          // Once the history table is known to exist, read it directly (one
+          // round trip less); if it was dropped since, Status tries again.
+          bool has_history = history_exists_.load();
+          if (!has_history) {
+            has_history =
+                !Exec(db_->pool(), tx, "SELECT to_regclass('schemad.history')")[0][0].is_null();
+            history_exists_.store(has_history);
+          }
+          if (has_history) {
+            pqxx::result last;
+            try {
+              last = Exec(db_->pool(), tx,
+                          "SELECT registry_fingerprint, "
+                          "(extract(epoch FROM finished_at) * 1000000)::bigint "
+                          "FROM schemad.history ORDER BY id DESC LIMIT 1");
+            } catch (const pqxx::sql_error& e) {
+              if (e.sqlstate() == "42P01") history_exists_.store(false);
+              throw;
+            }
+            if (!last.empty()) {
+              result.last_applied_fingerprint = last[0][0].as<std::string>();
+              result.last_applied_at = absl::FromUnixMicros(last[0][1].as<int64_t>());
+            }
+          }
+        }));
+    result.registry_fingerprint = registry_.fingerprint;
+    result.fingerprint = snapshot.fingerprint;
+    bool hazard_free = true;
+    for (const PlanStep& step : snapshot.plan.steps) hazard_free &= step.hazards.empty();
+    for (const Difference& d : snapshot.differences) {
+      if (d.change == Change::kMissing) ++result.missing;
+      if (d.change == Change::kExtra) ++result.extra;
+      if (d.change == Change::kChanged) ++result.changed;
+    }
+    if (snapshot.differences.empty()) {
+      result.state = SyncState::kInSync;
+    } else if (result.extra == 0 && hazard_free) {
+      result.state = SyncState::kPending;
+    } else {
+      result.state = SyncState::kDrifted;
+    }
+    return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return result;
@@ -334,9 +347,8 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
 }
 
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
-                                      pqxx::transaction_base* helper, const Registry& registry,
-                                      const Schema& desired, Snapshot* out,
-                                      bool wait_for_locks) {
+                              pqxx::transaction_base* helper, const Registry& registry,
+                              const Schema& desired, Snapshot* out, bool wait_for_locks) {
   out->actual = ReadSchema(pool, tx, desired.name, helper);
   out->differences = DiffSchemas(desired, out->actual);
   // Tables that exist and that the plan touches: are they empty? That
@@ -350,9 +362,9 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
   }
   PlanOptions options;
   if (!touched.empty()) {
-    options.tables_with_rows = TablesWithRows(
-        pool, tx, desired.name, std::vector<std::string>(touched.begin(), touched.end()),
-        wait_for_locks);
+    options.tables_with_rows =
+        TablesWithRows(pool, tx, desired.name,
+                       std::vector<std::string>(touched.begin(), touched.end()), wait_for_locks);
   }
   out->plan = BuildPlan(desired, out->actual, out->differences, options);
   Fingerprinter fp;
@@ -417,25 +429,20 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       if (!ignored.ok()) lease.Discard();  // closing the session releases it
     };
 
-    SCHEMAD_ASSIGN_OR_RETURN(Schema desired,
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
                              CachedCanonical(cache_mu_, canonical_, pool, lease, registry_));
+    const Schema& desired = *canonical;
     Snapshot snapshot;
-    SCHEMAD_RETURN_IF_ERROR(Guard("reading the database schema", [&]() -> absl::Status {
-      InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(),
-                 desired.tables.size() >= options_.parallel_read_tables,
-                 [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
-                   TakeSnapshot(pool, tx, helper, registry_, desired, &snapshot,
-                                /*wait_for_locks=*/true);
-                 });
-      return absl::OkStatus();
-    }));
+    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
+                                        /*wait_for_locks=*/true, &snapshot,
+                                        [](pqxx::dbtransaction&) {}));
     result.fingerprint = snapshot.fingerprint;
     if (!options.expected_fingerprint.empty() &&
         options.expected_fingerprint != snapshot.fingerprint) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the schema changed since the plan was reviewed: expected fingerprint ",
-          options.expected_fingerprint, ", current ", snapshot.fingerprint,
-          "; run Diff again and review the new plan"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the schema changed since the plan was reviewed: expected fingerprint ",
+                       options.expected_fingerprint, ", current ", snapshot.fingerprint,
+                       "; run Diff again and review the new plan"));
     }
 
     // Which steps run: those whose every hazard is accepted, group-wise.
@@ -517,10 +524,10 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       const std::set<std::string> allowed_keys = Keys(expected_remaining);
       for (const Difference& d : now) {
         if (!allowed_keys.count(d.Key())) {
-          return absl::InternalError(absl::StrCat(
-              "read-back check failed, rolled back: after the plan, ", d.object_type, " ",
-              d.name, " is ", ChangeName(d.change), " (", d.detail, "; expected ", d.expected,
-              ", found ", d.actual, ")"));
+          return absl::InternalError(
+              absl::StrCat("read-back check failed, rolled back: after the plan, ", d.object_type,
+                           " ", d.name, " is ", ChangeName(d.change), " (", d.detail, "; expected ",
+                           d.expected, ", found ", d.actual, ")"));
         }
       }
       result.remaining = now;
@@ -565,8 +572,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       }
       return applied;
     }
-    result.outcome =
-        DeclaredStillDiffers(result.remaining) ? Outcome::kPartial : Outcome::kApplied;
+    result.outcome = DeclaredStillDiffers(result.remaining) ? Outcome::kPartial : Outcome::kApplied;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

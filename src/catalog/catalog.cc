@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <exception>
-#include <thread>
 #include <cctype>
+#include <exception>
 #include <map>
+#include <thread>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
@@ -68,8 +68,7 @@ void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
                    const std::vector<std::string>& schemas) {
   std::vector<std::string> quoted;
   for (const std::string& s : schemas) quoted.push_back(QuoteIdent(s));
-  ExecParams(pool, tx, "SELECT set_config('search_path', $1, true)",
-             absl::StrJoin(quoted, ", "));
+  ExecParams(pool, tx, "SELECT set_config('search_path', $1, true)", absl::StrJoin(quoted, ", "));
 }
 
 namespace {
@@ -97,8 +96,8 @@ std::vector<int64_t> Numbers(const std::string& text) {
 
 struct TableInfo {
   Table* table = nullptr;
-  std::map<int64_t, std::string> names;       // attnum -> column name
-  std::map<int64_t, int64_t> collations;      // attnum -> attcollation
+  std::map<int64_t, std::string> names;   // attnum -> column name
+  std::map<int64_t, int64_t> collations;  // attnum -> attcollation
 };
 
 std::vector<std::string> ColumnNames(const TableInfo& info, const std::vector<int64_t>& attnums) {
@@ -118,8 +117,8 @@ std::string QuotedNames(const std::vector<std::string>& names) {
 
 }  // namespace
 
-Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                  const std::string& schema_name, pqxx::transaction_base* helper) {
+Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& schema_name,
+                  pqxx::transaction_base* helper) {
   Schema schema;
   schema.name = schema_name;
   // With a helper transaction (same snapshot, another connection), half of
@@ -221,7 +220,8 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
       c.ref_columns = ArrayField(row[20]);
     } else if (c.kind == ConstraintKind::kForeignKey) {
       auto ref = tables.find(c.ref_table);
-      if (ref != tables.end()) c.ref_columns = ColumnNames(ref->second, Numbers(row[7].as<std::string>()));
+      if (ref != tables.end())
+        c.ref_columns = ColumnNames(ref->second, Numbers(row[7].as<std::string>()));
     }
     c.on_delete = ReferentialActionFromCode(row[8].as<std::string>()[0]);
     c.on_update = ReferentialActionFromCode(row[9].as<std::string>()[0]);
@@ -242,8 +242,8 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
     if (index_keys.size() > key_count) {
       include = absl::StrCat(
           " INCLUDE (",
-          QuotedNames(ColumnNames(info, std::vector<int64_t>(index_keys.begin() + key_count,
-                                                             index_keys.end()))),
+          QuotedNames(ColumnNames(
+              info, std::vector<int64_t>(index_keys.begin() + key_count, index_keys.end()))),
           ")");
     }
     const std::string with = reloptions.empty() ? "" : absl::StrCat(" WITH (", reloptions, ")");
@@ -316,7 +316,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
       const auto column_collation = info.collations.find(attnums[k]);
       const int64_t expected_collation =
           attnums[k] != 0 && column_collation != info.collations.end() ? column_collation->second
-                                                                        : 100;
+                                                                       : 100;
       if (collation != 0 && collation != expected_collation) {
         auto name = collations.find(collation);
         absl::StrAppend(&text, " COLLATE ",
@@ -349,7 +349,8 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
     }
     index.columns.assign(referenced.begin(), referenced.end());
     std::string def = absl::StrCat(index.method, " (", absl::StrJoin(keys, ", "), ")");
-    if (!index.include.empty()) absl::StrAppend(&def, " INCLUDE (", QuotedNames(index.include), ")");
+    if (!index.include.empty())
+      absl::StrAppend(&def, " INCLUDE (", QuotedNames(index.include), ")");
     if (nulls_not_distinct) absl::StrAppend(&def, " NULLS NOT DISTINCT");
     if (!reloptions.empty()) absl::StrAppend(&def, " WITH (", reloptions, ")");
     if (!index.predicate.empty()) absl::StrAppend(&def, " WHERE ", index.predicate);
@@ -366,6 +367,27 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
   return schema;
 }
 
+namespace {
+
+// Adds to `out` those of `tables` that hold a row: one statement per 200
+// tables; the numbers are ours, the table names quoted identifiers.
+void ProbeRows(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& schema_name,
+               const std::vector<std::string>& tables, std::set<std::string>* out) {
+  constexpr size_t kBatch = 200;
+  for (size_t start = 0; start < tables.size(); start += kBatch) {
+    std::vector<std::string> parts;
+    for (size_t i = start; i < tables.size() && i < start + kBatch; ++i) {
+      parts.push_back(absl::StrCat("SELECT ", i, " WHERE EXISTS (SELECT 1 FROM ",
+                                   QualifiedName(schema_name, tables[i]), ")"));
+    }
+    for (const auto& row : Exec(pool, tx, absl::StrJoin(parts, " UNION ALL "))) {
+      out->insert(tables[row[0].as<size_t>()]);
+    }
+  }
+}
+
+}  // namespace
+
 std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& tx,
                                      const std::string& schema_name,
                                      const std::vector<std::string>& tables, bool wait) {
@@ -373,17 +395,7 @@ std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& 
   if (wait) {
     // Initialize is about to change these tables: waiting for them (up to
     // lock_timeout, then ABORTED) is the right answer when one is locked.
-    constexpr size_t kBatch = 200;
-    for (size_t start = 0; start < tables.size(); start += kBatch) {
-      std::vector<std::string> parts;
-      for (size_t i = start; i < tables.size() && i < start + kBatch; ++i) {
-        parts.push_back(absl::StrCat("SELECT ", i, " WHERE EXISTS (SELECT 1 FROM ",
-                                     QualifiedName(schema_name, tables[i]), ")"));
-      }
-      for (const auto& row : Exec(pool, tx, absl::StrJoin(parts, " UNION ALL "))) {
-        out.insert(tables[row[0].as<size_t>()]);
-      }
-    }
+    ProbeRows(pool, tx, schema_name, tables, &out);
     return out;
   }
   // Otherwise a short lock_timeout, in a subtransaction: a table another
@@ -395,20 +407,9 @@ std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& 
     const std::string previous =
         Exec(pool, probe,
              "SELECT current_setting('lock_timeout'), set_config('lock_timeout', '200ms', true)")
-            [0][0].as<std::string>();
-    // Batches keep each statement a reasonable size; the numbers are ours,
-    // the table names quoted identifiers.
-    constexpr size_t kBatch = 200;
-    for (size_t start = 0; start < tables.size(); start += kBatch) {
-      std::vector<std::string> parts;
-      for (size_t i = start; i < tables.size() && i < start + kBatch; ++i) {
-        parts.push_back(absl::StrCat("SELECT ", i, " WHERE EXISTS (SELECT 1 FROM ",
-                                     QualifiedName(schema_name, tables[i]), ")"));
-      }
-      for (const auto& row : Exec(pool, probe, absl::StrJoin(parts, " UNION ALL "))) {
-        out.insert(tables[row[0].as<size_t>()]);
-      }
-    }
+            [0][0]
+                .as<std::string>();
+    ProbeRows(pool, probe, schema_name, tables, &out);
     ExecParams(pool, probe, "SELECT set_config('lock_timeout', $1, true)", previous);
     probe.commit();
   } catch (const pqxx::sql_error& e) {
@@ -442,13 +443,13 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   }
   for (const Table& t : want.tables) {
     for (const Index& i : t.indexes) {
-      statements.push_back({CreateIndexSql(scratch, t.name, i), i.source,
-                            absl::StrCat("index ", i.name)});
+      statements.push_back(
+          {CreateIndexSql(scratch, t.name, i), i.source, absl::StrCat("index ", i.name)});
     }
     for (const Constraint& c : t.constraints) {
       if (c.kind != ConstraintKind::kForeignKey) continue;
-      statements.push_back({AddConstraintSql(scratch, t.name, c), c.source,
-                            absl::StrCat("foreign key ", c.name)});
+      statements.push_back(
+          {AddConstraintSql(scratch, t.name, c), c.source, absl::StrCat("foreign key ", c.name)});
     }
   }
 

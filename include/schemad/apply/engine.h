@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -108,7 +109,7 @@ class Engine {
   const EngineOptions options_;
 
   absl::Mutex cache_mu_;
-  std::optional<Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
+  std::shared_ptr<const Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
 
   absl::StatusOr<StatusResult> StatusOnce(absl::Time deadline);
 
