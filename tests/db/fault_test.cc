@@ -9,6 +9,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -61,13 +62,14 @@ int AdvisoryLocks(const std::string& url) {
   return Scalar(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'");
 }
 
-// Waits until a schemad backend runs DDL of the main transaction.
+// Waits until a schemad backend runs the main transaction's DDL (sent as
+// one batch that starts with the history table's DDL).
 bool WaitForDdl(const std::string& admin_url, absl::Duration timeout) {
   for (absl::Time until = absl::Now() + timeout; absl::Now() < until;) {
     try {
       if (Scalar(admin_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                            "'schemad' AND state = 'active' AND (query LIKE 'CREATE TABLE%' OR "
-                            "query LIKE 'CREATE INDEX%' OR query LIKE 'ALTER TABLE%')") > 0) {
+                            "'schemad' AND state = 'active' AND "
+                            "query LIKE 'CREATE SCHEMA IF NOT EXISTS schemad;%'") > 0) {
         return true;
       }
     } catch (const std::exception&) {
@@ -132,6 +134,9 @@ TEST_F(FaultTest, PostgresCrashDuringLargeInitializeLeavesAllOrNothing) {
     grpc::Status result;
     pb::InitializeResponse response;
     std::thread caller([&] { result = Call(*stub, &response); });
+    absl::Cleanup join = [&] {
+      if (caller.joinable()) caller.join();
+    };
     ASSERT_TRUE(WaitForDdl(cluster_->server_url() + "/postgres", absl::Seconds(60)));
     absl::SleepFor(absl::Milliseconds(300 * round));
     cluster_->Stop("immediate");
@@ -157,6 +162,9 @@ TEST_F(FaultTest, SchemadKilledDuringLargeInitializeLeavesNothingAndNoLock) {
         pb::InitializeResponse ignored;
         Call(*stub, &ignored, 60);
       });
+      absl::Cleanup join = [&] {
+        if (caller.joinable()) caller.join();
+      };
       ASSERT_TRUE(WaitForDdl(cluster_->server_url() + "/postgres", absl::Seconds(60)));
       absl::SleepFor(absl::Milliseconds(200 * round));
       server->Kill(SIGKILL);
