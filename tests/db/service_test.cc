@@ -414,6 +414,17 @@ TEST_F(ServiceTest, MutualTlsAcceptsTheRightCaAndRefusesTheWrongOne) {
             grpc::StatusCode::UNAVAILABLE) << "mutual TLS requires a client certificate";
   pb::StatusResponse plain;
   EXPECT_EQ(Status(&plain).error_code(), grpc::StatusCode::UNAVAILABLE) << "no plaintext";
+
+  // The same through schemactl's TLS flags (a statically linked OpenSSL).
+  const std::string ctl = absl::StrCat(testing::BinaryPath("schemactl"), " --server 127.0.0.1:",
+                                       server_->port(), " --token ", kReader, " --timeout 5s",
+                                       " --tls-ca ", pki.dir, "/ca.pem");
+  testing::CommandResult ok = testing::RunCommand(absl::StrCat(
+      ctl, " --tls-cert ", pki.dir, "/client.pem --tls-key ", pki.dir, "/client.key status"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_THAT(ok.output, HasSubstr("state"));
+  testing::CommandResult no_cert = testing::RunCommand(absl::StrCat(ctl, " status"));
+  EXPECT_EQ(no_cert.exit_code, 6) << no_cert.output;
 }
 
 // --- the schemad binary --------------------------------------------------------
