@@ -88,6 +88,14 @@ std::string StepsJson(const std::vector<PlanStep>& steps) {
   return absl::StrCat("[", absl::StrJoin(items, ","), "]");
 }
 
+// FAILED_PRECONDITION when a reviewed plan's fingerprint is stale.
+absl::Status CheckFingerprint(const std::string& expected, const std::string& current) {
+  if (expected.empty() || expected == current) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("the schema changed since the plan was reviewed: expected fingerprint ",
+                   expected, ", current ", current, "; run Diff again and review the new plan"));
+}
+
 absl::Status CheckDeadline(absl::Time deadline, const char* what) {
   if (absl::Now() >= deadline) {
     return absl::DeadlineExceededError(absl::StrCat("deadline expired before ", what));
@@ -378,6 +386,32 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
 absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& options,
                                                     absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "Initialize"));
+  // Most calls (every replica's start-up) find nothing to do: they answer
+  // from one snapshot without queueing for the locks. In sync at that
+  // snapshot is a true answer whatever else runs; anything else takes the
+  // serialized path below, which reads and plans again under the lock.
+  {
+    InitializeResult quick;
+    bool in_sync = false;
+    SCHEMAD_RETURN_IF_ERROR(
+        WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+          SCHEMAD_ASSIGN_OR_RETURN(
+              std::shared_ptr<const Schema> canonical,
+              CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+          Snapshot snapshot;
+          SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, *canonical, options_,
+                                              deadline, /*wait_for_locks=*/false, &snapshot,
+                                              [](pqxx::dbtransaction&) {}));
+          in_sync = snapshot.differences.empty();
+          quick.fingerprint = snapshot.fingerprint;
+          return absl::OkStatus();
+        }));
+    if (in_sync) {
+      SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, quick.fingerprint));
+      quick.outcome = Outcome::kAlreadyInSync;
+      return quick;
+    }
+  }
   // One Initialize per process at a time; the advisory lock below does the
   // same across processes. A caller that waited re-plans from scratch.
   {
@@ -437,13 +471,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                                         /*wait_for_locks=*/true, &snapshot,
                                         [](pqxx::dbtransaction&) {}));
     result.fingerprint = snapshot.fingerprint;
-    if (!options.expected_fingerprint.empty() &&
-        options.expected_fingerprint != snapshot.fingerprint) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the schema changed since the plan was reviewed: expected fingerprint ",
-                       options.expected_fingerprint, ", current ", snapshot.fingerprint,
-                       "; run Diff again and review the new plan"));
-    }
+    SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, snapshot.fingerprint));
 
     // Which steps run: those whose every hazard is accepted, group-wise.
     std::set<HazardKind> allowed(options.allow_hazards.begin(), options.allow_hazards.end());

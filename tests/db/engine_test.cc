@@ -268,6 +268,27 @@ TEST(EngineTest, AnotherReplicaHoldingTheLockMakesCallersWaitUntilTheirDeadline)
   EXPECT_EQ(init->outcome, Outcome::kApplied);
 }
 
+TEST(EngineTest, InSyncCallersDoNotQueueBehindAnotherReplicasLock) {
+  // A fleet starting up: every replica calls Initialize; once the schema is
+  // in sync, none of them waits for the lock another one holds.
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), Docbot());
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  pqxx::connection other(db->url());
+  pqxx::nontransaction tx(other);
+  tx.exec(
+      "SELECT pg_advisory_lock(hashtextextended('schemad:' || current_database() || ':' || "
+      "'public', 0))");
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline(5));
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kAlreadyInSync);
+  EXPECT_FALSE(init->fingerprint.empty());
+  absl::StatusOr<InitializeResult> stale =
+      engine.Initialize({.expected_fingerprint = "0123"}, Deadline(5));
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(EngineTest, NewEnumLabelUsedAsDefaultInTheSameInitialize) {
   // The label must be committed before the default that uses it (55P04).
   auto db = testing::TestDb::Create();
