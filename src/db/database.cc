@@ -141,7 +141,7 @@ void ConnectionPool::Return(std::unique_ptr<pqxx::connection> conn, bool discard
   }
 }
 
-absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect(absl::Time deadline) {
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect() {
   std::unique_ptr<pqxx::connection> conn;
   absl::Status status = Guard("connecting to PostgreSQL", [&]() -> absl::Status {
     conn = std::make_unique<pqxx::connection>(options_.url);
@@ -168,7 +168,6 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect(absl::
     }
     return status;
   }
-  (void)deadline;
   return conn;
 }
 
@@ -201,7 +200,7 @@ absl::StatusOr<std::unique_ptr<ConnectionPool::Lease>> ConnectionPool::Acquire(
   }
   to_close.clear();
   if (reused != nullptr) return std::make_unique<Lease>(this, std::move(reused), false);
-  absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect(deadline);
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect();
   if (!conn.ok()) {
     absl::MutexLock lock(&mu_);
     --open_;

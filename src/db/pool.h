@@ -82,7 +82,9 @@ class ConnectionPool {
 
  private:
   void Return(std::unique_ptr<pqxx::connection> conn, bool discard);
-  absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(absl::Time deadline);
+  // Opens a connection (bounded by PGCONNECT_TIMEOUT, set from
+  // DatabaseOptions::connect_timeout).
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect();
 
   const DatabaseOptions options_;
   std::atomic<int64_t> statements_{0};

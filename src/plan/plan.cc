@@ -197,15 +197,14 @@ class Planner {
       }
       if (label_diffs.empty()) continue;
       if (!needs_recreate) {
-        PlanLabelAdditions(want, *have, label_diffs);
+        PlanLabelAdditions(want, *have);
         continue;
       }
       PlanEnumRecreate(want, *have, label_diffs);
     }
   }
 
-  void PlanLabelAdditions(const EnumType& want, const EnumType& have,
-                          const std::vector<int>& label_diffs) {
+  void PlanLabelAdditions(const EnumType& want, const EnumType& have) {
     std::set<std::string> present(have.labels.begin(), have.labels.end());
     for (size_t i = 0; i < want.labels.size(); ++i) {
       const std::string& label = want.labels[i];
@@ -230,7 +229,6 @@ class Planner {
       step.own_transaction = true;
       present.insert(label);
     }
-    (void)label_diffs;
   }
 
   void PlanEnumRecreate(const EnumType& want, const EnumType& have,

@@ -485,8 +485,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
                                           f.column_size(), " column(s) but references ",
                                           f.references_column_size()));
         }
-        if (!f.initially_deferred() || f.deferrable()) {
-        } else {
+        if (f.initially_deferred() && !f.deferrable()) {
           v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(),
                                           "\" is initially deferred but not deferrable"));
         }

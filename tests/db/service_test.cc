@@ -431,41 +431,18 @@ TEST_F(ServiceTest, MutualTlsAcceptsTheRightCaAndRefusesTheWrongOne) {
 
 TEST(SchemadBinaryTest, ServesLogsOneLinePerRpcAndStopsGracefullyOnSigterm) {
   auto db = testing::TestDb::Create();
-  const std::string dir = TempDir();
-  const std::string log = absl::StrCat(dir, "/schemad.log");
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    freopen(log.c_str(), "w", stderr);
-    const std::string bin = testing::BinaryPath("schemad");
-    const std::string url = db->url();
-    execl(bin.c_str(), bin.c_str(), "serve", "--listen", "127.0.0.1:0", "--database-url",
-          url.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  // The port is in the start-up line.
-  int port = 0;
-  for (int i = 0; i < 100 && port == 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(50));
-    std::ifstream in(log);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    const size_t at = text.find("(port ");
-    if (at != std::string::npos) port = std::atoi(text.c_str() + at + 6);
-  }
-  ASSERT_GT(port, 0);
+  testing::ServerProcess server({"--database-url", db->url()});
+  ASSERT_GT(server.port(), 0);
   auto stub = pb::SchemaService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   pb::StatusResponse response;
   ASSERT_TRUE(stub->Status(&ctx, pb::StatusRequest(), &response).ok());
-  kill(pid, SIGTERM);
-  int wstatus = 0;
-  waitpid(pid, &wstatus, 0);
+  const int wstatus = server.Kill(SIGTERM);
   EXPECT_TRUE(WIFEXITED(wstatus));
   EXPECT_EQ(WEXITSTATUS(wstatus), 0);
-  std::ifstream in(log);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const std::string text = server.Log();
   EXPECT_THAT(text, HasSubstr("rpc=Status caller=ipv4:127.0.0.1:"));
   EXPECT_THAT(text, HasSubstr("code=OK duration_ms="));
   EXPECT_THAT(text, HasSubstr("schemad: stopped"));
