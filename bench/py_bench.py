@@ -23,7 +23,7 @@ def load(models):
     if models == "docbot":
         import importlib.util
         path = os.environ.get("SCHEMAD_MODELS") or os.path.join(
-            HERE, "..", "..", "shared", "reference", "docbot_models.py")
+            HERE, "..", "tests", "parity", "docbot_models.py")
         spec = importlib.util.spec_from_file_location("docbot_models", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "schemad/apply/database.h"
 #include "schemad/apply/engine.h"
+#include "schemad/common/status_macros.h"
 #include "schemad/registry/registry.h"
 #include "service.h"
 
@@ -109,10 +110,27 @@ absl::StatusOr<Registry> LoadConfiguredRegistry() {
   const std::string dir = absl::GetFlag(FLAGS_registry);
   absl::StatusOr<Registry> registry = dir.empty() ? LoadEmbeddedRegistry() : LoadRegistryDir(dir);
   if (!registry.ok()) return registry;
-  return WithSchema(*std::move(registry), absl::GetFlag(FLAGS_schema));
+  const std::string schema = absl::GetFlag(FLAGS_schema);
+  if (!schema.empty()) {
+    const absl::Status usable = CheckTargetSchemaName(schema);
+    if (!usable.ok()) return Annotate(usable, "--schema");
+  }
+  return WithSchema(*std::move(registry), schema);
 }
 
 absl::StatusOr<std::unique_ptr<Database>> OpenDatabase() {
+  // schemad always bounds its statements and lock waits: 0 would mean
+  // "wait forever" to PostgreSQL.
+  for (const auto& [flag, value] :
+       {std::pair<const char*, absl::Duration>{"--lock-timeout", absl::GetFlag(FLAGS_lock_timeout)},
+        {"--statement-timeout", absl::GetFlag(FLAGS_statement_timeout)},
+        {"--connect-timeout", absl::GetFlag(FLAGS_connect_timeout)}}) {
+    if (value < absl::Milliseconds(1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " must be at least 1ms (got ", absl::FormatDuration(value),
+                       "); schemad always bounds its waits"));
+    }
+  }
   DatabaseOptions options;
   options.url = absl::GetFlag(FLAGS_database_url);
   options.max_connections = absl::GetFlag(FLAGS_max_connections);
@@ -188,10 +206,6 @@ int Serve() {
   absl::StatusOr<Registry> registry = LoadConfiguredRegistry();
   if (!registry.ok()) {
     std::cerr << "schemad: refusing to start: " << registry.status().message() << "\n";
-    return 1;
-  }
-  if (registry->schema.name == "schemad") {
-    std::cerr << "schemad: refusing to start: schema \"schemad\" holds schemad's own history\n";
     return 1;
   }
   ServerOptions options;

@@ -173,6 +173,7 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
       response->set_registry_fingerprint(r.registry_fingerprint);
       response->set_fingerprint(r.fingerprint);
       response->set_last_applied_fingerprint(r.last_applied_fingerprint);
+      for (const std::string& w : r.warnings) response->add_warnings(w);
       if (r.last_applied_at.has_value()) {
         *response->mutable_last_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
             absl::ToUnixMicros(*r.last_applied_at));

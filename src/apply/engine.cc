@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "apply/self_schema.h"
 #include "catalog/catalog.h"
 #include "db/pool.h"
 #include "schemad/common/fingerprint.h"
@@ -27,66 +28,9 @@ struct Snapshot {
 
 using Lease = ConnectionPool::Lease;
 
-constexpr char kHistoryDdl[] =
-    "CREATE SCHEMA IF NOT EXISTS schemad;\n"
-    "CREATE TABLE IF NOT EXISTS schemad.history (\n"
-    "    id bigserial PRIMARY KEY,\n"
-    "    started_at timestamptz NOT NULL,\n"
-    "    finished_at timestamptz NOT NULL,\n"
-    "    caller text NOT NULL,\n"
-    "    registry_fingerprint text NOT NULL,\n"
-    "    steps jsonb NOT NULL,\n"
-    "    duration_ms integer NOT NULL\n"
-    ")";
-
 // The advisory lock key: per database and target schema, so unrelated
 // schemas never wait for each other.
 constexpr char kLockKey[] = "hashtextextended('schemad:' || current_database() || ':' || $1, 0)";
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20) {
-          static const char* kHex = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
-
-std::string StepsJson(const std::vector<PlanStep>& steps) {
-  std::vector<std::string> items;
-  for (const PlanStep& s : steps) {
-    std::vector<std::string> kinds;
-    for (const Hazard& h : s.hazards) kinds.push_back(JsonString(HazardName(h.kind)));
-    items.push_back(absl::StrCat("{\"sql\":", JsonString(s.sql), ",\"hazards\":[",
-                                 absl::StrJoin(kinds, ","), "]}"));
-  }
-  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
-}
 
 // FAILED_PRECONDITION when a reviewed plan's fingerprint is stale.
 absl::Status CheckFingerprint(const std::string& expected, const std::string& current) {
@@ -270,8 +214,7 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
 
 absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
   absl::StatusOr<StatusResult> result = StatusOnce(deadline);
-  if (!result.ok() && history_exists_ == false &&
-      absl::StrContains(result.status().message(), "42P01")) {
+  if (!result.ok() && history_exists_ == false && SqlStateOf(result.status()) == "42P01") {
     // schemad.history was dropped under us: read again, checking for it.
     result = StatusOnce(deadline);
   }
@@ -290,12 +233,18 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
         db_->pool(), lease, registry_, desired, options_, deadline, /*wait_for_locks=*/false,
         &snapshot, [&](pqxx::dbtransaction& tx) {
-          // Once the history table is known to exist, read it directly (one
-          // round trip less); if it was dropped since, Status tries again.
+          // Once the history table is known to be schemad's own, read it
+          // directly (one round trip less); if it was dropped since, Status
+          // tries again. A schema or table schemad did not create is never
+          // read: Status still answers, with a warning, so that nobody can
+          // block the CI gate this way.
           bool has_history = history_exists_.load();
           if (!has_history) {
-            has_history =
-                !Exec(db_->pool(), tx, "SELECT to_regclass('schemad.history')")[0][0].is_null();
+            absl::Status trusted = VerifySelfSchema(db_->pool(), tx, &has_history);
+            if (!trusted.ok()) {
+              has_history = false;
+              result.warnings.push_back(std::string(trusted.message()));
+            }
             history_exists_.store(has_history);
           }
           if (has_history) {
@@ -303,7 +252,8 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
             try {
               last = Exec(db_->pool(), tx,
                           "SELECT registry_fingerprint, "
-                          "(extract(epoch FROM finished_at) * 1000000)::bigint "
+                          "pg_catalog.int8(pg_catalog.\"extract\"('epoch', finished_at) "
+                          "OPERATOR(pg_catalog.*) 1000000) "
                           "FROM schemad.history ORDER BY id DESC LIMIT 1");
             } catch (const pqxx::sql_error& e) {
               if (e.sqlstate() == "42P01") history_exists_.store(false);
@@ -530,22 +480,20 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       }));
     }
 
-    // The steps go to PostgreSQL in one round trip (after the history
-    // table, which exists from the second Initialize on). A failed batch is
-    // attributed to its step afterwards (see below).
-    std::string batch = kHistoryDdl;
-    for (const PlanStep& s : main_steps) absl::StrAppend(&batch, ";\n", s.sql);
-    std::string batch_sqlstate;
+    // Each step is sent alone (one statement per call, extended protocol);
+    // a failing step is named from the statement that failed, and nothing
+    // is ever sent twice.
+    std::string failed_step;
     absl::Status applied = Guard("applying the plan", [&]() -> absl::Status {
       pqxx::work tx(lease.conn());
       pool.Count(2);
       BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
-      try {
-        Exec(pool, tx, batch);
-      } catch (...) {
-        batch_sqlstate = CurrentSqlState();
-        throw;
+      SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));
+      for (const PlanStep& s : main_steps) {
+        failed_step = s.sql;
+        Exec(pool, tx, s.sql);
       }
+      failed_step.clear();
       // Read back and hold the result to what the plan promised.
       Schema after = ReadSchema(pool, tx, desired.name);
       std::vector<Difference> now = DiffSchemas(desired, after);
@@ -560,41 +508,16 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       }
       result.remaining = now;
       const absl::Time finished = absl::Now();
-      ExecParams(pool, tx,
-                 "INSERT INTO schemad.history (started_at, finished_at, caller, "
-                 "registry_fingerprint, steps, duration_ms) "
-                 "VALUES (to_timestamp($1::float8 / 1000000), clock_timestamp(), $2, $3, "
-                 "$4::jsonb, $5)",
-                 absl::ToUnixMicros(started), options.caller, registry_.fingerprint,
-                 StepsJson(result.executed),
-                 static_cast<int>(absl::ToInt64Milliseconds(finished - started)));
+      RecordHistory(pool, tx,
+                    {.started = started,
+                     .finished = finished,
+                     .caller = options.caller,
+                     .registry_fingerprint = registry_.fingerprint,
+                     .steps = result.executed});
       tx.commit();
       return absl::OkStatus();
     });
     if (!applied.ok()) {
-      // A deterministic SQL error (not a lock or statement timeout, a
-      // deadlock, a lost connection or exhausted resources) is attributed to
-      // its step by replaying the steps one by one in a transaction that is
-      // rolled back. Only on this failure path.
-      const bool deterministic =
-          !batch_sqlstate.empty() && batch_sqlstate != "55P03" && batch_sqlstate != "57014" &&
-          batch_sqlstate.rfind("40", 0) != 0 && batch_sqlstate.rfind("08", 0) != 0 &&
-          batch_sqlstate.rfind("53", 0) != 0 && batch_sqlstate.rfind("57P", 0) != 0;
-      if (!deterministic) return applied;
-      std::string failed_step;
-      absl::Status ignored = Guard("locating the failed step", [&]() -> absl::Status {
-        pqxx::work tx(lease.conn());
-        pool.Count(2);
-        BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
-        Exec(pool, tx, kHistoryDdl);
-        for (const PlanStep& s : main_steps) {
-          failed_step = s.sql;
-          Exec(pool, tx, s.sql);
-        }
-        failed_step.clear();
-        tx.abort();
-        return absl::OkStatus();
-      });
       if (!failed_step.empty()) {
         return Annotate(applied, absl::StrCat("step `", failed_step.substr(0, 200), "`"));
       }

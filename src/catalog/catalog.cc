@@ -6,11 +6,13 @@
 #include <cctype>
 #include <exception>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "catalog/queries.h"
@@ -419,11 +421,84 @@ std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& 
   return out;
 }
 
+namespace {
+
+// A scratch schema name no other process can predict or share: 128 random
+// bits from the kernel.
+std::string ScratchSchemaName() {
+  std::random_device random;
+  std::string out = "schemad_scratch_";
+  for (int i = 0; i < 4; ++i) absl::StrAppend(&out, absl::Hex(random(), absl::kZeroPad8));
+  return out;
+}
+
+// The registry as it is rendered for PostgreSQL: defaults and predicates
+// parenthesized, so that each stays one expression wherever the grammar
+// would accept more after it (DEFAULT takes a restricted expression that a
+// COLLATE or constraint clause may follow).
+Schema RenderedForScratch(const Schema& want) {
+  Schema out = want;
+  for (Table& t : out.tables) {
+    for (Column& c : t.columns) {
+      if (!c.default_expr.empty()) c.default_expr = absl::StrCat("(", c.default_expr, ")");
+    }
+    for (Index& i : t.indexes) {
+      if (i.predicate.empty()) continue;
+      i.predicate = absl::StrCat("(", i.predicate, ")");
+      i.definition = IndexDefinition(i);
+    }
+  }
+  return out;
+}
+
+// Names of every object in `schema` the registry declares one by one:
+// "table t", "column t.c", "constraint t.c", "index i", "enum e".
+std::set<std::string> DeclaredObjects(const Schema& schema) {
+  std::set<std::string> out;
+  for (const Table& t : schema.tables) {
+    out.insert(absl::StrCat("table ", QuoteIdent(t.name)));
+    for (const Column& c : t.columns) {
+      out.insert(absl::StrCat("column ", QuoteIdent(t.name), ".", QuoteIdent(c.name)));
+    }
+    for (const Constraint& c : t.constraints) {
+      out.insert(absl::StrCat("constraint ", QuoteIdent(t.name), ".", QuoteIdent(c.name)));
+    }
+    for (const Index& i : t.indexes) out.insert(absl::StrCat("index ", QuoteIdent(i.name)));
+  }
+  for (const EnumType& e : schema.enums) out.insert(absl::StrCat("enum ", QuoteIdent(e.name)));
+  for (const Sequence& s : schema.sequences) {
+    out.insert(absl::StrCat("sequence ", QuoteIdent(s.name)));
+  }
+  return out;
+}
+
+// Defence in depth: what PostgreSQL created must be exactly what was
+// declared, object for object. Anything else means a declaration did more
+// (or less) than its field says, and the registry is refused.
+absl::Status VerifyCanonical(const Schema& declared, const Schema& created) {
+  const std::set<std::string> want = DeclaredObjects(declared);
+  const std::set<std::string> got = DeclaredObjects(created);
+  std::vector<std::string> problems;
+  for (const std::string& name : want) {
+    if (!got.count(name)) problems.push_back(absl::StrCat(name, " was declared but not created"));
+  }
+  for (const std::string& name : got) {
+    if (!want.count(name)) problems.push_back(absl::StrCat(name, " was created but not declared"));
+  }
+  if (problems.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "canonicalizing the registry: PostgreSQL did not create exactly what the registry "
+      "declares, so the registry is refused: ",
+      absl::StrJoin(problems, "; ")));
+}
+
+}  // namespace
+
 absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn,
                                     const Registry& registry) {
-  static std::atomic<int> counter{0};
-  const std::string scratch = absl::StrCat("schemad_scratch_", getpid(), "_", counter++);
-  const Schema& want = registry.schema;
+  const std::string scratch = ScratchSchemaName();
+  const Schema& declared = registry.schema;
+  const Schema want = RenderedForScratch(declared);
 
   struct Statement {
     std::string sql;
@@ -431,7 +506,8 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     std::string what;
   };
   std::vector<Statement> statements;
-  statements.push_back({absl::StrCat("CREATE SCHEMA ", QuoteIdent(scratch)), "", "scratch schema"});
+  statements.push_back({absl::StrCat("CREATE SCHEMA ", QuoteIdent(scratch)), "",
+                        "scratch schema (schemad needs CREATE on the database)"});
   for (const Extension& e : want.extensions) {
     statements.push_back({CreateExtensionSql(e), e.source, absl::StrCat("extension ", e.name)});
   }
@@ -441,11 +517,15 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   for (const Table& t : want.tables) {
     statements.push_back({CreateTableSql(scratch, t), t.source, absl::StrCat("table ", t.name)});
   }
+  // Every index before any foreign key: a foreign key may reference
+  // columns that are unique only through another table's unique index.
   for (const Table& t : want.tables) {
     for (const Index& i : t.indexes) {
       statements.push_back(
           {CreateIndexSql(scratch, t.name, i), i.source, absl::StrCat("index ", i.name)});
     }
+  }
+  for (const Table& t : want.tables) {
     for (const Constraint& c : t.constraints) {
       if (c.kind != ConstraintKind::kForeignKey) continue;
       statements.push_back(
@@ -455,7 +535,6 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
 
   Schema result;
   std::vector<std::string> volatile_functions;
-  bool batch_failed = false;
   absl::Status status = Guard("canonicalizing the registry", [&]() -> absl::Status {
     pqxx::work tx(conn);
     pool.Count(2);  // BEGIN, ROLLBACK
@@ -464,28 +543,18 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     SetSearchPath(pool, tx, {scratch, want.name});
     ExecParams(pool, tx, "SELECT set_config('plan_cache_mode', $1, true)",
                PlanCacheMode(want.tables.size()));
-    try {
-      pqxx::subtransaction batch(tx, "schemad_batch");
-      std::vector<std::string> sql;
-      for (const Statement& s : statements) sql.push_back(s.sql);
-      Exec(pool, batch, absl::StrJoin(sql, ";\n"));
-      batch.commit();
-    } catch (const pqxx::sql_error&) {
-      batch_failed = true;
-    }
-    if (batch_failed) {
-      // Run the statements one by one to name the declaration at fault.
-      for (const Statement& s : statements) {
-        try {
-          Exec(pool, tx, s.sql);
-        } catch (...) {
-          const std::string where = s.source.empty() ? "" : absl::StrCat(s.source, ": ");
-          return StatusFromCurrentException(
-              absl::StrCat(where, "PostgreSQL rejected the registry's ", s.what),
-              absl::StatusCode::kInvalidArgument);
-        }
+    // One statement per call (the executor's extended protocol refuses
+    // more), so a declaration that PostgreSQL rejects is named at once and
+    // nothing is ever sent twice.
+    for (const Statement& s : statements) {
+      try {
+        Exec(pool, tx, s.sql);
+      } catch (...) {
+        const std::string where = s.source.empty() ? "" : absl::StrCat(s.source, ": ");
+        return StatusFromCurrentException(
+            absl::StrCat(where, "PostgreSQL rejected the registry's ", s.what),
+            absl::StatusCode::kInvalidArgument);
       }
-      return absl::InternalError("the registry failed to apply as a batch but not alone");
     }
     result = ReadSchema(pool, tx, scratch);
     for (const auto& row : Exec(pool, tx, queries::kVolatileFunctions)) {
@@ -495,6 +564,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  SCHEMAD_RETURN_IF_ERROR(VerifyCanonical(declared, result));
 
   const std::set<std::string> volatile_set(volatile_functions.begin(), volatile_functions.end());
   result.name = want.name;

@@ -1,4 +1,5 @@
 #include <cstdlib>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -20,59 +21,107 @@ std::string FirstLine(const std::string& text) {
 
 }  // namespace
 
+std::string SqlStateOf(const absl::Status& status) {
+  const auto payload = status.GetPayload(kSqlStatePayload);
+  return payload.has_value() ? std::string(*payload) : "";
+}
+
 std::string CurrentSqlState() {
   try {
     throw;
+  } catch (const pqxx::too_many_connections&) {
+    return "53300";
+  } catch (const pqxx::broken_connection&) {
+    return "08006";
+  } catch (const pqxx::in_doubt_error&) {
+    return "08007";
+  } catch (const pqxx::serialization_failure&) {
+    return "40001";
+  } catch (const pqxx::deadlock_detected&) {
+    return "40P01";
+  } catch (const pqxx::statement_completion_unknown&) {
+    return "40003";
+  } catch (const pqxx::transaction_rollback&) {
+    return "40000";
   } catch (const pqxx::sql_error& e) {
-    return e.sqlstate();
+    // libpqxx 6.4 throws some subclasses without the code: recover it from
+    // the type.
+    if (!e.sqlstate().empty()) return e.sqlstate();
+    if (dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) return "42501";
+    if (dynamic_cast<const pqxx::out_of_memory*>(&e) != nullptr) return "53200";
+    if (dynamic_cast<const pqxx::disk_full*>(&e) != nullptr) return "53100";
+    if (dynamic_cast<const pqxx::undefined_table*>(&e) != nullptr) return "42P01";
+    if (dynamic_cast<const pqxx::undefined_column*>(&e) != nullptr) return "42703";
+    if (dynamic_cast<const pqxx::undefined_function*>(&e) != nullptr) return "42883";
+    if (dynamic_cast<const pqxx::syntax_error*>(&e) != nullptr) return "42601";
+    if (dynamic_cast<const pqxx::unique_violation*>(&e) != nullptr) return "23505";
+    if (dynamic_cast<const pqxx::foreign_key_violation*>(&e) != nullptr) return "23503";
+    if (dynamic_cast<const pqxx::not_null_violation*>(&e) != nullptr) return "23502";
+    if (dynamic_cast<const pqxx::check_violation*>(&e) != nullptr) return "23514";
+    if (dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr) return "23000";
+    if (dynamic_cast<const pqxx::feature_not_supported*>(&e) != nullptr) return "0A000";
+    return "";
   } catch (...) {
     return "";
   }
 }
 
+namespace {
+
+absl::Status WithSqlState(absl::Status status, const std::string& state) {
+  if (!state.empty()) status.SetPayload(kSqlStatePayload, absl::Cord(state));
+  return status;
+}
+
+// The status for an error PostgreSQL (or libpq) reported with `state`.
+absl::Status StatusForSqlState(const std::string& what, const std::string& state,
+                               const std::string& detail, absl::StatusCode sql_code) {
+  const std::string message =
+      absl::StrCat(what, ": ", detail, state.empty() ? "" : absl::StrCat(" (SQLSTATE ", state, ")"));
+  if (state == "08007") {
+    return absl::UnavailableError(absl::StrCat(
+        what, ": connection lost during COMMIT; whether it committed is unknown: ", detail));
+  }
+  if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") || state == "53300") {
+    return absl::UnavailableError(absl::StrCat(what, ": database unreachable: ", detail));
+  }
+  if (absl::StartsWith(state, "40")) {
+    return absl::AbortedError(absl::StrCat(message, "; transaction rolled back (deadlock or "
+                                                    "serialization failure), nothing applied"));
+  }
+  if (state == "55P03") {
+    return absl::AbortedError(absl::StrCat(message, "; lock_timeout expired waiting for a lock "
+                                                    "held by another session, nothing applied"));
+  }
+  if (state == "57014") {
+    return absl::DeadlineExceededError(
+        absl::StrCat(message, "; statement_timeout or the request deadline expired"));
+  }
+  if (state == "53200") {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        message, "; the plan takes more locks than the server's lock table holds: raise "
+                 "max_locks_per_transaction in postgresql.conf and restart PostgreSQL"));
+  }
+  if (absl::StartsWith(state, "53")) return absl::ResourceExhaustedError(message);
+  if (absl::StartsWith(state, "23")) return absl::FailedPreconditionError(message);
+  if (state == "42501") {
+    return absl::PermissionDeniedError(absl::StrCat(
+        message, "; the database role schemad connects as lacks this privilege (README: "
+                 "\"Database privileges\")"));
+  }
+  return absl::Status(sql_code, message);
+}
+
+}  // namespace
+
 absl::Status StatusFromCurrentException(const std::string& what, absl::StatusCode sql_code) {
+  const std::string state = CurrentSqlState();
   try {
     throw;
-  } catch (const pqxx::broken_connection& e) {
-    return absl::UnavailableError(
-        absl::StrCat(what, ": database unreachable: ", FirstLine(e.what())));
-  } catch (const pqxx::transaction_rollback& e) {
-    return absl::AbortedError(absl::StrCat(what, ": transaction rolled back (deadlock or "
-                                                 "serialization failure), nothing applied: ",
-                                           FirstLine(e.what())));
-  } catch (const pqxx::in_doubt_error& e) {
-    return absl::UnavailableError(absl::StrCat(
-        what, ": connection lost during COMMIT; whether it committed is unknown: ",
-        FirstLine(e.what())));
-  } catch (const pqxx::sql_error& e) {
-    const std::string& state = e.sqlstate();
-    const std::string message = absl::StrCat(what, ": ", FirstLine(e.what()),
-                                             state.empty() ? "" : absl::StrCat(" (SQLSTATE ", state, ")"));
-    if (state == "55P03") {
-      return absl::AbortedError(absl::StrCat(message, "; lock_timeout expired waiting for a lock "
-                                                      "held by another session, nothing applied"));
-    }
-    if (state == "40P01" || state == "40001") return absl::AbortedError(message);
-    if (state == "57014") {
-      return absl::DeadlineExceededError(
-          absl::StrCat(message, "; statement_timeout or the request deadline expired"));
-    }
-    if (state == "53200") {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          message, "; the plan takes more locks than the server's lock table holds: raise "
-                   "max_locks_per_transaction in postgresql.conf and restart PostgreSQL"));
-    }
-    if (state == "53300") return absl::UnavailableError(message);
-    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
-      return absl::UnavailableError(absl::StrCat(what, ": database unreachable: ",
-                                                 FirstLine(e.what())));
-    }
-    if (absl::StartsWith(state, "23")) return absl::FailedPreconditionError(message);
-    if (state == "42501") {
-      return absl::PermissionDeniedError(
-          absl::StrCat(message, "; the database role lacks a privilege schemad needs"));
-    }
-    return absl::Status(sql_code, message);
+  } catch (const NulInStatement& e) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", e.what()));
+  } catch (const pqxx::failure& e) {
+    return WithSqlState(StatusForSqlState(what, state, FirstLine(e.what()), sql_code), state);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(what, ": ", FirstLine(e.what())));
   } catch (...) {
@@ -86,9 +135,18 @@ std::string TimeoutSetting(absl::Duration d) {
   return absl::StrCat(ms, "ms");
 }
 
+void RefuseNul(const std::string& text) {
+  if (text.find('\0') != std::string::npos) {
+    throw NulInStatement("a statement or value holds a NUL byte, which PostgreSQL would "
+                         "silently truncate; nothing was sent");
+  }
+}
+
 pqxx::result Exec(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& sql) {
+  RefuseNul(sql);
   pool.Count();
-  return tx.exec(sql);
+  // The extended protocol: PostgreSQL refuses more than one statement.
+  return tx.exec_params(sql);
 }
 
 std::vector<std::string> ArrayField(const pqxx::field& field) {

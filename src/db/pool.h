@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,20 @@ namespace schemad {
 absl::Status StatusFromCurrentException(const std::string& what,
                                         absl::StatusCode sql_code = absl::StatusCode::kInternal);
 
-// The SQLSTATE of the exception in flight, or "".
+// The SQLSTATE of the exception in flight, or "". Where libpqxx 6.4 drops
+// the code (42501, 40001, 40P01, 53300, connection errors) it is recovered
+// from the exception's type.
 std::string CurrentSqlState();
+
+// Thrown instead of sending text that holds a NUL byte (libpq would cut
+// the text there and run a prefix of it). Becomes INVALID_ARGUMENT.
+class NulInStatement : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Throws NulInStatement if `text` holds a NUL byte.
+void RefuseNul(const std::string& text);
 
 // Runs `fn` and returns its status, or the status of what it threw.
 template <typename Fn>
@@ -93,11 +106,25 @@ class ConnectionPool {
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Counted execution helpers: every statement goes through these.
+// The executor: every statement schemad sends goes through these. Each
+// call sends exactly one statement through the extended protocol (libpq's
+// PQexecParams, which PostgreSQL refuses to run with more than one
+// statement in it), refuses NUL bytes in the text and in string values,
+// and counts the statement. Throws libpqxx exceptions (call under Guard).
 pqxx::result Exec(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& sql);
+
+namespace internal {
+inline void RefuseNulValue(const std::string& value) { RefuseNul(value); }
+inline void RefuseNulValue(const char* value) {}
+template <typename T>
+void RefuseNulValue(const T&) {}
+}  // namespace internal
+
 template <typename... Args>
 pqxx::result ExecParams(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& sql,
                         Args&&... args) {
+  RefuseNul(sql);
+  (internal::RefuseNulValue(args), ...);
   pool.Count();
   return tx.exec_params(sql, std::forward<Args>(args)...);
 }
@@ -107,6 +134,7 @@ pqxx::result ExecParams(ConnectionPool& pool, pqxx::transaction_base& tx, const 
 template <typename... Args>
 pqxx::result ExecPrepared(ConnectionPool& pool, pqxx::transaction_base& tx, const char* name,
                           Args&&... args) {
+  (internal::RefuseNulValue(args), ...);
   pool.Count();
   return tx.exec_prepared(name, std::forward<Args>(args)...);
 }

@@ -21,6 +21,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
+#include "schemad/sqlparse/shape.h"
 #include "schemad/v1/registry.pb.h"
 
 namespace schemad {
@@ -84,6 +85,9 @@ class SourceMap {
 
   // "file:line:col: table[0].column[2]" (text) or "file: table[0].column[2]".
   std::string Where(std::initializer_list<PathStep> steps) const {
+    return Where(std::vector<PathStep>(steps));
+  }
+  std::string Where(const std::vector<PathStep>& steps) const {
     std::string field_path;
     const google::protobuf::Descriptor* descriptor = pb::RegistryFile::descriptor();
     const TextFormat::ParseInfoTree* tree = tree_.get();
@@ -185,9 +189,81 @@ std::string BaseTypeName(absl::string_view type) {
   return t;
 }
 
+// "abc…" for long texts quoted in errors.
+std::string Excerpt(const std::string& text) {
+  constexpr size_t kMax = 80;
+  return text.size() <= kMax ? text : absl::StrCat(text.substr(0, kMax), "...");
+}
+
 class Validator {
  public:
   std::vector<std::string> errors;
+
+  // Checks that SQL text from the registry has the shape its place in the
+  // DDL expects (offline, PostgreSQL's grammar): see schemad/sqlparse.
+  void CheckSql(const std::string& text, SqlShape shape, const std::string& where,
+                const char* what) {
+    if (text.empty()) return;
+    const std::optional<ShapeError> error = CheckShape(text, shape);
+    if (!error.has_value()) return;
+    std::string at;
+    if (error->offset >= 0) {
+      const LineColumn lc = OffsetToLineColumn(text, error->offset);
+      at = absl::StrCat(" (at line ", lc.line, ", column ", lc.column, " of the ", what, ")");
+    }
+    errors.push_back(
+        absl::StrCat(where, ": ", what, " \"", Excerpt(text), "\" ", error->message, at));
+  }
+
+  // Walks every field of `message` by reflection (so fields added later are
+  // covered too): a NUL byte in any string, or an enum value the schema
+  // does not define, is an error at that field.
+  void CheckFields(const google::protobuf::Message& message, const SourceMap& map,
+                   std::vector<PathStep>* path) {
+    const google::protobuf::Reflection* reflection = message.GetReflection();
+    std::vector<const google::protobuf::FieldDescriptor*> fields;
+    reflection->ListFields(message, &fields);
+    for (const google::protobuf::FieldDescriptor* field : fields) {
+      const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+      for (int i = 0; i < count; ++i) {
+        path->push_back({field->name().c_str(), field->is_repeated() ? i : -1});
+        using FD = google::protobuf::FieldDescriptor;
+        switch (field->cpp_type()) {
+          case FD::CPPTYPE_STRING: {
+            std::string scratch;
+            const std::string& value =
+                field->is_repeated()
+                    ? reflection->GetRepeatedStringReference(message, field, i, &scratch)
+                    : reflection->GetStringReference(message, field, &scratch);
+            const size_t nul = value.find('\0');
+            if (nul != std::string::npos) {
+              errors.push_back(absl::StrCat(map.Where(*path), ": holds a NUL byte (at byte ",
+                                            nul + 1, "); PostgreSQL would cut the text there"));
+            }
+            break;
+          }
+          case FD::CPPTYPE_ENUM: {
+            const int value = field->is_repeated()
+                                  ? reflection->GetRepeatedEnumValue(message, field, i)
+                                  : reflection->GetEnumValue(message, field);
+            if (field->enum_type()->FindValueByNumber(value) == nullptr) {
+              errors.push_back(absl::StrCat(map.Where(*path), ": ", value, " is not a value of ",
+                                            field->enum_type()->name()));
+            }
+            break;
+          }
+          case FD::CPPTYPE_MESSAGE:
+            CheckFields(field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i)
+                                             : reflection->GetMessage(message, field),
+                        map, path);
+            break;
+          default:
+            break;
+        }
+        path->pop_back();
+      }
+    }
+  }
 
   void CheckName(const std::string& name, const std::string& where, const char* what) {
     if (name.empty()) {
@@ -303,6 +379,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       if (!parser.ParseFromString(file.content, &p.message)) continue;
       p.map = std::make_unique<SourceMap>(file.path, std::move(tree));
     }
+    std::vector<PathStep> path;
+    v.CheckFields(p.message, *p.map, &path);
     parsed.push_back(std::move(p));
   }
 
@@ -324,7 +402,10 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     settings_file = &p;
     const pb::RegistrySettings& s = p.message.registry();
     if (!s.schema().empty()) {
-      v.CheckName(s.schema(), p.map->Where({{"registry", -1}, {"schema", -1}}), "schema");
+      const std::string sw = p.map->Where({{"registry", -1}, {"schema", -1}});
+      v.CheckName(s.schema(), sw, "schema");
+      const absl::Status usable = CheckTargetSchemaName(s.schema());
+      if (!usable.ok()) v.errors.push_back(absl::StrCat(sw, ": ", usable.message()));
       schema.name = s.schema();
     }
     std::map<std::string, std::string> seen_enums;
@@ -419,6 +500,9 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
           v.errors.push_back(absl::StrCat(cw, ": identity column \"", c.name(),
                                           "\" cannot have a default or generated expression"));
         }
+        v.CheckSql(c.type(), SqlShape::kTypeName, cw, "type");
+        v.CheckSql(c.default_(), SqlShape::kExpression, cw, "default");
+        v.CheckSql(c.generated(), SqlShape::kExpression, cw, "generated expression");
         Column& col = table.columns.emplace_back();
         col.name = c.name();
         col.type = c.type();
@@ -510,6 +594,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
           v.errors.push_back(absl::StrCat(cw, ": check constraint \"", k.name(),
                                           "\" has no expression"));
         }
+        v.CheckSql(k.expression(), SqlShape::kExpression, cw, "check expression");
         Constraint& c = table.constraints.emplace_back();
         c.name = k.name();
         c.kind = ConstraintKind::kCheck;
@@ -524,6 +609,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         if (x.key_size() == 0) {
           v.errors.push_back(absl::StrCat(cw, ": index \"", x.name(), "\" has no keys"));
         }
+        v.CheckSql(x.method(), SqlShape::kIdentifier, cw, "index method");
+        v.CheckSql(x.where(), SqlShape::kExpression, cw, "index predicate");
         Index& index = table.indexes.emplace_back();
         index.name = x.name();
         index.unique = x.unique();
@@ -549,6 +636,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
                                             "\" names unknown column \"", key.column(),
                                             "\" of table \"", t.name(), "\""));
           }
+          v.CheckSql(key.expression(), SqlShape::kExpression, kw, "index expression");
+          v.CheckSql(key.opclass(), SqlShape::kQualifiedName, kw, "operator class");
           if (key.nulls_first() && key.nulls_last()) {
             v.errors.push_back(absl::StrCat(kw, ": nulls_first and nulls_last both set"));
           }
@@ -620,6 +709,16 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   }
   SortSchema(schema);
   return WithSchema(std::move(registry), "");
+}
+
+absl::Status CheckTargetSchemaName(const std::string& name) {
+  if (absl::StartsWith(name, "pg_") || name == "information_schema" || name == "schemad") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "schema \"", name, "\" is ",
+        name == "schemad" ? "schemad's own" : "a PostgreSQL system schema",
+        "; a registry targets an application schema such as \"public\""));
+  }
+  return absl::OkStatus();
 }
 
 Registry WithSchema(Registry registry, const std::string& schema_name) {

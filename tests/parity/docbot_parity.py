@@ -8,8 +8,8 @@
   docbot_parity.py noop URL         create_all on an existing database (timed by bench)
 
 Run with Debian's /usr/bin/python3 (python3-sqlalchemy 1.4, python3-alembic 1.8,
-python3-psycopg2). The models file is found through SCHEMAD_MODELS or next to the repo
-at ../shared/reference/docbot_models.py.
+python3-psycopg2). The models are docbot_models.py beside this file (SCHEMAD_MODELS
+overrides the path).
 """
 import importlib.util
 import os
@@ -20,7 +20,7 @@ def load_models():
     path = os.environ.get("SCHEMAD_MODELS")
     if not path:
         here = os.path.dirname(os.path.abspath(__file__))
-        path = os.path.join(here, "..", "..", "..", "shared", "reference", "docbot_models.py")
+        path = os.path.join(here, "docbot_models.py")
     spec = importlib.util.spec_from_file_location("docbot_models", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,5 +1,5 @@
 // The embedded docbot registry against the reference SQLAlchemy models
-// (/work/shared/reference/docbot_models.py). The expected names below are
+// (tests/parity/docbot_models.py). The expected names below are
 // derived from the models' naming convention, not copied from
 // deploy/registry/docbot:
 //   ix: ix_<table>_<col0>_<col1>...   (index=True, or the explicit name)

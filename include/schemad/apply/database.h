@@ -34,6 +34,14 @@ struct DatabaseOptions {
 
 class ConnectionPool;  // defined in src/db
 
+// Statuses made from a PostgreSQL error carry its SQLSTATE ("42501") as a
+// payload under this type URL, so that callers branch on the code, never
+// on message text.
+inline constexpr char kSqlStatePayload[] = "type.schemad.dev/sqlstate";
+
+// Returns the SQLSTATE carried by `status`, or "" when it has none.
+std::string SqlStateOf(const absl::Status& status);
+
 class Database {
  public:
   // Returns a pool; opens no connection yet. INVALID_ARGUMENT for bad

@@ -53,6 +53,9 @@ struct StatusResult {
   int missing = 0;
   int extra = 0;
   int changed = 0;
+  // Conditions that did not stop the check but need an operator, e.g. a
+  // `schemad` schema owned by another role (its history is not read).
+  std::vector<std::string> warnings;
 };
 
 struct InitializeOptions {

@@ -29,9 +29,14 @@
 namespace schemad {
 
 // Returns `status` with "context: " prefixed to its message, same code.
+// Payloads (the SQLSTATE, see schemad/apply/database.h) are kept.
 inline absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
+  absl::Status out(status.code(), absl::StrCat(context, ": ", status.message()));
+  status.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
 }
 
 }  // namespace schemad

@@ -51,6 +51,10 @@ absl::StatusOr<Registry> LoadRegistryDir(const std::string& dir);
 // LoadRegistry of EmbeddedDocbotRegistry().
 absl::StatusOr<Registry> LoadEmbeddedRegistry();
 
+// OK when `name` may be a registry's target schema; INVALID_ARGUMENT for
+// PostgreSQL's system schemas (pg_*, information_schema) and "schemad".
+absl::Status CheckTargetSchemaName(const std::string& name);
+
 // Returns `registry` retargeted at PostgreSQL schema `schema_name`, with its
 // fingerprint updated. No-op for an empty name.
 Registry WithSchema(Registry registry, const std::string& schema_name);

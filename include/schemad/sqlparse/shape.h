@@ -1,0 +1,54 @@
+// Offline checks of SQL text from a registry, with PostgreSQL's own grammar
+// (libpg_query 15): each field must have exactly the shape its place in the
+// DDL expects, before any SQL runs, so that no field can close its
+// parenthesis and add clauses, columns or statements.
+//
+//   std::optional<ShapeError> e = CheckShape("size_bytes >= 0", SqlShape::kExpression);
+//   if (e) { LineColumn at = OffsetToLineColumn(text, e->offset); ... }
+//
+// Thread-safe (libpg_query keeps its state per thread).
+#ifndef SCHEMAD_SQLPARSE_SHAPE_H_
+#define SCHEMAD_SQLPARSE_SHAPE_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace schemad {
+
+enum class SqlShape {
+  // Exactly one value expression: the one target of a SELECT with no FROM,
+  // WHERE or other clause, no subquery, as `SELECT (<text>)` parses it.
+  kExpression,
+  // A type name, as `SELECT NULL::<text>` parses it and nothing else.
+  kTypeName,
+  // A plain identifier (an index access method): [A-Za-z_][A-Za-z0-9_$]*.
+  kIdentifier,
+  // A possibly schema-qualified name (an operator class), each part plain
+  // or double-quoted.
+  kQualifiedName,
+};
+
+struct ShapeError {
+  std::string message;
+  // 0-based byte offset into the checked text where the problem is, or -1.
+  int offset = -1;
+};
+
+// Returns nothing when `text` has the shape, else what is wrong.
+std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape);
+
+struct LineColumn {
+  int line = 1;    // 1-based
+  int column = 1;  // 1-based, in bytes
+};
+
+// Maps a 0-based byte offset into `text` to its 1-based line and column
+// (offsets past the end map to the end). One mapping for every parser
+// offset schemad reports, registry fields and SQL files alike.
+LineColumn OffsetToLineColumn(absl::string_view text, int offset);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_SQLPARSE_SHAPE_H_

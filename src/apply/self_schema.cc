@@ -1,0 +1,253 @@
+#include "apply/self_schema.h"
+
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
+#include "schemad/common/status_macros.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace schemad {
+namespace {
+
+// One migration of schemad's own layout. Additive only: new tables and
+// nullable columns, never a drop or a type change, so an older replica
+// keeps working beside a newer one.
+struct Migration {
+  int version;
+  std::vector<const char*> statements;
+};
+
+// Version 1 is the history table of schemad releases that had no version
+// table (IF NOT EXISTS adopts it once its shape is verified); version 2 adds
+// the request id that lets a caller learn whether its Initialize committed.
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration>* const kMigrations = new std::vector<Migration>{
+      {1,
+       {"CREATE TABLE IF NOT EXISTS schemad.history (\n"
+        "    id bigserial PRIMARY KEY,\n"
+        "    started_at timestamptz NOT NULL,\n"
+        "    finished_at timestamptz NOT NULL,\n"
+        "    caller text NOT NULL,\n"
+        "    registry_fingerprint text NOT NULL,\n"
+        "    steps jsonb NOT NULL,\n"
+        "    duration_ms integer NOT NULL\n"
+        ")"}},
+      {2, {"ALTER TABLE schemad.history ADD COLUMN IF NOT EXISTS request_id text"}},
+  };
+  return *kMigrations;
+}
+
+constexpr char kVersionTableDdl[] =
+    "CREATE TABLE IF NOT EXISTS schemad.version (\n"
+    "    version integer PRIMARY KEY,\n"
+    "    applied_at timestamptz NOT NULL\n"
+    ")";
+
+// The exact shape of each table schemad owns, as kShapes prints it. A
+// table of any other shape was not made by schemad (or was altered) and is
+// not trusted.
+const std::map<std::string, std::string>& ExpectedShapes() {
+  static const std::map<std::string, std::string>* const kShapes =
+      new std::map<std::string, std::string>{
+          {"version",
+           "kind r; columns version integer not null, applied_at timestamp with time zone not "
+           "null; constraints version_pkey PRIMARY KEY (version); indexes 1; triggers 0; rules "
+           "0; policies 0; inheritance 0"},
+          {"history",
+           "kind r; columns id bigint not null default "
+           "nextval('schemad.history_id_seq'::regclass), started_at timestamp with time zone "
+           "not null, finished_at timestamp with time zone not null, caller text not null, "
+           "registry_fingerprint text not null, steps jsonb not null, duration_ms integer not "
+           "null, request_id text; constraints history_pkey PRIMARY KEY (id); indexes 1; "
+           "triggers 0; rules 0; policies 0; inheritance 0"},
+          // Version 1's layout, before request_id: still schemad's own.
+          {"history@1",
+           "kind r; columns id bigint not null default "
+           "nextval('schemad.history_id_seq'::regclass), started_at timestamp with time zone "
+           "not null, finished_at timestamp with time zone not null, caller text not null, "
+           "registry_fingerprint text not null, steps jsonb not null, duration_ms integer not "
+           "null; constraints history_pkey PRIMARY KEY (id); indexes 1; triggers 0; rules 0; "
+           "policies 0; inheritance 0"},
+      };
+  return *kShapes;
+}
+
+// Owner of the schema and of every relation in it, and the shape of each
+// relation, everything qualified so that nothing in search_path is called.
+constexpr char kSchemaOwner[] = R"sql(
+SELECT pg_catalog.pg_get_userbyid(n.nspowner),
+       n.nspowner OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
+                                          WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
+FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'schemad')sql";
+
+constexpr char kShapes[] = R"sql(
+SELECT c.relname::pg_catalog.text, pg_catalog.pg_get_userbyid(c.relowner),
+       c.relowner OPERATOR(pg_catalog.=) (SELECT r.oid FROM pg_catalog.pg_roles r
+                                          WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER),
+       pg_catalog.concat_ws('; ',
+         'kind ' OPERATOR(pg_catalog.||) c.relkind::pg_catalog.text,
+         'columns ' OPERATOR(pg_catalog.||) COALESCE((
+           SELECT pg_catalog.string_agg(pg_catalog.concat(a.attname::pg_catalog.text, ' ',
+                    pg_catalog.format_type(a.atttypid, a.atttypmod),
+                    CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
+                    CASE WHEN d.adbin IS NULL THEN ''
+                         ELSE ' default ' OPERATOR(pg_catalog.||)
+                              pg_catalog.pg_get_expr(d.adbin, d.adrelid) END), ', '
+                  ORDER BY a.attnum)
+           FROM pg_catalog.pg_attribute a
+           LEFT JOIN pg_catalog.pg_attrdef d
+             ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid
+            AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+           WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
+             AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped), ''),
+         'constraints ' OPERATOR(pg_catalog.||) COALESCE((
+           SELECT pg_catalog.string_agg(pg_catalog.concat(k.conname::pg_catalog.text, ' ',
+                    pg_catalog.pg_get_constraintdef(k.oid)), ', ' ORDER BY k.conname)
+           FROM pg_catalog.pg_constraint k WHERE k.conrelid OPERATOR(pg_catalog.=) c.oid), ''),
+         'indexes ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_index x
+           WHERE x.indrelid OPERATOR(pg_catalog.=) c.oid)::pg_catalog.text,
+         'triggers ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.count(*)
+           FROM pg_catalog.pg_trigger t
+           WHERE t.tgrelid OPERATOR(pg_catalog.=) c.oid)::pg_catalog.text,
+         'rules ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_rewrite w
+           WHERE w.ev_class OPERATOR(pg_catalog.=) c.oid)::pg_catalog.text,
+         'policies ' OPERATOR(pg_catalog.||) ((SELECT pg_catalog.count(*)
+           FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid)
+           OPERATOR(pg_catalog.+) CASE WHEN c.relrowsecurity THEN 1 ELSE 0 END)::pg_catalog.text,
+         'inheritance ' OPERATOR(pg_catalog.||) ((SELECT pg_catalog.count(*)
+           FROM pg_catalog.pg_inherits i WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid
+              OR i.inhparent OPERATOR(pg_catalog.=) c.oid)
+           OPERATOR(pg_catalog.+) CASE WHEN c.relispartition THEN 1 ELSE 0 END)::pg_catalog.text)
+FROM pg_catalog.pg_class c
+WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n
+                                             WHERE n.nspname OPERATOR(pg_catalog.=) 'schemad')
+  AND c.relkind OPERATOR(pg_catalog.<>) 'i'
+ORDER BY 1)sql";
+
+absl::Status Untrusted(const std::string& what, const std::string& owner) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      what, " is owned by role \"", owner,
+      "\", not by the role schemad connects as; schemad does not trust objects it did not "
+      "create. If it is schemad's, give it back (ALTER SCHEMA schemad OWNER TO <schemad's "
+      "role>, and the same for its tables); otherwise drop or rename it"));
+}
+
+// Verifies the schema's and its relations' owner and shape. `*present` gets
+// the names of schemad's tables that exist; `*history_version` 1 or 2.
+absl::Status Verify(ConnectionPool& pool, pqxx::transaction_base& tx, bool* schema_exists,
+                    std::set<std::string>* present, int* history_version) {
+  const pqxx::result owner = Exec(pool, tx, kSchemaOwner);
+  *schema_exists = !owner.empty();
+  if (owner.empty()) return absl::OkStatus();
+  if (!owner[0][1].as<bool>()) {
+    return Untrusted("schema \"schemad\"", owner[0][0].as<std::string>());
+  }
+  for (const auto& row : Exec(pool, tx, kShapes)) {
+    const std::string name = row[0].as<std::string>();
+    if (name == "history_id_seq") {
+      if (!row[2].as<bool>()) return Untrusted("sequence schemad.history_id_seq",
+                                               row[1].as<std::string>());
+      continue;
+    }
+    const auto expected = ExpectedShapes().find(name);
+    if (expected == ExpectedShapes().end()) continue;  // not schemad's: never read
+    if (!row[2].as<bool>()) {
+      return Untrusted(absl::StrCat("table schemad.", name), row[1].as<std::string>());
+    }
+    const std::string shape = row[3].as<std::string>();
+    int version = 2;
+    if (shape != expected->second) {
+      const auto older = ExpectedShapes().find(absl::StrCat(name, "@1"));
+      if (older == ExpectedShapes().end() || shape != older->second) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "table schemad.", name, " does not have the shape schemad gives it (found: ", shape,
+            "; expected: ", expected->second,
+            "); it was made or altered by someone else. Drop or rename it, and schemad creates "
+            "its own on the next Initialize"));
+      }
+      version = 1;
+    }
+    present->insert(name);
+    if (name == "history") *history_version = version;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) {
+  bool exists = false;
+  std::set<std::string> present;
+  int history_version = 0;
+  SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
+  if (!exists) Exec(pool, tx, "CREATE SCHEMA schemad AUTHORIZATION CURRENT_USER");
+  if (!present.count("version")) Exec(pool, tx, kVersionTableDdl);
+  int current = 0;
+  const pqxx::result versions =
+      Exec(pool, tx, "SELECT pg_catalog.max(version) FROM schemad.version");
+  if (!versions[0][0].is_null()) current = versions[0][0].as<int>();
+  if (current > kSelfSchemaVersion) {
+    // A newer schemad migrated it; migrations are additive, so this
+    // release's tables and columns are all there.
+    return absl::OkStatus();
+  }
+  for (const Migration& m : Migrations()) {
+    if (m.version <= current) continue;
+    for (const char* sql : m.statements) Exec(pool, tx, sql);
+    ExecParams(pool, tx,
+               "INSERT INTO schemad.version (version, applied_at) "
+               "VALUES ($1, pg_catalog.clock_timestamp())",
+               m.version);
+  }
+  // What exists now must be schemad's, whatever was there before.
+  present.clear();
+  SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
+  if (history_version != 2) {
+    return absl::InternalError("schemad.history was not migrated to this release's layout");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
+                              bool* history_usable) {
+  bool exists = false;
+  std::set<std::string> present;
+  int history_version = 0;
+  *history_usable = false;
+  SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
+  *history_usable = present.count("history") > 0;
+  return absl::OkStatus();
+}
+
+void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record) {
+  // The steps as JSON ([{"sql": ..., "hazards": ["DATA_LOSS"]}]), written
+  // by Protobuf's printer (no hand-written escaping).
+  google::protobuf::ListValue list;
+  for (const PlanStep& s : record.steps) {
+    google::protobuf::Struct* step = list.add_values()->mutable_struct_value();
+    (*step->mutable_fields())["sql"].set_string_value(s.sql);
+    google::protobuf::ListValue* hazards =
+        (*step->mutable_fields())["hazards"].mutable_list_value();
+    for (const Hazard& h : s.hazards) hazards->add_values()->set_string_value(HazardName(h.kind));
+  }
+  std::string steps_json;
+  if (!google::protobuf::util::MessageToJsonString(list, &steps_json).ok()) {
+    throw std::runtime_error("writing the history's steps as JSON");
+  }
+  ExecParams(pool, tx,
+             "INSERT INTO schemad.history (started_at, finished_at, caller, "
+             "registry_fingerprint, steps, duration_ms, request_id) "
+             "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 OPERATOR(pg_catalog./) "
+             "1000000), pg_catalog.clock_timestamp(), $2, $3, $4::pg_catalog.jsonb, $5, "
+             "NULLIF($6, ''))",
+             absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
+             steps_json,
+             static_cast<int>(absl::ToInt64Milliseconds(record.finished - record.started)),
+             record.request_id);
+}
+
+}  // namespace schemad

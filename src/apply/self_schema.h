@@ -1,0 +1,63 @@
+// schemad's own schema in the target database: `schemad`, holding the
+// history of Initialize calls and the version of this layout.
+//
+//   SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));   // Initialize
+//   RecordHistory(pool, tx, {.caller = "...", .steps = executed});
+//
+// schemad trusts nothing in it that it did not create: the schema and its
+// tables must be owned by the role schemad connects as, and each table must
+// have exactly the shape schemad gives it (a plain table with exactly its
+// columns, constraints and indexes; no triggers, rules, policies,
+// inheritance or partitions). Migrations of the layout are additive only,
+// so an older replica keeps working beside a newer one during an upgrade.
+// Every statement is schema-qualified (pg_catalog included), so objects
+// planted in the target schema's search_path are never called. Private to
+// the engine (takes libpqxx types); thread-compatible.
+#ifndef SCHEMAD_APPLY_SELF_SCHEMA_H_
+#define SCHEMAD_APPLY_SELF_SCHEMA_H_
+
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "db/pool.h"
+#include "schemad/plan/plan.h"
+
+namespace schemad {
+
+// The layout version this build creates and understands.
+inline constexpr int kSelfSchemaVersion = 2;
+
+// Creates the schema (AUTHORIZATION CURRENT_USER) and its tables when
+// missing, applies pending migrations, and verifies ownership and shape.
+// FAILED_PRECONDITION naming the owner or the odd table and the fix. Call
+// inside Initialize's transaction, under its advisory lock. Throws libpqxx
+// exceptions (call under Guard).
+absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx);
+
+// Read-only: OK when the schema is missing or is schemad's own (sets
+// `*history_usable` when schemad.history exists and may be read);
+// FAILED_PRECONDITION as EnsureSelfSchema otherwise. Throws libpqxx
+// exceptions.
+absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
+                              bool* history_usable);
+
+struct HistoryRecord {
+  absl::Time started;
+  absl::Time finished;
+  std::string caller;
+  std::string registry_fingerprint;
+  // The caller's request id, when it sent one (empty: none).
+  std::string request_id;
+  std::vector<PlanStep> steps;
+};
+
+// Inserts one row into schemad.history. Throws libpqxx exceptions.
+void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_APPLY_SELF_SCHEMA_H_

@@ -1,0 +1,221 @@
+#include "schemad/sqlparse/shape.h"
+
+#include <pg_query.h>
+
+#include <algorithm>
+#include <initializer_list>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace schemad {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+// Parses `sql` into libpg_query's JSON parse tree. On a syntax error,
+// returns nothing and fills `error` (offset relative to `prefix_len`).
+std::optional<Struct> Parse(const std::string& sql, size_t prefix_len, size_t text_len,
+                            ShapeError* error) {
+  PgQueryParseResult result = pg_query_parse(sql.c_str());
+  std::optional<Struct> tree;
+  if (result.error != nullptr) {
+    error->message = result.error->message;
+    const int position = result.error->cursorpos - 1 - static_cast<int>(prefix_len);
+    error->offset = std::clamp(position, 0, static_cast<int>(text_len));
+  } else {
+    Struct parsed;
+    if (google::protobuf::util::JsonStringToMessage(result.parse_tree, &parsed).ok()) {
+      tree = std::move(parsed);
+    } else {
+      error->message = "the SQL parser's output could not be read";
+    }
+  }
+  pg_query_free_parse_result(result);
+  return tree;
+}
+
+const Value* Field(const Struct& s, const char* name) {
+  auto it = s.fields().find(name);
+  return it == s.fields().end() ? nullptr : &it->second;
+}
+
+// True when `s` has no field outside `allowed`.
+bool OnlyFields(const Struct& s, std::initializer_list<const char*> allowed) {
+  for (const auto& [name, value] : s.fields()) {
+    if (std::find_if(allowed.begin(), allowed.end(),
+                     [&](const char* a) { return name == a; }) == allowed.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The node type of a one-key node object ({"SelectStmt": {...}}).
+std::string NodeType(const Value& node) {
+  if (node.kind_case() != Value::kStructValue || node.struct_value().fields_size() != 1) return "";
+  return node.struct_value().fields().begin()->first;
+}
+
+const Struct& NodeBody(const Value& node) {
+  return node.struct_value().fields().begin()->second.struct_value();
+}
+
+bool Contains(const Value& v, const char* node_type) {
+  switch (v.kind_case()) {
+    case Value::kStructValue:
+      for (const auto& [name, child] : v.struct_value().fields()) {
+        if (name == node_type || Contains(child, node_type)) return true;
+      }
+      return false;
+    case Value::kListValue:
+      for (const Value& child : v.list_value().values()) {
+        if (Contains(child, node_type)) return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+// The value of the one target of a plain `SELECT <target>` (no FROM,
+// WHERE, GROUP BY, ...), or null when the tree is anything else.
+const Value* SoleTarget(const Struct& tree) {
+  const Value* stmts = Field(tree, "stmts");
+  if (stmts == nullptr || stmts->list_value().values_size() != 1) return nullptr;
+  const Value& raw = stmts->list_value().values(0);
+  const Value* stmt = Field(raw.struct_value(), "stmt");
+  if (stmt == nullptr || NodeType(*stmt) != "SelectStmt") return nullptr;
+  const Struct& select = NodeBody(*stmt);
+  if (!OnlyFields(select, {"targetList", "limitOption", "op"})) return nullptr;
+  const Value* op = Field(select, "op");
+  if (op != nullptr && op->string_value() != "SETOP_NONE") return nullptr;
+  const Value* limit = Field(select, "limitOption");
+  if (limit != nullptr && limit->string_value() != "LIMIT_OPTION_DEFAULT") return nullptr;
+  const Value* targets = Field(select, "targetList");
+  if (targets == nullptr || targets->list_value().values_size() != 1) return nullptr;
+  const Value& target = targets->list_value().values(0);
+  if (NodeType(target) != "ResTarget") return nullptr;
+  const Struct& res = NodeBody(target);
+  if (!OnlyFields(res, {"val", "location"})) return nullptr;
+  return Field(res, "val");
+}
+
+bool IsPlainIdentifier(absl::string_view text) {
+  if (text.empty()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = (c >= '0' && c <= '9') || c == '$';
+    if (!letter && !(i > 0 && digit)) return false;
+  }
+  return true;
+}
+
+// A plain or double-quoted identifier; `text` is consumed up to the end of
+// it. Returns false for anything else.
+bool ConsumeIdentifier(absl::string_view* text) {
+  if (text->empty()) return false;
+  if ((*text)[0] == '"') {
+    size_t i = 1;
+    for (; i < text->size(); ++i) {
+      if ((*text)[i] != '"') continue;
+      if (i + 1 < text->size() && (*text)[i + 1] == '"') {
+        ++i;
+        continue;
+      }
+      break;
+    }
+    if (i >= text->size() || i == 1) return false;
+    text->remove_prefix(i + 1);
+    return true;
+  }
+  size_t i = 0;
+  while (i < text->size() && (*text)[i] != '.') ++i;
+  if (!IsPlainIdentifier(text->substr(0, i))) return false;
+  text->remove_prefix(i);
+  return true;
+}
+
+}  // namespace
+
+std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
+  const size_t nul = text.find('\0');
+  if (nul != absl::string_view::npos) {
+    return ShapeError{"holds a NUL byte", static_cast<int>(nul)};
+  }
+  switch (shape) {
+    case SqlShape::kIdentifier:
+      if (IsPlainIdentifier(text)) return std::nullopt;
+      return ShapeError{"must be a plain identifier (letters, digits, _ and $)", 0};
+    case SqlShape::kQualifiedName: {
+      absl::string_view rest = text;
+      for (int part = 0; part < 2; ++part) {
+        if (!ConsumeIdentifier(&rest)) break;
+        if (rest.empty()) return std::nullopt;
+        if (rest[0] != '.') break;
+        rest.remove_prefix(1);
+      }
+      return ShapeError{"must be a name, optionally schema-qualified (schema.name)",
+                        static_cast<int>(text.size() - rest.size())};
+    }
+    case SqlShape::kExpression:
+    case SqlShape::kTypeName: {
+      // Wrapped as the DDL composes it (parenthesized), so a comment or an
+      // unbalanced parenthesis that would swallow or close the DDL's own
+      // parenthesis fails here first.
+      const std::string prefix = shape == SqlShape::kExpression ? "SELECT (" : "SELECT (NULL::";
+      const std::string sql = absl::StrCat(prefix, text, ")");
+      ShapeError error;
+      std::optional<Struct> tree = Parse(sql, prefix.size(), text.size(), &error);
+      const char* expected = shape == SqlShape::kExpression ? "exactly one SQL expression"
+                                                            : "exactly one type name";
+      if (!tree.has_value()) {
+        error.message = absl::StrCat("is not ", expected, ": ", error.message);
+        return error;
+      }
+      const Value* target = SoleTarget(*tree);
+      if (target == nullptr) {
+        return ShapeError{absl::StrCat("is not ", expected,
+                                       " (it adds clauses, columns or statements)"),
+                          -1};
+      }
+      if (shape == SqlShape::kExpression) {
+        if (Contains(*target, "SubLink")) {
+          return ShapeError{"must not contain a subquery", -1};
+        }
+        return std::nullopt;
+      }
+      if (NodeType(*target) != "TypeCast") {
+        return ShapeError{absl::StrCat("is not ", expected), -1};
+      }
+      const Struct& cast = NodeBody(*target);
+      const Value* arg = Field(cast, "arg");
+      if (arg == nullptr || NodeType(*arg) != "A_Const" ||
+          Field(NodeBody(*arg), "isnull") == nullptr) {
+        return ShapeError{absl::StrCat("is not ", expected), -1};
+      }
+      return std::nullopt;
+    }
+  }
+  return ShapeError{"unknown shape", -1};
+}
+
+LineColumn OffsetToLineColumn(absl::string_view text, int offset) {
+  LineColumn out;
+  const size_t end = std::min(text.size(), static_cast<size_t>(std::max(offset, 0)));
+  for (size_t i = 0; i < end; ++i) {
+    if (text[i] == '\n') {
+      ++out.line;
+      out.column = 1;
+    } else {
+      ++out.column;
+    }
+  }
+  return out;
+}
+
+}  // namespace schemad
