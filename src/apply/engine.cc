@@ -30,7 +30,9 @@ using Lease = ConnectionPool::Lease;
 
 // The advisory lock key: per database and target schema, so unrelated
 // schemas never wait for each other.
-constexpr char kLockKey[] = "hashtextextended('schemad:' || current_database() || ':' || $1, 0)";
+constexpr char kLockKey[] =
+    "pg_catalog.hashtextextended(pg_catalog.concat('schemad:', pg_catalog.current_database(), "
+    "':', $1::pg_catalog.text), 0)";
 
 // FAILED_PRECONDITION when a reviewed plan's fingerprint is stale.
 absl::Status CheckFingerprint(const std::string& expected, const std::string& current) {
@@ -57,8 +59,8 @@ void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
   const absl::Duration left = deadline - absl::Now();
   const absl::Duration timeout = std::min(left, pool.options().statement_timeout);
   ExecParams(pool, tx,
-             "SELECT set_config('search_path', $1, true), "
-             "set_config('statement_timeout', $2, true), set_config('plan_cache_mode', $3, true)",
+             "SELECT pg_catalog.set_config('search_path', $1, true), "
+             "pg_catalog.set_config('statement_timeout', $2, true), pg_catalog.set_config('plan_cache_mode', $3, true)",
              absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables));
 }
 
@@ -80,7 +82,7 @@ void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema, a
     absl::StatusOr<std::unique_ptr<Lease>> free_now = pool.Acquire(absl::Now());
     if (free_now.ok()) {
       const std::string snapshot =
-          Exec(pool, tx, "SELECT pg_export_snapshot()")[0][0].as<std::string>();
+          Exec(pool, tx, "SELECT pg_catalog.pg_export_snapshot()")[0][0].as<std::string>();
       second = std::move(*free_now);
       try {
         helper = std::make_unique<SnapshotTx>(second->conn());
@@ -389,7 +391,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       bool locked = false;
       SCHEMAD_RETURN_IF_ERROR(Guard("taking the Initialize lock", [&]() -> absl::Status {
         pqxx::nontransaction tx(lease.conn());
-        locked = ExecParams(pool, tx, absl::StrCat("SELECT pg_try_advisory_lock(", kLockKey, ")"),
+        locked = ExecParams(pool, tx, absl::StrCat("SELECT pg_catalog.pg_try_advisory_lock(", kLockKey, ")"),
                             schema_name)[0][0]
                      .as<bool>();
         return absl::OkStatus();
@@ -406,7 +408,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     absl::Cleanup unlock = [&] {
       absl::Status ignored = Guard("releasing the Initialize lock", [&]() -> absl::Status {
         pqxx::nontransaction tx(lease.conn());
-        ExecParams(pool, tx, absl::StrCat("SELECT pg_advisory_unlock(", kLockKey, ")"),
+        ExecParams(pool, tx, absl::StrCat("SELECT pg_catalog.pg_advisory_unlock(", kLockKey, ")"),
                    schema_name);
         return absl::OkStatus();
       });

@@ -62,7 +62,12 @@ std::set<std::string> CalledFunctions(const std::string& expr) {
   return out;
 }
 
-bool Bool(const pqxx::field& f) { return f.as<bool>(); }
+// Every catalog field PostgreSQL allows to be NULL is read as optional
+// (conkey of a CHECK that names no column, an expression of a dropped
+// object, ...): NULL reads as "", false or 0.
+bool Bool(const pqxx::field& f) { return !f.is_null() && f.as<bool>(); }
+std::string Text(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
+int64_t Int(const pqxx::field& f) { return f.is_null() ? 0 : f.as<int64_t>(); }
 
 }  // namespace
 
@@ -70,7 +75,7 @@ void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
                    const std::vector<std::string>& schemas) {
   std::vector<std::string> quoted;
   for (const std::string& s : schemas) quoted.push_back(QuoteIdent(s));
-  ExecParams(pool, tx, "SELECT set_config('search_path', $1, true)", absl::StrJoin(quoted, ", "));
+  ExecParams(pool, tx, "SELECT pg_catalog.set_config('search_path', $1, true)", absl::StrJoin(quoted, ", "));
 }
 
 namespace {
@@ -159,27 +164,27 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   }
 
   for (const auto& row : extension_rows) {
-    schema.extensions.push_back({row[0].as<std::string>(), row[1].as<std::string>(), ""});
+    schema.extensions.push_back({Text(row[0]), Text(row[1]), ""});
   }
   if (!schema.exists) return schema;
   std::map<std::string, TableInfo> tables;
   schema.tables.reserve(table_rows.size());
   for (const auto& row : table_rows) {
     Table& t = schema.tables.emplace_back();
-    t.name = row[0].as<std::string>();
+    t.name = Text(row[0]);
   }
   for (Table& t : schema.tables) tables[t.name].table = &t;
 
   for (const auto& row : columns_rows) {
-    auto it = tables.find(row[0].as<std::string>());
+    auto it = tables.find(Text(row[0]));
     if (it == tables.end()) continue;
     Column& c = it->second.table->columns.emplace_back();
-    c.name = row[1].as<std::string>();
-    c.type = row[2].as<std::string>();
+    c.name = Text(row[1]);
+    c.type = Text(row[2]);
     c.not_null = Bool(row[3]);
-    const std::string expr = row[4].as<std::string>();
-    const std::string identity = row[5].as<std::string>();
-    const std::string generated = row[6].as<std::string>();
+    const std::string expr = Text(row[4]);
+    const std::string identity = Text(row[5]);
+    const std::string generated = Text(row[6]);
     if (generated == "s") {
       c.generated = expr;
     } else {
@@ -188,55 +193,55 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.identity = identity == "a"   ? Identity::kAlways
                  : identity == "d" ? Identity::kByDefault
                                    : Identity::kNone;
-    const std::string sequence = row[7].as<std::string>();
+    const std::string sequence = Text(row[7]);
     if (!sequence.empty() && absl::StartsWith(c.default_expr, "nextval(")) {
       c.serial_sequence = sequence;
     }
-    const int64_t attnum = row[8].as<int64_t>();
+    const int64_t attnum = Int(row[8]);
     it->second.names[attnum] = c.name;
-    it->second.collations[attnum] = row[9].as<int64_t>();
+    it->second.collations[attnum] = Int(row[9]);
   }
 
   std::map<int64_t, std::string> opclasses, collations;
   for (const auto& row : lookup_rows) {
-    (row[0].as<std::string>() == "o" ? opclasses : collations)[row[1].as<int64_t>()] =
-        row[2].as<std::string>();
+    (Text(row[0]) == "o" ? opclasses : collations)[Int(row[1])] =
+        Text(row[2]);
   }
 
   for (const auto& row : constraint_rows) {
-    auto it = tables.find(row[0].as<std::string>());
+    auto it = tables.find(Text(row[0]));
     if (it == tables.end()) continue;
     const TableInfo& info = it->second;
     Constraint& c = info.table->constraints.emplace_back();
-    c.name = row[1].as<std::string>();
-    const std::string type = row[2].as<std::string>();
+    c.name = Text(row[1]);
+    const std::string type = Text(row[2]);
     c.kind = type == "p"   ? ConstraintKind::kPrimaryKey
              : type == "u" ? ConstraintKind::kUnique
              : type == "f" ? ConstraintKind::kForeignKey
                            : ConstraintKind::kCheck;
     c.validated = Bool(row[3]);
-    c.columns = ColumnNames(info, Numbers(row[4].as<std::string>()));
-    c.ref_table = row[5].as<std::string>();
-    const std::string ref_schema = row[6].as<std::string>();
+    c.columns = ColumnNames(info, Numbers(Text(row[4])));
+    c.ref_table = Text(row[5]);
+    const std::string ref_schema = Text(row[6]);
     if (!row[20].is_null()) {
       c.ref_columns = ArrayField(row[20]);
     } else if (c.kind == ConstraintKind::kForeignKey) {
       auto ref = tables.find(c.ref_table);
       if (ref != tables.end())
-        c.ref_columns = ColumnNames(ref->second, Numbers(row[7].as<std::string>()));
+        c.ref_columns = ColumnNames(ref->second, Numbers(Text(row[7])));
     }
-    c.on_delete = ReferentialActionFromCode(row[8].as<std::string>()[0]);
-    c.on_update = ReferentialActionFromCode(row[9].as<std::string>()[0]);
-    const std::string match = row[10].as<std::string>();
+    c.on_delete = ReferentialActionFromCode(Text(row[8])[0]);
+    c.on_update = ReferentialActionFromCode(Text(row[9])[0]);
+    const std::string match = Text(row[10]);
     c.deferrable = Bool(row[11]);
     c.initially_deferred = Bool(row[12]);
-    c.check_expr = row[13].as<std::string>();
+    c.check_expr = Text(row[13]);
     const bool no_inherit = Bool(row[14]);
-    const std::string set_columns = row[15].as<std::string>();
+    const std::string set_columns = Text(row[15]);
     c.nulls_not_distinct = Bool(row[16]);
-    const std::vector<int64_t> index_keys = Numbers(row[17].as<std::string>());
-    const size_t key_count = row[18].as<size_t>();
-    const std::string reloptions = row[19].as<std::string>();
+    const std::vector<int64_t> index_keys = Numbers(Text(row[17]));
+    const size_t key_count = static_cast<size_t>(Int(row[18]));
+    const std::string reloptions = Text(row[19]);
 
     // The definition, composed the same way for every schema read.
     std::string def;
@@ -282,24 +287,24 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   }
 
   for (const auto& row : index_rows) {
-    auto it = tables.find(row[0].as<std::string>());
+    auto it = tables.find(Text(row[0]));
     if (it == tables.end()) continue;
     const TableInfo& info = it->second;
     Index& index = info.table->indexes.emplace_back();
-    index.name = row[1].as<std::string>();
+    index.name = Text(row[1]);
     index.unique = Bool(row[2]);
-    index.method = row[3].as<std::string>();
+    index.method = Text(row[3]);
     index.valid = Bool(row[4]);
-    const std::vector<int64_t> attnums = Numbers(row[5].as<std::string>());
-    const size_t nkeys = row[6].as<size_t>();
+    const std::vector<int64_t> attnums = Numbers(Text(row[5]));
+    const size_t nkeys = static_cast<size_t>(Int(row[6]));
     const std::vector<std::string> expressions = ArrayField(row[7]);
-    const std::vector<int64_t> classes = Numbers(row[8].as<std::string>());
-    const std::vector<int64_t> options = Numbers(row[9].as<std::string>());
-    const std::vector<int64_t> key_collations = Numbers(row[10].as<std::string>());
-    index.predicate = row[11].as<std::string>();
+    const std::vector<int64_t> classes = Numbers(Text(row[8]));
+    const std::vector<int64_t> options = Numbers(Text(row[9]));
+    const std::vector<int64_t> key_collations = Numbers(Text(row[10]));
+    index.predicate = Text(row[11]);
     index.columns = ArrayField(row[12]);
     const bool nulls_not_distinct = Bool(row[13]);
-    const std::string reloptions = row[14].as<std::string>();
+    const std::string reloptions = Text(row[14]);
 
     std::set<std::string> referenced(index.columns.begin(), index.columns.end());
     std::vector<std::string> keys;
@@ -360,10 +365,10 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   }
 
   for (const auto& row : enum_rows) {
-    schema.enums.push_back({row[0].as<std::string>(), ArrayField(row[1]), ""});
+    schema.enums.push_back({Text(row[0]), ArrayField(row[1]), ""});
   }
   for (const auto& row : sequence_rows) {
-    schema.sequences.push_back({row[0].as<std::string>()});
+    schema.sequences.push_back({Text(row[0])});
   }
   SortSchema(schema);
   return schema;
@@ -383,7 +388,7 @@ void ProbeRows(ConnectionPool& pool, pqxx::transaction_base& tx, const std::stri
                                    QualifiedName(schema_name, tables[i]), ")"));
     }
     for (const auto& row : Exec(pool, tx, absl::StrJoin(parts, " UNION ALL "))) {
-      out->insert(tables[row[0].as<size_t>()]);
+      out->insert(tables[static_cast<size_t>(Int(row[0]))]);
     }
   }
 }
@@ -408,11 +413,11 @@ std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& 
     pool.Count(2);
     const std::string previous =
         Exec(pool, probe,
-             "SELECT current_setting('lock_timeout'), set_config('lock_timeout', '200ms', true)")
+             "SELECT pg_catalog.current_setting('lock_timeout'), pg_catalog.set_config('lock_timeout', '200ms', true)")
             [0][0]
                 .as<std::string>();
     ProbeRows(pool, probe, schema_name, tables, &out);
-    ExecParams(pool, probe, "SELECT set_config('lock_timeout', $1, true)", previous);
+    ExecParams(pool, probe, "SELECT pg_catalog.set_config('lock_timeout', $1, true)", previous);
     probe.commit();
   } catch (const pqxx::sql_error& e) {
     if (e.sqlstate() != "55P03") throw;
@@ -541,7 +546,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     // Scratch objects first; the target schema next, so that objects the
     // registry uses from it (extension functions) print as they do there.
     SetSearchPath(pool, tx, {scratch, want.name});
-    ExecParams(pool, tx, "SELECT set_config('plan_cache_mode', $1, true)",
+    ExecParams(pool, tx, "SELECT pg_catalog.set_config('plan_cache_mode', $1, true)",
                PlanCacheMode(want.tables.size()));
     // One statement per call (the executor's extended protocol refuses
     // more), so a declaration that PostgreSQL rejects is named at once and
@@ -558,7 +563,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     }
     result = ReadSchema(pool, tx, scratch);
     for (const auto& row : Exec(pool, tx, queries::kVolatileFunctions)) {
-      volatile_functions.push_back(row[0].as<std::string>());
+      volatile_functions.push_back(Text(row[0]));
     }
     tx.abort();
     return absl::OkStatus();

@@ -103,7 +103,11 @@ absl::Status StatusForSqlState(const std::string& what, const std::string& state
                  "max_locks_per_transaction in postgresql.conf and restart PostgreSQL"));
   }
   if (absl::StartsWith(state, "53")) return absl::ResourceExhaustedError(message);
-  if (absl::StartsWith(state, "23")) return absl::FailedPreconditionError(message);
+  // Data that violates the change (23) or objects that depend on what the
+  // plan drops (2BP01): the server tried and rolled back.
+  if (absl::StartsWith(state, "23") || absl::StartsWith(state, "2B")) {
+    return absl::FailedPreconditionError(message);
+  }
   if (state == "42501") {
     return absl::PermissionDeniedError(absl::StrCat(
         message, "; the database role schemad connects as lacks this privilege (README: "
@@ -211,9 +215,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect() {
     // contract relies on lock_timeout; client_connection_check_interval
     // lets the server notice a vanished client during a long statement.
     tx.exec_params(
-        "SELECT set_config('application_name', 'schemad', false), "
-        "set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false), "
-        "set_config('client_connection_check_interval', '1000', false)",
+        "SELECT pg_catalog.set_config('application_name', 'schemad', false), "
+        "pg_catalog.set_config('lock_timeout', $1, false), pg_catalog.set_config('statement_timeout', $2, false), "
+        "pg_catalog.set_config('client_connection_check_interval', '1000', false)",
         TimeoutSetting(options_.lock_timeout), TimeoutSetting(options_.statement_timeout));
     return absl::OkStatus();
   });

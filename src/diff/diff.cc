@@ -52,7 +52,10 @@ class Differ {
         Add({"extension", e.name, Change::kMissing, e.name, "", "extension is not installed"});
       }
     }
+    // Extensions are database-wide, but schemad manages one schema: an
+    // undeclared extension is its business only when it lives there.
     for (const Extension& e : actual_.extensions) {
+      if (e.schema != desired_.name) continue;
       if (desired_.FindExtension(e.name) == nullptr && !IsIgnored(desired_, e.name)) {
         Add({"extension", e.name, Change::kExtra, "", e.name,
              "extension is installed but not declared"});

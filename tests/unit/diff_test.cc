@@ -370,11 +370,25 @@ TEST(DiffTest, ReportsMissingAndExtraExtensions) {
   Schema want;
   want.extensions = {Extension{.name = "pgcrypto"}, Extension{.name = "citext"}};
   Schema have;
-  have.extensions = {Extension{.name = "citext"}, Extension{.name = "hstore"}};
+  have.extensions = {Extension{.name = "citext", .schema = "public"},
+                     Extension{.name = "hstore", .schema = "public"}};
   EXPECT_THAT(Diff(want, have),
               ElementsAre("extension pgcrypto MISSING expected=[pgcrypto] actual=[] table=[] "
                           "object=[]",
                           "extension hstore EXTRA expected=[] actual=[hstore] table=[] "
+                          "object=[]"));
+}
+
+TEST(DiffTest, ExtensionsOfOtherSchemasAreNotTheTargetsBusiness) {
+  Schema want;  // targets "public"
+  want.extensions = {Extension{.name = "citext"}};
+  Schema have;
+  // Declared: found wherever it lives. Undeclared: only "public"'s count.
+  have.extensions = {Extension{.name = "citext", .schema = "extensions"},
+                     Extension{.name = "pg_trgm", .schema = "other"},
+                     Extension{.name = "hstore", .schema = "public"}};
+  EXPECT_THAT(Diff(want, have),
+              ElementsAre("extension hstore EXTRA expected=[] actual=[hstore] table=[] "
                           "object=[]"));
 }
 
@@ -400,7 +414,7 @@ TEST(DiffTest, IgnorePatternsSuppressExtraObjectsOfEveryKind) {
   have_users.indexes.push_back(Index{.name = "tmp_a", .definition = "btree (tmp_1)"});
   have_users.indexes.push_back(Index{.name = "legacy_idx", .definition = "btree (tmp_1)"});
   Schema have = WithTables({have_users, Table{.name = "legacy_events"}, Table{.name = "audit"}});
-  have.extensions = {Extension{.name = "pg_stat_statements"}};
+  have.extensions = {Extension{.name = "pg_stat_statements", .schema = "public"}};
   have.enums = {EnumType{.name = "old_enum", .labels = {"a"}}};
   have.sequences = {Sequence{.name = "invoice_seq"}};
   EXPECT_THAT(Diff(want, have),
@@ -466,7 +480,8 @@ std::pair<Schema, Schema> RichPair(bool reversed) {
   want.tables = {users, Table{.name = "accounts"}, Table{.name = "zebras"}};
 
   Schema have;
-  have.extensions = {Extension{.name = "hstore"}, Extension{.name = "citext"}};
+  have.extensions = {Extension{.name = "hstore", .schema = "public"},
+                     Extension{.name = "citext", .schema = "public"}};
   have.enums = {EnumType{.name = "mood", .labels = {"sad", "happy", "meh"}},
                 EnumType{.name = "aaa", .labels = {"x"}}};
   Table have_users = UsersTable();

@@ -598,7 +598,7 @@ TEST(PlanTest, DropsExtraObjectsInPhaseOrderWithHazards) {
   want.columns.push_back(Column{.name = "team_id", .type = "bigint"});
   Schema actual = WithTables({TeamsTable(), have, Table{.name = "old_events"}});
   actual.enums = {EnumType{.name = "old_enum", .labels = {"a"}}};
-  actual.extensions = {Extension{.name = "hstore"}};
+  actual.extensions = {Extension{.name = "hstore", .schema = "public"}};
   actual.sequences = {Sequence{.name = "orphan_seq"}};
   const Planned p = PlanFor(WithTables({TeamsTable(), want}), actual);
   EXPECT_THAT(Sqls(p.plan),
@@ -876,7 +876,7 @@ std::pair<Schema, Schema> EverythingChanges() {
   want.tables = {users, TeamsTable(), posts};
 
   Schema have;
-  have.extensions = {Extension{.name = "hstore"}};
+  have.extensions = {Extension{.name = "hstore", .schema = "public"}};
   have.enums = {EnumType{.name = "mood", .labels = {"happy", "sad"}},
                 EnumType{.name = "status", .labels = {"active", "deleted", "archived"}},
                 EnumType{.name = "unused_enum", .labels = {"x"}}};

@@ -1,0 +1,98 @@
+// Offline SQL shape checks (libpg_query): each registry field must be
+// exactly one expression, one type name, one identifier or one qualified
+// name, whatever it tries to close, comment out or stack.
+#include "schemad/sqlparse/shape.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace schemad {
+namespace {
+
+using ::testing::HasSubstr;
+
+bool Accepts(const std::string& text, SqlShape shape) {
+  return !CheckShape(text, shape).has_value();
+}
+
+TEST(SqlShapeTest, AcceptsSingleExpressions) {
+  for (const char* expr : {"size_bytes >= 0", "lower(email)", "now()", "'{}'::jsonb",
+                           "status IN ('pending', 'processing')", "x > 0 /* note */",
+                           "x > 0 -- note\n", "to_tsvector('english'::regconfig, coalesce(t, ''))",
+                           "CASE WHEN a THEN 1 ELSE 2 END", "'a;b' || ')'"}) {
+    EXPECT_TRUE(Accepts(expr, SqlShape::kExpression)) << expr;
+  }
+}
+
+TEST(SqlShapeTest, RefusesExpressionsThatStackOrEscape) {
+  for (const char* expr : {
+           "true)); COMMIT; DROP TABLE public.victims; COMMIT; BEGIN; SELECT ((1",
+           "1) ; DROP TABLE x; SELECT (1",
+           "(1) FROM pg_sleep(10) --",     // a FROM clause, and a comment eating ")"
+           "1) FROM pg_sleep(10) WHERE (true",
+           "x>0), y int, CHECK (true",     // a column inside one CREATE TABLE
+           "x > 0 --",                      // would swallow the closing parenthesis
+           "x > 0 /*",
+           "(SELECT 1)",                    // subquery
+           "1), (2",                        // two targets
+           "",
+       }) {
+    EXPECT_FALSE(Accepts(expr, SqlShape::kExpression)) << expr;
+  }
+}
+
+TEST(SqlShapeTest, TypeNamesAreExactlyOneType) {
+  for (const char* type : {"bigint", "character varying(320)", "double precision[]",
+                           "timestamp(3) with time zone", "user_role", "\"My Type\"",
+                           "public.user_role", "bigserial", "numeric(10, 2)"}) {
+    EXPECT_TRUE(Accepts(type, SqlShape::kTypeName)) << type;
+  }
+  for (const char* type : {"int, y int", "int) , (y", "int --", "int COLLATE \"C\"",
+                           "int DEFAULT 5", "int); DROP TABLE x; SELECT (1", "1"}) {
+    EXPECT_FALSE(Accepts(type, SqlShape::kTypeName)) << type;
+  }
+}
+
+TEST(SqlShapeTest, MethodsAndOperatorClassesAreNames) {
+  EXPECT_TRUE(Accepts("btree", SqlShape::kIdentifier));
+  EXPECT_TRUE(Accepts("gin", SqlShape::kIdentifier));
+  EXPECT_FALSE(Accepts("btree (id); DROP TABLE x; --", SqlShape::kIdentifier));
+  EXPECT_FALSE(Accepts("\"btree\"", SqlShape::kIdentifier));
+  EXPECT_TRUE(Accepts("text_pattern_ops", SqlShape::kQualifiedName));
+  EXPECT_TRUE(Accepts("ext.gin_trgm_ops", SqlShape::kQualifiedName));
+  EXPECT_TRUE(Accepts("\"odd\"\"schema\".\"ops\"", SqlShape::kQualifiedName));
+  EXPECT_FALSE(Accepts("text_ops); DROP TABLE x; --", SqlShape::kQualifiedName));
+  EXPECT_FALSE(Accepts("a.b.c", SqlShape::kQualifiedName));
+  EXPECT_FALSE(Accepts("\"unterminated", SqlShape::kQualifiedName));
+}
+
+TEST(SqlShapeTest, RefusesNulBytesWithTheirOffset) {
+  const std::string text("x > 0\0; DROP TABLE users", 24);
+  const std::optional<ShapeError> error = CheckShape(text, SqlShape::kExpression);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(error->message, HasSubstr("NUL"));
+  EXPECT_EQ(error->offset, 5);
+}
+
+TEST(SqlShapeTest, SyntaxErrorsPointIntoTheField) {
+  const std::optional<ShapeError> error = CheckShape("a +\n  + FROM", SqlShape::kExpression);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(error->message, HasSubstr("syntax error at or near \"FROM\""));
+  const LineColumn at = OffsetToLineColumn("a +\n  + FROM", error->offset);
+  EXPECT_EQ(at.line, 2);
+  EXPECT_EQ(at.column, 5);
+}
+
+TEST(SqlShapeTest, OffsetToLineColumnCountsLinesAndClampsPastTheEnd) {
+  EXPECT_EQ(OffsetToLineColumn("abc", 0).line, 1);
+  EXPECT_EQ(OffsetToLineColumn("abc", 0).column, 1);
+  EXPECT_EQ(OffsetToLineColumn("a\nbc", 3).line, 2);
+  EXPECT_EQ(OffsetToLineColumn("a\nbc", 3).column, 2);
+  EXPECT_EQ(OffsetToLineColumn("a\nbc", 99).column, 3);
+  EXPECT_EQ(OffsetToLineColumn("a\nbc", -4).column, 1);
+}
+
+}  // namespace
+}  // namespace schemad
