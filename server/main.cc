@@ -56,6 +56,9 @@ ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(2),
           "How long opening a database connection may take.");
 ABSL_FLAG(int, max_connections, 4, "Most database connections schemad holds at once.");
 ABSL_FLAG(std::string, out, "", "inspect: directory to write registry files into.");
+ABSL_FLAG(bool, replace, false,
+          "inspect: replace --out when it exists and is not empty (written beside it, then "
+          "swapped in).");
 
 namespace schemad {
 namespace {
@@ -74,7 +77,7 @@ void ApplyEnvironment() {
   for (const char* name :
        {"listen", "database_url", "registry", "schema", "tokens_file",
         "allow_unauthenticated_remote", "tls_cert", "tls_key", "tls_client_ca", "lock_timeout",
-        "statement_timeout", "connect_timeout", "max_connections", "out"}) {
+        "statement_timeout", "connect_timeout", "max_connections", "out", "replace"}) {
     std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
     if (value == nullptr && std::string(name) == "database_url") value = std::getenv("DATABASE_URL");
@@ -192,7 +195,8 @@ int Inspect() {
     if (e.schema == live->name) own.push_back({e.name, "", ""});
   }
   live->extensions = own;
-  absl::StatusOr<std::vector<std::string>> written = WriteRegistryDir(*live, out);
+  absl::StatusOr<std::vector<std::string>> written =
+      WriteRegistryDir(*live, out, {.replace = absl::GetFlag(FLAGS_replace)});
   if (!written.ok()) {
     std::cerr << "schemad inspect: " << written.status().message() << "\n";
     return 1;

@@ -308,12 +308,23 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   health->SetServingStatus(kServiceName, false);
   running->service_->set_health(health);
 
-  // Readiness follows the database: checked now and every interval.
+  // Readiness follows the database and the registry: the registry is
+  // canonicalized at once (not on a caller's first RPC) and, when the
+  // database rejects it, retried every interval, so that fixing the
+  // database needs no restart.
   RunningServer* raw = running.get();
   running->readiness_ = std::thread([raw, engine, interval = options.readiness_interval]() {
+    std::string last_error;
     do {
-      const absl::Status ping = engine->database().Ping(absl::Now() + absl::Seconds(1));
-      raw->service_->SetReady(ping.ok());
+      absl::Status ready = engine->Prepare(absl::Now() + absl::Seconds(30));
+      if (ready.ok()) {
+        ready = engine->database().Ping(absl::Now() + absl::Seconds(1));
+      } else if (std::string(ready.message()) != last_error) {
+        last_error = std::string(ready.message());
+        std::cerr << "schemad: the registry is not ready (retrying every "
+                  << absl::FormatDuration(interval) << "): " << last_error << "\n";
+      }
+      raw->service_->SetReady(ready.ok());
     } while (!raw->stop_.WaitForNotificationWithTimeout(interval));
   });
   return running;

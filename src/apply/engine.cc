@@ -152,9 +152,35 @@ static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
   absl::MutexLock lock(&mu);
   if (cache != nullptr) return cache;
   absl::StatusOr<Schema> canonical = Canonicalize(pool, lease.conn(), registry);
-  if (!canonical.ok()) return canonical.status();
+  if (!canonical.ok()) {
+    // The caller's request is fine; the served registry does not fit this
+    // database (a missing extension, a type PostgreSQL rejects): an
+    // operator must fix one or the other.
+    if (canonical.status().code() == absl::StatusCode::kInvalidArgument) {
+      absl::Status status = Annotate(canonical.status(),
+                                     "the served registry cannot be created on this database");
+      return absl::Status(absl::StatusCode::kFailedPrecondition, status.message());
+    }
+    return canonical.status();
+  }
   cache = std::make_shared<const Schema>(*std::move(canonical));
   return cache;
+}
+
+absl::Status Engine::Prepare(absl::Time deadline) {
+  {
+    absl::MutexLock lock(&cache_mu_);
+    if (canonical_ != nullptr) return absl::OkStatus();
+  }
+  SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "canonicalizing the registry"));
+  return WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+    return CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_).status();
+  });
+}
+
+bool Engine::prepared() const {
+  absl::MutexLock lock(&cache_mu_);
+  return canonical_ != nullptr;
 }
 
 absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {

@@ -293,7 +293,15 @@ absl::Status Database::Ping(absl::Time deadline) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     absl::StatusOr<std::unique_ptr<ConnectionPool::Lease>> lease =
         pool_->Acquire(deadline, /*force_new=*/attempt > 0);
-    if (!lease.ok()) return lease.status();
+    if (!lease.ok()) {
+      // Every connection open and in use: the database is reachable, the
+      // pool merely busy (readiness must not flip under load).
+      if (lease.status().code() == absl::StatusCode::kDeadlineExceeded &&
+          pool_->open() >= pool_->options().max_connections) {
+        return absl::OkStatus();
+      }
+      return lease.status();
+    }
     absl::Status status = Guard("checking the database", [&]() -> absl::Status {
       pqxx::nontransaction tx((*lease)->conn());
       Exec(*pool_, tx, "SELECT 1");

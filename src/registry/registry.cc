@@ -1,10 +1,16 @@
 #include "schemad/registry/registry.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -317,32 +323,179 @@ std::string IndexDefinition(const Index& index) {
   return out;
 }
 
+namespace {
+
+// The deepest nesting of JSON arrays and objects a registry file may have;
+// a real one needs about six.
+constexpr int kMaxJsonDepth = 64;
+
+// Returns the offset of the first '[' or '{' outside strings that opens a
+// level deeper than `max_depth`, or nullopt. Protobuf 3.21's JSON parser
+// flattens arrays nested in a repeated field however deep they go, so
+// LoadRegistry refuses deep nesting before handing the text over.
+std::optional<size_t> FindJsonNestingBeyond(const std::string& json, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// A path as errors show it: a file name holding a line break must not split
+// its error in two.
+std::string ShownPath(const std::string& path) {
+  return absl::StrReplaceAll(path, {{"\n", "\\n"}, {"\r", "\\r"}});
+}
+
+// "path: what: <strerror>", with the canonical code of `error_number`.
+absl::Status PathError(int error_number, const std::string& path, absl::string_view what) {
+  return absl::ErrnoToStatus(error_number, absl::StrCat(ShownPath(path), ": ", what));
+}
+
+absl::Status NotRegularFile(const std::string& path, mode_t mode) {
+  const char* kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISSOCK(mode) ? "a socket"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                                      : "not a regular file";
+  return absl::InvalidArgumentError(
+      absl::StrCat(ShownPath(path), ": is ", kind, "; a registry file must be a regular file"));
+}
+
+absl::Status SymlinkLoop(const std::string& path) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(ShownPath(path), ": is a symbolic link loop (or a chain of too many links)"));
+}
+
+// Closes a file descriptor on every return path.
+class FileCloser {
+ public:
+  explicit FileCloser(int fd) : fd_(fd) {}
+  FileCloser(const FileCloser&) = delete;
+  FileCloser& operator=(const FileCloser&) = delete;
+  ~FileCloser() { ::close(fd_); }
+
+ private:
+  int fd_;
+};
+
+// Returns the contents of registry file `path`, following symbolic links.
+// INVALID_ARGUMENT naming `path` when it is a dangling link or a link loop,
+// not a regular file once links are resolved, or larger than kMaxFileBytes;
+// other I/O errors with the code of their errno.
+absl::StatusOr<std::string> ReadRegistryFile(const std::string& path) {
+  struct stat link;
+  if (::lstat(path.c_str(), &link) != 0) return PathError(errno, path, "cannot be read");
+  struct stat target;
+  if (::stat(path.c_str(), &target) != 0) {
+    const int error = errno;
+    if (error == ELOOP) return SymlinkLoop(path);
+    if (S_ISLNK(link.st_mode) && (error == ENOENT || error == ENOTDIR)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          ShownPath(path), ": is a dangling symbolic link (its target does not exist)"));
+    }
+    return PathError(error, path, "cannot be read");
+  }
+  // Refused before opening: opening a FIFO would wait for a writer.
+  if (!S_ISREG(target.st_mode)) return NotRegularFile(path, target.st_mode);
+  // The entry may be swapped between the check and the open: O_NONBLOCK
+  // makes opening a FIFO return at once (it has no effect on a regular
+  // file), and the opened descriptor is checked again.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ELOOP) return SymlinkLoop(path);
+    return PathError(error, path, "cannot be opened");
+  }
+  FileCloser closer(fd);
+  struct stat opened;
+  if (::fstat(fd, &opened) != 0) return PathError(errno, path, "cannot be read");
+  if (!S_ISREG(opened.st_mode)) return NotRegularFile(path, opened.st_mode);
+  // Sizes from stat are not trusted (/proc files report 0): read at most
+  // one byte past the limit to tell a file at the limit from a larger one.
+  std::string content;
+  char buffer[1 << 16];
+  while (content.size() <= kMaxFileBytes) {
+    const size_t want = std::min(sizeof(buffer), kMaxFileBytes + 1 - content.size());
+    const ssize_t n = ::read(fd, buffer, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PathError(errno, path, "cannot be read");
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  if (content.size() > kMaxFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ShownPath(path), ": file is larger than ", kMaxFileBytes,
+                     " bytes; registry files are limited to that size"));
+  }
+  return content;
+}
+
+bool HasRegistryExtension(const std::filesystem::path& path) {
+  const std::string ext = path.extension().string();
+  return ext == ".textproto" || ext == ".json";
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(absl::StrCat("registry directory ", dir, " does not exist"));
+  const fs::file_status status = fs::status(dir, ec);
+  if (status.type() == fs::file_type::not_found) {
+    return absl::NotFoundError(
+        absl::StrCat("registry directory ", ShownPath(dir), " does not exist"));
+  }
+  if (ec) {
+    if (ec.value() == ELOOP) return SymlinkLoop(dir);
+    return PathError(ec.value(), dir, "cannot read the registry directory");
+  }
+  if (!fs::is_directory(status)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("registry directory ", ShownPath(dir), " is not a directory"));
   }
   std::vector<std::string> paths;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
-    const std::string ext = entry.path().extension().string();
-    if (entry.is_regular_file() && (ext == ".textproto" || ext == ".json")) {
-      paths.push_back(entry.path().string());
+  // Iterated by hand: the range-for's operator++ throws on an error.
+  fs::directory_iterator it(dir, ec);
+  while (!ec && it != fs::directory_iterator()) {
+    const fs::path& path = it->path();
+    // Dot files are never registry files: editors keep lock files such as
+    // `.#users.textproto` (a dangling symbolic link) beside the real ones.
+    if (!absl::StartsWith(path.filename().string(), ".") && HasRegistryExtension(path)) {
+      paths.push_back(path.string());
     }
+    it.increment(ec);
   }
-  if (ec) return absl::InternalError(absl::StrCat("reading ", dir, ": ", ec.message()));
+  if (ec) return PathError(ec.value(), dir, "cannot read the registry directory");
   std::sort(paths.begin(), paths.end());
   if (paths.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(dir, ": no registry files (*.textproto or *.json)"));
+        absl::StrCat(ShownPath(dir), ": no registry files (*.textproto or *.json)"));
   }
   std::vector<RegistrySource> files;
   for (const std::string& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    if (!in.good() && !in.eof()) return absl::InternalError(absl::StrCat("reading ", path));
-    files.push_back({path, buffer.str()});
+    absl::StatusOr<std::string> content = ReadRegistryFile(path);
+    if (!content.ok()) return content.status();
+    files.push_back({path, *std::move(content)});
   }
   return files;
 }
@@ -359,6 +512,12 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     }
     ParsedFile p;
     if (absl::EndsWith(file.path, ".json")) {
+      const std::optional<size_t> too_deep = FindJsonNestingBeyond(file.content, kMaxJsonDepth);
+      if (too_deep.has_value()) {
+        v.errors.push_back(absl::StrCat(file.path, ": JSON nested deeper than ", kMaxJsonDepth,
+                                        " levels (at byte ", *too_deep + 1, ")"));
+        continue;
+      }
       google::protobuf::util::JsonParseOptions options;
       auto status = google::protobuf::util::JsonStringToMessage(file.content, &p.message, options);
       if (!status.ok()) {

@@ -1,10 +1,24 @@
 // Writes a Schema back out as registry files (`schemad inspect`).
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <system_error>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
+#include "schemad/common/identifier.h"
 #include "schemad/registry/registry.h"
 #include "schemad/v1/registry.pb.h"
 
@@ -103,28 +117,78 @@ void FillTable(const Table& t, pb::Table* out) {
   }
 }
 
+// The file a table is written to; see WriteRegistryDir for the mapping and
+// why it is injective. The names kept as they are hold only lowercase ASCII
+// letters, digits and '_', and the encoded ones only those too, so no two
+// differ by case alone.
+std::string TableFileName(const std::string& name) {
+  bool plain = !name.empty() && name.size() <= kMaxIdentifierBytes &&
+               absl::ascii_islower(static_cast<unsigned char>(name[0])) && name != "registry" &&
+               !absl::StartsWith(name, "t_x");
+  for (const char c : name) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    plain = plain && (absl::ascii_islower(u) || absl::ascii_isdigit(u) || c == '_');
+  }
+  if (plain) return absl::StrCat(name, ".textproto");
+  return absl::StrCat("t_x", absl::BytesToHexString(name), ".textproto");
+}
+
+// `text` made safe inside a '#' comment: a line break would end the comment
+// and let the rest be read as declarations, so control characters are
+// escaped (and backslashes and quotes, so the escapes read unambiguously).
+std::string CommentText(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\\' || c == '"') {
+      absl::StrAppend(&out, "\\", std::string(1, c));
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, "\\x", absl::Hex(u, absl::kZeroPad2));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Creates `path`, which must not exist, holding `header` and `message` in
+// text format.
 absl::Status WriteMessage(const google::protobuf::Message& message, const std::string& header,
                           const std::filesystem::path& path) {
   std::string text;
   if (!google::protobuf::TextFormat::PrintToString(message, &text)) {
     return absl::InternalError(absl::StrCat("formatting ", path.string()));
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << header << text;
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("writing ", path.string()));
+  const std::string content = header + text;
+  // O_EXCL: two tables reaching one file is an error, never an overwrite.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("creating ", path.string()));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return absl::ErrnoToStatus(error, absl::StrCat("writing ", path.string()));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("writing ", path.string()));
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<std::string>> WriteRegistryDir(const Schema& schema,
-                                                          const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("creating ", dir, ": ", ec.message()));
-  std::vector<std::string> written;
+// The registry files of `schema` into the empty directory `dir`; returns
+// their file names.
+absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema,
+                                                            const std::filesystem::path& dir) {
+  std::vector<std::string> names;
   pb::RegistryFile settings;
   pb::RegistrySettings* s = settings.mutable_registry();
   s->set_schema(schema.name);
@@ -139,27 +203,171 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryDir(const Schema& schema,
     out->set_schema(e.schema);
   }
   for (const std::string& pattern : schema.ignore) s->add_ignore(pattern);
-  const fs::path settings_path = fs::path(dir) / "registry.textproto";
+  names.push_back("registry.textproto");
   absl::Status status = WriteMessage(
-      settings, absl::StrCat("# Registry-wide declarations, written by schemad inspect.\n"),
-      settings_path);
+      settings, "# Registry-wide declarations, written by schemad inspect.\n", dir / names.back());
   if (!status.ok()) return status;
-  written.push_back(settings_path.string());
   for (const Table& t : schema.tables) {
     pb::RegistryFile file;
     FillTable(t, file.add_table());
-    // Table names may hold characters a file name cannot; keep the file
-    // name safe and let the content carry the real name.
-    std::string file_name;
-    for (char c : t.name) {
-      file_name += (c == '/' || c == '\\' || c == '\0' || (c == '.' && file_name.empty())) ? '_' : c;
-    }
-    const fs::path path = fs::path(dir) / absl::StrCat(file_name, ".textproto");
-    status = WriteMessage(file, absl::StrCat("# Table ", t.name, ", written by schemad inspect.\n"),
-                          path);
+    names.push_back(TableFileName(t.name));
+    status = WriteMessage(
+        file, absl::StrCat("# Table \"", CommentText(t.name), "\", written by schemad inspect.\n"),
+        dir / names.back());
     if (!status.ok()) return status;
-    written.push_back(path.string());
   }
+  return names;
+}
+
+// 0777 less the process's umask, read without changing it (Linux keeps it
+// in /proc/self/status); 0755 if it cannot be read.
+std::filesystem::perms DefaultDirectoryPerms() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "Umask:")) {
+      const unsigned long mask = std::strtoul(line.c_str() + 6, nullptr, 8);
+      return static_cast<std::filesystem::perms>(0777 & ~mask);
+    }
+  }
+  return static_cast<std::filesystem::perms>(0755);
+}
+
+// Creates an empty directory beside `target`, named after it, for `purpose`.
+absl::StatusOr<std::filesystem::path> MakeSiblingDir(const std::filesystem::path& target,
+                                                     const char* purpose) {
+  // The name only has to be recognisable; keep it well below NAME_MAX.
+  std::string name_template =
+      (target.parent_path() /
+       absl::StrCat(".", target.filename().string().substr(0, 64), ".schemad-", purpose, "-XXXXXX"))
+          .string();
+  if (::mkdtemp(name_template.data()) == nullptr) {
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("creating a temporary directory in ", target.parent_path().string()));
+  }
+  return std::filesystem::path(name_template);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> WriteRegistryDir(const Schema& schema,
+                                                          const std::string& dir,
+                                                          const WriteRegistryOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+
+  // Two tables of one name would need one file: refused before any I/O.
+  std::set<std::string> seen;
+  for (const Table& t : schema.tables) {
+    if (!seen.insert(t.name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("two tables named \"", CommentText(t.name), "\""));
+    }
+  }
+
+  // The directory itself is renamed, so it needs a real name: "out/",
+  // "." or a symbolic link become the directory they stand for.
+  fs::path target = fs::absolute(dir, ec);
+  if (!ec) target = fs::weakly_canonical(target, ec);
+  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("resolving ", dir));
+  if (!target.has_filename()) target = target.parent_path();
+  if (!target.has_filename() || target == target.root_path()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write a registry to ", dir, ": name a directory to create"));
+  }
+
+  const fs::file_status existing = fs::symlink_status(target, ec);
+  bool exists = false;
+  bool has_entries = false;
+  if (existing.type() != fs::file_type::not_found) {
+    if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("reading ", dir));
+    if (!fs::is_directory(existing)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(dir, fs::is_symlink(existing) ? " is a dangling symbolic link"
+                                                     : " exists and is not a directory"));
+    }
+    exists = true;
+    const fs::directory_iterator it(target, ec);
+    if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("reading ", dir));
+    has_entries = it != fs::directory_iterator();
+  }
+  if (has_entries && !options.replace) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, " exists and is not empty; pass --replace to replace its contents"));
+  }
+
+  // Everything is written into a fresh directory beside the target and
+  // renamed into place, so a failure leaves the target as it was.
+  fs::create_directories(target.parent_path(), ec);
+  if (ec) {
+    return absl::ErrnoToStatus(ec.value(),
+                               absl::StrCat("creating ", target.parent_path().string()));
+  }
+  absl::StatusOr<fs::path> fresh = MakeSiblingDir(target, "new");
+  if (!fresh.ok()) return fresh.status();
+  auto discard = [](const fs::path& path) {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  };
+  // mkdtemp makes it 0700; the registry gets what the old one had, or what
+  // a new directory would get.
+  fs::permissions(*fresh,
+                  exists ? existing.permissions() & fs::perms::mask : DefaultDirectoryPerms(), ec);
+  if (ec) {
+    discard(*fresh);
+    return absl::ErrnoToStatus(ec.value(),
+                               absl::StrCat("setting permissions of ", fresh->string()));
+  }
+  absl::StatusOr<std::vector<std::string>> names = WriteRegistryFiles(schema, *fresh);
+  if (!names.ok()) {
+    discard(*fresh);
+    return names.status();
+  }
+
+  if (!has_entries) {
+    // rename(2) replaces an empty directory, and fails should it have
+    // gained entries meanwhile.
+    if (::rename(fresh->c_str(), target.c_str()) != 0) {
+      const int error = errno;
+      discard(*fresh);
+      return absl::ErrnoToStatus(error, absl::StrCat("moving the new registry to ", dir));
+    }
+  } else {
+    absl::StatusOr<fs::path> old = MakeSiblingDir(target, "old");
+    if (!old.ok()) {
+      discard(*fresh);
+      return old.status();
+    }
+    // Onto the empty directory mkdtemp reserved.
+    if (::rename(target.c_str(), old->c_str()) != 0) {
+      const int error = errno;
+      discard(*fresh);
+      discard(*old);
+      return absl::ErrnoToStatus(error, absl::StrCat("moving ", dir, " aside"));
+    }
+    if (::rename(fresh->c_str(), target.c_str()) != 0) {
+      const int error = errno;
+      if (::rename(old->c_str(), target.c_str()) != 0) {
+        return absl::ErrnoToStatus(
+            error,
+            absl::StrCat("moving the new registry to ", dir, " (its previous contents are in ",
+                         old->string(), ", the new ones in ", fresh->string(), ")"));
+      }
+      discard(*fresh);
+      return absl::ErrnoToStatus(error, absl::StrCat("moving the new registry to ", dir));
+    }
+    fs::remove_all(*old, ec);
+    if (ec) {
+      return absl::ErrnoToStatus(ec.value(),
+                                 absl::StrCat("wrote ", dir,
+                                              " but could not remove its previous contents, "
+                                              "moved to ",
+                                              old->string()));
+    }
+  }
+
+  std::vector<std::string> written;
+  for (const std::string& name : *names) written.push_back((fs::path(dir) / name).string());
   return written;
 }
 

@@ -62,14 +62,16 @@ int AdvisoryLocks(const std::string& url) {
   return Scalar(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'");
 }
 
-// Waits until a schemad backend runs the main transaction's DDL (sent as
-// one batch that starts with the history table's DDL).
+// Waits until a schemad backend is inside the main transaction's DDL.
 bool WaitForDdl(const std::string& admin_url, absl::Duration timeout) {
   for (absl::Time until = absl::Now() + timeout; absl::Now() < until;) {
     try {
+      // Steps go one statement at a time: the main transaction is the one
+      // creating tables in the target schema (canonicalization creates them
+      // in its scratch schema).
       if (Scalar(admin_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                            "'schemad' AND state = 'active' AND "
-                            "query LIKE 'CREATE SCHEMA IF NOT EXISTS schemad;%'") > 0) {
+                            "'schemad' AND state IN ('active', 'idle in transaction') AND "
+                            "query LIKE 'CREATE TABLE public.%'") > 0) {
         return true;
       }
     } catch (const std::exception&) {

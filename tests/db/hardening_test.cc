@@ -134,7 +134,7 @@ TEST(HardeningTest, StackedStatementsNeverRunEvenWhenTheLoaderIsBypassed) {
     Engine engine(db->pool(), registry);
     absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
     EXPECT_FALSE(diff.ok()) << payload.name;
-    EXPECT_EQ(diff.status().code(), absl::StatusCode::kInvalidArgument)
+    EXPECT_EQ(diff.status().code(), absl::StatusCode::kFailedPrecondition)
         << payload.name << ": " << diff.status();
     absl::StatusOr<InitializeResult> init =
         engine.Initialize({.allow_hazards = AllHazards()}, Deadline());
@@ -170,7 +170,7 @@ table { name: "users" column { name: "id" type: "integer" } })reg");
   absl::StatusOr<InitializeResult> init =
       engine.Initialize({.allow_hazards = AllHazards()}, Deadline());
   ASSERT_FALSE(init.ok());
-  EXPECT_EQ(init.status().code(), absl::StatusCode::kInvalidArgument) << init.status();
+  EXPECT_EQ(init.status().code(), absl::StatusCode::kFailedPrecondition) << init.status();
   EXPECT_THAT(init.status().message(), HasSubstr("NUL"));
   EXPECT_EQ(db->Query("SELECT count(*) FROM users")[0][0].as<int>(), 1);
   absl::StatusOr<StatusResult> status = engine.Status(Deadline());

@@ -572,7 +572,13 @@ TEST(SchemactlUnreachableTest, NothingListeningExitsUnreachable) {
 
 TEST_F(SchemactlTest, HealthOnLiveServerIsServing) {
   StartServer();
-  CommandResult ready = Schemactl(absl::StrCat("--server ", server_->address(), " health"));
+  // Readiness comes once the registry is canonicalized, just after start.
+  CommandResult ready;
+  for (int i = 0; i < 100; ++i) {
+    ready = Schemactl(absl::StrCat("--server ", server_->address(), " health"));
+    if (ready.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_EQ(ready.exit_code, 0) << ready.output;
   EXPECT_THAT(ready.output, HasSubstr("schemad.v1.SchemaService: SERVING"));
 

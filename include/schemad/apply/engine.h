@@ -100,6 +100,13 @@ class Engine {
                                               absl::Time deadline);
   // The live schema as a model (for `schemad inspect`).
   absl::StatusOr<Schema> Inspect(absl::Time deadline);
+  // Canonicalizes the registry now unless it is cached (serve calls it at
+  // start-up and retries it until it succeeds). FAILED_PRECONDITION naming
+  // the file and line when PostgreSQL rejects a declaration; UNAVAILABLE
+  // when the database cannot be reached.
+  absl::Status Prepare(absl::Time deadline);
+  // Whether the canonical registry is cached.
+  bool prepared() const;
   // The registry as PostgreSQL canonicalizes it (cached).
   absl::StatusOr<Schema> Desired(absl::Time deadline);
 
@@ -111,7 +118,7 @@ class Engine {
   const Registry registry_;
   const EngineOptions options_;
 
-  absl::Mutex cache_mu_;
+  mutable absl::Mutex cache_mu_;
   std::shared_ptr<const Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
 
   absl::StatusOr<StatusResult> StatusOnce(absl::Time deadline);

@@ -37,8 +37,11 @@ struct Registry {
 const std::vector<RegistrySource>& EmbeddedDocbotRegistry();
 
 // Reads every *.textproto and *.json file of `dir` (not recursive), sorted
-// by name. NOT_FOUND when `dir` is missing; INVALID_ARGUMENT when it holds
-// no registry file.
+// by name, following symbolic links; entries whose name starts with '.' are
+// ignored. NOT_FOUND when `dir` is missing; INVALID_ARGUMENT when it holds
+// no registry file, or, naming the entry, when a registry entry is a
+// dangling symbolic link or a link loop, is not a regular file once links
+// are resolved (a directory, FIFO, socket, device), or is larger than 8 MiB.
 absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& dir);
 
 // Parses and validates `files`. INVALID_ARGUMENT listing every error.
@@ -59,11 +62,28 @@ absl::Status CheckTargetSchemaName(const std::string& name);
 // fingerprint updated. No-op for an empty name.
 Registry WithSchema(Registry registry, const std::string& schema_name);
 
-// Writes `schema` as registry files into `dir` (created if missing): one
-// <table>.textproto per table and registry.textproto. Serial columns are
-// written as serial/bigserial/smallserial. Returns the paths written.
+struct WriteRegistryOptions {
+  // Replace `dir` when it exists and is not empty. Default: refuse.
+  bool replace = false;
+};
+
+// Writes `schema` as registry files into `dir`: registry.textproto with the
+// registry-wide declarations and one file per table. A table's file is
+// <name>.textproto when its name matches ^[a-z][a-z0-9_]{0,62}$, is not
+// "registry" and does not start with "t_x"; otherwise t_x<lowercase hex of
+// the name's bytes>.textproto. That mapping is injective, also on
+// case-insensitive file systems, and never yields registry.textproto; the
+// file's content carries the real name. Serial columns are written as
+// serial/bigserial/smallserial.
+//
+// Everything is written into a fresh directory beside `dir` (same parent,
+// created if missing) that is then renamed into place, so a failure leaves
+// `dir` as it was. FAILED_PRECONDITION when `dir` exists and is not empty,
+// unless `options.replace` (its old contents are then removed), or when it
+// is not a directory. Returns the paths written, under `dir`.
 absl::StatusOr<std::vector<std::string>> WriteRegistryDir(const Schema& schema,
-                                                          const std::string& dir);
+                                                          const std::string& dir,
+                                                          const WriteRegistryOptions& options = {});
 
 // Builds the SQL definition texts of constraints and indexes from their
 // structured fields (used for registry-loaded models).
