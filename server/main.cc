@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "--allow-unauthenticated-remote.");
 ABSL_FLAG(std::string, database_url, "",
           "PostgreSQL connection URL or libpq string (also DATABASE_URL). Never logged.");
+ABSL_FLAG(std::string, database_url_file, "",
+          "File holding the database URL (a URL on the command line is visible to every local "
+          "user); instead of --database-url.");
 ABSL_FLAG(std::string, registry, "",
           "Registry directory (*.textproto, *.json). Default: the embedded docbot registry.");
 ABSL_FLAG(std::string, schema, "", "Target PostgreSQL schema; overrides the registry's.");
@@ -75,7 +79,7 @@ constexpr char kUsage[] =
 // Environment defaults, applied before the command line is parsed.
 void ApplyEnvironment() {
   for (const char* name :
-       {"listen", "database_url", "registry", "schema", "tokens_file",
+       {"listen", "database_url", "database_url_file", "registry", "schema", "tokens_file",
         "allow_unauthenticated_remote", "tls_cert", "tls_key", "tls_client_ca", "lock_timeout",
         "statement_timeout", "connect_timeout", "max_connections", "out", "replace"}) {
     std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
@@ -121,6 +125,35 @@ absl::StatusOr<Registry> LoadConfiguredRegistry() {
   return WithSchema(*std::move(registry), schema);
 }
 
+bool DatabaseConfigured() {
+  return !absl::GetFlag(FLAGS_database_url).empty() ||
+         !absl::GetFlag(FLAGS_database_url_file).empty();
+}
+
+// The database URL from --database-url or --database-url-file (one of them).
+absl::StatusOr<std::string> DatabaseUrl() {
+  const std::string file = absl::GetFlag(FLAGS_database_url_file);
+  if (file.empty()) return absl::GetFlag(FLAGS_database_url);
+  if (!absl::GetFlag(FLAGS_database_url).empty()) {
+    return absl::InvalidArgumentError(
+        "--database-url and --database-url-file both given (DATABASE_URL counts as "
+        "--database-url): keep one");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--database-url-file: cannot read ", file));
+  std::string url(64 << 10, '\0');
+  in.read(url.data(), static_cast<std::streamsize>(url.size()));
+  url.resize(static_cast<size_t>(in.gcount()));
+  if (!in.eof()) {
+    return absl::InvalidArgumentError(absl::StrCat("--database-url-file: ", file,
+                                                   " is larger than 64 KiB"));
+  }
+  while (!url.empty() && (url.back() == '\n' || url.back() == '\r' || url.back() == ' ')) {
+    url.pop_back();
+  }
+  return url;
+}
+
 absl::StatusOr<std::unique_ptr<Database>> OpenDatabase() {
   // schemad always bounds its statements and lock waits: 0 would mean
   // "wait forever" to PostgreSQL.
@@ -135,7 +168,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase() {
     }
   }
   DatabaseOptions options;
-  options.url = absl::GetFlag(FLAGS_database_url);
+  SCHEMAD_ASSIGN_OR_RETURN(options.url, DatabaseUrl());
   options.max_connections = absl::GetFlag(FLAGS_max_connections);
   options.lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
   options.statement_timeout = absl::GetFlag(FLAGS_statement_timeout);
@@ -149,7 +182,7 @@ int Check() {
     std::cerr << registry.status().message() << "\n";
     return 1;
   }
-  if (!absl::GetFlag(FLAGS_database_url).empty()) {
+  if (DatabaseConfigured()) {
     absl::StatusOr<std::unique_ptr<Database>> db = OpenDatabase();
     if (!db.ok()) {
       std::cerr << "schemad: " << db.status().message() << "\n";
@@ -170,7 +203,7 @@ int Check() {
 
 int Inspect() {
   const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty() || absl::GetFlag(FLAGS_database_url).empty()) {
+  if (out.empty() || !DatabaseConfigured()) {
     std::cerr << "schemad inspect: needs --database-url and --out\n";
     return 2;
   }
@@ -229,6 +262,13 @@ int Serve() {
     return 1;
   }
   Engine engine(db->get(), *registry);
+  // Least privilege, checked once at start (the database may be down:
+  // then readiness reports it).
+  absl::StatusOr<std::vector<std::string>> privileges =
+      engine.CheckPrivileges(absl::Now() + absl::Seconds(5));
+  if (privileges.ok()) {
+    for (const std::string& w : *privileges) std::cerr << "schemad: warning: " << w << "\n";
+  }
   absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(options, &engine);
   if (!server.ok()) {
     std::cerr << "schemad: refusing to start: " << server.status().message() << "\n";

@@ -178,6 +178,52 @@ absl::Status Engine::Prepare(absl::Time deadline) {
   });
 }
 
+absl::StatusOr<std::vector<std::string>> Engine::CheckPrivileges(absl::Time deadline) {
+  std::vector<std::string> warnings;
+  SCHEMAD_RETURN_IF_ERROR(WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+    return Guard("checking schemad's privileges", [&]() -> absl::Status {
+      pqxx::read_transaction tx(lease.conn());
+      db_->pool().Count(2);
+      const pqxx::result r = ExecParams(
+          db_->pool(), tx,
+          "SELECT CURRENT_USER::pg_catalog.text, r.rolsuper, "
+          "pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'), "
+          "(SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE') "
+          " FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1) "
+          "FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER",
+          registry_.schema.name);
+      if (r.empty()) return absl::OkStatus();
+      const std::string role = r[0][0].as<std::string>();
+      if (r[0][1].as<bool>()) {
+        warnings.push_back(absl::StrCat(
+            "connected as superuser \"", role,
+            "\": schemad needs only CREATE on the database and on schema \"",
+            registry_.schema.name,
+            "\" and ownership of what it alters; run it as a role that owns the application's "
+            "schema (README: \"Database privileges\")"));
+      }
+      if (!r[0][2].as<bool>()) {
+        warnings.push_back(absl::StrCat(
+            "role \"", role,
+            "\" lacks CREATE on the database: schemad cannot create its scratch schema "
+            "(canonicalization) or its own schema \"schemad\" (GRANT CREATE ON DATABASE ... TO ",
+            QuoteIdent(role), ")"));
+      }
+      if (!r[0][3].is_null() && !r[0][3].as<bool>()) {
+        warnings.push_back(absl::StrCat("role \"", role, "\" lacks CREATE on schema \"",
+                                        registry_.schema.name,
+                                        "\": Initialize cannot create tables there (GRANT CREATE "
+                                        "ON SCHEMA ",
+                                        QuoteIdent(registry_.schema.name), " TO ",
+                                        QuoteIdent(role), ")"));
+      }
+      tx.commit();
+      return absl::OkStatus();
+    });
+  }));
+  return warnings;
+}
+
 bool Engine::prepared() const {
   absl::MutexLock lock(&cache_mu_);
   return canonical_ != nullptr;

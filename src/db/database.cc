@@ -2,6 +2,8 @@
 #include <optional>
 #include <utility>
 
+#include <libpq-fe.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "catalog/queries.h"
@@ -276,6 +278,17 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Create(const DatabaseOptions
     return absl::InvalidArgumentError(
         "no database URL: pass --database-url or set DATABASE_URL");
   }
+  // Parsed now, so that a malformed URL stops start-up instead of failing
+  // every call. libpq's own message may quote the password: never pass it on.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(options.url.c_str(), &parse_error);
+  if (parse_error != nullptr) PQfreemem(parse_error);
+  if (parsed == nullptr) {
+    return absl::InvalidArgumentError(
+        "the database URL is malformed (it is not shown: it may hold a password); check its "
+        "syntax and percent-encoding: a '%' in a password is written %25");
+  }
+  PQconninfoFree(parsed);
   if (options.max_connections < 1) {
     return absl::InvalidArgumentError("--max-connections must be at least 1");
   }

@@ -507,3 +507,63 @@ TEST(SchemadBinaryTest, InspectWritesARegistryThatRoundTrips) {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// A stray '%' in the URL used to put the password into every RPC error and
+// the log: the URL is parsed at start and a bad one stops serve without it.
+TEST(SchemadBinaryTest, MalformedDatabaseUrlStopsServeWithoutShowingThePassword) {
+  testing::CommandResult r = testing::RunCommand(absl::StrCat(
+      testing::BinaryPath("schemad"),
+      " serve --listen 127.0.0.1:0 --database-url 'postgresql://app:hunter2%zz@127.0.0.1:1/db'"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("the database URL is malformed"));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("hunter2")));
+  r = testing::RunCommand(absl::StrCat(testing::BinaryPath("schemad"),
+                                       " serve --listen 127.0.0.1:0 --database-url "
+                                       "'host=127.0.0.1 password=hunter2 port'"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("hunter2")));
+}
+
+// The URL can come from a file (a command line is visible to every local
+// user); serve warns when it runs as a superuser.
+TEST(SchemadBinaryTest, ServesFromADatabaseUrlFileAndWarnsAboutSuperuser) {
+  auto db = testing::TestDb::Create();
+  const std::string dir = TempDir();
+  const std::string file = WriteFile(dir, "database-url", db->url() + "\n");
+  testing::ServerProcess server({"--database-url-file", file});
+  ASSERT_GT(server.port(), 0);
+  auto stub = pb::SchemaService::NewStub(
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  pb::StatusResponse response;
+  grpc::Status status = stub->Status(&ctx, pb::StatusRequest(), &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(server.Log(), HasSubstr("warning: connected as superuser \"postgres\""));
+  EXPECT_THAT(server.Log(), ::testing::Not(HasSubstr("schemad-test-secret")));
+
+  testing::CommandResult both = testing::RunCommand(
+      absl::StrCat(testing::BinaryPath("schemad"), " serve --listen 127.0.0.1:0 --database-url '",
+                   db->url(), "' --database-url-file ", file));
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_THAT(both.output, HasSubstr("both given"));
+}
+
+// schemad always bounds its waits, and never targets a system schema.
+TEST(SchemadBinaryTest, RefusesUnboundedTimeoutsAndSystemSchemas) {
+  auto db = testing::TestDb::Create();
+  for (const char* flags : {"--statement-timeout 0s", "--lock-timeout -1s",
+                            "--schema pg_catalog", "--schema information_schema"}) {
+    testing::CommandResult r = testing::RunCommand(
+        absl::StrCat(testing::BinaryPath("schemad"), " serve --listen 127.0.0.1:0 --database-url '",
+                     db->url(), "' ", flags));
+    EXPECT_EQ(r.exit_code, 1) << flags << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("refusing to start")) << flags;
+  }
+}
+
+}  // namespace
+}  // namespace schemad

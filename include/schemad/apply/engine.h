@@ -105,6 +105,10 @@ class Engine {
   // the file and line when PostgreSQL rejects a declaration; UNAVAILABLE
   // when the database cannot be reached.
   absl::Status Prepare(absl::Time deadline);
+  // Returns what an operator should fix about the privileges of the role
+  // schemad connects as (superuser, missing CREATE on the database or the
+  // target schema); empty when it has exactly what it needs.
+  absl::StatusOr<std::vector<std::string>> CheckPrivileges(absl::Time deadline);
   // Whether the canonical registry is cached.
   bool prepared() const;
   // The registry as PostgreSQL canonicalizes it (cached).
