@@ -1,5 +1,7 @@
 #include "auth.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -8,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -33,6 +36,14 @@ const char* RoleName(Role role) { return role == Role::kAdmin ? "admin" : "reade
 TokenStore TokenStore::AllowAll() { return TokenStore(); }
 
 absl::StatusOr<TokenStore> TokenStore::LoadFile(const std::string& path) {
+  // Whoever can write the tokens file can grant themselves admin.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "tokens file ", path, " is writable by its group or by others (mode ",
+        absl::StrFormat("%04o", st.st_mode & 07777), "); anyone who can write it can grant themselves "
+        "admin: chmod go-w ", path));
+  }
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read tokens file ", path));
   std::stringstream buffer;

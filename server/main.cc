@@ -59,6 +59,9 @@ ABSL_FLAG(absl::Duration, statement_timeout, absl::Minutes(5),
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(2),
           "How long opening a database connection may take.");
 ABSL_FLAG(int, max_connections, 4, "Most database connections schemad holds at once.");
+ABSL_FLAG(int, max_concurrent_calls, 64,
+          "Most RPCs served at once; beyond it calls get RESOURCE_EXHAUSTED (health checks "
+          "keep room of their own).");
 ABSL_FLAG(std::string, out, "", "inspect: directory to write registry files into.");
 ABSL_FLAG(bool, replace, false,
           "inspect: replace --out when it exists and is not empty (written beside it, then "
@@ -81,7 +84,8 @@ void ApplyEnvironment() {
   for (const char* name :
        {"listen", "database_url", "database_url_file", "registry", "schema", "tokens_file",
         "allow_unauthenticated_remote", "tls_cert", "tls_key", "tls_client_ca", "lock_timeout",
-        "statement_timeout", "connect_timeout", "max_connections", "out", "replace"}) {
+        "statement_timeout", "connect_timeout", "max_connections", "max_concurrent_calls", "out",
+        "replace"}) {
     std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
     if (value == nullptr && std::string(name) == "database_url") value = std::getenv("DATABASE_URL");
@@ -252,6 +256,7 @@ int Serve() {
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.max_concurrent_calls = absl::GetFlag(FLAGS_max_concurrent_calls);
   if (absl::Status valid = ValidateServerOptions(options); !valid.ok()) {
     std::cerr << "schemad: refusing to start: " << valid.message() << "\n";
     return 1;
@@ -330,6 +335,8 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[1];
   if (command == "serve") return schemad::Serve();
+  // check and inspect start no gRPC threads: SIGINT and SIGTERM stop them.
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
   if (command == "check") return schemad::Check();
   if (command == "inspect") return schemad::Inspect();
   std::cerr << "schemad: unknown command \"" << command << "\"\n\n" << schemad::kUsage << "\n";

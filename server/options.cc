@@ -27,6 +27,9 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (!options.tls_client_ca.empty() && options.tls_cert.empty()) {
     return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
   }
+  if (options.max_concurrent_calls < 1) {
+    return absl::InvalidArgumentError("--max-concurrent-calls must be at least 1");
+  }
   if (options.tokens_file.empty() && !options.allow_unauthenticated_remote &&
       !IsLoopbackAddress(options.listen)) {
     return absl::FailedPreconditionError(absl::StrCat(

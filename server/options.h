@@ -21,6 +21,10 @@ struct ServerOptions {
   absl::Duration default_deadline = absl::Minutes(10);
   // How often readiness re-checks the database.
   absl::Duration readiness_interval = absl::Seconds(1);
+  // Most SchemaService calls served at once; beyond it a call is answered
+  // RESOURCE_EXHAUSTED at once. gRPC's thread quota leaves room above it
+  // for health checks, so liveness never fails under load.
+  int max_concurrent_calls = 64;
   // Whether to print one log line per RPC on stderr.
   bool log_requests = true;
 };

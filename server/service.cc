@@ -4,9 +4,11 @@
 #include <iostream>
 #include <sstream>
 
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -209,7 +211,15 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     absl::Status status;
     std::string role_name = "-";
     absl::StatusOr<Role> role = tokens_.Authenticate(authorization);
-    if (!role.ok()) {
+    // A bound on concurrent calls: each holds a thread and may hold a
+    // database connection; beyond it, callers back off instead of piling up.
+    const bool admitted = in_flight_.fetch_add(1) < options_.max_concurrent_calls;
+    absl::Cleanup leave = [this] { in_flight_.fetch_sub(1); };
+    if (!admitted) {
+      status = absl::ResourceExhaustedError(absl::StrCat(
+          "schemad is serving ", options_.max_concurrent_calls,
+          " calls at once (--max-concurrent-calls); retry with backoff"));
+    } else if (!role.ok()) {
       status = role.status();
     } else {
       role_name = RoleName(*role);
@@ -247,6 +257,7 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
   const ServerOptions options_;
   grpc::HealthCheckServiceInterface* health_ = nullptr;
   std::atomic<int> ready_{-1};
+  std::atomic<int> in_flight_{0};
 };
 
 RunningServer::~RunningServer() { Shutdown(absl::Seconds(1)); }
@@ -281,6 +292,12 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
         {ReadFile(options.tls_key, &read_status), ReadFile(options.tls_cert, &read_status)});
     if (!options.tls_client_ca.empty()) {
       ssl.pem_root_certs = ReadFile(options.tls_client_ca, &read_status);
+      if (read_status.ok() &&
+          ssl.pem_root_certs.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--tls-client-ca ", options.tls_client_ca,
+            " holds no PEM certificate: no client could ever be verified"));
+      }
       ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
     }
     SCHEMAD_RETURN_IF_ERROR(read_status);
@@ -299,6 +316,14 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   builder.AddListeningPort(options.listen, credentials, &running->port_);
   builder.RegisterService(running->service_.get());
   builder.SetMaxReceiveMessageSize(1 << 20);
+  // One thread per call in the sync server: bound them, with room above
+  // max_concurrent_calls for health checks and reflection.
+  grpc::ResourceQuota quota("schemad");
+  quota.SetMaxThreads(options.max_concurrent_calls + 32);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
+  // Idle connections are closed after 10 minutes.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 10 * 60 * 1000);
   running->server_ = builder.BuildAndStart();
   if (running->server_ == nullptr || running->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));

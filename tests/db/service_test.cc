@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <thread>
@@ -563,6 +564,72 @@ TEST(SchemadBinaryTest, RefusesUnboundedTimeoutsAndSystemSchemas) {
     EXPECT_EQ(r.exit_code, 1) << flags << ": " << r.output;
     EXPECT_THAT(r.output, HasSubstr("refusing to start")) << flags;
   }
+}
+
+}  // namespace
+}  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// Whoever can write the tokens file can grant themselves admin.
+TEST_F(ServiceTest, TokensFileWritableByOthersIsRefused) {
+  testing::TestDb* db = UseDb();
+  const std::string dir = TempDir();
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.tokens_file = WriteFile(dir, "tokens", "admin 0123456789abcdef0123\n");
+  chmod(options.tokens_file.c_str(), 0666);
+  Engine engine(db->pool(), *LoadEmbeddedRegistry());
+  absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(options, &engine);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(server.status().message(), HasSubstr("mode 0666"));
+  EXPECT_THAT(server.status().message(), HasSubstr("chmod go-w"));
+}
+
+TEST_F(ServiceTest, TlsClientCaWithoutACertificateRefusesToStart) {
+  testing::TestDb* db = UseDb();
+  Pki pki = MakePki();
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.tls_cert = absl::StrCat(pki.dir, "/server.pem");
+  options.tls_key = absl::StrCat(pki.dir, "/server.key");
+  options.tls_client_ca = WriteFile(pki.dir, "empty-ca.pem", "# no certificate here\n");
+  Engine engine(db->pool(), *LoadEmbeddedRegistry());
+  absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(options, &engine);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(server.status().message(), HasSubstr("holds no PEM certificate"));
+}
+
+// Calls beyond --max-concurrent-calls are refused at once, and health
+// checks keep working: liveness never fails under load.
+TEST_F(ServiceTest, CallsBeyondTheConcurrencyBoundAreRefusedWhileHealthAnswers) {
+  testing::TestDb* db = UseDb();
+  ServerOptions options;
+  options.max_concurrent_calls = 1;
+  StartWith(db, options);
+  pb::InitializeResponse init;
+  ASSERT_TRUE(Initialize(pb::InitializeRequest(), &init).ok());
+  ASSERT_TRUE(HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(10)));
+  db->Exec("ALTER TABLE users DROP COLUMN full_name");
+  // Another session holds users: the next Initialize waits for it.
+  pqxx::connection holder(db->url());
+  pqxx::work lock(holder);
+  lock.exec("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+  std::thread busy([&] {
+    pb::InitializeResponse ignored;
+    (void)Initialize(pb::InitializeRequest(), &ignored);
+  });
+  absl::SleepFor(absl::Milliseconds(1500));
+  pb::StatusResponse status;
+  grpc::Status refused = Status(&status);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("--max-concurrent-calls"));
+  EXPECT_EQ(Health(""), HealthResponse::SERVING);
+  lock.abort();
+  busy.join();
 }
 
 }  // namespace
