@@ -288,6 +288,81 @@ int Fail(const grpc::Status& status, absl::Time deadline, const Args& a) {
   }
 }
 
+// 128 random bits, hex.
+std::string RandomRequestId() {
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  unsigned char bytes[16] = {};
+  random.read(reinterpret_cast<char*>(bytes), sizeof(bytes));
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// Whether a failed Initialize may have committed anyway: no answer came
+// (our deadline, a lost connection, a cancelled call), so the server may
+// have committed before or while the call broke.
+bool IsAmbiguous(const grpc::Status& status, absl::Time deadline) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::UNKNOWN:
+      return true;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::Now() >= deadline - absl::Milliseconds(50);
+    default:
+      return false;
+  }
+}
+
+int Print(const google::protobuf::Message& message, const std::string& text, const Args& a);
+
+// After an ambiguous failure, asks the server whether the change committed
+// (GetInitializeOutcome waits for any Initialize in progress) and reports
+// the truth: committed (exit 0), not committed (the failure's own code), or
+// unknown (exit 6, never "nothing was applied").
+int ResolveAmbiguous(v1::SchemaService::Stub& stub, const Args& a, const grpc::Status& failure,
+                     const std::string& request_id) {
+  v1::GetInitializeOutcomeRequest lookup;
+  lookup.set_request_id(request_id);
+  grpc::Status last;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    v1::GetInitializeOutcomeResponse outcome;
+    grpc::ClientContext ctx;
+    const absl::Time deadline = absl::Now() + std::max(a.timeout, absl::Seconds(15));
+    Prepare(ctx, a, deadline);
+    last = stub.GetInitializeOutcome(&ctx, lookup, &outcome);
+    if (last.ok()) {
+      if (outcome.outcome() == v1::GetInitializeOutcomeResponse::COMMITTED) {
+        std::cerr << "schemactl: the call failed ("
+                  << absl::StatusCodeToString(static_cast<absl::StatusCode>(failure.error_code()))
+                  << ": " << failure.error_message()
+                  << "), but schemad.history shows that the change committed (request "
+                  << request_id << ", " << outcome.steps() << " steps)\n";
+        return Print(outcome, "applied (confirmed from schemad.history after the call failed)\n",
+                     a);
+      }
+      std::cerr << "schemactl: confirmed from schemad.history: request " << request_id
+                << " did not commit\n";
+      return Fail(failure, absl::InfiniteFuture(), a);
+    }
+    if (last.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        last.error_code() != grpc::StatusCode::ABORTED) {
+      break;
+    }
+    absl::SleepFor(absl::Seconds(1));
+  }
+  std::cerr << "schemactl: initialize failed: "
+            << absl::StatusCodeToString(static_cast<absl::StatusCode>(failure.error_code()))
+            << ": " << failure.error_message() << "\nschemactl: whether request " << request_id
+            << " committed is unknown (" << last.error_message()
+            << "); run `schemactl status` once the server answers\n";
+  return kUnreachable;
+}
+
 int Print(const google::protobuf::Message& message, const std::string& text, const Args& a) {
   if (a.format == "json") {
     std::string json;
@@ -368,6 +443,9 @@ int Run(const Args& a) {
 
   // initialize
   v1::InitializeRequest request;
+  // One id for every attempt of this invocation: after an ambiguous failure
+  // the server is asked whether the change with this id committed.
+  request.set_request_id(RandomRequestId());
   request.set_dry_run(a.dry_run);
   request.set_expected_fingerprint(a.expect_fingerprint);
   for (const std::string& h : a.allow_hazards) request.add_allow_hazards(h);
@@ -384,10 +462,16 @@ int Run(const Args& a) {
       if (code != kOk) return code;
       return response.outcome() == v1::InitializeResponse::PARTIAL ? kDrifted : kOk;
     }
-    const bool retryable = status.error_code() == grpc::StatusCode::UNAVAILABLE;
+    // Lock waits (ABORTED) end when the other session finishes: worth
+    // retrying within --wait, like an unreachable server or database.
+    const bool retryable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                           status.error_code() == grpc::StatusCode::ABORTED;
     if (!retryable || absl::Now() >= wait_until) {
       if (retryable && a.wait > absl::ZeroDuration()) {
         std::cerr << "schemactl: gave up after --wait " << absl::FormatDuration(a.wait) << "\n";
+      }
+      if (!a.dry_run && IsAmbiguous(status, deadline)) {
+        return ResolveAmbiguous(stub, a, status, request.request_id());
       }
       return Fail(status, deadline, a);
     }

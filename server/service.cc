@@ -141,6 +141,11 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                     options.dry_run = request->dry_run();
                     options.expected_fingerprint = request->expected_fingerprint();
                     options.caller = absl::StrCat(context->peer(), " (", RoleName(role), ")");
+                    if (request->request_id().size() > 64) {
+                      return absl::InvalidArgumentError("request_id: at most 64 characters");
+                    }
+                    options.request_id = request->request_id();
+                    options.cancelled = [context] { return context->IsCancelled(); };
                     for (int i = 0; i < request->allow_hazards_size(); ++i) {
                       HazardKind kind;
                       if (!ParseHazardKind(request->allow_hazards(i), &kind)) {
@@ -185,6 +190,27 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
       response->set_changed(r.changed);
       return absl::OkStatus();
     });
+  }
+
+  grpc::Status GetInitializeOutcome(grpc::ServerContext* context,
+                                    const pb::GetInitializeOutcomeRequest* request,
+                                    pb::GetInitializeOutcomeResponse* response) override {
+    return Handle(context, "GetInitializeOutcome", Role::kReader,
+                  [&](absl::Time deadline, Role) -> absl::Status {
+                    SCHEMAD_ASSIGN_OR_RETURN(
+                        RequestOutcome r, engine_->LookupRequest(request->request_id(), deadline));
+                    if (!r.committed) {
+                      response->set_outcome(pb::GetInitializeOutcomeResponse::NOT_COMMITTED);
+                      return absl::OkStatus();
+                    }
+                    response->set_outcome(pb::GetInitializeOutcomeResponse::COMMITTED);
+                    *response->mutable_finished_at() =
+                        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+                            absl::ToUnixMicros(r.finished_at));
+                    response->set_steps(static_cast<uint32_t>(r.steps));
+                    response->set_registry_fingerprint(r.registry_fingerprint);
+                    return absl::OkStatus();
+                  });
   }
 
   grpc::Status Diff(grpc::ServerContext* context, const pb::DiffRequest*,
@@ -341,7 +367,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
   running->readiness_ = std::thread([raw, engine, interval = options.readiness_interval]() {
     std::string last_error;
     do {
-      absl::Status ready = engine->Prepare(absl::Now() + absl::Seconds(30));
+      // Bounded so that a SIGTERM drain (which joins this thread) stays
+      // within its documented time.
+      absl::Status ready = engine->Prepare(absl::Now() + absl::Seconds(10));
       if (ready.ok()) {
         ready = engine->database().Ping(absl::Now() + absl::Seconds(1));
       } else if (std::string(ready.message()) != last_error) {

@@ -11,6 +11,7 @@
 #include "apply/self_schema.h"
 #include "catalog/catalog.h"
 #include "db/pool.h"
+#include "db/watchdog.h"
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
 #include "schemad/common/status_macros.h"
@@ -40,6 +41,27 @@ absl::Status CheckFingerprint(const std::string& expected, const std::string& cu
   return absl::FailedPreconditionError(
       absl::StrCat("the schema changed since the plan was reviewed: expected fingerprint ",
                    expected, ", current ", current, "; run Diff again and review the new plan"));
+}
+
+// COMMIT is sent only with this much of the caller's deadline left: a
+// COMMIT whose acknowledgement is lost leaves the caller in doubt.
+constexpr absl::Duration kCommitMargin = absl::Milliseconds(250);
+
+absl::Status CommitMarginLeft(absl::Time deadline, const char* what) {
+  if (deadline - absl::Now() >= kCommitMargin) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat(
+      "too little of the caller's deadline left to commit ", what,
+      " safely; rolled back, nothing applied"));
+}
+
+// A statement the watchdog cancelled fails with 57014: report why.
+absl::Status StoppedOr(Watchdog& watchdog, const absl::Status& status, const char* what) {
+  const absl::Status stopped = watchdog.Check(what);
+  if (!stopped.ok() && (status.code() == absl::StatusCode::kDeadlineExceeded ||
+                        SqlStateOf(status) == "57014")) {
+    return stopped;
+  }
+  return status;
 }
 
 absl::Status CheckDeadline(absl::Time deadline, const char* what) {
@@ -176,6 +198,48 @@ absl::Status Engine::Prepare(absl::Time deadline) {
   return WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
     return CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_).status();
   });
+}
+
+absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_id,
+                                                     absl::Time deadline) {
+  if (request_id.empty() || request_id.size() > 64) {
+    return absl::InvalidArgumentError("request_id: 1 to 64 characters");
+  }
+  RequestOutcome out;
+  SCHEMAD_RETURN_IF_ERROR(WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+    return Guard("looking up the request in schemad.history", [&]() -> absl::Status {
+      pqxx::work tx(lease.conn());
+      db_->pool().Count(2);
+      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, 0);
+      // An Initialize of this schema in progress holds the advisory lock:
+      // wait for it (lock_timeout bounds the wait), so that the answer is
+      // final rather than "not yet".
+      ExecParams(db_->pool(), tx,
+                 absl::StrCat("SELECT pg_catalog.pg_advisory_xact_lock_shared(", kLockKey, ")"),
+                 registry_.schema.name);
+      bool usable = false;
+      int version = 0;
+      SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(db_->pool(), tx, &usable, &version));
+      if (usable && version >= 2) {
+        const pqxx::result r = ExecParams(
+            db_->pool(), tx,
+            "SELECT pg_catalog.int8(pg_catalog.\"extract\"('epoch', finished_at) "
+            "OPERATOR(pg_catalog.*) 1000000), pg_catalog.jsonb_array_length(steps), "
+            "registry_fingerprint FROM schemad.history "
+            "WHERE request_id OPERATOR(pg_catalog.=) $1 ORDER BY id DESC LIMIT 1",
+            request_id);
+        if (!r.empty()) {
+          out.committed = true;
+          out.finished_at = absl::FromUnixMicros(r[0][0].as<int64_t>());
+          out.steps = r[0][1].as<int>();
+          out.registry_fingerprint = r[0][2].as<std::string>();
+        }
+      }
+      tx.commit();
+      return absl::OkStatus();
+    });
+  }));
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> Engine::CheckPrivileges(absl::Time deadline) {
@@ -457,6 +521,12 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   InitializeResult result;
   absl::Status status = WithConnection(pool, deadline, [&](Lease& lease) -> absl::Status {
     const std::string& schema_name = registry_.schema.name;
+    // The caller's deadline and cancellation bound the whole call, from the
+    // lock wait to COMMIT: a statement in flight is cancelled, the next one
+    // is not sent, and COMMIT starts only with a margin left (its
+    // acknowledgement can be lost; the request id answers that case).
+    Watchdog watchdog(lease.conn(), deadline, options.cancelled);
+    auto stopped = [&](const char* what) { return watchdog.Check(what); };
     // Advisory lock, polled outside any transaction with backoff.
     absl::Duration backoff = absl::Milliseconds(5);
     for (;;) {
@@ -469,6 +539,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
         return absl::OkStatus();
       }));
       if (locked) break;
+      SCHEMAD_RETURN_IF_ERROR(stopped("waiting for another Initialize"));
       if (absl::Now() + backoff >= deadline) {
         return absl::DeadlineExceededError(
             "deadline expired waiting for another schemad's Initialize of this schema "
@@ -491,9 +562,10 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                              CachedCanonical(cache_mu_, canonical_, pool, lease, registry_));
     const Schema& desired = *canonical;
     Snapshot snapshot;
-    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
-                                        /*wait_for_locks=*/true, &snapshot,
-                                        [](pqxx::dbtransaction&) {}));
+    absl::Status planned = ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
+                                       /*wait_for_locks=*/true, &snapshot,
+                                       [](pqxx::dbtransaction&) {});
+    if (!planned.ok()) return StoppedOr(watchdog, planned, "Initialize");
     result.fingerprint = snapshot.fingerprint;
     SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, snapshot.fingerprint));
 
@@ -541,17 +613,31 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       return absl::OkStatus();
     }
 
+    std::string labels_committed;
     if (!label_steps.empty()) {
       // ALTER TYPE ... ADD VALUE: committed on its own, because a label is
       // unusable in the transaction that adds it (SQLSTATE 55P04).
-      SCHEMAD_RETURN_IF_ERROR(Guard("adding enum labels", [&]() -> absl::Status {
+      absl::Status labels = Guard("adding enum labels", [&]() -> absl::Status {
         pqxx::work tx(lease.conn());
         pool.Count(2);
         BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
-        for (const PlanStep& s : label_steps) Exec(pool, tx, s.sql);
+        for (const PlanStep& s : label_steps) {
+          SCHEMAD_RETURN_IF_ERROR(stopped("adding enum labels"));
+          Exec(pool, tx, s.sql);
+        }
+        SCHEMAD_RETURN_IF_ERROR(CommitMarginLeft(deadline, "adding enum labels"));
+        SCHEMAD_RETURN_IF_ERROR(stopped("adding enum labels"));
         tx.commit();
         return absl::OkStatus();
-      }));
+      });
+      if (!labels.ok()) return StoppedOr(watchdog, labels, "adding enum labels");
+      std::vector<std::string> sql;
+      for (const PlanStep& s : label_steps) sql.push_back(s.sql);
+      labels_committed = absl::StrCat(
+          "; note: ", label_steps.size(),
+          " enum label step(s) had already committed on their own before the main "
+          "transaction: ",
+          absl::StrJoin(sql, "; "));
     }
 
     // Each step is sent alone (one statement per call, extended protocol);
@@ -564,6 +650,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
       SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));
       for (const PlanStep& s : main_steps) {
+        SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
         failed_step = s.sql;
         Exec(pool, tx, s.sql);
       }
@@ -587,13 +674,20 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                      .finished = finished,
                      .caller = options.caller,
                      .registry_fingerprint = registry_.fingerprint,
+                     .request_id = options.request_id,
                      .steps = result.executed});
+      SCHEMAD_RETURN_IF_ERROR(CommitMarginLeft(deadline, "the plan"));
+      SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
       tx.commit();
       return absl::OkStatus();
     });
     if (!applied.ok()) {
+      applied = StoppedOr(watchdog, applied, "the plan");
       if (!failed_step.empty()) {
-        return Annotate(applied, absl::StrCat("step `", failed_step.substr(0, 200), "`"));
+        applied = Annotate(applied, absl::StrCat("step `", failed_step.substr(0, 200), "`"));
+      }
+      if (!labels_committed.empty()) {
+        applied = absl::Status(applied.code(), absl::StrCat(applied.message(), labels_committed));
       }
       return applied;
     }

@@ -213,13 +213,14 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
 }
 
 absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                              bool* history_usable) {
+                              bool* history_usable, int* history_version_out) {
   bool exists = false;
   std::set<std::string> present;
   int history_version = 0;
   *history_usable = false;
   SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
   *history_usable = present.count("history") > 0;
+  if (history_version_out != nullptr) *history_version_out = history_version;
   return absl::OkStatus();
 }
 

@@ -39,11 +39,12 @@ inline constexpr int kSelfSchemaVersion = 2;
 absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx);
 
 // Read-only: OK when the schema is missing or is schemad's own (sets
-// `*history_usable` when schemad.history exists and may be read);
+// `*history_usable` when schemad.history exists and may be read, and
+// `*history_version` to its layout version, 1 or 2);
 // FAILED_PRECONDITION as EnsureSelfSchema otherwise. Throws libpqxx
 // exceptions.
 absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                              bool* history_usable);
+                              bool* history_usable, int* history_version = nullptr);
 
 struct HistoryRecord {
   absl::Time started;

@@ -407,3 +407,96 @@ TEST(EngineTest, LockTableExhaustionIsResourceExhaustedWithTheFix) {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// PostgreSQL 15 has no transaction timeout: the caller's deadline and
+// cancellation must bound Initialize themselves (a 3 s deadline used to
+// commit at 4.1 s; a call cancelled at 0.3 s committed at 7.5 s).
+class BoundedInitializeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = testing::TestDb::Create();
+    db_->Exec("CREATE TABLE t (id integer)");
+    // A long lock_timeout: only the caller's deadline can end the wait.
+    pool_ = *Database::Create({.url = db_->url(), .lock_timeout = absl::Seconds(60)});
+    engine_ = std::make_unique<Engine>(pool_.get(), testing::MustLoadRegistry(R"reg(table {
+  name: "t"
+  column { name: "id" type: "integer" }
+  column { name: "added" type: "integer" }
+})reg"));
+    ASSERT_TRUE(engine_->Prepare(Deadline()).ok());
+    holder_ = std::make_unique<pqxx::connection>(db_->url());
+    lock_ = std::make_unique<pqxx::work>(*holder_);
+    lock_->exec("LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+  }
+  void TearDown() override {
+    lock_.reset();
+    holder_.reset();
+    engine_.reset();
+    pool_.reset();
+  }
+  bool Applied() {
+    lock_->abort();
+    return db_->Query("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND "
+                      "attname = 'added'")[0][0]
+               .as<int>() > 0;
+  }
+
+  std::unique_ptr<testing::TestDb> db_;
+  std::unique_ptr<Database> pool_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<pqxx::connection> holder_;
+  std::unique_ptr<pqxx::work> lock_;
+};
+
+TEST_F(BoundedInitializeTest, TheCallersDeadlineEndsABlockedInitializeAndNothingCommits) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<InitializeResult> init =
+      engine_->Initialize({.request_id = "deadline-1"}, start + absl::Seconds(2));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.status().code(), absl::StatusCode::kDeadlineExceeded) << init.status();
+  EXPECT_LT(took, absl::Seconds(5)) << "a 2 s deadline, with a generous margin";
+  EXPECT_FALSE(Applied());
+  absl::StatusOr<RequestOutcome> outcome = engine_->LookupRequest("deadline-1", Deadline());
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_FALSE(outcome->committed);
+}
+
+TEST_F(BoundedInitializeTest, CancellationStopsABlockedInitializeAndNothingCommits) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<InitializeResult> init = engine_->Initialize(
+      {.cancelled = [start] { return absl::Now() - start > absl::Milliseconds(300); }},
+      start + absl::Seconds(60));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(init.ok());
+  EXPECT_EQ(init.status().code(), absl::StatusCode::kCancelled) << init.status();
+  EXPECT_LT(took, absl::Seconds(5)) << "cancelled at 0.3 s, with a generous margin";
+  EXPECT_FALSE(Applied());
+}
+
+TEST(EngineTest, RequestIdIsRecordedAndLookedUp) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), testing::MustLoadRegistry(
+                                "table { name: \"t\" column { name: \"id\" type: \"integer\" } }"));
+  absl::StatusOr<InitializeResult> init =
+      engine.Initialize({.request_id = "req-0123456789abcdef"}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(db->Query("SELECT request_id FROM schemad.history")[0][0].as<std::string>(),
+            "req-0123456789abcdef");
+  absl::StatusOr<RequestOutcome> found = engine.LookupRequest("req-0123456789abcdef", Deadline());
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_TRUE(found->committed);
+  EXPECT_EQ(found->steps, static_cast<int>(init->executed.size()));
+  EXPECT_EQ(found->registry_fingerprint, engine.registry().fingerprint);
+  absl::StatusOr<RequestOutcome> missing = engine.LookupRequest("other", Deadline());
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_FALSE(missing->committed);
+  EXPECT_EQ(engine.LookupRequest("", Deadline()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace schemad

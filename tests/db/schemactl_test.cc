@@ -122,6 +122,13 @@ class SchemadProcess {
   }
 
   ~SchemadProcess() { Stop(); }
+  // A crash: no drain, no goodbye.
+  void KillHard() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
 
   void Stop() {
     if (pid_ <= 0) return;
@@ -630,6 +637,39 @@ TEST_F(SchemactlTest, LockTimeoutExitsServerFailedAndAppliesNothing) {
   EXPECT_THAT(r.output, HasSubstr("lock"));
   EXPECT_EQ(IndexDef("ix_documents_owner_id"), "");
   EXPECT_EQ(Ctl("status --check").exit_code, 3);
+}
+
+// A call whose connection breaks mid-Initialize may have committed: schemactl
+// asks the server, and when nobody can answer it says so (exit 6), never
+// "failed on the server, nothing applied" (exit 7).
+TEST_F(SchemactlTest, AConnectionLostMidInitializeIsReportedAsUnknownNotAsNothingApplied) {
+  StartServer({"--lock-timeout", "60s"});
+  Initialize();
+  db_->Exec("DROP INDEX ix_documents_owner_id");
+  pqxx::connection holder(db_->url());
+  pqxx::work lock(holder);
+  lock.exec("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE");
+  std::future<CommandResult> ctl = std::async(std::launch::async, [this] {
+    return Ctl("initialize");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  server_->KillHard();
+  CommandResult r = ctl.get();
+  lock.abort();
+  EXPECT_EQ(r.exit_code, 6) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("committed is unknown"));
+  EXPECT_EQ(IndexDef("ix_documents_owner_id"), "") << "the killed server's session rolled back";
+}
+
+// Every schemactl initialize carries a request id, recorded in history.
+TEST_F(SchemactlTest, InitializeRecordsItsRequestIdInHistory) {
+  StartServer();
+  Initialize();
+  const std::string id =
+      db_->Query("SELECT request_id FROM schemad.history ORDER BY id DESC LIMIT 1")[0][0]
+          .as<std::string>();
+  EXPECT_EQ(id.size(), 32u) << id;
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
 }
 
 }  // namespace

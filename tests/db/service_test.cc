@@ -632,5 +632,32 @@ TEST_F(ServiceTest, CallsBeyondTheConcurrencyBoundAreRefusedWhileHealthAnswers) 
   busy.join();
 }
 
+TEST_F(ServiceTest, GetInitializeOutcomeTellsWhetherARequestCommitted) {
+  testing::TestDb* db = UseDb();
+  StartWith(db);
+  pb::InitializeRequest request;
+  request.set_request_id("ci-run-42");
+  pb::InitializeResponse init;
+  ASSERT_TRUE(Initialize(request, &init).ok());
+  for (const auto& [id, want] :
+       std::vector<std::pair<std::string, pb::GetInitializeOutcomeResponse::Outcome>>{
+           {"ci-run-42", pb::GetInitializeOutcomeResponse::COMMITTED},
+           {"never-sent", pb::GetInitializeOutcomeResponse::NOT_COMMITTED}}) {
+    grpc::ClientContext ctx;
+    Auth(ctx, kReader);
+    pb::GetInitializeOutcomeRequest lookup;
+    lookup.set_request_id(id);
+    pb::GetInitializeOutcomeResponse outcome;
+    grpc::Status status = stub_->GetInitializeOutcome(&ctx, lookup, &outcome);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(outcome.outcome(), want) << id;
+    if (want == pb::GetInitializeOutcomeResponse::COMMITTED) {
+      EXPECT_EQ(outcome.steps(), static_cast<uint32_t>(init.executed_size()));
+    }
+  }
+  request.set_request_id(std::string(65, 'x'));
+  EXPECT_EQ(Initialize(request, &init).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace schemad

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,12 @@ struct InitializeOptions {
   std::string expected_fingerprint;
   // Recorded in history: peer address and role.
   std::string caller = "unknown";
+  // Recorded in history; GetInitializeOutcome looks it up after an
+  // ambiguous failure. Empty: none.
+  std::string request_id;
+  // Polled while the change runs: true stops it (the statement in flight
+  // is cancelled, the transaction rolled back). Empty: never.
+  std::function<bool()> cancelled;
 };
 
 enum class Outcome { kApplied, kAlreadyInSync, kDryRun, kPartial };
@@ -76,6 +83,14 @@ struct InitializeResult {
   std::vector<PlanStep> skipped;
   std::vector<Difference> remaining;
   std::string fingerprint;
+};
+
+// Whether an Initialize that carried a request id committed.
+struct RequestOutcome {
+  bool committed = false;
+  absl::Time finished_at;
+  int steps = 0;
+  std::string registry_fingerprint;
 };
 
 struct EngineOptions {
@@ -105,6 +120,11 @@ class Engine {
   // the file and line when PostgreSQL rejects a declaration; UNAVAILABLE
   // when the database cannot be reached.
   absl::Status Prepare(absl::Time deadline);
+  // Looks `request_id` up in schemad.history, after waiting for any
+  // Initialize of the schema in progress (the advisory lock; ABORTED when
+  // lock_timeout passes first), so that "not committed" is final.
+  absl::StatusOr<RequestOutcome> LookupRequest(const std::string& request_id,
+                                               absl::Time deadline);
   // Returns what an operator should fix about the privileges of the role
   // schemad connects as (superuser, missing CREATE on the database or the
   // target schema); empty when it has exactly what it needs.
