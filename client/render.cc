@@ -158,14 +158,20 @@ std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style
   if (!r.executed().empty()) {
     absl::StrAppend(&out, "\n",
                     r.outcome() == v1::InitializeResponse::DRY_RUN ? "would execute" : "executed",
-                    " (", r.executed_size(), " steps):\n", RenderSteps(r.executed(), style));
+                    " (", std::max<uint32_t>(r.executed_count(), r.executed_size()), " steps",
+                    r.truncated() && r.executed_count() > static_cast<uint32_t>(r.executed_size())
+                        ? absl::StrCat("; the first ", r.executed_size(),
+                                       " shown, every one is in schemad.history")
+                        : "",
+                    "):\n", RenderSteps(r.executed(), style));
   }
   if (!r.skipped().empty()) {
     std::set<std::string> kinds;
     for (const auto& s : r.skipped()) {
       for (const auto& h : s.hazards()) kinds.insert(HazardKindName(h.kind()));
     }
-    absl::StrAppend(&out, "\nskipped, hazards not accepted (", r.skipped_size(), " steps):\n",
+    absl::StrAppend(&out, "\nskipped, hazards not accepted (",
+                    std::max<uint32_t>(r.skipped_count(), r.skipped_size()), " steps):\n",
                     RenderSteps(r.skipped(), style));
     absl::StrAppend(&out, Paint(style, kDim, absl::StrCat("to run them: --allow-hazards ",
                                                           absl::StrJoin(kinds, ","), "\n")));

@@ -427,12 +427,33 @@ int Run(const Args& a) {
   }
 
   if (a.command == "diff") {
+    // Every page, merged: pages keep each response under 4 MiB; they are
+    // tied to one fingerprint, so a schema that moves between pages is an
+    // error, never a mixed answer.
     v1::DiffResponse response;
-    grpc::ClientContext ctx;
     const absl::Time deadline = absl::Now() + a.timeout;
-    Prepare(ctx, a, deadline);
-    grpc::Status status = stub.Diff(&ctx, v1::DiffRequest(), &response);
-    if (!status.ok()) return Fail(status, deadline, a);
+    v1::DiffRequest request;
+    for (;;) {
+      grpc::ClientContext ctx;
+      Prepare(ctx, a, deadline);
+      v1::DiffResponse page;
+      grpc::Status status = stub.Diff(&ctx, request, &page);
+      if (!status.ok()) return Fail(status, deadline, a);
+      const std::string next = page.next_page_token();
+      if (request.page_token().empty()) {
+        response = std::move(page);
+      } else {
+        for (v1::Difference& d : *page.mutable_differences()) {
+          *response.add_differences() = std::move(d);
+        }
+        for (v1::PlanStep& step : *page.mutable_plan()->mutable_steps()) {
+          *response.mutable_plan()->add_steps() = std::move(step);
+        }
+      }
+      if (next.empty()) break;
+      request.set_page_token(next);
+    }
+    response.clear_next_page_token();
     if (a.sql) {
       if (a.format == "json") return Print(response.plan(), "", a);
       std::cout << RenderPlanSql(response.plan());

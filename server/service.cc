@@ -9,7 +9,9 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
@@ -109,6 +111,41 @@ std::string ReadFile(const std::string& path, absl::Status* status) {
   return buffer.str();
 }
 
+// Responses stay under gRPC's default 4 MiB receive limit, which grpcurl
+// and grpc-js keep: Diff pages, Initialize bounds its lists.
+constexpr uint32_t kDefaultPageSize = 500;
+constexpr uint32_t kMaxPageSize = 5000;
+constexpr size_t kPageBytes = 3 << 20;
+constexpr size_t kInitializeListEntries = 1000;
+constexpr size_t kInitializeListBytes = 3 << 20;
+
+// Counts the bytes of the text an item puts in a response (an upper-bound
+// estimate: SQL, names, messages, plus a fixed overhead).
+class ResponseBudget {
+ public:
+  explicit ResponseBudget(size_t bytes) : left_(bytes) {}
+  bool Fits(const PlanStep& s) {
+    size_t n = s.sql.size() + 64;
+    for (const Hazard& h : s.hazards) n += h.message.size() + 16;
+    return Take(n);
+  }
+  bool Fits(const Difference& d) {
+    return Take(d.name.size() + d.table.size() + d.detail.size() + d.expected.size() +
+                d.actual.size() + d.object_type.size() + 64);
+  }
+
+ private:
+  // The first item always fits, so that every page makes progress.
+  bool Take(size_t n) {
+    if (n > left_ && taken_) return false;
+    left_ = n > left_ ? 0 : left_ - n;
+    taken_ = true;
+    return true;
+  }
+  size_t left_;
+  bool taken_ = false;
+};
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -165,9 +202,29 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                                              engine_->Initialize(options, deadline));
                     response->set_outcome(ToProto(r.outcome));
                     response->set_fingerprint(r.fingerprint);
-                    for (const PlanStep& s : r.executed) ToProto(s, response->add_executed());
-                    for (const PlanStep& s : r.skipped) ToProto(s, response->add_skipped());
-                    for (const Difference& d : r.remaining) ToProto(d, response->add_remaining());
+                    response->set_executed_count(static_cast<uint32_t>(r.executed.size()));
+                    response->set_skipped_count(static_cast<uint32_t>(r.skipped.size()));
+                    response->set_remaining_count(static_cast<uint32_t>(r.remaining.size()));
+                    // Bounded: a committed change must never be reported as
+                    // a failure because its answer was too big to receive.
+                    ResponseBudget budget(kInitializeListBytes);
+                    bool truncated = false;
+                    auto bounded = [&](auto& items, auto add) {
+                      size_t n = 0;
+                      for (const auto& item : items) {
+                        if (n >= kInitializeListEntries || !budget.Fits(item)) {
+                          truncated = true;
+                          return;
+                        }
+                        add(item);
+                        ++n;
+                      }
+                    };
+                    bounded(r.executed, [&](const PlanStep& s) { ToProto(s, response->add_executed()); });
+                    bounded(r.skipped, [&](const PlanStep& s) { ToProto(s, response->add_skipped()); });
+                    bounded(r.remaining,
+                            [&](const Difference& d) { ToProto(d, response->add_remaining()); });
+                    response->set_truncated(truncated);
                     return absl::OkStatus();
                   });
   }
@@ -213,15 +270,46 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                   });
   }
 
-  grpc::Status Diff(grpc::ServerContext* context, const pb::DiffRequest*,
+  grpc::Status Diff(grpc::ServerContext* context, const pb::DiffRequest* request,
                     pb::DiffResponse* response) override {
     return Handle(context, "Diff", Role::kReader, [&](absl::Time deadline, Role) -> absl::Status {
+      const uint32_t page_size =
+          request->page_size() == 0 ? kDefaultPageSize : std::min(request->page_size(), kMaxPageSize);
       SCHEMAD_ASSIGN_OR_RETURN(DiffResult r, engine_->Diff(deadline));
-      for (const Difference& d : r.differences) ToProto(d, response->add_differences());
+      // A page token is "<fingerprint>:<difference offset>:<step offset>".
+      size_t diff_at = 0, step_at = 0;
+      if (!request->page_token().empty()) {
+        const std::vector<std::string> parts = absl::StrSplit(request->page_token(), ':');
+        if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &diff_at) ||
+            !absl::SimpleAtoi(parts[2], &step_at) || diff_at > r.differences.size() ||
+            step_at > r.plan.steps.size()) {
+          return absl::InvalidArgumentError("page_token: not a token this server issued");
+        }
+        if (parts[0] != r.fingerprint) {
+          return absl::FailedPreconditionError(
+              "page_token: the schema changed since the first page (its fingerprint moved); "
+              "start again from the first page");
+        }
+      }
+      ResponseBudget budget(kPageBytes);
+      size_t d = diff_at;
+      for (; d < r.differences.size() && d - diff_at < page_size && budget.Fits(r.differences[d]);
+           ++d) {
+        ToProto(r.differences[d], response->add_differences());
+      }
       pb::Plan* plan = response->mutable_plan();
-      for (const PlanStep& s : r.plan.steps) ToProto(s, plan->add_steps());
+      size_t s = step_at;
+      for (; s < r.plan.steps.size() && s - step_at < page_size && budget.Fits(r.plan.steps[s]);
+           ++s) {
+        ToProto(r.plan.steps[s], plan->add_steps());
+      }
       plan->set_fingerprint(r.fingerprint);
       plan->set_schema(r.schema);
+      response->set_total_differences(static_cast<uint32_t>(r.differences.size()));
+      response->set_total_steps(static_cast<uint32_t>(r.plan.steps.size()));
+      if (d < r.differences.size() || s < r.plan.steps.size()) {
+        response->set_next_page_token(absl::StrCat(r.fingerprint, ":", d, ":", s));
+      }
       return absl::OkStatus();
     });
   }

@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -29,6 +31,7 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "schemad/v1/schema_service.grpc.pb.h"
 #include "testing/test_db.h"
 
 namespace schemad {
@@ -40,6 +43,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::RunCommand;
 using testing::TestDb;
+namespace v1 = ::schemad::v1;
 
 constexpr char kAdminToken[] = "admin-token-e2e-0001";
 constexpr char kReaderToken[] = "reader-token-e2e-0001";
@@ -670,6 +674,58 @@ TEST_F(SchemactlTest, InitializeRecordsItsRequestIdInHistory) {
           .as<std::string>();
   EXPECT_EQ(id.size(), 32u) << id;
   EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+}
+
+// A 1,200-table Diff used to exceed gRPC's default 4 MiB receive limit:
+// Diff pages its answer and schemactl fetches every page.
+TEST_F(SchemactlTest, ALargeDiffIsFetchedInPagesUnderTheDefaultMessageLimit) {
+  const std::string dir = testing::TempDir();
+  testing::WriteFile(dir, "registry.textproto", testing::SyntheticRegistry(1200));
+  StartServer({"--registry", dir});
+  CommandResult r = Ctl("--format json diff");
+  ASSERT_EQ(r.exit_code, 0) << r.output.substr(0, 2000);
+  // Every difference and step of every page is in the merged answer.
+  size_t missing_tables = 0;
+  for (size_t at = r.output.find("\"objectType\": \"table\""); at != std::string::npos;
+       at = r.output.find("\"objectType\": \"table\"", at + 1)) {
+    ++missing_tables;
+  }
+  EXPECT_EQ(missing_tables, 1200u);
+  EXPECT_TRUE(absl::StrContains(r.output, "\"nextPageToken\": \"\"")) << "merged: no page left";
+  EXPECT_TRUE(absl::StrContains(r.output, "\"totalSteps\": 4800"));
+
+  // One page, as a client with gRPC's default limits sees it.
+  auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::SchemaService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kAdminToken));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::DiffResponse page;
+  grpc::Status status = stub->Diff(&ctx, v1::DiffRequest(), &page);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(page.ByteSizeLong(), 4u << 20);
+  EXPECT_FALSE(page.next_page_token().empty());
+  EXPECT_EQ(page.total_differences(), 1201u) << "1,200 tables and one enum type";
+  EXPECT_GT(page.total_steps(), static_cast<uint32_t>(page.plan().steps_size()));
+
+  // A token of another fingerprint is refused, not mixed in.
+  grpc::ClientContext stale;
+  stale.AddMetadata("authorization", absl::StrCat("Bearer ", kAdminToken));
+  v1::DiffRequest request;
+  request.set_page_token("0000:1:1");
+  v1::DiffResponse ignored;
+  EXPECT_EQ(stub->Diff(&stale, request, &ignored).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // Initialize answers with counts and a bounded list: a committed change
+  // is never reported as failed because its answer was too big.
+  CommandResult init = Ctl("--format json initialize");
+  EXPECT_EQ(init.exit_code, 0) << init.output.substr(0, 2000);
+  EXPECT_TRUE(absl::StrContains(init.output, "\"executedCount\": 4800"));
+  EXPECT_TRUE(absl::StrContains(init.output, "\"truncated\": true"));
+  EXPECT_EQ(db_->Query("SELECT jsonb_array_length(steps) FROM schemad.history")[0][0].as<int>(),
+            4800)
+      << "history holds every step";
 }
 
 }  // namespace
