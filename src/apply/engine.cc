@@ -1,6 +1,7 @@
 #include "schemad/apply/engine.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -75,16 +76,24 @@ absl::Status CheckDeadline(absl::Time deadline, const char* what) {
 // than what is left of the caller's deadline.
 void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
                    const std::vector<std::string>& search_path, absl::Time deadline,
-                   size_t tables) {
+                   size_t tables, std::optional<absl::Duration> lock_timeout = std::nullopt) {
   std::vector<std::string> quoted;
   for (const std::string& s : search_path) quoted.push_back(QuoteIdent(s));
   const absl::Duration left = deadline - absl::Now();
   const absl::Duration timeout = std::min(left, pool.options().statement_timeout);
   ExecParams(pool, tx,
              "SELECT pg_catalog.set_config('search_path', $1, true), "
-             "pg_catalog.set_config('statement_timeout', $2, true), pg_catalog.set_config('plan_cache_mode', $3, true)",
-             absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables));
+             "pg_catalog.set_config('statement_timeout', $2, true), "
+             "pg_catalog.set_config('plan_cache_mode', $3, true), "
+             "pg_catalog.set_config('lock_timeout', $4, true)",
+             absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables),
+             TimeoutSetting(lock_timeout.value_or(pool.options().lock_timeout)));
 }
+
+// Reads for Status and Diff never queue behind a locked table for long: a
+// read that must deparse an expression of a locked table (a cold cache, or
+// a name it depends on changed) fails fast, naming the table.
+constexpr absl::Duration kReadLockWait = absl::Seconds(1);
 
 using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
@@ -95,7 +104,8 @@ using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 // it is null. Throws libpqxx exceptions (call under Guard).
 template <typename Fn>
 void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema, absl::Time deadline,
-                size_t tables, bool parallel, Fn&& fn) {
+                size_t tables, bool parallel, std::optional<absl::Duration> lock_timeout,
+                Fn&& fn) {
   SnapshotTx tx(lease.conn());
   pool.Count(2);
   std::unique_ptr<Lease> second;
@@ -111,7 +121,7 @@ void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema, a
         pool.Count(2);
         // The snapshot id comes from PostgreSQL and is quoted as a literal.
         Exec(pool, *helper, "SET TRANSACTION SNAPSHOT " + helper->quote(snapshot));
-        BeginSettings(pool, *helper, {schema}, deadline, tables);
+        BeginSettings(pool, *helper, {schema}, deadline, tables, lock_timeout);
       } catch (...) {
         // Reading sequentially is always correct: fall back to it.
         helper.reset();
@@ -120,7 +130,7 @@ void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema, a
       }
     }
   }
-  BeginSettings(pool, tx, {schema}, deadline, tables);
+  BeginSettings(pool, tx, {schema}, deadline, tables, lock_timeout);
   fn(tx, helper.get());
   if (helper != nullptr) helper->commit();
   tx.commit();
@@ -164,7 +174,12 @@ bool DeclaredStillDiffers(const std::vector<Difference>& remaining) {
 }  // namespace
 
 Engine::Engine(Database* db, Registry registry, EngineOptions options)
-    : db_(db), registry_(std::move(registry)), options_(options) {}
+    : db_(db),
+      registry_(std::move(registry)),
+      options_(options),
+      deparse_cache_(std::make_unique<DeparseCache>()) {}
+
+Engine::~Engine() = default;
 
 // Returns the canonical desired schema, computing it on `conn` if needed.
 // Shared, not copied: a 5,000-table model is megabytes.
@@ -309,7 +324,37 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
 // Reads the live schema and plans against `desired` inside `tx`.
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                               pqxx::transaction_base* helper, const Registry& registry,
-                              const Schema& desired, Snapshot* out, bool wait_for_locks = false);
+                              const Schema& desired, Snapshot* out, bool wait_for_locks,
+                              DeparseCache* cache);
+
+// Names the tables of `schema` that other sessions hold in a mode that
+// blocks reading their definitions (55P03 does not say which).
+static std::string LockedTables(ConnectionPool& pool, Lease& lease, const std::string& schema) {
+  std::string out;
+  absl::Status ignored = Guard("finding locked tables", [&]() -> absl::Status {
+    pqxx::nontransaction tx(lease.conn());
+    const pqxx::result rows = ExecParams(
+        pool, tx,
+        "SELECT DISTINCT c.relname::pg_catalog.text, l.mode, l.pid FROM pg_catalog.pg_locks l "
+        "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
+        "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+        "WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+        "AND l.mode OPERATOR(pg_catalog.=) 'AccessExclusiveLock' "
+        "AND n.nspname OPERATOR(pg_catalog.=) $1 ORDER BY 1, 3",
+        schema);
+    std::vector<std::string> named;
+    for (const auto& row : rows) {
+      named.push_back(absl::StrCat("table ", QuoteIdent(row[0].as<std::string>()), " (",
+                                   row[1].as<std::string>(), ", pid ", row[2].as<std::string>(),
+                                   ")"));
+    }
+    if (!named.empty()) {
+      out = absl::StrCat("; held by another session: ", absl::StrJoin(named, ", "));
+    }
+    return absl::OkStatus();
+  });
+  return out;
+}
 
 // Takes one snapshot of the live schema and plans against `desired`; then
 // runs `extra(tx)` in the same transaction (e.g. reading history).
@@ -317,16 +362,26 @@ template <typename Extra>
 static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Registry& registry,
                                 const Schema& desired, const EngineOptions& options,
                                 absl::Time deadline, bool wait_for_locks, Snapshot* snapshot,
-                                Extra&& extra) {
-  return Guard("reading the database schema", [&]() -> absl::Status {
+                                DeparseCache* cache, Extra&& extra) {
+  const std::optional<absl::Duration> lock_timeout =
+      wait_for_locks ? std::nullopt
+                     : std::optional<absl::Duration>(
+                           std::min(pool.options().lock_timeout, kReadLockWait));
+  absl::Status status = Guard("reading the database schema", [&]() -> absl::Status {
     InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(),
-               desired.tables.size() >= options.parallel_read_tables,
+               desired.tables.size() >= options.parallel_read_tables, lock_timeout,
                [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
-                 TakeSnapshot(pool, tx, helper, registry, desired, snapshot, wait_for_locks);
+                 TakeSnapshot(pool, tx, helper, registry, desired, snapshot, wait_for_locks,
+                              cache);
                  extra(tx);
                });
     return absl::OkStatus();
   });
+  if (SqlStateOf(status) == "55P03") {
+    return absl::Status(status.code(), absl::StrCat(status.message(),
+                                                    LockedTables(pool, lease, desired.name)));
+  }
+  return status;
 }
 
 absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
@@ -338,7 +393,7 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
     const Schema& desired = *canonical;
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, desired, options_, deadline,
-                                        /*wait_for_locks=*/false, &snapshot,
+                                        /*wait_for_locks=*/false, &snapshot, deparse_cache_.get(),
                                         [](pqxx::dbtransaction&) {}));
     result.differences = std::move(snapshot.differences);
     result.plan = std::move(snapshot.plan);
@@ -370,7 +425,7 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
         db_->pool(), lease, registry_, desired, options_, deadline, /*wait_for_locks=*/false,
-        &snapshot, [&](pqxx::dbtransaction& tx) {
+        &snapshot, deparse_cache_.get(), [&](pqxx::dbtransaction& tx) {
           // Once the history table is known to be schemad's own, read it
           // directly (one round trip less); if it was dropped since, Status
           // tries again. A schema or table schemad did not create is never
@@ -433,7 +488,7 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
       pqxx::read_transaction tx(lease.conn());
       db_->pool().Count(2);
       BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, kLargeSchemaTables);
-      result = ReadSchema(db_->pool(), tx, registry_.schema.name);
+      result = ReadSchema(db_->pool(), tx, registry_.schema.name, nullptr, deparse_cache_.get());
       tx.commit();
       return absl::OkStatus();
     });
@@ -444,8 +499,9 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
 
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                               pqxx::transaction_base* helper, const Registry& registry,
-                              const Schema& desired, Snapshot* out, bool wait_for_locks) {
-  out->actual = ReadSchema(pool, tx, desired.name, helper);
+                              const Schema& desired, Snapshot* out, bool wait_for_locks,
+                              DeparseCache* cache) {
+  out->actual = ReadSchema(pool, tx, desired.name, helper, cache);
   out->differences = DiffSchemas(desired, out->actual);
   // Tables that exist and that the plan touches: are they empty? That
   // decides whether index builds, validations and rewrites are hazards.
@@ -488,7 +544,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
               CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
           Snapshot snapshot;
           SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, *canonical, options_,
-                                              deadline, /*wait_for_locks=*/false, &snapshot,
+                                              deadline, /*wait_for_locks=*/false, &snapshot, deparse_cache_.get(),
                                               [](pqxx::dbtransaction&) {}));
           in_sync = snapshot.differences.empty();
           quick.fingerprint = snapshot.fingerprint;
@@ -563,7 +619,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     const Schema& desired = *canonical;
     Snapshot snapshot;
     absl::Status planned = ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
-                                       /*wait_for_locks=*/true, &snapshot,
+                                       /*wait_for_locks=*/true, &snapshot, deparse_cache_.get(),
                                        [](pqxx::dbtransaction&) {});
     if (!planned.ok()) return StoppedOr(watchdog, planned, "Initialize");
     result.fingerprint = snapshot.fingerprint;
@@ -656,7 +712,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       }
       failed_step.clear();
       // Read back and hold the result to what the plan promised.
-      Schema after = ReadSchema(pool, tx, desired.name);
+      Schema after = ReadSchema(pool, tx, desired.name, nullptr, deparse_cache_.get());
       std::vector<Difference> now = DiffSchemas(desired, after);
       const std::set<std::string> allowed_keys = Keys(expected_remaining);
       for (const Difference& d : now) {

@@ -184,7 +184,21 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
   std::set<std::string> present;
   int history_version = 0;
   SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
-  if (!exists) Exec(pool, tx, "CREATE SCHEMA schemad AUTHORIZATION CURRENT_USER");
+  if (!exists) {
+    // A database schemad never touched (every fresh Initialize): the
+    // current layout at once, made in this transaction, so its shape is
+    // known without reading it back.
+    Exec(pool, tx, "CREATE SCHEMA schemad AUTHORIZATION CURRENT_USER");
+    Exec(pool, tx, kVersionTableDdl);
+    for (const Migration& m : Migrations()) {
+      for (const char* sql : m.statements) Exec(pool, tx, sql);
+    }
+    ExecParams(pool, tx,
+               "INSERT INTO schemad.version (version, applied_at) "
+               "SELECT v, pg_catalog.clock_timestamp() FROM pg_catalog.generate_series(1, $1) v",
+               kSelfSchemaVersion);
+    return absl::OkStatus();
+  }
   if (!present.count("version")) Exec(pool, tx, kVersionTableDdl);
   int current = 0;
   const pqxx::result versions =
@@ -195,6 +209,7 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
     // release's tables and columns are all there.
     return absl::OkStatus();
   }
+  bool migrated = !present.count("version");
   for (const Migration& m : Migrations()) {
     if (m.version <= current) continue;
     for (const char* sql : m.statements) Exec(pool, tx, sql);
@@ -202,6 +217,17 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
                "INSERT INTO schemad.version (version, applied_at) "
                "VALUES ($1, pg_catalog.clock_timestamp())",
                m.version);
+    migrated = true;
+  }
+  if (!migrated) {
+    // Verified above and unchanged since; the history must be at this
+    // release's layout (schemad.version says it was migrated).
+    if (current >= 2 && history_version != 2) {
+      return absl::FailedPreconditionError(
+          "schemad.history lacks columns that schemad.version says were added (it was altered "
+          "by someone else); drop or rename schema schemad and schemad recreates it");
+    }
+    return absl::OkStatus();
   }
   // What exists now must be schemad's, whatever was there before.
   present.clear();

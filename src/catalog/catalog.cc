@@ -124,19 +124,51 @@ std::string QuotedNames(const std::vector<std::string>& names) {
 
 }  // namespace
 
+std::shared_ptr<const DeparseCache::Map> DeparseCache::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return map_;
+}
+
+void DeparseCache::Add(const Map& entries) {
+  if (entries.empty()) return;
+  absl::MutexLock lock(&mu_);
+  // Copy on write: readers keep the snapshot they took. Bounded: past the
+  // limit, start again from what this read found.
+  auto next = std::make_shared<Map>(map_->size() + entries.size() > kMaxEntries ? Map() : *map_);
+  for (const auto& [key, texts] : entries) (*next)[key] = texts;
+  map_ = std::move(next);
+}
+
 Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& schema_name,
-                  pqxx::transaction_base* helper) {
+                  pqxx::transaction_base* helper, DeparseCache* cache) {
   Schema schema;
   schema.name = schema_name;
+  // Expressions deparsed before (and unchanged since: see queries.h) are
+  // not deparsed again, so a locked table never makes the read wait.
+  const std::shared_ptr<const DeparseCache::Map> known =
+      cache != nullptr ? cache->Snapshot() : std::make_shared<const DeparseCache::Map>();
+  std::string known_keys = "{";
+  for (const auto& [key, texts] : *known) {
+    if (known_keys.size() > 1) known_keys += ",";
+    known_keys += key;  // hex digests: nothing to quote
+  }
+  known_keys += "}";
+  DeparseCache::Map fresh;
+  // The cached texts for `key`, or nothing.
+  auto cached = [&](const pqxx::field& key) -> const std::vector<std::string>* {
+    if (key.is_null()) return nullptr;
+    auto it = known->find(key.as<std::string>());
+    return it == known->end() ? nullptr : &it->second;
+  };
   // With a helper transaction (same snapshot, another connection), half of
   // the queries run on it at the same time; assembly is sequential.
   pqxx::result columns_rows, lookup_rows, index_rows;
   std::exception_ptr helper_error;
   std::thread helper_thread;
   auto fetch_helper_part = [&](pqxx::transaction_base& on) {
-    columns_rows = ExecPrepared(pool, on, "schemad_columns", schema_name);
+    columns_rows = ExecPrepared(pool, on, "schemad_columns", schema_name, known_keys);
     lookup_rows = ExecPrepared(pool, on, "schemad_index_lookups", schema_name);
-    index_rows = ExecPrepared(pool, on, "schemad_indexes", schema_name);
+    index_rows = ExecPrepared(pool, on, "schemad_indexes", schema_name, known_keys);
   };
   if (helper != nullptr) {
     helper_thread = std::thread([&] {
@@ -152,7 +184,8 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   };
   schema.exists = ExecPrepared(pool, tx, "schemad_schema_exists", schema_name)[0][0].as<bool>();
   const pqxx::result table_rows = ExecPrepared(pool, tx, "schemad_tables", schema_name);
-  const pqxx::result constraint_rows = ExecPrepared(pool, tx, "schemad_constraints", schema_name);
+  const pqxx::result constraint_rows =
+      ExecPrepared(pool, tx, "schemad_constraints", schema_name, known_keys);
   const pqxx::result enum_rows = ExecPrepared(pool, tx, "schemad_enums", schema_name);
   const pqxx::result extension_rows = ExecPrepared(pool, tx, "schemad_extensions", schema_name);
   const pqxx::result sequence_rows = ExecPrepared(pool, tx, "schemad_sequences", schema_name);
@@ -182,7 +215,12 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.name = Text(row[1]);
     c.type = Text(row[2]);
     c.not_null = Bool(row[3]);
-    const std::string expr = Text(row[4]);
+    std::string expr = Text(row[4]);
+    if (const std::vector<std::string>* hit = cached(row[10]); hit != nullptr && row[4].is_null()) {
+      expr = hit->at(0);
+    } else if (!row[10].is_null()) {
+      fresh[row[10].as<std::string>()] = {expr};
+    }
     const std::string identity = Text(row[5]);
     const std::string generated = Text(row[6]);
     if (generated == "s") {
@@ -236,6 +274,11 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.deferrable = Bool(row[11]);
     c.initially_deferred = Bool(row[12]);
     c.check_expr = Text(row[13]);
+    if (const std::vector<std::string>* hit = cached(row[21]); hit != nullptr && row[13].is_null()) {
+      c.check_expr = hit->at(0);
+    } else if (!row[21].is_null()) {
+      fresh[row[21].as<std::string>()] = {c.check_expr};
+    }
     const bool no_inherit = Bool(row[14]);
     const std::string set_columns = Text(row[15]);
     c.nulls_not_distinct = Bool(row[16]);
@@ -297,11 +340,21 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     index.valid = Bool(row[4]);
     const std::vector<int64_t> attnums = Numbers(Text(row[5]));
     const size_t nkeys = static_cast<size_t>(Int(row[6]));
-    const std::vector<std::string> expressions = ArrayField(row[7]);
+    std::vector<std::string> expressions = ArrayField(row[7]);
     const std::vector<int64_t> classes = Numbers(Text(row[8]));
     const std::vector<int64_t> options = Numbers(Text(row[9]));
     const std::vector<int64_t> key_collations = Numbers(Text(row[10]));
     index.predicate = Text(row[11]);
+    // Cached as {predicate, expression of each key...}.
+    if (const std::vector<std::string>* hit = cached(row[15]);
+        hit != nullptr && (row[7].is_null() || row[11].is_null())) {
+      index.predicate = hit->at(0);
+      expressions.assign(hit->begin() + 1, hit->end());
+    } else if (!row[15].is_null()) {
+      std::vector<std::string> texts = {index.predicate};
+      texts.insert(texts.end(), expressions.begin(), expressions.end());
+      fresh[row[15].as<std::string>()] = std::move(texts);
+    }
     index.columns = ArrayField(row[12]);
     const bool nulls_not_distinct = Bool(row[13]);
     const std::string reloptions = Text(row[14]);
@@ -370,6 +423,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   for (const auto& row : sequence_rows) {
     schema.sequences.push_back({Text(row[0])});
   }
+  if (cache != nullptr) cache->Add(fresh);
   SortSchema(schema);
   return schema;
 }

@@ -4,26 +4,51 @@
 #ifndef SCHEMAD_CATALOG_CATALOG_H_
 #define SCHEMAD_CATALOG_CATALOG_H_
 
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <pqxx/pqxx>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "db/pool.h"
 #include "schemad/model/model.h"
 #include "schemad/registry/registry.h"
 
 namespace schemad {
 
+// Deparsed expression texts by key (see queries.h), shared by the reads of
+// one engine so that a warm read never deparses, and so never waits for a
+// locked table. Thread-safe.
+class DeparseCache {
+ public:
+  using Map = std::map<std::string, std::vector<std::string>>;
+  // Entries kept at most (a key per CHECK, generated column and index with
+  // expressions).
+  static constexpr size_t kMaxEntries = 200000;
+
+  std::shared_ptr<const Map> Snapshot() const;
+  void Add(const Map& entries);
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Map> map_ ABSL_GUARDED_BY(mu_) = std::make_shared<const Map>();
+};
+
 // Reads schema `schema_name` in `tx`: a fixed number of queries whatever
 // the number of tables. The caller sets search_path (names in it print
 // unqualified). With `helper` (a transaction on another connection that
 // shares tx's snapshot and settings), part of the queries run on it
 // concurrently. Throws libpqxx exceptions (call under Guard).
+// With `cache`, expressions deparsed by earlier reads are reused (and new
+// ones added).
 Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                  const std::string& schema_name, pqxx::transaction_base* helper = nullptr);
+                  const std::string& schema_name, pqxx::transaction_base* helper = nullptr,
+                  DeparseCache* cache = nullptr);
 
 // Sets search_path for this transaction only.
 void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,

@@ -1,5 +1,14 @@
 // Catalog queries: named constants, one per object kind, set-based (never
-// one query per table). Each takes $1 = the schema name and reads
+// one query per table).
+//
+// Deparsing a CHECK, a generated column or an index expression or predicate
+// takes a lock on its table, so a table another session holds would make
+// every read wait. Each such expression therefore comes with a key: a hash
+// of its node tree, the search_path and the current names of everything it
+// depends on (pg_describe_object over pg_depend: columns, types, functions,
+// operators, collations). Keys the caller already knows are passed as $2
+// (text[]) and their expressions are not deparsed (NULL): the caller reuses
+// its text, and never a stale one, since any rename changes the key. Each takes $1 = the schema name and reads
 // pg_catalog directly, excluding extension-owned objects. Output text
 // (types, defaults, definitions) is as PostgreSQL prints it under the
 // caller's search_path.
@@ -36,13 +45,23 @@ inline constexpr char kColumns[] = R"sql(
 SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
        CASE WHEN ad.adbin IS NULL THEN ''
             WHEN a.attgenerated OPERATOR(pg_catalog.=) '' THEN pg_catalog.pg_get_expr(ad.adbin, 0)
+            WHEN gk.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
             ELSE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
        a.attidentity, a.attgenerated, COALESCE(seq.relname, ''), a.attnum,
-       a.attcollation::pg_catalog.text
+       a.attcollation::pg_catalog.text, gk.key
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid
                                   AND ad.adnum OPERATOR(pg_catalog.=) a.attnum
+LEFT JOIN LATERAL (
+  SELECT pg_catalog.md5(pg_catalog.concat_ws('|', ad.adbin::pg_catalog.text, pg_catalog.current_setting('search_path'),
+           (SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.refclassid, d.refobjid,
+                                                                   d.refobjsubid), ','
+                                         ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
+            FROM pg_catalog.pg_depend d
+            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+              AND d.objid OPERATOR(pg_catalog.=) ad.oid))) AS key
+  WHERE a.attgenerated OPERATOR(pg_catalog.<>) '' AND ad.adbin IS NOT NULL) gk ON true
 LEFT JOIN (SELECT DISTINCT ON (d.refobjid, d.refobjsubid) d.refobjid, d.refobjsubid, s.relname
            FROM pg_catalog.pg_class s
            JOIN pg_catalog.pg_depend d
@@ -69,8 +88,9 @@ inline constexpr char kConstraints[] = R"sql(
 SELECT c.relname, k.conname, k.contype, k.convalidated, k.conkey::pg_catalog.text,
        COALESCE(f.relname, ''), COALESCE(fn.nspname, ''), k.confkey::pg_catalog.text,
        k.confdeltype, k.confupdtype, k.confmatchtype, k.condeferrable, k.condeferred,
-       CASE WHEN k.contype OPERATOR(pg_catalog.=) 'c'
-            THEN pg_catalog.pg_get_expr(k.conbin, k.conrelid) ELSE '' END,
+       CASE WHEN k.contype OPERATOR(pg_catalog.<>) 'c' THEN ''
+            WHEN ck.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
+            ELSE pg_catalog.pg_get_expr(k.conbin, k.conrelid) END,
        k.connoinherit, COALESCE(k.confdelsetcols::pg_catalog.text, ''),
        COALESCE(ix.indnullsnotdistinct, false), COALESCE(ix.indkey::pg_catalog.text, ''),
        COALESCE(ix.indnkeyatts, 0), COALESCE(pg_catalog.array_to_string(ic.reloptions, ', '), ''),
@@ -80,9 +100,19 @@ SELECT c.relname, k.conname, k.contype, k.convalidated, k.conkey::pg_catalog.tex
                JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.confrelid
                                              AND a.attnum OPERATOR(pg_catalog.=) u.n
                ORDER BY u.o)
-       END
+       END,
+       ck.key
 FROM pg_catalog.pg_constraint k
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.conrelid
+LEFT JOIN LATERAL (
+  SELECT pg_catalog.md5(pg_catalog.concat_ws('|', k.conbin::pg_catalog.text, pg_catalog.current_setting('search_path'),
+           (SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.refclassid, d.refobjid,
+                                                                   d.refobjsubid), ','
+                                         ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
+            FROM pg_catalog.pg_depend d
+            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
+              AND d.objid OPERATOR(pg_catalog.=) k.oid))) AS key
+  WHERE k.contype OPERATOR(pg_catalog.=) 'c') ck ON true
 LEFT JOIN pg_catalog.pg_class f ON f.oid OPERATOR(pg_catalog.=) k.confrelid
 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid OPERATOR(pg_catalog.=) f.relnamespace
 LEFT JOIN pg_catalog.pg_index ix
@@ -102,12 +132,14 @@ ORDER BY c.relname, k.conname)sql";
 inline constexpr char kIndexes[] = R"sql(
 SELECT t.relname, i.relname, x.indisunique, am.amname, x.indisvalid, x.indkey::pg_catalog.text,
        x.indnkeyatts,
-       CASE WHEN x.indexprs IS NULL THEN '{}'::pg_catalog.text[] ELSE
+       CASE WHEN x.indexprs IS NULL THEN '{}'::pg_catalog.text[]
+            WHEN ik.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL ELSE
          ARRAY(SELECT CASE WHEN x.indkey[k OPERATOR(pg_catalog.-) 1] OPERATOR(pg_catalog.=) 0
                            THEN pg_catalog.pg_get_indexdef(x.indexrelid, k, false) ELSE '' END
                FROM pg_catalog.generate_series(1, x.indnkeyatts) k ORDER BY k) END,
        x.indclass::pg_catalog.text, x.indoption::pg_catalog.text, x.indcollation::pg_catalog.text,
        CASE WHEN x.indpred IS NULL THEN ''
+            WHEN ik.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
             ELSE pg_catalog.pg_get_expr(x.indpred, x.indrelid) END,
        CASE WHEN x.indexprs IS NULL AND x.indpred IS NULL THEN '{}'::pg_catalog.text[] ELSE
          ARRAY(SELECT DISTINCT a.attname FROM pg_catalog.pg_depend d
@@ -118,11 +150,21 @@ SELECT t.relname, i.relname, x.indisunique, am.amname, x.indisvalid, x.indkey::p
                  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                  AND d.refobjid OPERATOR(pg_catalog.=) x.indrelid
                  AND d.refobjsubid OPERATOR(pg_catalog.>) 0 ORDER BY 1) END,
-       x.indnullsnotdistinct, COALESCE(pg_catalog.array_to_string(i.reloptions, ', '), '')
+       x.indnullsnotdistinct, COALESCE(pg_catalog.array_to_string(i.reloptions, ', '), ''),
+       ik.key
 FROM pg_catalog.pg_index x
 JOIN pg_catalog.pg_class i ON i.oid OPERATOR(pg_catalog.=) x.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) x.indrelid
 JOIN pg_catalog.pg_am am ON am.oid OPERATOR(pg_catalog.=) i.relam
+LEFT JOIN LATERAL (
+  SELECT pg_catalog.md5(pg_catalog.concat_ws('|', 'e', x.indexprs::pg_catalog.text, 'p', x.indpred::pg_catalog.text, pg_catalog.current_setting('search_path'),
+           (SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.refclassid, d.refobjid,
+                                                                   d.refobjsubid), ','
+                                         ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
+            FROM pg_catalog.pg_depend d
+            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+              AND d.objid OPERATOR(pg_catalog.=) x.indexrelid))) AS key
+  WHERE x.indexprs IS NOT NULL OR x.indpred IS NOT NULL) ik ON true
 WHERE t.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
   AND t.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[]) AND NOT t.relispartition

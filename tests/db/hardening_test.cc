@@ -402,5 +402,57 @@ TEST(HardeningTest, MissingPrivilegeIsPermissionDeniedWithItsSqlState) {
   DropIntruder(*db);
 }
 
+// Deparsing an expression takes a lock on its table: an ACCESS EXCLUSIVE
+// lock on docbot's tables used to fail Status and Diff after 5 s. A warm
+// engine reuses what it deparsed (keyed by the expression and the current
+// names of what it depends on), so it answers without waiting, and a rename
+// is never served stale.
+TEST(HardeningTest, AWarmEngineAnswersWhileATableIsLockedAndNeverServesAStaleDeparse) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), *LoadEmbeddedRegistry());
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  absl::StatusOr<StatusResult> warm = engine.Status(Deadline());
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  ASSERT_EQ(warm->state, SyncState::kInSync);
+
+  pqxx::connection holder(db->url());
+  pqxx::work lock(holder);
+  lock.exec("LOCK TABLE users, documents, chunks IN ACCESS EXCLUSIVE MODE");
+  absl::Time start = absl::Now();
+  absl::StatusOr<StatusResult> locked = engine.Status(Deadline());
+  ASSERT_TRUE(locked.ok()) << locked.status();
+  EXPECT_EQ(locked->state, SyncState::kInSync);
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(diff->differences, IsEmpty());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3)) << "no lock wait (lock_timeout is 5 s)";
+
+  // A rename changes how documents' partial index predicate prints
+  // ('pending'::doc_status) without touching the index's own catalog row.
+  db->Exec("ALTER TYPE document_status RENAME TO doc_status");
+  start = absl::Now();
+  absl::StatusOr<StatusResult> renamed = engine.Status(Deadline());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4)) << "fails fast";
+  ASSERT_FALSE(renamed.ok() && renamed->state == SyncState::kInSync)
+      << "a stale deparse was served";
+  ASSERT_FALSE(renamed.ok());
+  EXPECT_EQ(renamed.status().code(), absl::StatusCode::kAborted) << renamed.status();
+  EXPECT_THAT(std::string(renamed.status().message()),
+              HasSubstr("table documents (AccessExclusiveLock, pid"));
+
+  // A cold engine fails fast too, and names the table.
+  Engine cold(db->pool(), *LoadEmbeddedRegistry());
+  start = absl::Now();
+  absl::StatusOr<DiffResult> cold_diff = cold.Diff(Deadline());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+  ASSERT_FALSE(cold_diff.ok());
+  EXPECT_THAT(std::string(cold_diff.status().message()), HasSubstr("held by another session: table"));
+
+  lock.abort();
+  absl::StatusOr<StatusResult> after = engine.Status(Deadline());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->state, SyncState::kDrifted);
+}
+
 }  // namespace
 }  // namespace schemad

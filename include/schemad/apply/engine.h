@@ -99,10 +99,13 @@ struct EngineOptions {
   size_t parallel_read_tables = 200;
 };
 
+class DeparseCache;  // src/catalog
+
 class Engine {
  public:
   // `db` must outlive the engine.
   Engine(Database* db, Registry registry, EngineOptions options = {});
+  ~Engine();
 
   // Every difference and the full plan. Reads only.
   absl::StatusOr<DiffResult> Diff(absl::Time deadline);
@@ -141,6 +144,10 @@ class Engine {
   Database* const db_;
   const Registry registry_;
   const EngineOptions options_;
+
+  // Expressions deparsed by earlier reads of the live schema: a warm read
+  // never waits for a locked table.
+  std::unique_ptr<DeparseCache> deparse_cache_;
 
   mutable absl::Mutex cache_mu_;
   std::shared_ptr<const Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
