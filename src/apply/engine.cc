@@ -530,35 +530,42 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
 absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& options,
                                                     absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "Initialize"));
-  // Most calls (every replica's start-up) find nothing to do: they answer
-  // from one snapshot without queueing for the locks. In sync at that
-  // snapshot is a true answer whatever else runs; anything else takes the
-  // serialized path below, which reads and plans again under the lock.
-  {
-    InitializeResult quick;
-    bool in_sync = false;
-    SCHEMAD_RETURN_IF_ERROR(
-        WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-          SCHEMAD_ASSIGN_OR_RETURN(
-              std::shared_ptr<const Schema> canonical,
-              CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
-          Snapshot snapshot;
-          SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, *canonical, options_,
-                                              deadline, /*wait_for_locks=*/false, &snapshot, deparse_cache_.get(),
-                                              [](pqxx::dbtransaction&) {}));
-          in_sync = snapshot.differences.empty();
-          quick.fingerprint = snapshot.fingerprint;
-          return absl::OkStatus();
-        }));
-    if (in_sync) {
-      SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, quick.fingerprint));
-      quick.outcome = Outcome::kAlreadyInSync;
-      return quick;
-    }
-  }
+  // Most calls (every replica's start-up) find nothing to do. When no other
+  // Initialize of the schema runs, the call takes the locks at once and
+  // reads once, under them. When one runs (in this process or another
+  // replica), it answers from one snapshot without queueing for the locks:
+  // in sync at that snapshot is a true answer whatever else runs; anything
+  // else waits for the locks and reads and plans again under them.
+  InitializeResult quick;
+  bool quick_done = false;
+  bool quick_in_sync = false;
+  auto quick_read = [&](Lease& lease) -> absl::Status {
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+    Snapshot snapshot;
+    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, *canonical, options_,
+                                        deadline, /*wait_for_locks=*/false, &snapshot,
+                                        deparse_cache_.get(), [](pqxx::dbtransaction&) {}));
+    quick_done = true;
+    quick_in_sync = snapshot.differences.empty();
+    quick.fingerprint = snapshot.fingerprint;
+    quick.outcome = Outcome::kAlreadyInSync;
+    return absl::OkStatus();
+  };
+  auto quick_answer = [&]() -> absl::StatusOr<InitializeResult> {
+    SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, quick.fingerprint));
+    return quick;
+  };
   // One Initialize per process at a time; the advisory lock below does the
-  // same across processes. A caller that waited re-plans from scratch.
+  // same across processes.
+  bool slot = false;
   {
+    absl::MutexLock lock(&init_mu_);
+    if (!init_busy_) slot = init_busy_ = true;
+  }
+  if (!slot) {
+    SCHEMAD_RETURN_IF_ERROR(WithConnection(db_->pool(), deadline, quick_read));
+    if (quick_in_sync) return quick_answer();
     absl::MutexLock lock(&init_mu_);
     auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(init_mu_) { return !init_busy_; };
     if (!init_mu_.AwaitWithDeadline(absl::Condition(&free), deadline)) {
@@ -577,6 +584,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   InitializeResult result;
   absl::Status status = WithConnection(pool, deadline, [&](Lease& lease) -> absl::Status {
     const std::string& schema_name = registry_.schema.name;
+    if (quick_in_sync) return absl::OkStatus();
     // The caller's deadline and cancellation bound the whole call, from the
     // lock wait to COMMIT: a statement in flight is cancelled, the next one
     // is not sent, and COMMIT starts only with a margin left (its
@@ -595,6 +603,11 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
         return absl::OkStatus();
       }));
       if (locked) break;
+      if (!quick_done) {
+        // Another replica holds the lock: answer now if in sync.
+        SCHEMAD_RETURN_IF_ERROR(quick_read(lease));
+        if (quick_in_sync) return absl::OkStatus();
+      }
       SCHEMAD_RETURN_IF_ERROR(stopped("waiting for another Initialize"));
       if (absl::Now() + backoff >= deadline) {
         return absl::DeadlineExceededError(
@@ -751,6 +764,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
+  if (quick_in_sync) return quick_answer();
   return result;
 }
 
