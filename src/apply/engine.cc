@@ -189,6 +189,12 @@ static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
   absl::MutexLock lock(&mu);
   if (cache != nullptr) return cache;
   absl::StatusOr<Schema> canonical = Canonicalize(pool, lease.conn(), registry);
+  // Another replica canonicalizing at the same moment (extensions are
+  // created in a serialized section): retry rather than fail.
+  for (int attempt = 1; attempt < 3 && canonical.status().code() == absl::StatusCode::kAborted;
+       ++attempt) {
+    canonical = Canonicalize(pool, lease.conn(), registry);
+  }
   if (!canonical.ok()) {
     // The caller's request is fine; the served registry does not fit this
     // database (a missing extension, a type PostgreSQL rejects): an

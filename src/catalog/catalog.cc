@@ -567,6 +567,15 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   std::vector<Statement> statements;
   statements.push_back({absl::StrCat("CREATE SCHEMA ", QuoteIdent(scratch)), "",
                         "scratch schema (schemad needs CREATE on the database)"});
+  if (!want.extensions.empty()) {
+    // Two canonicalizations creating the same not-yet-installed extension
+    // block each other on PostgreSQL's catalog index until one rolls back:
+    // serialize that part per database (released with the transaction).
+    statements.push_back(
+        {"SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
+         "pg_catalog.concat('schemad:extensions:', pg_catalog.current_database()), 0))",
+         "", "lock serializing extension creation"});
+  }
   for (const Extension& e : want.extensions) {
     statements.push_back({CreateExtensionSql(e), e.source, absl::StrCat("extension ", e.name)});
   }

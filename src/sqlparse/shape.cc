@@ -45,9 +45,10 @@ const Value* Field(const Struct& s, const char* name) {
 
 // True when `s` has no field outside `allowed`.
 bool OnlyFields(const Struct& s, std::initializer_list<const char*> allowed) {
-  for (const auto& [name, value] : s.fields()) {
+  for (const auto& field : s.fields()) {
+    const std::string& name = field.first;
     if (std::find_if(allowed.begin(), allowed.end(),
-                     [&](const char* a) { return name == a; }) == allowed.end()) {
+                     [&name](const char* a) { return name == a; }) == allowed.end()) {
       return false;
     }
   }

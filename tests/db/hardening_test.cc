@@ -3,6 +3,7 @@
 // declared table, objects schemad did not create are never trusted, and
 // legal oddities of a database never break a call.
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -452,6 +453,40 @@ TEST(HardeningTest, AWarmEngineAnswersWhileATableIsLockedAndNeverServesAStaleDep
   absl::StatusOr<StatusResult> after = engine.Status(Deadline());
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->state, SyncState::kDrifted);
+}
+
+}  // namespace
+}  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// Two replicas canonicalizing a registry whose extension is not installed
+// yet used to block each other on PostgreSQL's catalog index: that part is
+// serialized, and both succeed.
+TEST(HardeningTest, ConcurrentCanonicalizationsOfANewExtensionBothSucceed) {
+  auto db = testing::TestDb::Create();
+  const Registry registry = testing::MustLoadRegistry(R"reg(registry {
+  extension { name: "pg_trgm" }
+}
+table {
+  name: "t"
+  column { name: "name" type: "text" }
+  index { name: "t_name_trgm" method: "gin" key { column: "name" opclass: "gin_trgm_ops" } }
+})reg");
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (int i = 0; i < 4; ++i) engines.push_back(std::make_unique<Engine>(db->pool(), registry));
+  std::vector<absl::Status> results(engines.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < engines.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = engines[i]->Prepare(Deadline()); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& r : results) EXPECT_TRUE(r.ok()) << r;
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")[0][0]
+                .as<int>(),
+            0)
+      << "canonicalization rolls back";
 }
 
 }  // namespace
