@@ -55,7 +55,7 @@ pb::HazardKind ToProto(HazardKind k) {
 }
 
 void ToProto(const Difference& d, pb::Difference* out) {
-  out->set_object_type(d.object_type);
+  out->set_object_type(ObjectKindName(d.kind));
   out->set_name(d.name);
   out->set_change(ToProto(d.change));
   out->set_expected(d.expected);
@@ -131,7 +131,7 @@ class ResponseBudget {
   }
   bool Fits(const Difference& d) {
     return Take(d.name.size() + d.table.size() + d.detail.size() + d.expected.size() +
-                d.actual.size() + d.object_type.size() + 64);
+                d.actual.size() + 64);
   }
 
  private:

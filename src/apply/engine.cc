@@ -75,8 +75,8 @@ absl::Status CheckDeadline(absl::Time deadline, const char* what) {
 // Per-transaction settings: search_path and a statement timeout no longer
 // than what is left of the caller's deadline.
 void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
-                   const std::vector<std::string>& search_path, absl::Time deadline,
-                   size_t tables, std::optional<absl::Duration> lock_timeout = std::nullopt) {
+                   const std::vector<std::string>& search_path, absl::Time deadline, size_t tables,
+                   absl::Duration lock_timeout) {
   std::vector<std::string> quoted;
   for (const std::string& s : search_path) quoted.push_back(QuoteIdent(s));
   const absl::Duration left = deadline - absl::Now();
@@ -87,7 +87,7 @@ void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
              "pg_catalog.set_config('plan_cache_mode', $3, true), "
              "pg_catalog.set_config('lock_timeout', $4, true)",
              absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables),
-             TimeoutSetting(lock_timeout.value_or(pool.options().lock_timeout)));
+             TimeoutSetting(lock_timeout));
 }
 
 // Reads for Status and Diff never queue behind a locked table for long: a
@@ -104,8 +104,7 @@ using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 // it is null. Throws libpqxx exceptions (call under Guard).
 template <typename Fn>
 void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema, absl::Time deadline,
-                size_t tables, bool parallel, std::optional<absl::Duration> lock_timeout,
-                Fn&& fn) {
+                size_t tables, bool parallel, absl::Duration lock_timeout, Fn&& fn) {
   SnapshotTx tx(lease.conn());
   pool.Count(2);
   std::unique_ptr<Lease> second;
@@ -231,7 +230,8 @@ absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_
     return Guard("looking up the request in schemad.history", [&]() -> absl::Status {
       pqxx::work tx(lease.conn());
       db_->pool().Count(2);
-      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, 0);
+      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, 0,
+                    db_->pool().options().lock_timeout);
       // An Initialize of this schema in progress holds the advisory lock:
       // wait for it (lock_timeout bounds the wait), so that the answer is
       // final rather than "not yet".
@@ -369,10 +369,9 @@ static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Regist
                                 const Schema& desired, const EngineOptions& options,
                                 absl::Time deadline, bool wait_for_locks, Snapshot* snapshot,
                                 DeparseCache* cache, Extra&& extra) {
-  const std::optional<absl::Duration> lock_timeout =
-      wait_for_locks ? std::nullopt
-                     : std::optional<absl::Duration>(
-                           std::min(pool.options().lock_timeout, kReadLockWait));
+  const absl::Duration lock_timeout = wait_for_locks
+                                          ? pool.options().lock_timeout
+                                          : std::min(pool.options().lock_timeout, kReadLockWait);
   absl::Status status = Guard("reading the database schema", [&]() -> absl::Status {
     InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(),
                desired.tables.size() >= options.parallel_read_tables, lock_timeout,
@@ -493,7 +492,8 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
     return Guard("reading the database schema", [&]() -> absl::Status {
       pqxx::read_transaction tx(lease.conn());
       db_->pool().Count(2);
-      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, kLargeSchemaTables);
+      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, kLargeSchemaTables,
+                    db_->pool().options().lock_timeout);
       result = ReadSchema(db_->pool(), tx, registry_.schema.name, nullptr, deparse_cache_.get());
       tx.commit();
       return absl::OkStatus();
@@ -513,7 +513,7 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
   // decides whether index builds, validations and rewrites are hazards.
   std::set<std::string> touched;
   for (const Difference& d : out->differences) {
-    if (!d.table.empty() && d.object_type != "enum_label" &&
+    if (!d.table.empty() && d.kind != ObjectKind::kEnumLabel &&
         out->actual.FindTable(d.table) != nullptr) {
       touched.insert(d.table);
     }
@@ -591,6 +591,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   absl::Status status = WithConnection(pool, deadline, [&](Lease& lease) -> absl::Status {
     const std::string& schema_name = registry_.schema.name;
     if (quick_in_sync) return absl::OkStatus();
+    result = InitializeResult{};  // a retried attempt (a fresh connection) starts afresh
     // The caller's deadline and cancellation bound the whole call, from the
     // lock wait to COMMIT: a statement in flight is cancelled, the next one
     // is not sent, and COMMIT starts only with a margin left (its
@@ -695,7 +696,8 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       absl::Status labels = Guard("adding enum labels", [&]() -> absl::Status {
         pqxx::work tx(lease.conn());
         pool.Count(2);
-        BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
+        BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size(),
+                      pool.options().lock_timeout);
         for (const PlanStep& s : label_steps) {
           SCHEMAD_RETURN_IF_ERROR(stopped("adding enum labels"));
           Exec(pool, tx, s.sql);
@@ -722,7 +724,8 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     absl::Status applied = Guard("applying the plan", [&]() -> absl::Status {
       pqxx::work tx(lease.conn());
       pool.Count(2);
-      BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size());
+      BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size(),
+                    pool.options().lock_timeout);
       SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));
       for (const PlanStep& s : main_steps) {
         SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
@@ -737,9 +740,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       for (const Difference& d : now) {
         if (!allowed_keys.count(d.Key())) {
           return absl::InternalError(
-              absl::StrCat("read-back check failed, rolled back: after the plan, ", d.object_type,
-                           " ", d.name, " is ", ChangeName(d.change), " (", d.detail, "; expected ",
-                           d.expected, ", found ", d.actual, ")"));
+              absl::StrCat("read-back check failed, rolled back: after the plan, ",
+                           ObjectKindName(d.kind), " ", d.name, " is ", ChangeName(d.change), " (",
+                           d.detail, "; expected ", d.expected, ", found ", d.actual, ")"));
         }
       }
       result.remaining = now;

@@ -595,6 +595,13 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   }
   for (const Table& t : want.tables) {
     for (const Constraint& c : t.constraints) {
+      if (c.kind == ConstraintKind::kForeignKey || !AddedAfterCreateTable(t, c)) continue;
+      statements.push_back(
+          {AddConstraintSql(scratch, t.name, c), c.source, absl::StrCat("constraint ", c.name)});
+    }
+  }
+  for (const Table& t : want.tables) {
+    for (const Constraint& c : t.constraints) {
       if (c.kind != ConstraintKind::kForeignKey) continue;
       statements.push_back(
           {AddConstraintSql(scratch, t.name, c), c.source, absl::StrCat("foreign key ", c.name)});

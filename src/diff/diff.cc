@@ -30,14 +30,15 @@ class Differ {
 
   std::vector<Difference> Run() {
     if (!actual_.exists) {
-      Add({"schema", desired_.name, Change::kMissing, desired_.name, "", "schema is missing"});
+      Add({ObjectKind::kSchema, desired_.name, Change::kMissing, desired_.name, "",
+           "schema is missing"});
     }
     DiffExtensions();
     DiffEnums();
     DiffTables();
     for (const Sequence& s : actual_.sequences) {
       if (IsIgnored(desired_, s.name)) continue;
-      Add({"sequence", s.name, Change::kExtra, "", s.name,
+      Add({ObjectKind::kSequence, s.name, Change::kExtra, "", s.name,
            "sequence is not owned by any column the registry declares"});
     }
     return std::move(out_);
@@ -49,7 +50,8 @@ class Differ {
   void DiffExtensions() {
     for (const Extension& e : desired_.extensions) {
       if (actual_.FindExtension(e.name) == nullptr) {
-        Add({"extension", e.name, Change::kMissing, e.name, "", "extension is not installed"});
+        Add({ObjectKind::kExtension, e.name, Change::kMissing, e.name, "",
+             "extension is not installed"});
       }
     }
     // Extensions are database-wide, but schemad manages one schema: an
@@ -57,7 +59,7 @@ class Differ {
     for (const Extension& e : actual_.extensions) {
       if (e.schema != desired_.name) continue;
       if (desired_.FindExtension(e.name) == nullptr && !IsIgnored(desired_, e.name)) {
-        Add({"extension", e.name, Change::kExtra, "", e.name,
+        Add({ObjectKind::kExtension, e.name, Change::kExtra, "", e.name,
              "extension is installed but not declared"});
       }
     }
@@ -67,7 +69,7 @@ class Differ {
     for (const EnumType& want : desired_.enums) {
       const EnumType* have = actual_.FindEnum(want.name);
       if (have == nullptr) {
-        Add({"enum", want.name, Change::kMissing, absl::StrJoin(want.labels, ", "), "",
+        Add({ObjectKind::kEnum, want.name, Change::kMissing, absl::StrJoin(want.labels, ", "), "",
              "enum type is missing"});
         continue;
       }
@@ -75,8 +77,12 @@ class Differ {
       std::set<std::string> have_set(have->labels.begin(), have->labels.end());
       for (const std::string& label : want.labels) {
         if (!have_set.count(label)) {
-          Difference d{"enum_label", absl::StrCat(want.name, ".", label), Change::kMissing, label,
-                       "", "enum label is missing"};
+          Difference d{ObjectKind::kEnumLabel,
+                       absl::StrCat(want.name, ".", label),
+                       Change::kMissing,
+                       label,
+                       "",
+                       "enum label is missing"};
           d.object = label;
           d.table = want.name;
           Add(std::move(d));
@@ -84,8 +90,12 @@ class Differ {
       }
       for (const std::string& label : have->labels) {
         if (!want_set.count(label)) {
-          Difference d{"enum_label", absl::StrCat(want.name, ".", label), Change::kExtra, "",
-                       label, "enum label is not declared"};
+          Difference d{ObjectKind::kEnumLabel,
+                       absl::StrCat(want.name, ".", label),
+                       Change::kExtra,
+                       "",
+                       label,
+                       "enum label is not declared"};
           d.object = label;
           d.table = want.name;
           Add(std::move(d));
@@ -100,15 +110,19 @@ class Differ {
         if (want_set.count(l)) have_common.push_back(l);
       }
       if (want_common != have_common) {
-        Difference d{"enum", want.name, Change::kChanged, absl::StrJoin(want.labels, ", "),
-                     absl::StrJoin(have->labels, ", "), "enum labels are in a different order"};
-        d.attribute = "labels";
+        Difference d{ObjectKind::kEnum,
+                     want.name,
+                     Change::kChanged,
+                     absl::StrJoin(want.labels, ", "),
+                     absl::StrJoin(have->labels, ", "),
+                     "enum labels are in a different order"};
+        d.attribute = Attribute::kLabels;
         Add(std::move(d));
       }
     }
     for (const EnumType& have : actual_.enums) {
       if (desired_.FindEnum(have.name) == nullptr && !IsIgnored(desired_, have.name)) {
-        Add({"enum", have.name, Change::kExtra, "", absl::StrJoin(have.labels, ", "),
+        Add({ObjectKind::kEnum, have.name, Change::kExtra, "", absl::StrJoin(have.labels, ", "),
              "enum type is not declared"});
       }
     }
@@ -118,7 +132,8 @@ class Differ {
     for (const Table& want : desired_.tables) {
       const Table* have = actual_.FindTable(want.name);
       if (have == nullptr) {
-        Difference d{"table", want.name, Change::kMissing, want.name, "", "table is missing"};
+        Difference d{ObjectKind::kTable, want.name, Change::kMissing,
+                     want.name,          "",        "table is missing"};
         d.table = want.name;
         Add(std::move(d));
         continue;
@@ -129,7 +144,7 @@ class Differ {
     }
     for (const Table& have : actual_.tables) {
       if (desired_.FindTable(have.name) == nullptr && !IsIgnored(desired_, have.name)) {
-        Difference d{"table", have.name, Change::kExtra, "", have.name,
+        Difference d{ObjectKind::kTable,     have.name, Change::kExtra, "", have.name,
                      "table is not declared"};
         d.table = have.name;
         Add(std::move(d));
@@ -137,10 +152,11 @@ class Differ {
     }
   }
 
-  void AddColumnChange(const Table& t, const Column& c, const char* attribute,
-                       std::string expected, std::string actual, const char* detail) {
-    Difference d{"column", absl::StrCat(t.name, ".", c.name), Change::kChanged,
-                 std::move(expected), std::move(actual), detail};
+  void AddColumnChange(const Table& t, const Column& c, Attribute attribute, std::string expected,
+                       std::string actual, const char* detail) {
+    Difference d{ObjectKind::kColumn, absl::StrCat(t.name, ".", c.name),
+                 Change::kChanged,    std::move(expected),
+                 std::move(actual),   detail};
     d.table = t.name;
     d.object = c.name;
     d.attribute = attribute;
@@ -151,35 +167,41 @@ class Differ {
     for (const Column& w : want.columns) {
       const Column* h = have.FindColumn(w.name);
       if (h == nullptr) {
-        Difference d{"column", absl::StrCat(want.name, ".", w.name), Change::kMissing,
-                     DescribeColumn(w), "", "column is missing"};
+        Difference d{ObjectKind::kColumn,
+                     absl::StrCat(want.name, ".", w.name),
+                     Change::kMissing,
+                     DescribeColumn(w),
+                     "",
+                     "column is missing"};
         d.table = want.name;
         d.object = w.name;
         Add(std::move(d));
         continue;
       }
-      if (w.type != h->type) AddColumnChange(want, w, "type", w.type, h->type, "type differs");
+      if (w.type != h->type)
+        AddColumnChange(want, w, Attribute::kType, w.type, h->type, "type differs");
       if (w.not_null != h->not_null) {
-        AddColumnChange(want, w, "nullable", w.not_null ? "NOT NULL" : "NULL",
+        AddColumnChange(want, w, Attribute::kNullable, w.not_null ? "NOT NULL" : "NULL",
                         h->not_null ? "NOT NULL" : "NULL", "nullability differs");
       }
       if (w.generated != h->generated) {
-        AddColumnChange(want, w, "generated", OrNone(w.generated), OrNone(h->generated),
+        AddColumnChange(want, w, Attribute::kGenerated, OrNone(w.generated), OrNone(h->generated),
                         "generated expression differs");
       } else if (w.default_expr != h->default_expr) {
-        AddColumnChange(want, w, "default", OrNone(w.default_expr), OrNone(h->default_expr),
-                        "default differs");
+        AddColumnChange(want, w, Attribute::kDefault, OrNone(w.default_expr),
+                        OrNone(h->default_expr), "default differs");
       }
       if (w.identity != h->identity) {
-        AddColumnChange(want, w, "identity", IdentityName(w.identity), IdentityName(h->identity),
-                        "identity differs");
+        AddColumnChange(want, w, Attribute::kIdentity, IdentityName(w.identity),
+                        IdentityName(h->identity), "identity differs");
       }
     }
     for (const Column& h : have.columns) {
       if (want.FindColumn(h.name) == nullptr &&
           !IsIgnored(desired_, h.name, want.name)) {
-        Difference d{"column", absl::StrCat(want.name, ".", h.name), Change::kExtra, "",
-                     DescribeColumn(h), "column is not declared"};
+        Difference d{ObjectKind::kColumn, absl::StrCat(want.name, ".", h.name),
+                     Change::kExtra,      "",
+                     DescribeColumn(h),   "column is not declared"};
         d.table = want.name;
         d.object = h.name;
         Add(std::move(d));
@@ -190,21 +212,25 @@ class Differ {
   void DiffConstraints(const Table& want, const Table& have) {
     for (const Constraint& w : want.constraints) {
       const Constraint* h = have.FindConstraint(w.name);
-      Difference d{"constraint", absl::StrCat(want.name, ".", w.name), Change::kMissing,
-                   w.definition, "", "constraint is missing"};
+      Difference d{ObjectKind::kConstraint,
+                   absl::StrCat(want.name, ".", w.name),
+                   Change::kMissing,
+                   w.definition,
+                   "",
+                   "constraint is missing"};
       d.table = want.name;
       d.object = w.name;
       if (h != nullptr) {
         if (h->definition != w.definition) {
           d.change = Change::kChanged;
           d.actual = h->definition;
-          d.attribute = "definition";
+          d.attribute = Attribute::kDefinition;
           d.detail = "constraint definition differs";
         } else if (!h->validated) {
           d.change = Change::kChanged;
           d.expected = "VALID";
           d.actual = "NOT VALID";
-          d.attribute = "valid";
+          d.attribute = Attribute::kValid;
           d.detail = "constraint is NOT VALID: existing rows were never checked";
         } else {
           continue;
@@ -214,8 +240,12 @@ class Differ {
     }
     for (const Constraint& h : have.constraints) {
       if (want.FindConstraint(h.name) == nullptr && !IsIgnored(desired_, h.name, want.name)) {
-        Difference d{"constraint", absl::StrCat(want.name, ".", h.name), Change::kExtra, "",
-                     h.definition, "constraint is not declared"};
+        Difference d{ObjectKind::kConstraint,
+                     absl::StrCat(want.name, ".", h.name),
+                     Change::kExtra,
+                     "",
+                     h.definition,
+                     "constraint is not declared"};
         d.table = want.name;
         d.object = h.name;
         Add(std::move(d));
@@ -227,8 +257,9 @@ class Differ {
     for (const Index& w : want.indexes) {
       const Index* h = have.FindIndex(w.name);
       const std::string want_def = absl::StrCat(w.unique ? "UNIQUE " : "", w.definition);
-      Difference d{"index", absl::StrCat(want.name, ".", w.name), Change::kMissing, want_def, "",
-                   "index is missing"};
+      Difference d{
+          ObjectKind::kIndex, absl::StrCat(want.name, ".", w.name), Change::kMissing, want_def, "",
+          "index is missing"};
       d.table = want.name;
       d.object = w.name;
       if (h != nullptr) {
@@ -236,13 +267,13 @@ class Differ {
         if (have_def != want_def) {
           d.change = Change::kChanged;
           d.actual = have_def;
-          d.attribute = "definition";
+          d.attribute = Attribute::kDefinition;
           d.detail = "index definition differs";
         } else if (!h->valid) {
           d.change = Change::kChanged;
           d.expected = "valid";
           d.actual = "invalid";
-          d.attribute = "valid";
+          d.attribute = Attribute::kValid;
           d.detail = "index is invalid (left by a failed concurrent build); it is not used";
         } else {
           continue;
@@ -252,7 +283,10 @@ class Differ {
     }
     for (const Index& h : have.indexes) {
       if (want.FindIndex(h.name) == nullptr && !IsIgnored(desired_, h.name, want.name)) {
-        Difference d{"index", absl::StrCat(want.name, ".", h.name), Change::kExtra, "",
+        Difference d{ObjectKind::kIndex,
+                     absl::StrCat(want.name, ".", h.name),
+                     Change::kExtra,
+                     "",
                      absl::StrCat(h.unique ? "UNIQUE " : "", h.definition),
                      "index is not declared"};
         d.table = want.name;
@@ -270,7 +304,8 @@ class Differ {
 }  // namespace
 
 std::string Difference::Key() const {
-  return absl::StrCat(object_type, "|", name, "|", ChangeName(change), "|", attribute);
+  return absl::StrCat(ObjectKindName(kind), "|", name, "|", ChangeName(change), "|",
+                      AttributeName(attribute));
 }
 
 const char* ChangeName(Change change) {
@@ -281,6 +316,54 @@ const char* ChangeName(Change change) {
       return "EXTRA";
     case Change::kChanged:
       return "CHANGED";
+  }
+  return "?";
+}
+
+const char* ObjectKindName(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kSchema:
+      return "schema";
+    case ObjectKind::kExtension:
+      return "extension";
+    case ObjectKind::kEnum:
+      return "enum";
+    case ObjectKind::kEnumLabel:
+      return "enum_label";
+    case ObjectKind::kTable:
+      return "table";
+    case ObjectKind::kColumn:
+      return "column";
+    case ObjectKind::kConstraint:
+      return "constraint";
+    case ObjectKind::kIndex:
+      return "index";
+    case ObjectKind::kSequence:
+      return "sequence";
+  }
+  return "?";
+}
+
+const char* AttributeName(Attribute attribute) {
+  switch (attribute) {
+    case Attribute::kNone:
+      return "";
+    case Attribute::kType:
+      return "type";
+    case Attribute::kNullable:
+      return "nullable";
+    case Attribute::kDefault:
+      return "default";
+    case Attribute::kIdentity:
+      return "identity";
+    case Attribute::kGenerated:
+      return "generated";
+    case Attribute::kDefinition:
+      return "definition";
+    case Attribute::kValid:
+      return "valid";
+    case Attribute::kLabels:
+      return "labels";
   }
   return "?";
 }

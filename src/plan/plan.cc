@@ -162,12 +162,12 @@ class Planner {
   int NewGroup() { return next_group_++; }
 
   // Finds the differences about one object (by type, table and name).
-  std::vector<int> DiffsFor(const std::string& type, const std::string& table,
+  std::vector<int> DiffsFor(ObjectKind kind, const std::string& table,
                             const std::string& object) const {
     std::vector<int> out;
     for (int i = 0; i < static_cast<int>(diffs_.size()); ++i) {
       const Difference& d = diffs_[i];
-      if (d.object_type == type && d.table == table && d.object == object) out.push_back(i);
+      if (d.kind == kind && d.table == table && d.object == object) out.push_back(i);
     }
     return out;
   }
@@ -188,9 +188,9 @@ class Planner {
       bool needs_recreate = false;
       for (int i = 0; i < static_cast<int>(diffs_.size()); ++i) {
         const Difference& d = diffs_[i];
-        const bool about_labels = (d.object_type == "enum_label" && d.table == want.name) ||
-                                  (d.object_type == "enum" && d.name == want.name &&
-                                   d.change == Change::kChanged);
+        const bool about_labels =
+            (d.kind == ObjectKind::kEnumLabel && d.table == want.name) ||
+            (d.kind == ObjectKind::kEnum && d.name == want.name && d.change == Change::kChanged);
         if (!about_labels) continue;
         label_diffs.push_back(i);
         if (d.change != Change::kMissing) needs_recreate = true;
@@ -221,7 +221,7 @@ class Planner {
         }
       }
       std::vector<int> resolves;
-      MarkHandled(DiffsFor("enum_label", want.name, label), &resolves);
+      MarkHandled(DiffsFor(ObjectKind::kEnumLabel, want.name, label), &resolves);
       PlanStep& step = Emit(kEnumPhase,
                             absl::StrCat("ALTER TYPE ", T(want.name), " ADD VALUE ",
                                          QuoteLiteral(label), position),
@@ -298,7 +298,7 @@ class Planner {
       for (const Index& index : table.indexes) {
         if (!depends(index.columns, index.definition)) continue;
         std::vector<int> r;
-        MarkHandled(DiffsFor("index", table.name, index.name), &r);
+        MarkHandled(DiffsFor(ObjectKind::kIndex, table.name, index.name), &r);
         std::vector<Hazard> h;
         const Index* wanted = want_table ? want_table->FindIndex(index.name) : nullptr;
         if (wanted == nullptr) {
@@ -312,7 +312,7 @@ class Planner {
       for (const Constraint& con : table.constraints) {
         if (con.kind != ConstraintKind::kCheck || !depends(con.columns, con.definition)) continue;
         std::vector<int> r;
-        MarkHandled(DiffsFor("constraint", table.name, con.name), &r);
+        MarkHandled(DiffsFor(ObjectKind::kConstraint, table.name, con.name), &r);
         std::vector<Hazard> h;
         const Constraint* wanted = want_table ? want_table->FindConstraint(con.name) : nullptr;
         if (wanted == nullptr) {
@@ -363,7 +363,10 @@ class Planner {
   void PlanGeneratedColumnRebuilds() {
     for (int i = 0; i < static_cast<int>(diffs_.size()); ++i) {
       const Difference& d = diffs_[i];
-      if (d.object_type != "column" || d.attribute != "generated" || handled_.count(i)) continue;
+      if (d.kind != ObjectKind::kColumn || d.attribute != Attribute::kGenerated ||
+          handled_.count(i)) {
+        continue;
+      }
       const Table* want_table = desired_.FindTable(d.table);
       const Table* have_table = actual_.FindTable(d.table);
       const Column* want = want_table->FindColumn(d.object);
@@ -381,7 +384,7 @@ class Planner {
         continue;
       }
       const int group = NewGroup();
-      MarkHandled(DiffsFor("column", d.table, d.object), &resolves);
+      MarkHandled(DiffsFor(ObjectKind::kColumn, d.table, d.object), &resolves);
       std::vector<Hazard> hazards;
       if (have->generated.empty()) {
         hazards.push_back({HazardKind::kDataLoss,
@@ -402,7 +405,7 @@ class Planner {
       for (const Index& index : have_table->indexes) {
         if (!Contains(index.columns, d.object)) continue;
         std::vector<int> r;
-        MarkHandled(DiffsFor("index", d.table, index.name), &r);
+        MarkHandled(DiffsFor(ObjectKind::kIndex, d.table, index.name), &r);
         const Index* wanted = want_table->FindIndex(index.name);
         if (wanted != nullptr) {
           Emit(kCreateIndexesPhase, CreateIndexSql(s_, d.table, *wanted), {}, r, group);
@@ -414,14 +417,14 @@ class Planner {
       for (const Index& index : want_table->indexes) {
         if (Contains(index.columns, d.object) && have_table->FindIndex(index.name) == nullptr) {
           std::vector<int> r;
-          MarkHandled(DiffsFor("index", d.table, index.name), &r);
+          MarkHandled(DiffsFor(ObjectKind::kIndex, d.table, index.name), &r);
           Emit(kCreateIndexesPhase, CreateIndexSql(s_, d.table, index), {}, r, group);
         }
       }
       for (const Constraint& con : want_table->constraints) {
         if (!Contains(con.columns, d.object)) continue;
         std::vector<int> r;
-        MarkHandled(DiffsFor("constraint", d.table, con.name), &r);
+        MarkHandled(DiffsFor(ObjectKind::kConstraint, d.table, con.name), &r);
         Emit(con.kind == ConstraintKind::kForeignKey ? kAddForeignKeysPhase : kAddConstraintsPhase,
              AddConstraintSql(s_, d.table, con), {}, r, group);
       }
@@ -433,41 +436,52 @@ class Planner {
   void PlanDifference(int i, const Difference& d) {
     std::vector<int> r = {i};
     handled_.insert(i);
-    if (d.object_type == "schema") {
-      Emit(kSchemaPhase, absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(d.name)), {}, r);
-    } else if (d.object_type == "extension") {
-      if (d.change == Change::kMissing) {
-        Emit(kExtensionPhase, CreateExtensionSql(*desired_.FindExtension(d.name)), {}, r);
-      } else {
-        Emit(kDropTypesPhase, absl::StrCat("DROP EXTENSION ", QuoteIdent(d.name)),
+    switch (d.kind) {
+      case ObjectKind::kSchema:
+        Emit(kSchemaPhase, absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(d.name)), {}, r);
+        return;
+      case ObjectKind::kExtension:
+        if (d.change == Change::kMissing) {
+          Emit(kExtensionPhase, CreateExtensionSql(*desired_.FindExtension(d.name)), {}, r);
+        } else {
+          Emit(kDropTypesPhase, absl::StrCat("DROP EXTENSION ", QuoteIdent(d.name)),
+               {{HazardKind::kDropsObject,
+                 absl::StrCat("drops extension ", d.name, " and everything it provides")}},
+               r, 0, 1);
+        }
+        return;
+      case ObjectKind::kEnum:
+        if (d.change == Change::kMissing) {
+          Emit(kEnumPhase, CreateEnumSql(s_, *desired_.FindEnum(d.name)), {}, r);
+        } else if (d.change == Change::kExtra) {
+          Emit(kDropTypesPhase, absl::StrCat("DROP TYPE ", T(d.name)),
+               {{HazardKind::kDropsObject, absl::StrCat("drops enum type ", d.name)}}, r);
+        }
+        return;
+      case ObjectKind::kEnumLabel:
+        return;  // planned with their enum type (PlanEnumRecreations)
+      case ObjectKind::kTable:
+        if (d.change == Change::kMissing) {
+          PlanCreateTable(*desired_.FindTable(d.name), r);
+        } else {
+          extra_tables_.push_back(i);
+        }
+        return;
+      case ObjectKind::kColumn:
+        PlanColumn(d, r);
+        return;
+      case ObjectKind::kConstraint:
+        PlanConstraint(d, r);
+        return;
+      case ObjectKind::kIndex:
+        PlanIndex(d, r);
+        return;
+      case ObjectKind::kSequence:
+        Emit(kDropTypesPhase, absl::StrCat("DROP SEQUENCE ", T(d.name)),
              {{HazardKind::kDropsObject,
-               absl::StrCat("drops extension ", d.name, " and everything it provides")}},
-             r, 0, 1);
-      }
-    } else if (d.object_type == "enum") {
-      if (d.change == Change::kMissing) {
-        Emit(kEnumPhase, CreateEnumSql(s_, *desired_.FindEnum(d.name)), {}, r);
-      } else if (d.change == Change::kExtra) {
-        Emit(kDropTypesPhase, absl::StrCat("DROP TYPE ", T(d.name)),
-             {{HazardKind::kDropsObject, absl::StrCat("drops enum type ", d.name)}}, r);
-      }
-    } else if (d.object_type == "table") {
-      if (d.change == Change::kMissing) {
-        PlanCreateTable(*desired_.FindTable(d.name), r);
-      } else {
-        extra_tables_.push_back(i);
-      }
-    } else if (d.object_type == "column") {
-      PlanColumn(d, r);
-    } else if (d.object_type == "constraint") {
-      PlanConstraint(d, r);
-    } else if (d.object_type == "index") {
-      PlanIndex(d, r);
-    } else if (d.object_type == "sequence") {
-      Emit(kDropTypesPhase, absl::StrCat("DROP SEQUENCE ", T(d.name)),
-           {{HazardKind::kDropsObject,
-             absl::StrCat("drops sequence ", d.name, " and its current value")}},
-           r, 0, 2);
+               absl::StrCat("drops sequence ", d.name, " and its current value")}},
+             r, 0, 2);
+        return;
     }
   }
 
@@ -479,6 +493,8 @@ class Planner {
     for (const Constraint& c : table.constraints) {
       if (c.kind == ConstraintKind::kForeignKey) {
         Emit(kAddForeignKeysPhase, AddConstraintSql(s_, table.name, c));
+      } else if (AddedAfterCreateTable(table, c)) {
+        Emit(kAddConstraintsPhase, AddConstraintSql(s_, table.name, c));
       }
     }
   }
@@ -519,77 +535,90 @@ class Planner {
     }
     const Column* have = actual_.FindTable(d.table)->FindColumn(d.object);
     const std::string alter_col = absl::StrCat(alter, "ALTER COLUMN ", col, " ");
-    if (d.attribute == "type") {
-      std::vector<Hazard> hazards;
-      const bool widening = IsWidening(have->type, want->type);
-      hazards.push_back({HazardKind::kTableRewrite,
-                         widening ? absl::StrCat("changes the type of ", d.name,
-                                                 " under an ACCESS EXCLUSIVE lock (a widening "
-                                                 "change: no rewrite for varchar/text, a rewrite "
-                                                 "otherwise)")
-                                  : absl::StrCat("changes the type of ", d.name, " from ",
-                                                 have->type, " to ", want->type, ": ", d.table,
-                                                 " and its indexes are rewritten under an ACCESS "
-                                                 "EXCLUSIVE lock")});
-      if (!widening) {
-        hazards.push_back({HazardKind::kDataLoss,
-                           absl::StrCat("converting ", d.name, " from ", have->type, " to ",
-                                        want->type, " may truncate or fail on existing values")});
-      }
-      const bool via_text = desired_.FindEnum(ParseType(want->type).base) != nullptr ||
-                            actual_.FindEnum(ParseType(have->type).base) != nullptr;
-      std::string using_expr = absl::StrCat(col, "::", via_text ? "text::" : "", want->type);
-      if (!have->default_expr.empty()) {
-        // The old default may not cast to the new type; the default step
-        // (if any) sets the wanted one afterwards.
-        Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP DEFAULT"), {}, {}, 0, 1);
-        if (want->default_expr == have->default_expr && !want->default_expr.empty()) {
-          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
-               {}, {}, 0, 3);
+    switch (d.attribute) {
+      case Attribute::kType: {
+        std::vector<Hazard> hazards;
+        const bool widening = IsWidening(have->type, want->type);
+        hazards.push_back({HazardKind::kTableRewrite,
+                           widening ? absl::StrCat("changes the type of ", d.name,
+                                                   " under an ACCESS EXCLUSIVE lock (a widening "
+                                                   "change: no rewrite for varchar/text, a rewrite "
+                                                   "otherwise)")
+                                    : absl::StrCat("changes the type of ", d.name, " from ",
+                                                   have->type, " to ", want->type, ": ", d.table,
+                                                   " and its indexes are rewritten under an ACCESS "
+                                                   "EXCLUSIVE lock")});
+        if (!widening) {
+          hazards.push_back({HazardKind::kDataLoss,
+                             absl::StrCat("converting ", d.name, " from ", have->type, " to ",
+                                          want->type, " may truncate or fail on existing values")});
         }
-      }
-      Emit(kAlterColumnsPhase,
-           absl::StrCat(alter_col, "TYPE ", want->type, " USING ", using_expr), hazards, r, 0, 2);
-    } else if (d.attribute == "default") {
-      Emit(kAlterColumnsPhase,
-           want->default_expr.empty()
-               ? absl::StrCat(alter_col, "DROP DEFAULT")
-               : absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
-           {}, r, 0, 3);
-    } else if (d.attribute == "nullable") {
-      if (want->not_null) {
-        Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "SET NOT NULL"),
-             {{HazardKind::kValidation,
-               absl::StrCat("sets NOT NULL on ", d.name, ": scans ", d.table,
-                            " under an ACCESS EXCLUSIVE lock and fails if any row holds NULL")}},
-             r, 0, 4);
-      } else {
-        Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP NOT NULL"), {}, r, 0, 4);
-      }
-    } else if (d.attribute == "identity") {
-      if (want->identity == Identity::kNone) {
-        Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP IDENTITY"),
-             {{HazardKind::kDropsObject,
-               absl::StrCat("drops the identity of ", d.name,
-                            " and its sequence: inserts must then supply values")}},
-             r, 0, 0);
-      } else if (have->identity == Identity::kNone) {
+        const bool via_text = desired_.FindEnum(ParseType(want->type).base) != nullptr ||
+                              actual_.FindEnum(ParseType(have->type).base) != nullptr;
+        std::string using_expr = absl::StrCat(col, "::", via_text ? "text::" : "", want->type);
+        if (!have->default_expr.empty()) {
+          // The old default may not cast to the new type; the default step
+          // (if any) sets the wanted one afterwards.
+          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP DEFAULT"), {}, {}, 0, 1);
+          if (want->default_expr == have->default_expr && !want->default_expr.empty()) {
+            Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
+                 {}, {}, 0, 3);
+          }
+        }
         Emit(kAlterColumnsPhase,
-             absl::StrCat(alter_col, "ADD GENERATED ",
-                          want->identity == Identity::kAlways ? "ALWAYS" : "BY DEFAULT",
-                          " AS IDENTITY"),
-             {{HazardKind::kValidation,
-               absl::StrCat("makes ", d.name, " an identity column: it must be NOT NULL and its "
-                            "new sequence starts at 1, below existing values")}},
-             r, 0, 5);
-      } else {
-        Emit(kAlterColumnsPhase,
-             absl::StrCat(alter_col, "SET GENERATED ",
-                          want->identity == Identity::kAlways ? "ALWAYS" : "BY DEFAULT"),
-             {{HazardKind::kDropsObject,
-               absl::StrCat("changes how ", d.name, " accepts explicit values on insert")}},
-             r, 0, 5);
+             absl::StrCat(alter_col, "TYPE ", want->type, " USING ", using_expr), hazards, r, 0, 2);
+        return;
       }
+      case Attribute::kDefault:
+        Emit(kAlterColumnsPhase,
+             want->default_expr.empty()
+                 ? absl::StrCat(alter_col, "DROP DEFAULT")
+                 : absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
+             {}, r, 0, 3);
+        return;
+      case Attribute::kNullable:
+        if (want->not_null) {
+          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "SET NOT NULL"),
+               {{HazardKind::kValidation,
+                 absl::StrCat("sets NOT NULL on ", d.name, ": scans ", d.table,
+                              " under an ACCESS EXCLUSIVE lock and fails if any row holds NULL")}},
+               r, 0, 4);
+        } else {
+          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP NOT NULL"), {}, r, 0, 4);
+        }
+        return;
+      case Attribute::kIdentity:
+        if (want->identity == Identity::kNone) {
+          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP IDENTITY"),
+               {{HazardKind::kDropsObject,
+                 absl::StrCat("drops the identity of ", d.name,
+                              " and its sequence: inserts must then supply values")}},
+               r, 0, 0);
+        } else if (have->identity == Identity::kNone) {
+          Emit(kAlterColumnsPhase,
+               absl::StrCat(alter_col, "ADD GENERATED ",
+                            want->identity == Identity::kAlways ? "ALWAYS" : "BY DEFAULT",
+                            " AS IDENTITY"),
+               {{HazardKind::kValidation,
+                 absl::StrCat("makes ", d.name,
+                              " an identity column: it must be NOT NULL and its "
+                              "new sequence starts at 1, below existing values")}},
+               r, 0, 5);
+        } else {
+          Emit(kAlterColumnsPhase,
+               absl::StrCat(alter_col, "SET GENERATED ",
+                            want->identity == Identity::kAlways ? "ALWAYS" : "BY DEFAULT"),
+               {{HazardKind::kDropsObject,
+                 absl::StrCat("changes how ", d.name, " accepts explicit values on insert")}},
+               r, 0, 5);
+        }
+        return;
+      case Attribute::kNone:
+      case Attribute::kGenerated:  // planned with dependents (PlanGeneratedColumns)
+      case Attribute::kDefinition:
+      case Attribute::kValid:
+      case Attribute::kLabels:
+        return;
     }
   }
 
@@ -633,7 +662,7 @@ class Planner {
       drop(r, 0);
     } else if (d.change == Change::kMissing) {
       add(r, 0);
-    } else if (d.attribute == "valid") {
+    } else if (d.attribute == Attribute::kValid) {
       Emit(kAddConstraintsPhase, absl::StrCat(alter, "VALIDATE CONSTRAINT ", QuoteIdent(d.object)),
            {{HazardKind::kValidation,
              absl::StrCat("validates ", d.name, " against every existing row: fails if any "
@@ -796,11 +825,33 @@ std::string ColumnDefinitionSql(const Column& c) {
   return out;
 }
 
+bool AddedAfterCreateTable(const Table& table, const Constraint& c) {
+  if (c.kind == ConstraintKind::kForeignKey) return true;
+  if (c.kind != ConstraintKind::kUnique && c.kind != ConstraintKind::kPrimaryKey) return false;
+  // CREATE TABLE keeps one of several unique or primary-key constraints on
+  // the same key (the primary key first, then in order) and silently drops
+  // the others; ALTER TABLE ... ADD CONSTRAINT keeps them.
+  auto same_key = [&c](const Constraint& other) {
+    return (other.kind == ConstraintKind::kUnique || other.kind == ConstraintKind::kPrimaryKey) &&
+           other.columns == c.columns && other.nulls_not_distinct == c.nulls_not_distinct &&
+           other.deferrable == c.deferrable && other.initially_deferred == c.initially_deferred;
+  };
+  if (c.kind == ConstraintKind::kPrimaryKey) return false;
+  for (const Constraint& other : table.constraints) {
+    if (&other == &c) break;
+    if (same_key(other)) return true;
+  }
+  for (const Constraint& other : table.constraints) {
+    if (other.kind == ConstraintKind::kPrimaryKey && same_key(other)) return true;
+  }
+  return false;
+}
+
 std::string CreateTableSql(const std::string& schema, const Table& table) {
   std::vector<std::string> parts;
   for (const Column& c : table.columns) parts.push_back(ColumnDefinitionSql(c));
   for (const Constraint& c : table.constraints) {
-    if (c.kind == ConstraintKind::kForeignKey) continue;
+    if (AddedAfterCreateTable(table, c)) continue;
     parts.push_back(absl::StrCat("CONSTRAINT ", QuoteIdent(c.name), " ", c.definition));
   }
   return absl::StrCat("CREATE TABLE ", QualifiedName(schema, table.name), " (\n    ",

@@ -500,3 +500,90 @@ TEST(EngineTest, RequestIdIsRecordedAndLookedUp) {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// A connection lost after planning (the backend terminated while a step
+// waits) is retried once on a fresh connection; the retried call reports
+// each skipped step once, not once per attempt.
+TEST(EngineTest, ARetriedInitializeReportsEachSkippedStepOnce) {
+  auto db = testing::TestDb::Create();
+  db->Exec("CREATE TABLE t (id integer, legacy integer); INSERT INTO t VALUES (1, 1)");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "t"
+  column { name: "id" type: "integer" }
+  column { name: "added" type: "integer" }
+})reg"));
+  ASSERT_TRUE(engine.Status(Deadline()).ok());  // the pool now holds a reused connection
+  pqxx::connection holder(db->url());
+  pqxx::work lock(holder);
+  // Reads go on (the plan is made); ALTER TABLE waits.
+  lock.exec("LOCK TABLE t IN SHARE MODE");
+  std::thread killer([&] {
+    pqxx::connection admin(db->url());
+    for (int i = 0; i < 600; ++i) {
+      pqxx::nontransaction tx(admin);
+      const pqxx::result r = tx.exec(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+          "'schemad' AND wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%'");
+      if (!r.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    lock.abort();
+  });
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  killer.join();
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied) << "the extra column is not the registry's";
+  ASSERT_EQ(init->skipped.size(), 1u);
+  EXPECT_EQ(init->skipped[0].sql, "ALTER TABLE public.t DROP COLUMN legacy");
+  EXPECT_EQ(init->executed.size(), 1u);
+}
+
+}  // namespace
+}  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// CREATE TABLE silently drops a unique constraint on the key of the primary
+// key (or of an earlier unique constraint); a foreign key may reference
+// columns unique only through a unique index. Both are legal, and both
+// round-trip.
+TEST(EngineTest, DuplicateKeysAndForeignKeysToUniqueIndexesRoundTrip) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "a"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "code" type: "integer" }
+  primary_key { name: "a_pkey" column: "id" }
+  unique { name: "a_id_key" column: "id" }
+  unique { name: "a_code_key" column: "code" }
+  unique { name: "a_code_key2" column: "code" }
+}
+table {
+  name: "c"
+  column { name: "x" type: "integer" }
+  index { name: "c_x_unique" unique: true key { column: "x" } }
+}
+table {
+  name: "d"
+  column { name: "c_x" type: "integer" }
+  foreign_key { name: "d_c_x_fkey" column: "c_x" references_table: "c" references_column: "x" }
+})reg"));
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences), IsEmpty());
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_constraint WHERE conrelid = 'a'::regclass AND "
+                      "contype IN ('p', 'u')")[0][0]
+                .as<int>(),
+            4);
+}
+
+}  // namespace
+}  // namespace schemad

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <condition_variable>
@@ -40,7 +41,9 @@ using testing::WriteFile;
 
 class ServiceTest : public ::testing::Test {
  protected:
-  void StartWith(testing::TestDb* db, ServerOptions options = {}, bool tokens = true) {
+  // `registry` defaults to the embedded docbot registry.
+  void StartWith(testing::TestDb* db, ServerOptions options = {}, bool tokens = true,
+                 std::optional<Registry> registry = std::nullopt) {
     dir_ = TempDir();
     if (tokens) {
       options.tokens_file = WriteFile(dir_, "tokens",
@@ -50,7 +53,8 @@ class ServiceTest : public ::testing::Test {
     options.listen = options.listen == ServerOptions().listen ? "127.0.0.1:0" : options.listen;
     options.log_requests = false;
     options.readiness_interval = absl::Milliseconds(200);
-    engine_ = std::make_unique<Engine>(db->pool(), *LoadEmbeddedRegistry());
+    engine_ = std::make_unique<Engine>(db->pool(),
+                                       registry.has_value() ? *registry : *LoadEmbeddedRegistry());
     absl::StatusOr<std::unique_ptr<RunningServer>> server = StartServer(options, engine_.get());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -657,6 +661,30 @@ TEST_F(ServiceTest, GetInitializeOutcomeTellsWhetherARequestCommitted) {
   }
   request.set_request_id(std::string(65, 'x'));
   EXPECT_EQ(Initialize(request, &init).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// A registry PostgreSQL rejects keeps serve up and NOT_SERVING, calls answer
+// FAILED_PRECONDITION with the file and line, and canonicalization is
+// retried: fixing the database needs no restart.
+TEST_F(ServiceTest, ARegistryTheDatabaseRejectsIsRetriedUntilTheDatabaseIsFixed) {
+  testing::TestDb* db = UseDb();
+  StartWith(db, {}, /*tokens=*/false,
+            testing::MustLoadRegistry({{"ext.textproto", R"reg(registry {
+  extension { name: "pg_trgm" schema: "extensions" }
+}
+table { name: "t" column { name: "id" type: "integer" } })reg"}}));
+
+  EXPECT_FALSE(
+      HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(2)));
+  pb::StatusResponse status;
+  grpc::Status refused = Status(&status, "");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("ext.textproto:2:3: registry.extension[0]"));
+
+  db->Exec("CREATE SCHEMA extensions");
+  EXPECT_TRUE(
+      HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(10)));
+  EXPECT_TRUE(Status(&status, "").ok());
 }
 
 }  // namespace

@@ -96,8 +96,9 @@ Registry MustLoadRegistry(const std::string& textproto) {
 }
 
 std::string DescribeDifference(const Difference& d) {
-  return absl::StrCat(ChangeName(d.change), " ", d.object_type, " ", d.name,
-                      d.attribute.empty() ? "" : absl::StrCat(" ", d.attribute));
+  return absl::StrCat(
+      ChangeName(d.change), " ", ObjectKindName(d.kind), " ", d.name,
+      d.attribute == Attribute::kNone ? "" : absl::StrCat(" ", AttributeName(d.attribute)));
 }
 
 std::vector<std::string> DescribeDifferences(const std::vector<Difference>& diffs) {

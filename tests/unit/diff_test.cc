@@ -21,10 +21,11 @@ using ::testing::IsEmpty;
 
 // One line per difference with every field the planner reads.
 std::string Show(const Difference& d) {
-  return absl::StrCat(d.object_type, " ", d.name, " ", ChangeName(d.change),
-                      d.attribute.empty() ? "" : absl::StrCat(" ", d.attribute),
-                      " expected=[", d.expected, "] actual=[", d.actual, "] table=[", d.table,
-                      "] object=[", d.object, "]");
+  return absl::StrCat(
+      ObjectKindName(d.kind), " ", d.name, " ", ChangeName(d.change),
+      d.attribute == Attribute::kNone ? "" : absl::StrCat(" ", AttributeName(d.attribute)),
+      " expected=[", d.expected, "] actual=[", d.actual, "] table=[", d.table, "] object=[",
+      d.object, "]");
 }
 
 std::vector<std::string> Diff(Schema desired, Schema actual) {
@@ -547,14 +548,15 @@ TEST(DiffTest, OutputIsDeterministicAndIndependentOfInputOrder) {
 }
 
 TEST(DiffTest, KeyIsTypeNameChangeAndAttribute) {
-  Difference d{"column", "users.email", Change::kChanged, "text", "character varying(320)",
-               "type differs"};
-  d.attribute = "type";
+  Difference d{ObjectKind::kColumn,      "users.email", Change::kChanged, "text",
+               "character varying(320)", "type differs"};
+  d.attribute = Attribute::kType;
   EXPECT_EQ(d.Key(), "column|users.email|CHANGED|type");
 
-  Difference missing{"table", "users", Change::kMissing, "users", "", "table is missing"};
+  Difference missing{ObjectKind::kTable, "users", Change::kMissing, "users", "",
+                     "table is missing"};
   EXPECT_EQ(missing.Key(), "table|users|MISSING|");
-  Difference extra{"index", "users.users_a_idx", Change::kExtra, "", "btree (a)", ""};
+  Difference extra{ObjectKind::kIndex, "users.users_a_idx", Change::kExtra, "", "btree (a)", ""};
   EXPECT_EQ(extra.Key(), "index|users.users_a_idx|EXTRA|");
 }
 

@@ -2,8 +2,8 @@
 // actual one (the live catalog). Pure code: no SQL, no database.
 //
 //   std::vector<Difference> d = DiffSchemas(desired, actual);
-//   // d[0]: {object_type "column", name "users.email", change kChanged,
-//   //        attribute "type", expected "character varying(320)", ...}
+//   // d[0]: {kind ObjectKind::kColumn, name "users.email", change kChanged,
+//   //        attribute Attribute::kType, expected "character varying(320)", ...}
 //
 // Output order is deterministic: schema, extensions, enums, tables (and,
 // per table, columns, constraints, indexes), sequences. Objects the actual
@@ -21,10 +21,36 @@ namespace schemad {
 
 enum class Change { kMissing, kExtra, kChanged };
 
+// What kind of object a difference is about. Dispatch on it with a switch
+// without `default:` (-Werror=switch): a new kind must be handled
+// everywhere.
+enum class ObjectKind {
+  kSchema,
+  kExtension,
+  kEnum,
+  kEnumLabel,
+  kTable,
+  kColumn,
+  kConstraint,
+  kIndex,
+  kSequence,
+};
+
+// For kChanged: the attribute that differs.
+enum class Attribute {
+  kNone,
+  kType,
+  kNullable,
+  kDefault,
+  kIdentity,
+  kGenerated,
+  kDefinition,
+  kValid,
+  kLabels,
+};
+
 struct Difference {
-  // "schema", "table", "column", "index", "constraint", "enum",
-  // "enum_label", "sequence", "extension".
-  std::string object_type;
+  ObjectKind kind = ObjectKind::kTable;
   // Qualified within the schema: "users", "users.email", "user_role.admin".
   std::string name;
   Change change = Change::kMissing;
@@ -32,18 +58,20 @@ struct Difference {
   std::string actual;
   std::string detail;
   // For the planner: the table (when the object lives in one), the object's
-  // own name, and for kChanged the attribute that differs ("type",
-  // "nullable", "default", "identity", "generated", "definition", "valid",
-  // "labels").
+  // own name, and for kChanged the attribute that differs.
   std::string table;
   std::string object;
-  std::string attribute;
+  Attribute attribute = Attribute::kNone;
 
   // A stable identity used to compare difference sets.
   std::string Key() const;
 };
 
 const char* ChangeName(Change change);
+// The wire names of the API ("schema", "enum_label", ...; "type",
+// "nullable", ...; "" for Attribute::kNone).
+const char* ObjectKindName(ObjectKind kind);
+const char* AttributeName(Attribute attribute);
 
 // Returns every difference between `desired` and `actual`. `desired.ignore`
 // names objects that are never reported as kExtra.
