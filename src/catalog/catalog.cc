@@ -18,7 +18,7 @@
 #include "catalog/queries.h"
 #include "schemad/common/identifier.h"
 #include "schemad/common/status_macros.h"
-#include "schemad/plan/plan.h"
+#include "schemad/ddl/ddl.h"
 
 namespace schemad {
 namespace {
@@ -114,12 +114,6 @@ std::vector<std::string> ColumnNames(const TableInfo& info, const std::vector<in
     out.push_back(it == info.names.end() ? absl::StrCat("#", n) : it->second);
   }
   return out;
-}
-
-std::string QuotedNames(const std::vector<std::string>& names) {
-  std::vector<std::string> quoted;
-  for (const std::string& n : names) quoted.push_back(QuoteIdent(n));
-  return absl::StrJoin(quoted, ", ");
 }
 
 }  // namespace
@@ -287,46 +281,17 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     const std::string reloptions = Text(row[19]);
 
     // The definition, composed the same way for every schema read.
-    std::string def;
-    std::string include;
+    ConstraintExtras extras;
     if (index_keys.size() > key_count) {
-      include = absl::StrCat(
-          " INCLUDE (",
-          QuotedNames(ColumnNames(
-              info, std::vector<int64_t>(index_keys.begin() + key_count, index_keys.end()))),
-          ")");
+      extras.include =
+          ColumnNames(info, std::vector<int64_t>(index_keys.begin() + key_count, index_keys.end()));
     }
-    const std::string with = reloptions.empty() ? "" : absl::StrCat(" WITH (", reloptions, ")");
-    switch (c.kind) {
-      case ConstraintKind::kPrimaryKey:
-        def = absl::StrCat("PRIMARY KEY (", QuotedNames(c.columns), ")", include, with);
-        break;
-      case ConstraintKind::kUnique:
-        def = absl::StrCat("UNIQUE ", c.nulls_not_distinct ? "NULLS NOT DISTINCT " : "", "(",
-                           QuotedNames(c.columns), ")", include, with);
-        break;
-      case ConstraintKind::kForeignKey: {
-        const std::string target = ref_schema == schema_name
-                                       ? QuoteIdent(c.ref_table)
-                                       : QualifiedName(ref_schema, c.ref_table);
-        def = absl::StrCat("FOREIGN KEY (", QuotedNames(c.columns), ") REFERENCES ", target, "(",
-                           QuotedNames(c.ref_columns), ")");
-        if (match == "f") absl::StrAppend(&def, " MATCH FULL");
-        if (match == "p") absl::StrAppend(&def, " MATCH PARTIAL");
-        if (c.on_update != "NO ACTION") absl::StrAppend(&def, " ON UPDATE ", c.on_update);
-        if (c.on_delete != "NO ACTION") absl::StrAppend(&def, " ON DELETE ", c.on_delete);
-        if (!set_columns.empty()) {
-          absl::StrAppend(&def, " (", QuotedNames(ColumnNames(info, Numbers(set_columns))), ")");
-        }
-        break;
-      }
-      case ConstraintKind::kCheck:
-        def = absl::StrCat("CHECK (", c.check_expr, ")", no_inherit ? " NO INHERIT" : "");
-        break;
-    }
-    if (c.deferrable) absl::StrAppend(&def, " DEFERRABLE");
-    if (c.initially_deferred) absl::StrAppend(&def, " INITIALLY DEFERRED");
-    c.definition = def;
+    extras.reloptions = reloptions;
+    if (ref_schema != schema_name) extras.ref_schema = ref_schema;
+    extras.match = match.empty() ? 's' : match[0];
+    extras.delete_set_columns = ColumnNames(info, Numbers(set_columns));
+    extras.no_inherit = no_inherit;
+    c.definition = ConstraintDefinition(c, extras);
   }
 
   for (const auto& row : index_rows) {
@@ -360,61 +325,47 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     const std::string reloptions = Text(row[14]);
 
     std::set<std::string> referenced(index.columns.begin(), index.columns.end());
-    std::vector<std::string> keys;
+    IndexExtras extras;
+    extras.nulls_not_distinct = nulls_not_distinct;
+    extras.reloptions = reloptions;
     for (size_t k = 0; k < nkeys && k < attnums.size(); ++k) {
       IndexKey& key = index.keys.emplace_back();
-      std::string text;
       if (attnums[k] != 0) {
         key.column = ColumnNames(info, {attnums[k]})[0];
         referenced.insert(key.column);
-        text = QuoteIdent(key.column);
       } else {
         key.expression = k < expressions.size() ? expressions[k] : "";
-        text = absl::StrCat("(", key.expression, ")");
       }
+      // A collation is spelled out only where it is not the column's (or,
+      // for an expression, the default).
       const int64_t collation = k < key_collations.size() ? key_collations[k] : 0;
       const auto column_collation = info.collations.find(attnums[k]);
       const int64_t expected_collation =
           attnums[k] != 0 && column_collation != info.collations.end() ? column_collation->second
                                                                        : 100;
+      std::string collation_name;
       if (collation != 0 && collation != expected_collation) {
         auto name = collations.find(collation);
-        absl::StrAppend(&text, " COLLATE ",
-                        name == collations.end() ? absl::StrCat("#", collation) : name->second);
+        collation_name = name == collations.end() ? absl::StrCat("#", collation) : name->second;
       }
+      extras.collations.push_back(collation_name);
       if (k < classes.size()) {
         auto name = opclasses.find(classes[k]);
-        if (name != opclasses.end()) {
-          key.opclass = name->second;
-          absl::StrAppend(&text, " ", key.opclass);
-        }
+        if (name != opclasses.end()) key.opclass = name->second;
       }
+      // NULLS FIRST/LAST only when it is not the direction's default.
       const int64_t option = k < options.size() ? options[k] : 0;
       key.descending = (option & 1) != 0;
       const bool nulls_first = (option & 2) != 0;
-      if (key.descending) absl::StrAppend(&text, " DESC");
-      if (key.descending && !nulls_first) {
-        key.nulls = IndexKey::Nulls::kLast;
-        absl::StrAppend(&text, " NULLS LAST");
-      }
-      if (!key.descending && nulls_first) {
-        key.nulls = IndexKey::Nulls::kFirst;
-        absl::StrAppend(&text, " NULLS FIRST");
-      }
-      keys.push_back(text);
+      if (key.descending && !nulls_first) key.nulls = IndexKey::Nulls::kLast;
+      if (!key.descending && nulls_first) key.nulls = IndexKey::Nulls::kFirst;
     }
     for (size_t k = nkeys; k < attnums.size(); ++k) {
       index.include.push_back(ColumnNames(info, {attnums[k]})[0]);
       referenced.insert(index.include.back());
     }
     index.columns.assign(referenced.begin(), referenced.end());
-    std::string def = absl::StrCat(index.method, " (", absl::StrJoin(keys, ", "), ")");
-    if (!index.include.empty())
-      absl::StrAppend(&def, " INCLUDE (", QuotedNames(index.include), ")");
-    if (nulls_not_distinct) absl::StrAppend(&def, " NULLS NOT DISTINCT");
-    if (!reloptions.empty()) absl::StrAppend(&def, " WITH (", reloptions, ")");
-    if (!index.predicate.empty()) absl::StrAppend(&def, " WHERE ", index.predicate);
-    index.definition = def;
+    index.definition = IndexDefinition(index, extras);
   }
 
   for (const auto& row : enum_rows) {

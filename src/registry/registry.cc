@@ -27,6 +27,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
+#include "schemad/ddl/ddl.h"
 #include "schemad/sqlparse/shape.h"
 #include "schemad/v1/registry.pb.h"
 
@@ -147,12 +148,6 @@ std::string ActionSql(pb::ReferentialAction action) {
     default:
       return "NO ACTION";
   }
-}
-
-std::string QuotedList(const std::vector<std::string>& names) {
-  std::vector<std::string> quoted;
-  for (const std::string& n : names) quoted.push_back(QuoteIdent(n));
-  return absl::StrJoin(quoted, ", ");
 }
 
 // Built-in type names (after stripping modifiers and array brackets) that
@@ -283,45 +278,6 @@ class Validator {
 };
 
 }  // namespace
-
-std::string ConstraintDefinition(const Constraint& c) {
-  switch (c.kind) {
-    case ConstraintKind::kPrimaryKey:
-      return absl::StrCat("PRIMARY KEY (", QuotedList(c.columns), ")");
-    case ConstraintKind::kUnique:
-      return absl::StrCat("UNIQUE ", c.nulls_not_distinct ? "NULLS NOT DISTINCT " : "", "(",
-                          QuotedList(c.columns), ")");
-    case ConstraintKind::kForeignKey: {
-      std::string out = absl::StrCat("FOREIGN KEY (", QuotedList(c.columns), ") REFERENCES ",
-                                     QuoteIdent(c.ref_table), "(", QuotedList(c.ref_columns), ")");
-      if (c.on_update != "NO ACTION") absl::StrAppend(&out, " ON UPDATE ", c.on_update);
-      if (c.on_delete != "NO ACTION") absl::StrAppend(&out, " ON DELETE ", c.on_delete);
-      if (c.deferrable) absl::StrAppend(&out, " DEFERRABLE");
-      if (c.initially_deferred) absl::StrAppend(&out, " INITIALLY DEFERRED");
-      return out;
-    }
-    case ConstraintKind::kCheck:
-      return absl::StrCat("CHECK (", c.check_expr, ")");
-  }
-  return "";
-}
-
-std::string IndexDefinition(const Index& index) {
-  std::vector<std::string> keys;
-  for (const IndexKey& key : index.keys) {
-    std::string k = key.column.empty() ? absl::StrCat("(", key.expression, ")")
-                                       : QuoteIdent(key.column);
-    if (!key.opclass.empty()) absl::StrAppend(&k, " ", key.opclass);
-    if (key.descending) absl::StrAppend(&k, " DESC");
-    if (key.nulls == IndexKey::Nulls::kFirst) absl::StrAppend(&k, " NULLS FIRST");
-    if (key.nulls == IndexKey::Nulls::kLast) absl::StrAppend(&k, " NULLS LAST");
-    keys.push_back(k);
-  }
-  std::string out = absl::StrCat(index.method, " (", absl::StrJoin(keys, ", "), ")");
-  if (!index.include.empty()) absl::StrAppend(&out, " INCLUDE (", QuotedList(index.include), ")");
-  if (!index.predicate.empty()) absl::StrAppend(&out, " WHERE ", index.predicate);
-  return out;
-}
 
 namespace {
 

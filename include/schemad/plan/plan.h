@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "schemad/ddl/ddl.h"
 #include "schemad/diff/diff.h"
 #include "schemad/model/model.h"
 
@@ -61,23 +62,6 @@ struct Plan {
 
 Plan BuildPlan(const Schema& desired, const Schema& actual,
                const std::vector<Difference>& differences, const PlanOptions& options);
-
-// DDL for whole objects, shared by the planner and canonicalization.
-// CREATE TABLE with the table's columns and the constraints it keeps; the
-// others (AddedAfterCreateTable) follow as ALTER TABLE ... ADD CONSTRAINT.
-std::string CreateTableSql(const std::string& schema, const Table& table);
-// Whether `c` is added after CREATE TABLE: foreign keys, and unique
-// constraints on the key of the primary key or of an earlier unique
-// constraint, which CREATE TABLE would silently drop.
-bool AddedAfterCreateTable(const Table& table, const Constraint& c);
-std::string CreateIndexSql(const std::string& schema, const std::string& table,
-                           const Index& index);
-std::string AddConstraintSql(const std::string& schema, const std::string& table,
-                             const Constraint& constraint);
-std::string CreateEnumSql(const std::string& schema, const EnumType& type);
-std::string CreateExtensionSql(const Extension& extension);
-// The column as it appears in CREATE TABLE / ADD COLUMN.
-std::string ColumnDefinitionSql(const Column& column);
 
 }  // namespace schemad
 

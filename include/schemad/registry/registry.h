@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "schemad/ddl/ddl.h"
 #include "schemad/model/model.h"
 
 namespace schemad {
@@ -84,11 +85,6 @@ struct WriteRegistryOptions {
 absl::StatusOr<std::vector<std::string>> WriteRegistryDir(const Schema& schema,
                                                           const std::string& dir,
                                                           const WriteRegistryOptions& options = {});
-
-// Builds the SQL definition texts of constraints and indexes from their
-// structured fields (used for registry-loaded models).
-std::string ConstraintDefinition(const Constraint& constraint);
-std::string IndexDefinition(const Index& index);
 
 }  // namespace schemad
 

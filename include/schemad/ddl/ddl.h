@@ -1,0 +1,84 @@
+// How every object schemad manages is written as SQL: one composer per
+// form, used by the registry (definitions of what it declares), the catalog
+// (definitions of what it reads, with the details only the catalog knows)
+// and the planner (whole statements). One place writes `FOREIGN KEY (`,
+// `INCLUDE (`, `CREATE TABLE`, ...; definitions compare equal only when
+// they are composed the same way.
+//
+//   Constraint c = ...;
+//   std::string def = ConstraintDefinition(c);       // "UNIQUE (a, b)"
+//   std::string sql = AddConstraintSql("public", "t", c);
+//
+// Identifiers go through QuoteIdent; expressions and types are inserted as
+// given (the registry checks their shape offline; the catalog's come from
+// PostgreSQL's deparser). Thread-safe (pure functions).
+#ifndef SCHEMAD_DDL_DDL_H_
+#define SCHEMAD_DDL_DDL_H_
+
+#include <string>
+#include <vector>
+
+#include "schemad/model/model.h"
+
+namespace schemad {
+
+// Details of a constraint that the catalog reads but the model does not
+// carry (a registry cannot declare them yet). Defaults compose nothing.
+struct ConstraintExtras {
+  // INCLUDE columns and storage parameters of a primary key or unique
+  // constraint's index ("fillfactor=70").
+  std::vector<std::string> include;
+  std::string reloptions;
+  // The referenced table's schema when it is not the constraint's own.
+  std::string ref_schema;
+  // Foreign keys: MATCH FULL / PARTIAL ('f', 'p'; 's' is the default), and
+  // the columns of ON DELETE SET NULL/DEFAULT (col, ...).
+  char match = 's';
+  std::vector<std::string> delete_set_columns;
+  // CHECK ... NO INHERIT.
+  bool no_inherit = false;
+};
+
+// "PRIMARY KEY (id)", "FOREIGN KEY (a) REFERENCES t(id) ON DELETE CASCADE",
+// "CHECK ((x >= 0))": everything after CONSTRAINT name.
+std::string ConstraintDefinition(const Constraint& constraint, const ConstraintExtras& extras = {});
+
+// Details of an index only the catalog knows.
+struct IndexExtras {
+  // Per key: a collation to spell out ("\"C\""), or "".
+  std::vector<std::string> collations;
+  bool nulls_not_distinct = false;
+  std::string reloptions;
+};
+
+// One key as an index definition spells it: `"col"` or `(expr)`, then
+// COLLATE, operator class, DESC and NULLS FIRST/LAST when not the default.
+std::string IndexKeySql(const IndexKey& key, const std::string& collation = "");
+
+// Everything after "USING ": "btree (lower((email)::text)) WHERE ...".
+std::string IndexDefinition(const Index& index, const IndexExtras& extras = {});
+
+// The column as it appears in CREATE TABLE / ADD COLUMN.
+std::string ColumnDefinitionSql(const Column& column);
+
+// CREATE TABLE with the table's columns and the constraints it keeps; the
+// others (AddedAfterCreateTable) follow as ALTER TABLE ... ADD CONSTRAINT.
+std::string CreateTableSql(const std::string& schema, const Table& table);
+
+// Whether `c` is added after CREATE TABLE: foreign keys, and unique
+// constraints on the key of the primary key or of an earlier unique
+// constraint, which CREATE TABLE would silently drop.
+bool AddedAfterCreateTable(const Table& table, const Constraint& c);
+
+std::string CreateIndexSql(const std::string& schema, const std::string& table, const Index& index);
+std::string AddConstraintSql(const std::string& schema, const std::string& table,
+                             const Constraint& constraint);
+std::string CreateEnumSql(const std::string& schema, const EnumType& type);
+std::string CreateExtensionSql(const Extension& extension);
+
+// "a", "b" quoted and comma-separated.
+std::string QuotedList(const std::vector<std::string>& names);
+
+}  // namespace schemad
+
+#endif  // SCHEMAD_DDL_DDL_H_
