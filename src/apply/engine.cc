@@ -144,10 +144,8 @@ absl::Status WithConnection(ConnectionPool& pool, absl::Time deadline, Fn&& fn) 
     if (!lease.ok()) return lease.status();
     absl::Status status = fn(**lease);
     if (status.ok()) return status;
-    if (status.code() == absl::StatusCode::kUnavailable ||
-        status.code() == absl::StatusCode::kDeadlineExceeded ||
-        status.code() == absl::StatusCode::kAborted ||
-        status.code() == absl::StatusCode::kInternal) {
+    if (IsTransient(status) || status.code() == absl::StatusCode::kInternal ||
+        status.code() == absl::StatusCode::kCancelled) {
       // After a timeout or failure mid-statement the session state is not
       // worth trusting: open a new one next time.
       (*lease)->Discard();

@@ -23,6 +23,18 @@ std::string FirstLine(const std::string& text) {
 
 }  // namespace
 
+bool IsTransient(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string SqlStateOf(const absl::Status& status) {
   const auto payload = status.GetPayload(kSqlStatePayload);
   return payload.has_value() ? std::string(*payload) : "";
@@ -223,15 +235,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect() {
         TimeoutSetting(options_.lock_timeout), TimeoutSetting(options_.statement_timeout));
     return absl::OkStatus();
   });
-  if (!status.ok()) {
-    if (status.code() != absl::StatusCode::kUnavailable &&
-        status.code() != absl::StatusCode::kPermissionDenied) {
-      // Authentication and configuration errors at connect time also mean
-      // the database is not usable right now.
-      return absl::UnavailableError(std::string(status.message()));
-    }
-    return status;
-  }
+  if (!status.ok()) return status;  // classified once, by SQLSTATE (connect failures: 08006)
   return conn;
 }
 

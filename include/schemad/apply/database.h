@@ -42,6 +42,11 @@ inline constexpr char kSqlStatePayload[] = "type.schemad.dev/sqlstate";
 // Returns the SQLSTATE carried by `status`, or "" when it has none.
 std::string SqlStateOf(const absl::Status& status);
 
+// Whether retrying the same call later may succeed: the database or a lock
+// was unavailable, a deadline passed, a resource ran out. Decided once,
+// here, from the status code (which the SQLSTATE decided).
+bool IsTransient(const absl::Status& status);
+
 class Database {
  public:
   // Returns a pool; opens no connection yet. INVALID_ARGUMENT for bad
