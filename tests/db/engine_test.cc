@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
 #include "db/pool.h"
+#include "schemad/common/identifier.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/test_db.h"
@@ -583,6 +584,30 @@ table {
                       "contype IN ('p', 'u')")[0][0]
                 .as<int>(),
             4);
+}
+
+}  // namespace
+}  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// Identifiers are quoted exactly as the server's quote_ident() does, for
+// every keyword the server knows and a few names of other shapes: the
+// keyword list cannot drift from the PostgreSQL schemad runs against.
+TEST(EngineTest, QuotesIdentifiersExactlyAsTheServerDoes) {
+  auto db = testing::TestDb::Create();
+  pqxx::result rows = db->Query(
+      "SELECT w, quote_ident(w) FROM (SELECT word FROM pg_get_keywords() UNION ALL "
+      "SELECT unnest(ARRAY['users', 'Users', 'a b', 'x\"y', '_x1', '1x', 'naïve'])) k(w)");
+  ASSERT_GT(rows.size(), 400u);
+  int checked = 0;
+  for (const auto& row : rows) {
+    const std::string word = row[0].as<std::string>();
+    EXPECT_EQ(QuoteIdent(word), row[1].as<std::string>()) << word;
+    ++checked;
+  }
+  EXPECT_EQ(checked, static_cast<int>(rows.size()));
 }
 
 }  // namespace
