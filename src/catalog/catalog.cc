@@ -273,7 +273,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     } else if (!row[21].is_null()) {
       fresh[row[21].as<std::string>()] = {c.check_expr};
     }
-    const bool no_inherit = Bool(row[14]);
+    c.no_inherit = Bool(row[14]);
     const std::string set_columns = Text(row[15]);
     c.nulls_not_distinct = Bool(row[16]);
     const std::vector<int64_t> index_keys = Numbers(Text(row[17]));
@@ -290,7 +290,6 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     if (ref_schema != schema_name) extras.ref_schema = ref_schema;
     extras.match = match.empty() ? 's' : match[0];
     extras.delete_set_columns = ColumnNames(info, Numbers(set_columns));
-    extras.no_inherit = no_inherit;
     c.definition = ConstraintDefinition(c, extras);
   }
 

@@ -52,7 +52,7 @@ std::string ConstraintDefinition(const Constraint& c, const ConstraintExtras& ex
       break;
     }
     case ConstraintKind::kCheck:
-      out = absl::StrCat("CHECK (", c.check_expr, ")", extras.no_inherit ? " NO INHERIT" : "");
+      out = absl::StrCat("CHECK (", c.check_expr, ")", c.no_inherit ? " NO INHERIT" : "");
       break;
   }
   if (c.deferrable) absl::StrAppend(&out, " DEFERRABLE");
@@ -110,7 +110,7 @@ std::string ColumnDefinitionSql(const Column& c) {
 }
 
 bool AddedAfterCreateTable(const Table& table, const Constraint& c) {
-  if (c.kind == ConstraintKind::kForeignKey) return true;
+  if (c.kind == ConstraintKind::kForeignKey || !c.validated) return true;
   if (c.kind != ConstraintKind::kUnique && c.kind != ConstraintKind::kPrimaryKey) return false;
   // CREATE TABLE keeps one of several unique or primary-key constraints on
   // the same key (the primary key first, then in order) and silently drops
@@ -151,7 +151,8 @@ std::string CreateIndexSql(const std::string& schema, const std::string& table,
 std::string AddConstraintSql(const std::string& schema, const std::string& table,
                              const Constraint& constraint) {
   return absl::StrCat("ALTER TABLE ", QualifiedName(schema, table), " ADD CONSTRAINT ",
-                      QuoteIdent(constraint.name), " ", constraint.definition);
+                      QuoteIdent(constraint.name), " ", constraint.definition,
+                      constraint.validated ? "" : " NOT VALID");
 }
 
 std::string CreateEnumSql(const std::string& schema, const EnumType& type) {

@@ -226,7 +226,7 @@ class Differ {
           d.actual = h->definition;
           d.attribute = Attribute::kDefinition;
           d.detail = "constraint definition differs";
-        } else if (!h->validated) {
+        } else if (w.validated && !h->validated) {
           d.change = Change::kChanged;
           d.expected = "VALID";
           d.actual = "NOT VALID";

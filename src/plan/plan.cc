@@ -617,7 +617,8 @@ class Planner {
 
   std::vector<Hazard> AddConstraintHazards(const std::string& table, const Constraint& c) {
     std::vector<Hazard> hazards;
-    if (!HasRows(table)) return hazards;
+    // NOT VALID: existing rows are not scanned; the lock is brief.
+    if (!HasRows(table) || !c.validated) return hazards;
     hazards.push_back({HazardKind::kValidation,
                        absl::StrCat("adds constraint ", c.name, " to ", table,
                                     ", which has rows: the step fails if any row violates it")});

@@ -649,10 +649,16 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         claim_relation(t.primary_key().name(), cw, "primary key");
         check_columns(t.primary_key().column(), cw,
                       absl::StrCat("primary key \"", t.primary_key().name(), "\""));
+        if (t.primary_key().initially_deferred() && !t.primary_key().deferrable()) {
+          v.errors.push_back(absl::StrCat(cw, ": primary key \"", t.primary_key().name(),
+                                          "\" is initially deferred but not deferrable"));
+        }
         Constraint& c = table.constraints.emplace_back();
         c.name = t.primary_key().name();
         c.kind = ConstraintKind::kPrimaryKey;
         c.columns.assign(t.primary_key().column().begin(), t.primary_key().column().end());
+        c.deferrable = t.primary_key().deferrable();
+        c.initially_deferred = t.primary_key().initially_deferred();
         c.source = cw;
       }
       for (int i = 0; i < t.unique_size(); ++i) {
@@ -667,6 +673,12 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         c.kind = ConstraintKind::kUnique;
         c.columns.assign(u.column().begin(), u.column().end());
         c.nulls_not_distinct = u.nulls_not_distinct();
+        c.deferrable = u.deferrable();
+        c.initially_deferred = u.initially_deferred();
+        if (u.initially_deferred() && !u.deferrable()) {
+          v.errors.push_back(absl::StrCat(cw, ": unique constraint \"", u.name(),
+                                          "\" is initially deferred but not deferrable"));
+        }
         c.source = cw;
       }
       for (int i = 0; i < t.foreign_key_size(); ++i) {
@@ -694,6 +706,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         c.on_update = ActionSql(f.on_update());
         c.deferrable = f.deferrable();
         c.initially_deferred = f.initially_deferred();
+        c.validated = !f.not_valid();
         c.source = cw;
       }
       for (int i = 0; i < t.check_size(); ++i) {
@@ -710,6 +723,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         c.name = k.name();
         c.kind = ConstraintKind::kCheck;
         c.check_expr = k.expression();
+        c.no_inherit = k.no_inherit();
+        c.validated = !k.not_valid();
         c.source = cw;
       }
       for (int i = 0; i < t.index_size(); ++i) {

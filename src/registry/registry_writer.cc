@@ -66,6 +66,8 @@ void FillTable(const Table& t, pb::Table* out) {
         pb::PrimaryKey* pk = out->mutable_primary_key();
         pk->set_name(c.name);
         for (const std::string& col : c.columns) pk->add_column(col);
+        pk->set_deferrable(c.deferrable);
+        pk->set_initially_deferred(c.initially_deferred);
         break;
       }
       case ConstraintKind::kUnique: {
@@ -73,6 +75,8 @@ void FillTable(const Table& t, pb::Table* out) {
         u->set_name(c.name);
         for (const std::string& col : c.columns) u->add_column(col);
         u->set_nulls_not_distinct(c.nulls_not_distinct);
+        u->set_deferrable(c.deferrable);
+        u->set_initially_deferred(c.initially_deferred);
         break;
       }
       case ConstraintKind::kForeignKey: {
@@ -85,12 +89,15 @@ void FillTable(const Table& t, pb::Table* out) {
         f->set_on_update(ActionProto(c.on_update));
         f->set_deferrable(c.deferrable);
         f->set_initially_deferred(c.initially_deferred);
+        f->set_not_valid(!c.validated);
         break;
       }
       case ConstraintKind::kCheck: {
         pb::CheckConstraint* k = out->add_check();
         k->set_name(c.name);
         k->set_expression(c.check_expr);
+        k->set_no_inherit(c.no_inherit);
+        k->set_not_valid(!c.validated);
         break;
       }
     }

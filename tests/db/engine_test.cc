@@ -612,3 +612,78 @@ TEST(EngineTest, QuotesIdentifiersExactlyAsTheServerDoes) {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// NOT VALID checks and foreign keys, NO INHERIT checks and deferrable
+// primary keys and unique constraints can be declared: a database holding
+// them is in sync (adopting it no longer validates, re-creates or makes
+// deferred uniqueness immediate), and adding a NOT VALID constraint to a
+// table with rows scans nothing, so it needs no hazard.
+TEST(EngineTest, NotValidNoInheritAndDeferrableKeysRoundTrip) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE TABLE parent (id integer PRIMARY KEY DEFERRABLE INITIALLY DEFERRED,
+                     code integer CONSTRAINT parent_code_key UNIQUE DEFERRABLE);
+CREATE TABLE ref (id integer PRIMARY KEY);
+CREATE TABLE child (parent_id integer, score integer);
+INSERT INTO child VALUES (42, -1);
+ALTER TABLE child ADD CONSTRAINT child_parent_fkey FOREIGN KEY (parent_id) REFERENCES ref(id) NOT VALID;
+ALTER TABLE child ADD CONSTRAINT child_local CHECK (parent_id IS NOT NULL) NO INHERIT;
+)sql");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "parent"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "code" type: "integer" }
+  primary_key { name: "parent_pkey" column: "id" deferrable: true initially_deferred: true }
+  unique { name: "parent_code_key" column: "code" deferrable: true }
+}
+table {
+  name: "ref"
+  column { name: "id" type: "integer" not_null: true }
+  primary_key { name: "ref_pkey" column: "id" }
+}
+table {
+  name: "child"
+  column { name: "parent_id" type: "integer" }
+  column { name: "score" type: "integer" }
+  foreign_key { name: "child_parent_fkey" column: "parent_id" references_table: "ref"
+                references_column: "id" not_valid: true }
+  check { name: "child_local" expression: "parent_id IS NOT NULL" no_inherit: true }
+  check { name: "child_score_check" expression: "score >= 0" not_valid: true }
+})reg"));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences),
+              ::testing::ElementsAre("MISSING constraint child.child_score_check"));
+  ASSERT_EQ(diff->plan.steps.size(), 1u);
+  EXPECT_EQ(diff->plan.steps[0].sql,
+            "ALTER TABLE public.child ADD CONSTRAINT child_score_check CHECK ((score >= 0)) "
+            "NOT VALID");
+  EXPECT_THAT(diff->plan.steps[0].hazards, IsEmpty()) << "NOT VALID scans no row";
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  EXPECT_FALSE(db->Query("SELECT convalidated FROM pg_constraint WHERE conname = "
+                         "'child_score_check'")[0][0]
+                   .as<bool>());
+
+  // inspect writes them back as declared, and the result is in sync too.
+  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
+  ASSERT_TRUE(live.ok()) << live.status();
+  const std::string dir = testing::TempDir() + "/inspected";
+  ASSERT_TRUE(WriteRegistryDir(*live, dir).ok());
+  absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  Engine again(db->pool(), *inspected);
+  absl::StatusOr<StatusResult> round = again.Status(Deadline());
+  ASSERT_TRUE(round.ok()) << round.status();
+  EXPECT_EQ(round->state, SyncState::kInSync);
+}
+
+}  // namespace
+}  // namespace schemad

@@ -663,3 +663,26 @@ TEST(RegistryHardeningTest, RefusesSystemSchemasAsTheTarget) {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+TEST(RegistryTest, InitiallyDeferredKeysMustBeDeferrable) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "id" type: "integer" }
+  primary_key { name: "t_pkey" column: "id" initially_deferred: true }
+  unique { name: "t_id_key" column: "id" initially_deferred: true }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(std::string(r.status().message()),
+            InvalidRegistry({"t.textproto:4:3: table[0].primary_key: primary key \"t_pkey\" is "
+                             "initially deferred but not deferrable",
+                             "t.textproto:5:3: table[0].unique[0]: unique constraint \"t_id_key\" "
+                             "is initially deferred but not deferrable"}));
+}
+
+}  // namespace
+}  // namespace schemad

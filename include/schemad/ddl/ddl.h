@@ -35,8 +35,6 @@ struct ConstraintExtras {
   // the columns of ON DELETE SET NULL/DEFAULT (col, ...).
   char match = 's';
   std::vector<std::string> delete_set_columns;
-  // CHECK ... NO INHERIT.
-  bool no_inherit = false;
 };
 
 // "PRIMARY KEY (id)", "FOREIGN KEY (a) REFERENCES t(id) ON DELETE CASCADE",
@@ -65,12 +63,13 @@ std::string ColumnDefinitionSql(const Column& column);
 // others (AddedAfterCreateTable) follow as ALTER TABLE ... ADD CONSTRAINT.
 std::string CreateTableSql(const std::string& schema, const Table& table);
 
-// Whether `c` is added after CREATE TABLE: foreign keys, and unique
-// constraints on the key of the primary key or of an earlier unique
-// constraint, which CREATE TABLE would silently drop.
+// Whether `c` is added after CREATE TABLE: foreign keys, NOT VALID
+// constraints, and unique constraints on the key of the primary key or of
+// an earlier unique constraint, which CREATE TABLE would silently drop.
 bool AddedAfterCreateTable(const Table& table, const Constraint& c);
 
 std::string CreateIndexSql(const std::string& schema, const std::string& table, const Index& index);
+// ALTER TABLE ... ADD CONSTRAINT, with NOT VALID when not `validated`.
 std::string AddConstraintSql(const std::string& schema, const std::string& table,
                              const Constraint& constraint);
 std::string CreateEnumSql(const std::string& schema, const EnumType& type);

@@ -61,8 +61,9 @@ struct Constraint {
   bool initially_deferred = false;
   // Unique constraints.
   bool nulls_not_distinct = false;
-  // Check constraints: the boolean expression.
+  // Check constraints: the boolean expression, and NO INHERIT.
   std::string check_expr;
+  bool no_inherit = false;
   std::string source;
 };
 
