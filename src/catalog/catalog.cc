@@ -287,7 +287,9 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
           ColumnNames(info, std::vector<int64_t>(index_keys.begin() + key_count, index_keys.end()));
     }
     extras.reloptions = reloptions;
-    if (ref_schema != schema_name) extras.ref_schema = ref_schema;
+    if (c.kind == ConstraintKind::kForeignKey && ref_schema != schema_name) {
+      c.ref_schema = ref_schema;
+    }
     extras.match = match.empty() ? 's' : match[0];
     extras.delete_set_columns = ColumnNames(info, Numbers(set_columns));
     c.definition = ConstraintDefinition(c, extras);

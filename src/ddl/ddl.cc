@@ -37,9 +37,8 @@ std::string ConstraintDefinition(const Constraint& c, const ConstraintExtras& ex
                          QuotedList(c.columns), ")", include, with);
       break;
     case ConstraintKind::kForeignKey: {
-      const std::string target = extras.ref_schema.empty()
-                                     ? QuoteIdent(c.ref_table)
-                                     : QualifiedName(extras.ref_schema, c.ref_table);
+      const std::string target =
+          c.ref_schema.empty() ? QuoteIdent(c.ref_table) : QualifiedName(c.ref_schema, c.ref_table);
       out = absl::StrCat("FOREIGN KEY (", QuotedList(c.columns), ") REFERENCES ", target, "(",
                          QuotedList(c.ref_columns), ")");
       if (extras.match == 'f') absl::StrAppend(&out, " MATCH FULL");

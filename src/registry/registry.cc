@@ -701,6 +701,11 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         c.kind = ConstraintKind::kForeignKey;
         c.columns.assign(f.column().begin(), f.column().end());
         c.ref_table = f.references_table();
+        if (!f.references_schema().empty()) {
+          v.CheckName(f.references_schema(), cw, "referenced schema");
+          // The registry's own schema, spelled out, is the same as none.
+          if (f.references_schema() != schema.name) c.ref_schema = f.references_schema();
+        }
         c.ref_columns.assign(f.references_column().begin(), f.references_column().end());
         c.on_delete = ActionSql(f.on_delete());
         c.on_update = ActionSql(f.on_update());
@@ -805,6 +810,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     }
     for (const Constraint& c : table.constraints) {
       if (c.kind != ConstraintKind::kForeignKey) continue;
+      if (!c.ref_schema.empty()) continue;  // another schema: not managed here
       const Table* target = schema.FindTable(c.ref_table);
       if (target == nullptr) {
         v.errors.push_back(absl::StrCat(c.source, ": foreign key \"", c.name,

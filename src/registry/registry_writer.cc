@@ -84,6 +84,7 @@ void FillTable(const Table& t, pb::Table* out) {
         f->set_name(c.name);
         for (const std::string& col : c.columns) f->add_column(col);
         f->set_references_table(c.ref_table);
+        f->set_references_schema(c.ref_schema);
         for (const std::string& col : c.ref_columns) f->add_references_column(col);
         f->set_on_delete(ActionProto(c.on_delete));
         f->set_on_update(ActionProto(c.on_update));

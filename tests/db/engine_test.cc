@@ -687,3 +687,43 @@ table {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// A foreign key to a table of another schema (which the registry does not
+// manage) can be declared, is compared, and inspect writes it back.
+TEST(EngineTest, ForeignKeysToAnotherSchemaRoundTrip) {
+  auto db = testing::TestDb::Create();
+  db->Exec("CREATE SCHEMA auth; CREATE TABLE auth.accounts (id integer PRIMARY KEY)");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "notes"
+  column { name: "account_id" type: "integer" }
+  foreign_key { name: "notes_account_fkey" column: "account_id" references_schema: "auth"
+                references_table: "accounts" references_column: "id" on_delete: REFERENTIAL_ACTION_CASCADE }
+})reg"));
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_EQ(db->Query("SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = "
+                      "'notes_account_fkey'")[0][0]
+                .as<std::string>(),
+            "auth.accounts");
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+
+  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
+  ASSERT_TRUE(live.ok()) << live.status();
+  const std::string dir = testing::TempDir() + "/inspected";
+  ASSERT_TRUE(WriteRegistryDir(*live, dir).ok());
+  absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  Engine again(db->pool(), *inspected);
+  absl::StatusOr<StatusResult> round = again.Status(Deadline());
+  ASSERT_TRUE(round.ok()) << round.status();
+  EXPECT_EQ(round->state, SyncState::kInSync);
+}
+
+}  // namespace
+}  // namespace schemad

@@ -29,8 +29,6 @@ struct ConstraintExtras {
   // constraint's index ("fillfactor=70").
   std::vector<std::string> include;
   std::string reloptions;
-  // The referenced table's schema when it is not the constraint's own.
-  std::string ref_schema;
   // Foreign keys: MATCH FULL / PARTIAL ('f', 'p'; 's' is the default), and
   // the columns of ON DELETE SET NULL/DEFAULT (col, ...).
   char match = 's';

@@ -54,6 +54,9 @@ struct Constraint {
   bool validated = true;
   // Foreign keys.
   std::string ref_table;
+  // The referenced table's schema when it is not the constraint's own;
+  // empty otherwise.
+  std::string ref_schema;
   std::vector<std::string> ref_columns;
   std::string on_delete = "NO ACTION";
   std::string on_update = "NO ACTION";
