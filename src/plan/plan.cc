@@ -562,13 +562,42 @@ class Planner {
              absl::StrCat(alter_col, "TYPE ", want->type, " USING ", using_expr), hazards, r, 0, 2);
         return;
       }
-      case Attribute::kDefault:
+      case Attribute::kDefault: {
+        // integer -> serial: the sequence the default calls does not exist
+        // yet. Create it owned by the column, started after the largest
+        // value, before the default that uses it.
+        const bool becomes_serial =
+            !want->serial_sequence.empty() && want->serial_sequence != have->serial_sequence;
+        if (becomes_serial) {
+          Emit(kAlterColumnsPhase,
+               absl::StrCat("CREATE SEQUENCE ", T(want->serial_sequence), " AS ", want->type,
+                            " OWNED BY ", T(d.table), ".", col),
+               {}, {}, 0, 1);
+          Emit(kAlterColumnsPhase,
+               absl::StrCat("SELECT pg_catalog.setval(", QuoteLiteral(T(want->serial_sequence)),
+                            "::pg_catalog.regclass, COALESCE(pg_catalog.max(", col,
+                            "), 0) OPERATOR(pg_catalog.+) 1, false) FROM ", T(d.table)),
+               {}, {}, 0, 2);
+        }
+        // serial -> integer: the sequence the column owned would be left
+        // behind, unused and invisible; it goes with the default.
+        const bool stops_serial =
+            !have->serial_sequence.empty() && want->serial_sequence != have->serial_sequence;
+        const int group = stops_serial ? NewGroup() : 0;
         Emit(kAlterColumnsPhase,
              want->default_expr.empty()
                  ? absl::StrCat(alter_col, "DROP DEFAULT")
                  : absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
-             {}, r, 0, 3);
+             {}, r, group, 3);
+        if (stops_serial) {
+          Emit(kDropTypesPhase, absl::StrCat("DROP SEQUENCE ", T(have->serial_sequence)),
+               {{HazardKind::kDropsObject,
+                 absl::StrCat("drops sequence ", have->serial_sequence, ", which ", d.name,
+                              " owned, and its current value")}},
+               {}, group, 2);
+        }
         return;
+      }
       case Attribute::kNullable:
         if (want->not_null) {
           Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "SET NOT NULL"),

@@ -727,3 +727,47 @@ TEST(EngineTest, ForeignKeysToAnotherSchemaRoundTrip) {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// integer -> serial used to plan a default on a sequence it never created
+// (INTERNAL); serial -> integer left the owned sequence behind.
+TEST(EngineTest, IntegerToSerialAndBackManageTheOwnedSequence) {
+  auto db = testing::TestDb::Create();
+  db->Exec("CREATE TABLE t (id integer NOT NULL, note text); INSERT INTO t VALUES (5, 'a')");
+  Engine to_serial(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "t"
+  column { name: "id" type: "serial" }
+  column { name: "note" type: "text" }
+})reg"));
+  absl::StatusOr<InitializeResult> init = to_serial.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  db->Exec("INSERT INTO t (note) VALUES ('b')");
+  EXPECT_EQ(db->Query("SELECT id FROM t WHERE note = 'b'")[0][0].as<int>(), 6)
+      << "the new sequence starts after the largest value";
+  absl::StatusOr<StatusResult> status = to_serial.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+
+  Engine to_integer(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "t"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "note" type: "text" }
+})reg"));
+  absl::StatusOr<InitializeResult> refused = to_integer.Initialize({}, Deadline());
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->outcome, Outcome::kPartial) << "dropping the sequence needs DROPS_OBJECT";
+  absl::StatusOr<InitializeResult> dropped =
+      to_integer.Initialize({.allow_hazards = {HazardKind::kDropsObject}}, Deadline());
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_EQ(dropped->outcome, Outcome::kApplied);
+  EXPECT_TRUE(db->Query("SELECT to_regclass('public.t_id_seq')")[0][0].is_null());
+  absl::StatusOr<StatusResult> after = to_integer.Status(Deadline());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->state, SyncState::kInSync);
+}
+
+}  // namespace
+}  // namespace schemad
