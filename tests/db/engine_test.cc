@@ -616,6 +616,27 @@ TEST(EngineTest, QuotesIdentifiersExactlyAsTheServerDoes) {
 namespace schemad {
 namespace {
 
+// `schemad inspect` of the database, loaded back as a registry, is in sync
+// with the same database.
+void ExpectInspectRoundTrips(testing::TestDb& db, Engine& engine) {
+  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
+  ASSERT_TRUE(live.ok()) << live.status();
+  const std::string dir = testing::TempDir() + "/inspected";
+  ASSERT_TRUE(WriteRegistryDir(*live, dir).ok());
+  absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  Engine again(db.pool(), *inspected);
+  absl::StatusOr<StatusResult> round = again.Status(Deadline());
+  ASSERT_TRUE(round.ok()) << round.status();
+  EXPECT_EQ(round->state, SyncState::kInSync);
+}
+
+}  // namespace
+}  // namespace schemad
+
+namespace schemad {
+namespace {
+
 // NOT VALID checks and foreign keys, NO INHERIT checks and deferrable
 // primary keys and unique constraints can be declared: a database holding
 // them is in sync (adopting it no longer validates, re-creates or makes
@@ -673,16 +694,7 @@ table {
                    .as<bool>());
 
   // inspect writes them back as declared, and the result is in sync too.
-  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
-  ASSERT_TRUE(live.ok()) << live.status();
-  const std::string dir = testing::TempDir() + "/inspected";
-  ASSERT_TRUE(WriteRegistryDir(*live, dir).ok());
-  absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
-  ASSERT_TRUE(inspected.ok()) << inspected.status();
-  Engine again(db->pool(), *inspected);
-  absl::StatusOr<StatusResult> round = again.Status(Deadline());
-  ASSERT_TRUE(round.ok()) << round.status();
-  EXPECT_EQ(round->state, SyncState::kInSync);
+  ExpectInspectRoundTrips(*db, engine);
 }
 
 }  // namespace
@@ -713,16 +725,7 @@ TEST(EngineTest, ForeignKeysToAnotherSchemaRoundTrip) {
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->state, SyncState::kInSync);
 
-  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
-  ASSERT_TRUE(live.ok()) << live.status();
-  const std::string dir = testing::TempDir() + "/inspected";
-  ASSERT_TRUE(WriteRegistryDir(*live, dir).ok());
-  absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
-  ASSERT_TRUE(inspected.ok()) << inspected.status();
-  Engine again(db->pool(), *inspected);
-  absl::StatusOr<StatusResult> round = again.Status(Deadline());
-  ASSERT_TRUE(round.ok()) << round.status();
-  EXPECT_EQ(round->state, SyncState::kInSync);
+  ExpectInspectRoundTrips(*db, engine);
 }
 
 }  // namespace
