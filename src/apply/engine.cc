@@ -240,18 +240,11 @@ absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_
       int version = 0;
       SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(db_->pool(), tx, &usable, &version));
       if (usable && version >= 2) {
-        const pqxx::result r = ExecParams(
-            db_->pool(), tx,
-            "SELECT pg_catalog.int8(pg_catalog.\"extract\"('epoch', finished_at) "
-            "OPERATOR(pg_catalog.*) 1000000), pg_catalog.jsonb_array_length(steps), "
-            "registry_fingerprint FROM schemad.history "
-            "WHERE request_id OPERATOR(pg_catalog.=) $1 ORDER BY id DESC LIMIT 1",
-            request_id);
-        if (!r.empty()) {
+        if (std::optional<HistoryRow> row = ReadRequest(db_->pool(), tx, request_id)) {
           out.committed = true;
-          out.finished_at = absl::FromUnixMicros(r[0][0].as<int64_t>());
-          out.steps = r[0][1].as<int>();
-          out.registry_fingerprint = r[0][2].as<std::string>();
+          out.finished_at = row->finished_at;
+          out.steps = row->steps;
+          out.registry_fingerprint = row->registry_fingerprint;
         }
       }
       tx.commit();
@@ -444,20 +437,16 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
             history_exists_.store(has_history);
           }
           if (has_history) {
-            pqxx::result last;
+            std::optional<HistoryRow> last;
             try {
-              last = Exec(db_->pool(), tx,
-                          "SELECT registry_fingerprint, "
-                          "pg_catalog.int8(pg_catalog.\"extract\"('epoch', finished_at) "
-                          "OPERATOR(pg_catalog.*) 1000000) "
-                          "FROM schemad.history ORDER BY id DESC LIMIT 1");
+              last = ReadLastApplied(db_->pool(), tx);
             } catch (const pqxx::sql_error& e) {
               if (e.sqlstate() == "42P01") history_exists_.store(false);
               throw;
             }
-            if (!last.empty()) {
-              result.last_applied_fingerprint = last[0][0].as<std::string>();
-              result.last_applied_at = absl::FromUnixMicros(last[0][1].as<int64_t>());
+            if (last.has_value()) {
+              result.last_applied_fingerprint = last->registry_fingerprint;
+              result.last_applied_at = last->finished_at;
             }
           }
         }));

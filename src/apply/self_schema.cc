@@ -277,4 +277,32 @@ void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const Histo
              record.request_id);
 }
 
+namespace {
+
+// Finish time as microseconds, steps and fingerprint, from schemad.history.
+constexpr char kHistoryColumns[] =
+    "SELECT registry_fingerprint, pg_catalog.int8(pg_catalog.\"extract\"('epoch', finished_at) "
+    "OPERATOR(pg_catalog.*) 1000000), pg_catalog.jsonb_array_length(steps) FROM schemad.history ";
+
+std::optional<HistoryRow> FirstRow(const pqxx::result& r) {
+  if (r.empty()) return std::nullopt;
+  return HistoryRow{r[0][0].as<std::string>(), absl::FromUnixMicros(r[0][1].as<int64_t>()),
+                    r[0][2].as<int>()};
+}
+
+}  // namespace
+
+std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transaction_base& tx) {
+  return FirstRow(Exec(pool, tx, absl::StrCat(kHistoryColumns, "ORDER BY id DESC LIMIT 1")));
+}
+
+std::optional<HistoryRow> ReadRequest(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                      const std::string& request_id) {
+  return FirstRow(ExecParams(
+      pool, tx,
+      absl::StrCat(kHistoryColumns,
+                   "WHERE request_id OPERATOR(pg_catalog.=) $1 ORDER BY id DESC LIMIT 1"),
+      request_id));
+}
+
 }  // namespace schemad

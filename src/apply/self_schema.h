@@ -16,10 +16,10 @@
 #ifndef SCHEMAD_APPLY_SELF_SCHEMA_H_
 #define SCHEMAD_APPLY_SELF_SCHEMA_H_
 
+#include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -58,6 +58,22 @@ struct HistoryRecord {
 
 // Inserts one row into schemad.history. Throws libpqxx exceptions.
 void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record);
+
+// One row of schemad.history, as the readers below return it.
+struct HistoryRow {
+  std::string registry_fingerprint;
+  absl::Time finished_at;
+  int steps = 0;
+};
+
+// The newest row of schemad.history, if any. Call only once the table is
+// known to be schemad's own (VerifySelfSchema). Throws libpqxx exceptions
+// (42P01 when it was dropped since).
+std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transaction_base& tx);
+
+// The newest row recorded with `request_id`, if any. Requires layout 2.
+std::optional<HistoryRow> ReadRequest(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                      const std::string& request_id);
 
 }  // namespace schemad
 
