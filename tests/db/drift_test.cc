@@ -386,8 +386,12 @@ TEST_P(DriftTest, ReportsPlansAndConverges) {
     sql.push_back(s.sql);
     for (const Hazard& h : s.hazards) EXPECT_FALSE(h.message.empty()) << s.sql;
   }
-  if (!c.sql.empty()) EXPECT_THAT(sql, ElementsAreArray(c.sql));
-  if (c.differences.empty()) EXPECT_TRUE(sql.empty());
+  if (!c.sql.empty()) {
+    EXPECT_THAT(sql, ElementsAreArray(c.sql));
+  }
+  if (c.differences.empty()) {
+    EXPECT_TRUE(sql.empty());
+  }
 
   // A default Initialize runs only hazard-free steps.
   absl::StatusOr<InitializeResult> safe = engine.Initialize({}, Deadline());
