@@ -8,8 +8,12 @@
 // depends on (pg_describe_object over pg_depend: columns, types, functions,
 // operators, collations). Keys the caller already knows are passed as $2
 // (text[]) and their expressions are not deparsed (NULL): the caller reuses
-// its text, and never a stale one, since any rename changes the key. Each takes $1 = the schema name and reads
-// pg_catalog directly, excluding extension-owned objects. Output text
+// its text, and never a stale one, since any rename changes the key. The
+// key is computed inside a CASE, so rows without an expression cost nothing
+// (a LATERAL with a WHERE still ran its subquery for every row).
+//
+// Each query takes $1 = the schema name and reads pg_catalog directly,
+// excluding extension-owned objects. Output text
 // (types, defaults, definitions) is as PostgreSQL prints it under the
 // caller's search_path.
 // That search_path holds the target schema, where the table owner can
@@ -54,14 +58,16 @@ JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid
                                   AND ad.adnum OPERATOR(pg_catalog.=) a.attnum
 LEFT JOIN LATERAL (
-  SELECT pg_catalog.md5(pg_catalog.concat_ws('|', ad.adbin::pg_catalog.text, pg_catalog.current_setting('search_path'),
-           (SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.refclassid, d.refobjid,
-                                                                   d.refobjsubid), ','
-                                         ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
-            FROM pg_catalog.pg_depend d
-            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-              AND d.objid OPERATOR(pg_catalog.=) ad.oid))) AS key
-  WHERE a.attgenerated OPERATOR(pg_catalog.<>) '' AND ad.adbin IS NOT NULL) gk ON true
+  SELECT CASE WHEN a.attgenerated OPERATOR(pg_catalog.<>) '' AND ad.adbin IS NOT NULL
+    THEN pg_catalog.md5(pg_catalog.concat_ws('|', ad.adbin::pg_catalog.text,
+      pg_catalog.current_setting('search_path'),
+      (SELECT pg_catalog.string_agg(
+                pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ','
+                ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
+       FROM pg_catalog.pg_depend d
+       WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+         AND d.objid OPERATOR(pg_catalog.=) ad.oid)))
+    END AS key) gk ON true
 LEFT JOIN (SELECT DISTINCT ON (d.refobjid, d.refobjsubid) d.refobjid, d.refobjsubid, s.relname
            FROM pg_catalog.pg_class s
            JOIN pg_catalog.pg_depend d
@@ -105,14 +111,16 @@ SELECT c.relname, k.conname, k.contype, k.convalidated, k.conkey::pg_catalog.tex
 FROM pg_catalog.pg_constraint k
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.conrelid
 LEFT JOIN LATERAL (
-  SELECT pg_catalog.md5(pg_catalog.concat_ws('|', k.conbin::pg_catalog.text, pg_catalog.current_setting('search_path'),
-           (SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.refclassid, d.refobjid,
-                                                                   d.refobjsubid), ','
-                                         ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
-            FROM pg_catalog.pg_depend d
-            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
-              AND d.objid OPERATOR(pg_catalog.=) k.oid))) AS key
-  WHERE k.contype OPERATOR(pg_catalog.=) 'c') ck ON true
+  SELECT CASE WHEN k.contype OPERATOR(pg_catalog.=) 'c'
+    THEN pg_catalog.md5(pg_catalog.concat_ws('|', k.conbin::pg_catalog.text,
+      pg_catalog.current_setting('search_path'),
+      (SELECT pg_catalog.string_agg(
+                pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ','
+                ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
+       FROM pg_catalog.pg_depend d
+       WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
+         AND d.objid OPERATOR(pg_catalog.=) k.oid)))
+    END AS key) ck ON true
 LEFT JOIN pg_catalog.pg_class f ON f.oid OPERATOR(pg_catalog.=) k.confrelid
 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid OPERATOR(pg_catalog.=) f.relnamespace
 LEFT JOIN pg_catalog.pg_index ix
@@ -157,14 +165,17 @@ JOIN pg_catalog.pg_class i ON i.oid OPERATOR(pg_catalog.=) x.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) x.indrelid
 JOIN pg_catalog.pg_am am ON am.oid OPERATOR(pg_catalog.=) i.relam
 LEFT JOIN LATERAL (
-  SELECT pg_catalog.md5(pg_catalog.concat_ws('|', 'e', x.indexprs::pg_catalog.text, 'p', x.indpred::pg_catalog.text, pg_catalog.current_setting('search_path'),
-           (SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.refclassid, d.refobjid,
-                                                                   d.refobjsubid), ','
-                                         ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
-            FROM pg_catalog.pg_depend d
-            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-              AND d.objid OPERATOR(pg_catalog.=) x.indexrelid))) AS key
-  WHERE x.indexprs IS NOT NULL OR x.indpred IS NOT NULL) ik ON true
+  SELECT CASE WHEN x.indexprs IS NOT NULL OR x.indpred IS NOT NULL
+    THEN pg_catalog.md5(pg_catalog.concat_ws('|', 'e', x.indexprs::pg_catalog.text,
+      'p', x.indpred::pg_catalog.text,
+      pg_catalog.current_setting('search_path'),
+      (SELECT pg_catalog.string_agg(
+                pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ','
+                ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
+       FROM pg_catalog.pg_depend d
+       WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+         AND d.objid OPERATOR(pg_catalog.=) x.indexrelid)))
+    END AS key) ik ON true
 WHERE t.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
   AND t.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[]) AND NOT t.relispartition
