@@ -10,6 +10,7 @@ DDL via pgbench -t 1). Prints medians of the rounds. Used to check that a change
 keeps Initialize within 1.3x and Status within 1.5x of their floors.
 """
 import os
+import shutil
 import re
 import statistics
 import sys
@@ -81,6 +82,7 @@ def main():
                 p.kill()
         rb.run([os.path.join(rb.ROOT, "scripts", "pg-cluster"), "stop", pgdir, "immediate"],
                check=False)
+        shutil.rmtree(rb.WORK, ignore_errors=True)
 
 
 if __name__ == "__main__":
