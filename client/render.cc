@@ -95,6 +95,9 @@ std::string RenderStatus(const v1::StatusResponse& r, const Style& style) {
     absl::StrAppend(&out, "last applied  ", Timestamp(r.last_applied_at()), " (registry ",
                     r.last_applied_fingerprint(), ")\n");
   }
+  for (const std::string& warning : r.warnings()) {
+    absl::StrAppend(&out, Paint(style, kYellow, "warning"), "       ", warning, "\n");
+  }
   if (r.state() == v1::StatusResponse::PENDING) {
     absl::StrAppend(&out, Paint(style, kDim, "run `schemactl initialize` to apply the hazard-free plan\n"));
   } else if (r.state() == v1::StatusResponse::DRIFTED) {

@@ -728,5 +728,19 @@ TEST_F(SchemactlTest, ALargeDiffIsFetchedInPagesUnderTheDefaultMessageLimit) {
       << "history holds every step";
 }
 
+// A `schemad` schema schemad did not create is never read, and status says
+// so in plain text (not only in --format json), so the CI gate shows it.
+TEST_F(SchemactlTest, StatusPrintsAWarningForASchemadSchemaOfAnotherRole) {
+  const std::string role = absl::StrCat("intruder_", db_->name());
+  db_->Exec(absl::StrCat("CREATE ROLE ", role, "; CREATE SCHEMA schemad AUTHORIZATION ", role));
+  StartServer();
+  CommandResult r = Ctl("status");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("warning"));
+  EXPECT_THAT(r.output, HasSubstr(absl::StrCat("is owned by role \"", role, "\"")));
+  server_.reset();
+  db_->Exec(absl::StrCat("DROP SCHEMA schemad; DROP ROLE ", role));
+}
+
 }  // namespace
 }  // namespace schemad
