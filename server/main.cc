@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "schemad/apply/database.h"
 #include "schemad/apply/engine.h"
+#include "schemad/common/file.h"
 #include "schemad/common/status_macros.h"
 #include "schemad/registry/registry.h"
 #include "service.h"
@@ -143,15 +144,9 @@ absl::StatusOr<std::string> DatabaseUrl() {
         "--database-url and --database-url-file both given (DATABASE_URL counts as "
         "--database-url): keep one");
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("--database-url-file: cannot read ", file));
-  std::string url(64 << 10, '\0');
-  in.read(url.data(), static_cast<std::streamsize>(url.size()));
-  url.resize(static_cast<size_t>(in.gcount()));
-  if (!in.eof()) {
-    return absl::InvalidArgumentError(absl::StrCat("--database-url-file: ", file,
-                                                   " is larger than 64 KiB"));
-  }
+  absl::StatusOr<std::string> read = ReadBoundedFile(file, 64 << 10, "database URL file");
+  if (!read.ok()) return Annotate(read.status(), "--database-url-file");
+  std::string url = *std::move(read);
   while (!url.empty() && (url.back() == '\n' || url.back() == '\r' || url.back() == ' ')) {
     url.pop_back();
   }

@@ -1,9 +1,5 @@
 #include "schemad/registry/registry.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
@@ -25,6 +21,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
+#include "schemad/common/file.h"
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
 #include "schemad/ddl/ddl.h"
@@ -313,99 +310,6 @@ std::optional<size_t> FindJsonNestingBeyond(const std::string& json, int max_dep
   return std::nullopt;
 }
 
-// A path as errors show it: a file name holding a line break must not split
-// its error in two.
-std::string ShownPath(const std::string& path) {
-  return absl::StrReplaceAll(path, {{"\n", "\\n"}, {"\r", "\\r"}});
-}
-
-// "path: what: <strerror>", with the canonical code of `error_number`.
-absl::Status PathError(int error_number, const std::string& path, absl::string_view what) {
-  return absl::ErrnoToStatus(error_number, absl::StrCat(ShownPath(path), ": ", what));
-}
-
-absl::Status NotRegularFile(const std::string& path, mode_t mode) {
-  const char* kind = S_ISDIR(mode)    ? "a directory"
-                     : S_ISFIFO(mode) ? "a FIFO"
-                     : S_ISSOCK(mode) ? "a socket"
-                     : S_ISCHR(mode)  ? "a character device"
-                     : S_ISBLK(mode)  ? "a block device"
-                                      : "not a regular file";
-  return absl::InvalidArgumentError(
-      absl::StrCat(ShownPath(path), ": is ", kind, "; a registry file must be a regular file"));
-}
-
-absl::Status SymlinkLoop(const std::string& path) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(ShownPath(path), ": is a symbolic link loop (or a chain of too many links)"));
-}
-
-// Closes a file descriptor on every return path.
-class FileCloser {
- public:
-  explicit FileCloser(int fd) : fd_(fd) {}
-  FileCloser(const FileCloser&) = delete;
-  FileCloser& operator=(const FileCloser&) = delete;
-  ~FileCloser() { ::close(fd_); }
-
- private:
-  int fd_;
-};
-
-// Returns the contents of registry file `path`, following symbolic links.
-// INVALID_ARGUMENT naming `path` when it is a dangling link or a link loop,
-// not a regular file once links are resolved, or larger than kMaxFileBytes;
-// other I/O errors with the code of their errno.
-absl::StatusOr<std::string> ReadRegistryFile(const std::string& path) {
-  struct stat link;
-  if (::lstat(path.c_str(), &link) != 0) return PathError(errno, path, "cannot be read");
-  struct stat target;
-  if (::stat(path.c_str(), &target) != 0) {
-    const int error = errno;
-    if (error == ELOOP) return SymlinkLoop(path);
-    if (S_ISLNK(link.st_mode) && (error == ENOENT || error == ENOTDIR)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          ShownPath(path), ": is a dangling symbolic link (its target does not exist)"));
-    }
-    return PathError(error, path, "cannot be read");
-  }
-  // Refused before opening: opening a FIFO would wait for a writer.
-  if (!S_ISREG(target.st_mode)) return NotRegularFile(path, target.st_mode);
-  // The entry may be swapped between the check and the open: O_NONBLOCK
-  // makes opening a FIFO return at once (it has no effect on a regular
-  // file), and the opened descriptor is checked again.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    const int error = errno;
-    if (error == ELOOP) return SymlinkLoop(path);
-    return PathError(error, path, "cannot be opened");
-  }
-  FileCloser closer(fd);
-  struct stat opened;
-  if (::fstat(fd, &opened) != 0) return PathError(errno, path, "cannot be read");
-  if (!S_ISREG(opened.st_mode)) return NotRegularFile(path, opened.st_mode);
-  // Sizes from stat are not trusted (/proc files report 0): read at most
-  // one byte past the limit to tell a file at the limit from a larger one.
-  std::string content;
-  char buffer[1 << 16];
-  while (content.size() <= kMaxFileBytes) {
-    const size_t want = std::min(sizeof(buffer), kMaxFileBytes + 1 - content.size());
-    const ssize_t n = ::read(fd, buffer, want);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PathError(errno, path, "cannot be read");
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-  }
-  if (content.size() > kMaxFileBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(ShownPath(path), ": file is larger than ", kMaxFileBytes,
-                     " bytes; registry files are limited to that size"));
-  }
-  return content;
-}
-
 bool HasRegistryExtension(const std::filesystem::path& path) {
   const std::string ext = path.extension().string();
   return ext == ".textproto" || ext == ".json";
@@ -422,7 +326,7 @@ absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& d
         absl::StrCat("registry directory ", ShownPath(dir), " does not exist"));
   }
   if (ec) {
-    if (ec.value() == ELOOP) return SymlinkLoop(dir);
+    if (ec.value() == ELOOP) return SymlinkLoopError(dir);
     return PathError(ec.value(), dir, "cannot read the registry directory");
   }
   if (!fs::is_directory(status)) {
@@ -449,7 +353,7 @@ absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& d
   }
   std::vector<RegistrySource> files;
   for (const std::string& path : paths) {
-    absl::StatusOr<std::string> content = ReadRegistryFile(path);
+    absl::StatusOr<std::string> content = ReadBoundedFile(path, kMaxFileBytes, "registry file");
     if (!content.ok()) return content.status();
     files.push_back({path, *std::move(content)});
   }

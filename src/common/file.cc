@@ -1,0 +1,113 @@
+#include "schemad/common/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace schemad {
+
+// A path as errors show it: a file name holding a line break must not split
+// its error in two.
+std::string ShownPath(const std::string& path) {
+  return absl::StrReplaceAll(path, {{"\n", "\\n"}, {"\r", "\\r"}});
+}
+
+// "path: what: <strerror>", with the canonical code of `error_number`.
+absl::Status PathError(int error_number, const std::string& path, absl::string_view what) {
+  return absl::ErrnoToStatus(error_number, absl::StrCat(ShownPath(path), ": ", what));
+}
+
+namespace {
+
+absl::Status NotRegularFile(const std::string& path, mode_t mode, absl::string_view what) {
+  const char* kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISSOCK(mode) ? "a socket"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                                      : "not a regular file";
+  return absl::InvalidArgumentError(
+      absl::StrCat(ShownPath(path), ": is ", kind, "; a ", what, " must be a regular file"));
+}
+
+}  // namespace
+
+absl::Status SymlinkLoopError(const std::string& path) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(ShownPath(path), ": is a symbolic link loop (or a chain of too many links)"));
+}
+
+namespace {
+
+// Closes a file descriptor on every return path.
+class FileCloser {
+ public:
+  explicit FileCloser(int fd) : fd_(fd) {}
+  FileCloser(const FileCloser&) = delete;
+  FileCloser& operator=(const FileCloser&) = delete;
+  ~FileCloser() { ::close(fd_); }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadBoundedFile(const std::string& path, size_t max_bytes,
+                                            absl::string_view what) {
+  struct stat link;
+  if (::lstat(path.c_str(), &link) != 0) return PathError(errno, path, "cannot be read");
+  struct stat target;
+  if (::stat(path.c_str(), &target) != 0) {
+    const int error = errno;
+    if (error == ELOOP) return SymlinkLoopError(path);
+    if (S_ISLNK(link.st_mode) && (error == ENOENT || error == ENOTDIR)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          ShownPath(path), ": is a dangling symbolic link (its target does not exist)"));
+    }
+    return PathError(error, path, "cannot be read");
+  }
+  // Refused before opening: opening a FIFO would wait for a writer.
+  if (!S_ISREG(target.st_mode)) return NotRegularFile(path, target.st_mode, what);
+  // The entry may be swapped between the check and the open: O_NONBLOCK
+  // makes opening a FIFO return at once (it has no effect on a regular
+  // file), and the opened descriptor is checked again.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ELOOP) return SymlinkLoopError(path);
+    return PathError(error, path, "cannot be opened");
+  }
+  FileCloser closer(fd);
+  struct stat opened;
+  if (::fstat(fd, &opened) != 0) return PathError(errno, path, "cannot be read");
+  if (!S_ISREG(opened.st_mode)) return NotRegularFile(path, opened.st_mode, what);
+  // Sizes from stat are not trusted (/proc files report 0): read at most
+  // one byte past the limit to tell a file at the limit from a larger one.
+  std::string content;
+  char buffer[1 << 16];
+  while (content.size() <= max_bytes) {
+    const size_t want = std::min(sizeof(buffer), max_bytes + 1 - content.size());
+    const ssize_t n = ::read(fd, buffer, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PathError(errno, path, "cannot be read");
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  if (content.size() > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(ShownPath(path), ": file is larger than ",
+                                                   max_bytes, " bytes; a ", what,
+                                                   " is limited to that size"));
+  }
+  return content;
+}
+
+}  // namespace schemad
