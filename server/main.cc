@@ -63,6 +63,21 @@ ABSL_FLAG(int, max_connections, 4, "Most database connections schemad holds at o
 ABSL_FLAG(int, max_concurrent_calls, 64,
           "Most RPCs served at once; beyond it calls get RESOURCE_EXHAUSTED (health checks "
           "keep room of their own).");
+ABSL_FLAG(std::string, default_mode, "transactional",
+          "Mode of Initialize, Diff and Status calls that leave it unspecified: transactional "
+          "(all or nothing) or online (changes to tables in use without blocking their "
+          "writers; needs session pooling, not PgBouncer's transaction mode).");
+ABSL_FLAG(absl::Duration, online_lock_timeout, absl::Seconds(2),
+          "Online mode: how long a phase that takes a lock blocking writers waits for it before "
+          "it is retried (writers never queue behind it for longer).");
+ABSL_FLAG(int, lock_retries, 10,
+          "Online mode: how often a phase whose lock wait timed out is retried (exponential "
+          "back-off with jitter).");
+ABSL_FLAG(absl::Duration, lock_retry_max_backoff, absl::Seconds(10),
+          "Online mode: the longest pause between two retries of a phase.");
+ABSL_FLAG(absl::Duration, index_build_timeout, absl::Hours(6),
+          "Online mode: statement_timeout of a concurrent index build or a validation (they "
+          "block no writer); 0 for none.");
 ABSL_FLAG(std::string, out, "", "inspect: directory to write registry files into.");
 ABSL_FLAG(bool, replace, false,
           "inspect: replace --out when it exists and is not empty (written beside it, then "
@@ -82,11 +97,28 @@ constexpr char kUsage[] =
 
 // Environment defaults, applied before the command line is parsed.
 void ApplyEnvironment() {
-  for (const char* name :
-       {"listen", "database_url", "database_url_file", "registry", "schema", "tokens_file",
-        "allow_unauthenticated_remote", "tls_cert", "tls_key", "tls_client_ca", "lock_timeout",
-        "statement_timeout", "connect_timeout", "max_connections", "max_concurrent_calls", "out",
-        "replace"}) {
+  for (const char* name : {"listen",
+                           "database_url",
+                           "database_url_file",
+                           "registry",
+                           "schema",
+                           "tokens_file",
+                           "allow_unauthenticated_remote",
+                           "tls_cert",
+                           "tls_key",
+                           "tls_client_ca",
+                           "lock_timeout",
+                           "statement_timeout",
+                           "connect_timeout",
+                           "max_connections",
+                           "max_concurrent_calls",
+                           "out",
+                           "replace",
+                           "default_mode",
+                           "online_lock_timeout",
+                           "lock_retries",
+                           "lock_retry_max_backoff",
+                           "index_build_timeout"}) {
     std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
     if (value == nullptr && std::string(name) == "database_url") value = std::getenv("DATABASE_URL");
@@ -252,6 +284,26 @@ int Serve() {
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   options.max_concurrent_calls = absl::GetFlag(FLAGS_max_concurrent_calls);
+  const std::string mode = absl::AsciiStrToLower(absl::GetFlag(FLAGS_default_mode));
+  if (mode == "online") {
+    options.default_mode = ApplyMode::kOnline;
+  } else if (mode != "transactional") {
+    std::cerr << "schemad: refusing to start: --default-mode: \"" << mode
+              << "\" is neither transactional nor online\n";
+    return 1;
+  }
+  EngineOptions engine_options;
+  engine_options.online_lock_timeout = absl::GetFlag(FLAGS_online_lock_timeout);
+  engine_options.lock_retries = absl::GetFlag(FLAGS_lock_retries);
+  engine_options.lock_retry_max_backoff = absl::GetFlag(FLAGS_lock_retry_max_backoff);
+  engine_options.index_build_timeout = absl::GetFlag(FLAGS_index_build_timeout);
+  if (engine_options.online_lock_timeout < absl::Milliseconds(1) ||
+      engine_options.lock_retries < 0 ||
+      engine_options.index_build_timeout < absl::ZeroDuration()) {
+    std::cerr << "schemad: refusing to start: --online-lock-timeout must be at least 1ms, "
+                 "--lock-retries and --index-build-timeout not negative\n";
+    return 1;
+  }
   if (absl::Status valid = ValidateServerOptions(options); !valid.ok()) {
     std::cerr << "schemad: refusing to start: " << valid.message() << "\n";
     return 1;
@@ -261,7 +313,7 @@ int Serve() {
     std::cerr << "schemad: refusing to start: " << db.status().message() << "\n";
     return 1;
   }
-  Engine engine(db->get(), *registry);
+  Engine engine(db->get(), *registry, engine_options);
   // Least privilege, checked once at start (the database may be down:
   // then readiness reports it).
   absl::StatusOr<std::vector<std::string>> privileges =

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "schemad/plan/plan.h"
 
 namespace schemad {
 
@@ -27,6 +28,11 @@ struct ServerOptions {
   int max_concurrent_calls = 64;
   // Whether to print one log line per RPC on stderr.
   bool log_requests = true;
+  // The mode of requests that leave it unspecified (--default-mode).
+  ApplyMode default_mode = ApplyMode::kTransactional;
+  // InitializeStream sends a heartbeat when nothing else went out for this
+  // long.
+  absl::Duration stream_heartbeat = absl::Seconds(10);
 };
 
 // Whether `listen` names only the loopback interface (127.0.0.0/8,

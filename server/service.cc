@@ -50,8 +50,39 @@ pb::HazardKind ToProto(HazardKind k) {
       return pb::LONG_LOCK;
     case HazardKind::kValidation:
       return pb::VALIDATION;
+    case HazardKind::kIndexBuild:
+      return pb::INDEX_BUILD;
   }
   return pb::HAZARD_KIND_UNSPECIFIED;
+}
+
+// The engine's enums mirror the proto's; the values line up where the
+// proto's numbering allows it.
+static_assert(static_cast<int>(HazardKind::kIndexBuild) + 1 == pb::INDEX_BUILD);
+static_assert(static_cast<int>(HazardKind::kDataLoss) + 1 == pb::DATA_LOSS);
+
+pb::ApplyMode ToProto(ApplyMode m) {
+  switch (m) {
+    case ApplyMode::kTransactional:
+      return pb::APPLY_MODE_TRANSACTIONAL;
+    case ApplyMode::kOnline:
+      return pb::APPLY_MODE_ONLINE;
+  }
+  return pb::APPLY_MODE_UNSPECIFIED;
+}
+
+pb::LockTaken::Hold ToProto(LockHold h) {
+  switch (h) {
+    case LockHold::kBrief:
+      return pb::LockTaken::BRIEF;
+    case LockHold::kScan:
+      return pb::LockTaken::SCAN;
+    case LockHold::kRewrite:
+      return pb::LockTaken::REWRITE;
+    case LockHold::kUntilCommit:
+      return pb::LockTaken::UNTIL_COMMIT;
+  }
+  return pb::LockTaken::HOLD_UNSPECIFIED;
 }
 
 void ToProto(const Difference& d, pb::Difference* out) {
@@ -67,6 +98,15 @@ void ToProto(const PlanStep& s, pb::PlanStep* out) {
   out->set_sql(s.sql);
   out->set_group(s.group);
   out->set_own_transaction(s.own_transaction);
+  out->set_phase(static_cast<uint32_t>(s.phase));
+  out->set_transactional(s.transactional);
+  for (const LockTaken& l : s.locks) {
+    pb::LockTaken* lock = out->add_locks();
+    lock->set_relation(l.relation);
+    lock->set_mode(LockModeName(l.mode));
+    lock->set_held(ToProto(l.hold));
+    lock->set_blocks_writes(BlocksWriters(l.mode));
+  }
   for (const Hazard& h : s.hazards) {
     pb::Hazard* hazard = out->add_hazards();
     hazard->set_kind(ToProto(h.kind));
@@ -84,6 +124,10 @@ pb::InitializeResponse::Outcome ToProto(Outcome o) {
       return pb::InitializeResponse::DRY_RUN;
     case Outcome::kPartial:
       return pb::InitializeResponse::PARTIAL;
+    case Outcome::kIncomplete:
+      return pb::InitializeResponse::INCOMPLETE;
+    case Outcome::kInProgress:
+      return pb::InitializeResponse::IN_PROGRESS;
   }
   return pb::InitializeResponse::OUTCOME_UNSPECIFIED;
 }
@@ -146,7 +190,47 @@ class ResponseBudget {
   bool taken_ = false;
 };
 
+// The request's mode, the server's default for UNSPECIFIED.
+absl::StatusOr<ApplyMode> ModeFromProto(int mode, ApplyMode default_mode) {
+  switch (mode) {
+    case pb::APPLY_MODE_UNSPECIFIED:
+      return default_mode;
+    case pb::APPLY_MODE_TRANSACTIONAL:
+      return ApplyMode::kTransactional;
+    case pb::APPLY_MODE_ONLINE:
+      return ApplyMode::kOnline;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mode: unknown value ", mode, "; known: APPLY_MODE_TRANSACTIONAL, APPLY_MODE_ONLINE"));
+  }
+}
+
 }  // namespace
+
+absl::StatusOr<InitializeOptions> InitializeOptionsFromProto(const pb::InitializeRequest& request,
+                                                             ApplyMode default_mode) {
+  InitializeOptions options;
+  options.dry_run = request.dry_run();
+  if (request.expected_fingerprint().size() > 128) {
+    return absl::InvalidArgumentError("expected_fingerprint: longer than any fingerprint");
+  }
+  options.expected_fingerprint = request.expected_fingerprint();
+  if (request.request_id().size() > 64) {
+    return absl::InvalidArgumentError("request_id: at most 64 characters");
+  }
+  options.request_id = request.request_id();
+  for (int i = 0; i < request.allow_hazards_size(); ++i) {
+    HazardKind kind;
+    if (!ParseHazardKind(request.allow_hazards(i), &kind)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("allow_hazards[", i, "]: unknown hazard kind \"",
+                       request.allow_hazards(i).substr(0, 64), "\"; known: ", HazardNames()));
+    }
+    options.allow_hazards.push_back(kind);
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(options.mode, ModeFromProto(request.mode(), default_mode));
+  return options;
+}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -172,67 +256,75 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
 
   grpc::Status Initialize(grpc::ServerContext* context, const pb::InitializeRequest* request,
                           pb::InitializeResponse* response) override {
-    return Handle(context, "Initialize", Role::kAdmin,
-                  [&](absl::Time deadline, Role role) -> absl::Status {
-                    InitializeOptions options;
-                    options.dry_run = request->dry_run();
-                    options.expected_fingerprint = request->expected_fingerprint();
-                    options.caller = absl::StrCat(context->peer(), " (", RoleName(role), ")");
-                    if (request->request_id().size() > 64) {
-                      return absl::InvalidArgumentError("request_id: at most 64 characters");
-                    }
-                    options.request_id = request->request_id();
-                    options.cancelled = [context] { return context->IsCancelled(); };
-                    for (int i = 0; i < request->allow_hazards_size(); ++i) {
-                      HazardKind kind;
-                      if (!ParseHazardKind(request->allow_hazards(i), &kind)) {
-                        return absl::InvalidArgumentError(absl::StrCat(
-                            "allow_hazards[", i, "]: unknown hazard kind \"",
-                            request->allow_hazards(i).substr(0, 64),
-                            "\"; known: DATA_LOSS, DROPS_OBJECT, TABLE_REWRITE, LONG_LOCK, "
-                            "VALIDATION"));
-                      }
-                      options.allow_hazards.push_back(kind);
-                    }
-                    if (request->expected_fingerprint().size() > 128) {
-                      return absl::InvalidArgumentError(
-                          "expected_fingerprint: longer than any fingerprint");
-                    }
-                    SCHEMAD_ASSIGN_OR_RETURN(InitializeResult r,
-                                             engine_->Initialize(options, deadline));
-                    response->set_outcome(ToProto(r.outcome));
-                    response->set_fingerprint(r.fingerprint);
-                    response->set_executed_count(static_cast<uint32_t>(r.executed.size()));
-                    response->set_skipped_count(static_cast<uint32_t>(r.skipped.size()));
-                    response->set_remaining_count(static_cast<uint32_t>(r.remaining.size()));
-                    // Bounded: a committed change must never be reported as
-                    // a failure because its answer was too big to receive.
-                    ResponseBudget budget(kInitializeListBytes);
-                    bool truncated = false;
-                    auto bounded = [&](auto& items, auto add) {
-                      size_t n = 0;
-                      for (const auto& item : items) {
-                        if (n >= kInitializeListEntries || !budget.Fits(item)) {
-                          truncated = true;
-                          return;
-                        }
-                        add(item);
-                        ++n;
-                      }
-                    };
-                    bounded(r.executed, [&](const PlanStep& s) { ToProto(s, response->add_executed()); });
-                    bounded(r.skipped, [&](const PlanStep& s) { ToProto(s, response->add_skipped()); });
-                    bounded(r.remaining,
-                            [&](const Difference& d) { ToProto(d, response->add_remaining()); });
-                    response->set_truncated(truncated);
-                    return absl::OkStatus();
-                  });
+    return Handle(
+        context, "Initialize", Role::kAdmin, [&](absl::Time deadline, Role role) -> absl::Status {
+          SCHEMAD_ASSIGN_OR_RETURN(InitializeOptions options,
+                                   InitializeOptionsFromProto(*request, options_.default_mode));
+          options.caller = absl::StrCat(context->peer(), " (", RoleName(role), ")");
+          options.cancelled = [context] { return context->IsCancelled(); };
+          SCHEMAD_ASSIGN_OR_RETURN(InitializeResult r, engine_->Initialize(options, deadline));
+          FillInitializeResponse(r, response);
+          return absl::OkStatus();
+        });
   }
 
-  grpc::Status Status(grpc::ServerContext* context, const pb::StatusRequest*,
+  grpc::Status InitializeStream(grpc::ServerContext* context, const pb::InitializeRequest* request,
+                                grpc::ServerWriter<pb::InitializeEvent>* writer) override {
+    return Handle(
+        context, "InitializeStream", Role::kAdmin,
+        [&](absl::Time deadline, Role role) -> absl::Status {
+          SCHEMAD_ASSIGN_OR_RETURN(InitializeOptions options,
+                                   InitializeOptionsFromProto(*request, options_.default_mode));
+          options.caller = absl::StrCat(context->peer(), " (", RoleName(role), ")");
+          options.cancelled = [context] { return context->IsCancelled(); };
+          // Writes are serialized; a heartbeat goes out whenever
+          // nothing else did for 10 s.
+          absl::Mutex mu;
+          absl::Time last_write = absl::Now();
+          auto write = [&](pb::InitializeEvent& event) {
+            absl::MutexLock lock(&mu);
+            *event.mutable_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+                absl::ToUnixMicros(absl::Now()));
+            writer->Write(event);
+            last_write = absl::Now();
+          };
+          options.on_event = [&](const InitializeEvent& e) {
+            pb::InitializeEvent event;
+            EventToProto(e, &event);
+            write(event);
+          };
+          absl::Notification done;
+          std::thread heartbeat([&] {
+            while (!done.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+              bool due = false;
+              {
+                absl::MutexLock lock(&mu);
+                due = absl::Now() - last_write >= options_.stream_heartbeat;
+              }
+              if (due) {
+                pb::InitializeEvent event;
+                event.mutable_heartbeat();
+                write(event);
+              }
+            }
+          });
+          absl::StatusOr<InitializeResult> r = engine_->Initialize(options, deadline);
+          done.Notify();
+          heartbeat.join();
+          if (!r.ok()) return r.status();
+          pb::InitializeEvent last;
+          FillInitializeResponse(*r, last.mutable_result());
+          write(last);
+          return absl::OkStatus();
+        });
+  }
+
+  grpc::Status Status(grpc::ServerContext* context, const pb::StatusRequest* request,
                       pb::StatusResponse* response) override {
     return Handle(context, "Status", Role::kReader, [&](absl::Time deadline, Role) -> absl::Status {
-      SCHEMAD_ASSIGN_OR_RETURN(StatusResult r, engine_->Status(deadline));
+      SCHEMAD_ASSIGN_OR_RETURN(ApplyMode mode,
+                               ModeFromProto(request->mode(), options_.default_mode));
+      SCHEMAD_ASSIGN_OR_RETURN(StatusResult r, engine_->Status(deadline, mode));
       response->set_state(ToProto(r.state));
       response->set_registry_fingerprint(r.registry_fingerprint);
       response->set_fingerprint(r.fingerprint);
@@ -275,7 +367,9 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     return Handle(context, "Diff", Role::kReader, [&](absl::Time deadline, Role) -> absl::Status {
       const uint32_t page_size =
           request->page_size() == 0 ? kDefaultPageSize : std::min(request->page_size(), kMaxPageSize);
-      SCHEMAD_ASSIGN_OR_RETURN(DiffResult r, engine_->Diff(deadline));
+      SCHEMAD_ASSIGN_OR_RETURN(ApplyMode mode,
+                               ModeFromProto(request->mode(), options_.default_mode));
+      SCHEMAD_ASSIGN_OR_RETURN(DiffResult r, engine_->Diff(deadline, mode));
       // A page token is "<fingerprint>:<difference offset>:<step offset>".
       size_t diff_at = 0, step_at = 0;
       if (!request->page_token().empty()) {
@@ -305,6 +399,8 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
       }
       plan->set_fingerprint(r.fingerprint);
       plan->set_schema(r.schema);
+      plan->set_mode(ToProto(r.plan.mode));
+      plan->set_phases(static_cast<uint32_t>(r.plan.phases));
       response->set_total_differences(static_cast<uint32_t>(r.differences.size()));
       response->set_total_steps(static_cast<uint32_t>(r.plan.steps.size()));
       if (d < r.differences.size() || s < r.plan.steps.size()) {
@@ -315,6 +411,86 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
   }
 
  private:
+  static void FillInitializeResponse(const InitializeResult& r, pb::InitializeResponse* response) {
+    response->set_outcome(ToProto(r.outcome));
+    response->set_mode(ToProto(r.mode));
+    response->set_fingerprint(r.fingerprint);
+    response->set_executed_count(static_cast<uint32_t>(r.executed.size()));
+    response->set_skipped_count(static_cast<uint32_t>(r.skipped.size()));
+    response->set_remaining_count(static_cast<uint32_t>(r.remaining.size()));
+    response->set_run_id(r.run_id);
+    response->set_phases(static_cast<uint32_t>(r.phases));
+    response->set_phases_committed(static_cast<uint32_t>(r.phases_committed));
+    response->set_failed_phase(static_cast<uint32_t>(r.failed_phase));
+    response->set_cause(r.cause.substr(0, kMaxMessageBytes));
+    response->set_running_caller(r.running_caller);
+    // Bounded: a committed change must never be reported as a failure
+    // because its answer was too big to receive.
+    ResponseBudget budget(kInitializeListBytes);
+    bool truncated = false;
+    auto bounded = [&](auto& items, auto add) {
+      size_t n = 0;
+      for (const auto& item : items) {
+        if (n >= kInitializeListEntries || !budget.Fits(item)) {
+          truncated = true;
+          return;
+        }
+        add(item);
+        ++n;
+      }
+    };
+    bounded(r.executed, [&](const PlanStep& s) { ToProto(s, response->add_executed()); });
+    bounded(r.skipped, [&](const PlanStep& s) { ToProto(s, response->add_skipped()); });
+    bounded(r.remaining, [&](const Difference& d) { ToProto(d, response->add_remaining()); });
+    response->set_truncated(truncated);
+  }
+
+  static void EventToProto(const InitializeEvent& e, pb::InitializeEvent* out) {
+    switch (e.kind) {
+      case InitializeEvent::Kind::kRunStarted: {
+        pb::InitializeEvent::RunStarted* m = out->mutable_run_started();
+        m->set_run_id(e.run_id);
+        m->set_phases(static_cast<uint32_t>(e.phases));
+        return;
+      }
+      case InitializeEvent::Kind::kPhaseStarted: {
+        pb::InitializeEvent::PhaseStarted* m = out->mutable_phase_started();
+        m->set_phase(static_cast<uint32_t>(e.phase));
+        m->set_phases(static_cast<uint32_t>(e.phases));
+        for (const std::string& sql : e.statements) m->add_statements(sql);
+        return;
+      }
+      case InitializeEvent::Kind::kLockWait: {
+        pb::InitializeEvent::LockWait* m = out->mutable_lock_wait();
+        m->set_phase(static_cast<uint32_t>(e.phase));
+        for (const std::string& r : e.relations) m->add_relations(r);
+        for (int pid : e.blocking_pids) m->add_blocking_pids(pid);
+        m->set_attempt(static_cast<uint32_t>(e.attempt));
+        m->set_retry_in_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(e.retry_in)));
+        return;
+      }
+      case InitializeEvent::Kind::kIndexProgress: {
+        pb::InitializeEvent::IndexProgress* m = out->mutable_index_progress();
+        m->set_phase(static_cast<uint32_t>(e.phase));
+        m->set_statement(e.index);
+        m->set_progress_phase(e.progress_phase);
+        m->set_blocks_done(e.blocks_done);
+        m->set_blocks_total(e.blocks_total);
+        m->set_tuples_done(e.tuples_done);
+        m->set_tuples_total(e.tuples_total);
+        return;
+      }
+      case InitializeEvent::Kind::kPhaseFinished: {
+        pb::InitializeEvent::PhaseFinished* m = out->mutable_phase_finished();
+        m->set_phase(static_cast<uint32_t>(e.phase));
+        m->set_phases(static_cast<uint32_t>(e.phases));
+        m->set_duration_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(e.duration)));
+        m->set_retries(static_cast<uint32_t>(e.retries));
+        return;
+      }
+    }
+  }
+
   template <typename Fn>
   grpc::Status Handle(grpc::ServerContext* context, const char* method, Role needed, Fn&& fn) {
     const absl::Time start = absl::Now();

@@ -10,12 +10,12 @@
 #ifndef SCHEMAD_SERVER_SERVICE_H_
 #define SCHEMAD_SERVER_SERVICE_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,11 +23,18 @@
 #include "auth.h"
 #include "options.h"
 #include "schemad/apply/engine.h"
+#include "schemad/v1/schema_service.pb.h"
 
 namespace schemad {
 
 // The one conversion from absl::Status to grpc::Status (messages capped).
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// InitializeRequest -> engine options (caller and cancellation aside):
+// INVALID_ARGUMENT naming the field for unknown hazard kinds and modes,
+// oversized ids and fingerprints.
+absl::StatusOr<InitializeOptions> InitializeOptionsFromProto(
+    const schemad::v1::InitializeRequest& request, ApplyMode default_mode);
 
 class RunningServer {
  public:

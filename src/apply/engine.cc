@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "apply/self_schema.h"
 #include "catalog/catalog.h"
 #include "db/pool.h"
@@ -322,7 +324,7 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                               pqxx::transaction_base* helper, const Registry& registry,
                               const Schema& desired, Snapshot* out, bool wait_for_locks,
-                              DeparseCache* cache);
+                              DeparseCache* cache, ApplyMode mode);
 
 // Names the tables of `schema` that other sessions hold in a mode that
 // blocks reading their definitions (55P03 does not say which).
@@ -358,8 +360,8 @@ static std::string LockedTables(ConnectionPool& pool, Lease& lease, const std::s
 template <typename Extra>
 static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Registry& registry,
                                 const Schema& desired, const EngineOptions& options,
-                                absl::Time deadline, bool wait_for_locks, Snapshot* snapshot,
-                                DeparseCache* cache, Extra&& extra) {
+                                absl::Time deadline, bool wait_for_locks, ApplyMode mode,
+                                Snapshot* snapshot, DeparseCache* cache, Extra&& extra) {
   const absl::Duration lock_timeout = wait_for_locks
                                           ? pool.options().lock_timeout
                                           : std::min(pool.options().lock_timeout, kReadLockWait);
@@ -367,8 +369,8 @@ static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Regist
     InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(),
                desired.tables.size() >= options.parallel_read_tables, lock_timeout,
                [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
-                 TakeSnapshot(pool, tx, helper, registry, desired, snapshot, wait_for_locks,
-                              cache);
+                 TakeSnapshot(pool, tx, helper, registry, desired, snapshot, wait_for_locks, cache,
+                              mode);
                  extra(tx);
                });
     return absl::OkStatus();
@@ -380,7 +382,7 @@ static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Regist
   return status;
 }
 
-absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
+absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline, ApplyMode mode) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
   DiffResult result;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
@@ -389,8 +391,8 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
     const Schema& desired = *canonical;
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, desired, options_, deadline,
-                                        /*wait_for_locks=*/false, &snapshot, deparse_cache_.get(),
-                                        [](pqxx::dbtransaction&) {}));
+                                        /*wait_for_locks=*/false, mode, &snapshot,
+                                        deparse_cache_.get(), [](pqxx::dbtransaction&) {}));
     result.differences = std::move(snapshot.differences);
     result.plan = std::move(snapshot.plan);
     result.fingerprint = snapshot.fingerprint;
@@ -401,16 +403,16 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline) {
   return result;
 }
 
-absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline) {
-  absl::StatusOr<StatusResult> result = StatusOnce(deadline);
-  if (!result.ok() && history_exists_ == false && SqlStateOf(result.status()) == "42P01") {
+absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline, ApplyMode mode) {
+  absl::StatusOr<StatusResult> result = StatusOnce(deadline, mode);
+  if (!result.ok() && history_version_ == 0 && SqlStateOf(result.status()) == "42P01") {
     // schemad.history was dropped under us: read again, checking for it.
-    result = StatusOnce(deadline);
+    result = StatusOnce(deadline, mode);
   }
   return result;
 }
 
-absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
+absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode mode) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the status check"));
   StatusResult result;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
@@ -420,28 +422,30 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
     result = StatusResult{};  // a retried attempt starts afresh
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
-        db_->pool(), lease, registry_, desired, options_, deadline, /*wait_for_locks=*/false,
+        db_->pool(), lease, registry_, desired, options_, deadline, /*wait_for_locks=*/false, mode,
         &snapshot, deparse_cache_.get(), [&](pqxx::dbtransaction& tx) {
           // Once the history table is known to be schemad's own, read it
           // directly (one round trip less); if it was dropped since, Status
           // tries again. A schema or table schemad did not create is never
           // read: Status still answers, with a warning, so that nobody can
           // block the CI gate this way.
-          bool has_history = history_exists_.load();
-          if (!has_history) {
-            absl::Status trusted = VerifySelfSchema(db_->pool(), tx, &has_history);
+          int version = history_version_.load();
+          if (version == 0) {
+            bool has_history = false;
+            absl::Status trusted = VerifySelfSchema(db_->pool(), tx, &has_history, &version);
             if (!trusted.ok()) {
               has_history = false;
               result.warnings.push_back(std::string(trusted.message()));
             }
-            history_exists_.store(has_history);
+            if (!has_history) version = 0;
+            history_version_.store(version);
           }
-          if (has_history) {
+          if (version > 0) {
             std::optional<HistoryRow> last;
             try {
-              last = ReadLastApplied(db_->pool(), tx);
+              last = ReadLastApplied(db_->pool(), tx, version);
             } catch (const pqxx::sql_error& e) {
-              if (e.sqlstate() == "42P01") history_exists_.store(false);
+              if (e.sqlstate() == "42P01") history_version_.store(0);
               throw;
             }
             if (last.has_value()) {
@@ -459,7 +463,7 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline) {
       if (d.change == Change::kExtra) ++result.extra;
       if (d.change == Change::kChanged) ++result.changed;
     }
-    if (snapshot.differences.empty()) {
+    if (snapshot.differences.empty() && snapshot.plan.steps.empty()) {
       result.state = SyncState::kInSync;
     } else if (result.extra == 0 && hazard_free) {
       result.state = SyncState::kPending;
@@ -493,7 +497,7 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                               pqxx::transaction_base* helper, const Registry& registry,
                               const Schema& desired, Snapshot* out, bool wait_for_locks,
-                              DeparseCache* cache) {
+                              DeparseCache* cache, ApplyMode mode) {
   out->actual = ReadSchema(pool, tx, desired.name, helper, cache);
   out->differences = DiffSchemas(desired, out->actual);
   // Tables that exist and that the plan touches: are they empty? That
@@ -506,6 +510,7 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
     }
   }
   PlanOptions options;
+  options.mode = mode;
   if (!touched.empty()) {
     options.tables_with_rows =
         TablesWithRows(pool, tx, desired.name,
@@ -516,9 +521,465 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
   fp.Add(registry.fingerprint);
   fp.Add(SerializeForFingerprint(out->actual));
   for (const std::string& t : options.tables_with_rows) fp.Add(t);
+  // A reviewed ONLINE plan is not the TRANSACTIONAL one.
+  if (mode == ApplyMode::kOnline) fp.Add("mode=ONLINE");
   out->fingerprint = fp.Hex();
   return out;
 }
+
+namespace {
+
+// Which steps run for a caller: those whose every hazard is accepted,
+// group-wise (a group runs whole or not at all).
+struct Selection {
+  std::vector<PlanStep> runs;  // in plan order
+  std::vector<PlanStep> skipped;
+  std::vector<Difference> expected_remaining;
+};
+
+Selection Select(const Snapshot& snapshot, const std::vector<HazardKind>& allow) {
+  std::set<HazardKind> allowed(allow.begin(), allow.end());
+  auto step_allowed = [&](const PlanStep& s) {
+    for (const Hazard& h : s.hazards) {
+      if (!allowed.count(h.kind)) return false;
+    }
+    return true;
+  };
+  std::set<int> blocked_groups;
+  for (const PlanStep& s : snapshot.plan.steps) {
+    if (s.group != 0 && !step_allowed(s)) blocked_groups.insert(s.group);
+  }
+  Selection out;
+  std::set<int> resolved;
+  for (const PlanStep& s : snapshot.plan.steps) {
+    const bool runs = step_allowed(s) && (s.group == 0 || !blocked_groups.count(s.group));
+    if (!runs) {
+      out.skipped.push_back(s);
+      continue;
+    }
+    out.runs.push_back(s);
+    resolved.insert(s.resolves.begin(), s.resolves.end());
+  }
+  for (int i = 0; i < static_cast<int>(snapshot.differences.size()); ++i) {
+    if (!resolved.count(i)) out.expected_remaining.push_back(snapshot.differences[i]);
+  }
+  return out;
+}
+
+bool InSync(const Snapshot& snapshot) {
+  return snapshot.differences.empty() && snapshot.plan.steps.empty();
+}
+
+// Consecutive steps of one plan phase, renumbered 1..n for the run.
+struct PhaseRun {
+  int number = 0;
+  bool transactional = true;
+  std::vector<PlanStep> steps;
+  // Whether a lock stronger than SHARE UPDATE EXCLUSIVE is taken (the
+  // short lock_timeout and retries apply).
+  bool strong_lock = false;
+  std::vector<std::string> relations;
+};
+
+std::vector<PhaseRun> PhasesOf(const std::vector<PlanStep>& steps) {
+  std::vector<PhaseRun> out;
+  int current = -1;
+  for (const PlanStep& s : steps) {
+    if (out.empty() || s.phase != current) {
+      current = s.phase;
+      PhaseRun& p = out.emplace_back();
+      p.number = static_cast<int>(out.size());
+      p.transactional = s.transactional;
+    }
+    PhaseRun& p = out.back();
+    p.steps.push_back(s);
+    for (const LockTaken& l : s.locks) {
+      p.strong_lock = p.strong_lock || l.mode > LockMode::kShareUpdateExclusive;
+      if (std::find(p.relations.begin(), p.relations.end(), l.relation) == p.relations.end()) {
+        p.relations.push_back(l.relation);
+      }
+    }
+  }
+  return out;
+}
+
+// "0" (no timeout) for a zero duration, else TimeoutSetting.
+std::string TimeoutOrNone(absl::Duration d) {
+  return d <= absl::ZeroDuration() ? "0" : TimeoutSetting(d);
+}
+
+// Serializes events from the run's thread and the progress thread.
+class EventSink {
+ public:
+  explicit EventSink(std::function<void(const InitializeEvent&)> fn) : fn_(std::move(fn)) {}
+  bool enabled() const { return static_cast<bool>(fn_); }
+  void Emit(const InitializeEvent& event) {
+    if (!fn_) return;
+    absl::MutexLock lock(&mu_);
+    fn_(event);
+  }
+
+ private:
+  std::function<void(const InitializeEvent&)> fn_;
+  absl::Mutex mu_;
+};
+
+// Polls pg_stat_progress_create_index for `pid` every second on a pooled
+// connection of its own (skipped when none is free) while it lives.
+class IndexProgress {
+ public:
+  IndexProgress(ConnectionPool& pool, int pid, InitializeEvent base, EventSink& sink)
+      : pool_(pool), pid_(pid), base_(std::move(base)), sink_(sink) {
+    if (sink_.enabled()) thread_ = std::thread([this] { Run(); });
+  }
+  ~IndexProgress() {
+    stop_.Notify();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      absl::StatusOr<std::unique_ptr<Lease>> lease =
+          pool_.Acquire(absl::Now() + absl::Milliseconds(100));
+      if (!lease.ok()) continue;
+      InitializeEvent event = base_;
+      bool found = false;
+      absl::Status status = Guard("reading index build progress", [&]() -> absl::Status {
+        pqxx::nontransaction tx((*lease)->conn());
+        const pqxx::result r = ExecParams(
+            pool_, tx,
+            "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total "
+            "FROM pg_catalog.pg_stat_progress_create_index WHERE pid OPERATOR(pg_catalog.=) $1",
+            pid_);
+        if (r.empty()) return absl::OkStatus();
+        found = true;
+        event.progress_phase = r[0][0].as<std::string>();
+        event.blocks_done = r[0][1].as<int64_t>(0);
+        event.blocks_total = r[0][2].as<int64_t>(0);
+        event.tuples_done = r[0][3].as<int64_t>(0);
+        event.tuples_total = r[0][4].as<int64_t>(0);
+        return absl::OkStatus();
+      });
+      if (!status.ok()) (*lease)->Discard();
+      if (found) sink_.Emit(event);
+    }
+  }
+
+  ConnectionPool& pool_;
+  const int pid_;
+  const InitializeEvent base_;
+  EventSink& sink_;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+// Everything an ONLINE run needs.
+struct OnlineRun {
+  ConnectionPool& pool;
+  Lease& lease;
+  Watchdog& watchdog;
+  const EngineOptions& engine;
+  const Registry& registry;
+  const Schema& desired;
+  DeparseCache* cache;
+  const InitializeOptions& options;
+  absl::Time started;
+  absl::Time deadline;
+  EventSink& sink;
+};
+
+// Sessions that hold a lock on any of `relations` (for lock-wait events).
+std::vector<int> LockHolders(OnlineRun& run, const std::vector<std::string>& relations) {
+  std::set<int> pids;
+  for (const std::string& relation : relations) {
+    absl::Status ignored = Guard("finding lock holders", [&]() -> absl::Status {
+      pqxx::nontransaction tx(run.lease.conn());
+      for (const auto& row : ExecParams(
+               run.pool, tx,
+               "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l "
+               "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
+               "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+               "WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+               "AND n.nspname OPERATOR(pg_catalog.=) $1 AND c.relname OPERATOR(pg_catalog.=) $2",
+               run.desired.name, relation)) {
+        pids.insert(row[0].as<int>());
+      }
+      return absl::OkStatus();
+    });
+  }
+  return std::vector<int>(pids.begin(), pids.end());
+}
+
+// Sets search_path, statement_timeout and lock_timeout for the
+// transaction (`local`) or the session; returns the previous search_path.
+std::string PhaseSettings(OnlineRun& run, pqxx::transaction_base& tx, absl::Duration statement,
+                          absl::Duration lock, bool local) {
+  return ExecParams(run.pool, tx,
+                    "SELECT pg_catalog.current_setting('search_path'), "
+                    "pg_catalog.set_config('search_path', $1, $4), "
+                    "pg_catalog.set_config('statement_timeout', $2, $4), "
+                    "pg_catalog.set_config('lock_timeout', $3, $4)",
+                    QuoteIdent(run.desired.name), TimeoutOrNone(statement), TimeoutOrNone(lock),
+                    local)[0][0]
+      .as<std::string>();
+}
+
+// Runs one statement outside any transaction (CREATE/DROP INDEX
+// CONCURRENTLY): lock_timeout 0 (its waits block no writer; a short one
+// would cancel the build whenever an older transaction exists), its own
+// statement timeout; the session's settings are restored afterwards.
+absl::Status RunOutsideTransaction(OnlineRun& run, const std::string& sql) {
+  std::string previous_path;
+  absl::Status status = Guard("running a statement outside a transaction", [&]() -> absl::Status {
+    pqxx::nontransaction tx(run.lease.conn());
+    previous_path = PhaseSettings(run, tx, run.engine.index_build_timeout, absl::ZeroDuration(),
+                                  /*local=*/false);
+    Exec(run.pool, tx, sql);
+    return absl::OkStatus();
+  });
+  absl::Status restored = Guard("restoring session settings", [&]() -> absl::Status {
+    pqxx::nontransaction tx(run.lease.conn());
+    ExecParams(run.pool, tx,
+               "SELECT pg_catalog.set_config('search_path', $1, false), "
+               "pg_catalog.set_config('statement_timeout', $2, false), "
+               "pg_catalog.set_config('lock_timeout', $3, false)",
+               previous_path, TimeoutSetting(run.pool.options().statement_timeout),
+               TimeoutSetting(run.pool.options().lock_timeout));
+    return absl::OkStatus();
+  });
+  if (status.ok() && !restored.ok()) return restored;
+  return status;
+}
+
+// The statement timeout of a transactional phase: a phase that blocks no
+// writer (a validation) may scan as long as an index build; others are
+// bounded like any statement.
+absl::Duration PhaseStatementTimeout(OnlineRun& run, const PhaseRun& phase) {
+  if (!phase.strong_lock) return run.engine.index_build_timeout;
+  return std::min(run.deadline - absl::Now(), run.pool.options().statement_timeout);
+}
+
+// Runs one transactional phase, retrying lock timeouts with jittered
+// exponential back-off. Records the phase in the run's row before COMMIT.
+absl::Status RunTransactionalPhase(OnlineRun& run, const PhaseRun& phase, int64_t run_id,
+                                   int* retries) {
+  std::mt19937 random(std::random_device{}());
+  absl::Duration backoff = run.engine.lock_retry_backoff;
+  const absl::Time phase_started = absl::Now();
+  for (int attempt = 1;; ++attempt) {
+    absl::Status status = Guard("running a phase", [&]() -> absl::Status {
+      pqxx::work tx(run.lease.conn());
+      run.pool.Count(2);
+      PhaseSettings(
+          run, tx, PhaseStatementTimeout(run, phase),
+          phase.strong_lock ? run.engine.online_lock_timeout : run.pool.options().lock_timeout,
+          /*local=*/true);
+      for (const PlanStep& s : phase.steps) Exec(run.pool, tx, s.sql);
+      RecordPhase(run.pool, tx, run_id,
+                  {.phase = phase.number,
+                   .duration = absl::Now() - phase_started,
+                   .retries = attempt - 1,
+                   .steps = phase.steps});
+      tx.commit();
+      return absl::OkStatus();
+    });
+    if (status.ok() || SqlStateOf(status) != "55P03" || attempt > run.engine.lock_retries ||
+        run.watchdog.reason() != Watchdog::Reason::kNone) {
+      *retries = attempt - 1;
+      return status;
+    }
+    // Back off with full jitter in [backoff/2, backoff]: writers that
+    // queued behind the timed-out request run meanwhile.
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    const absl::Duration wait = backoff * jitter(random);
+    InitializeEvent event;
+    event.kind = InitializeEvent::Kind::kLockWait;
+    event.run_id = run_id;
+    event.phase = phase.number;
+    event.relations = phase.relations;
+    event.blocking_pids = LockHolders(run, phase.relations);
+    event.attempt = attempt;
+    event.retry_in = wait;
+    run.sink.Emit(event);
+    if (absl::Now() + wait >= run.deadline) {
+      *retries = attempt - 1;
+      return status;
+    }
+    absl::SleepFor(wait);
+    backoff = std::min(backoff * 2, run.engine.lock_retry_max_backoff);
+  }
+}
+
+// Removes what a failed step left (see PlanStep::undo). Best effort: the
+// next run repairs what this leaves.
+void Undo(OnlineRun& run, const PlanStep& step, const absl::Status& failure) {
+  if (step.undo.empty()) return;
+  const bool on_data = SqlStateOf(failure).substr(0, 2) == "23";
+  if (!step.undo_on_any_failure && !on_data) return;
+  if (!step.undo_transactional) {
+    absl::Status ignored = RunOutsideTransaction(run, step.undo);
+    return;
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    absl::Status status = Guard("undoing a failed step", [&]() -> absl::Status {
+      pqxx::work tx(run.lease.conn());
+      run.pool.Count(2);
+      PhaseSettings(run, tx, run.pool.options().statement_timeout, run.engine.online_lock_timeout,
+                    true);
+      Exec(run.pool, tx, step.undo);
+      tx.commit();
+      return absl::OkStatus();
+    });
+    if (status.ok() || SqlStateOf(status) != "55P03") return;
+  }
+}
+
+// Runs `phases` one by one (see engine.h). Fills `result`; returns an error
+// only when nothing was committed.
+absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
+                             InitializeResult* result) {
+  const std::vector<PhaseRun> phases = PhasesOf(steps);
+  result->phases = static_cast<int>(phases.size());
+  int64_t run_id = 0;
+  absl::Status started = Guard("starting the online run", [&]() -> absl::Status {
+    pqxx::work tx(run.lease.conn());
+    run.pool.Count(2);
+    PhaseSettings(run, tx, run.pool.options().statement_timeout, run.pool.options().lock_timeout,
+                  true);
+    SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(run.pool, tx));
+    // Under the lock: a row still "running" belongs to a schemad that died.
+    MarkInterrupted(run.pool, tx);
+    run_id = StartRun(run.pool, tx,
+                      {.started = run.started,
+                       .caller = run.options.caller,
+                       .registry_fingerprint = run.registry.fingerprint,
+                       .request_id = run.options.request_id,
+                       .phases = static_cast<int>(phases.size())});
+    tx.commit();
+    return absl::OkStatus();
+  });
+  SCHEMAD_RETURN_IF_ERROR(started);
+  result->run_id = run_id;
+  {
+    InitializeEvent event;
+    event.kind = InitializeEvent::Kind::kRunStarted;
+    event.run_id = run_id;
+    event.phases = result->phases;
+    run.sink.Emit(event);
+  }
+  absl::Status failure;
+  std::string state = "completed";
+  for (const PhaseRun& phase : phases) {
+    if (run.watchdog.reason() != Watchdog::Reason::kNone) {
+      failure = run.watchdog.reason() == Watchdog::Reason::kCancelled
+                    ? absl::CancelledError("the caller cancelled the call")
+                    : absl::DeadlineExceededError("the caller's deadline passed");
+      state = "cancelled";
+      result->failed_phase = phase.number;
+      break;
+    }
+    InitializeEvent begin;
+    begin.kind = InitializeEvent::Kind::kPhaseStarted;
+    begin.run_id = run_id;
+    begin.phase = phase.number;
+    begin.phases = result->phases;
+    for (const PlanStep& s : phase.steps) begin.statements.push_back(s.sql);
+    run.sink.Emit(begin);
+    const absl::Time phase_started = absl::Now();
+    int retries = 0;
+    absl::Status status;
+    if (phase.transactional) {
+      status = RunTransactionalPhase(run, phase, run_id, &retries);
+    } else {
+      const PlanStep& step = phase.steps.front();
+      {
+        InitializeEvent base;
+        base.kind = InitializeEvent::Kind::kIndexProgress;
+        base.run_id = run_id;
+        base.phase = phase.number;
+        base.phases = result->phases;
+        base.index = step.sql;
+        std::optional<IndexProgress> progress;
+        if (step.statement == StatementKind::kCreateIndexConcurrently) {
+          progress.emplace(run.pool, run.lease.conn().backendpid(), base, run.sink);
+        }
+        status = RunOutsideTransaction(run, step.sql);
+      }
+      if (status.ok()) {
+        status = Guard("recording the phase", [&]() -> absl::Status {
+          pqxx::work tx(run.lease.conn());
+          run.pool.Count(2);
+          RecordPhase(run.pool, tx, run_id,
+                      {.phase = phase.number,
+                       .duration = absl::Now() - phase_started,
+                       .steps = phase.steps});
+          tx.commit();
+          return absl::OkStatus();
+        });
+      }
+    }
+    if (!status.ok()) {
+      status = StoppedOr(run.watchdog, status, "the phase");
+      for (const PlanStep& s : phase.steps) Undo(run, s, status);
+      failure = status;
+      result->failed_phase = phase.number;
+      state = run.watchdog.reason() != Watchdog::Reason::kNone
+                  ? "cancelled"
+                  : absl::StrCat("failed at phase ", phase.number, ": ",
+                                 std::string(status.message()).substr(0, 500));
+      break;
+    }
+    ++result->phases_committed;
+    result->executed.insert(result->executed.end(), phase.steps.begin(), phase.steps.end());
+    InitializeEvent end;
+    end.kind = InitializeEvent::Kind::kPhaseFinished;
+    end.run_id = run_id;
+    end.phase = phase.number;
+    end.phases = result->phases;
+    end.duration = absl::Now() - phase_started;
+    end.retries = retries;
+    run.sink.Emit(end);
+  }
+  // The final state; if even this fails, the next run marks the row
+  // "interrupted".
+  absl::Status ignored = Guard("finishing the online run", [&]() -> absl::Status {
+    pqxx::work tx(run.lease.conn());
+    run.pool.Count(2);
+    FinishRun(run.pool, tx, run_id, state);
+    tx.commit();
+    return absl::OkStatus();
+  });
+  // What is left, read back (best effort: the phases are committed).
+  absl::Status read = Guard("reading the schema back", [&]() -> absl::Status {
+    pqxx::read_transaction tx(run.lease.conn());
+    run.pool.Count(2);
+    PhaseSettings(run, tx, run.pool.options().statement_timeout, run.pool.options().lock_timeout,
+                  true);
+    Schema after = ReadSchema(run.pool, tx, run.desired.name, nullptr, run.cache);
+    result->remaining = DiffSchemas(run.desired, after);
+    tx.commit();
+    return absl::OkStatus();
+  });
+  if (!failure.ok()) {
+    if (result->phases_committed == 0) {
+      return Annotate(failure,
+                      absl::StrCat("online run ", run_id, ", phase ", result->failed_phase, " of ",
+                                   result->phases, "; no phase committed, nothing was applied"));
+    }
+    result->outcome = Outcome::kIncomplete;
+    result->cause = std::string(failure.message());
+    return absl::OkStatus();
+  }
+  if (!read.ok()) {
+    result->cause =
+        absl::StrCat("the run completed, but reading the schema back failed: ", read.message());
+  }
+  result->outcome = DeclaredStillDiffers(result->remaining) ? Outcome::kPartial : Outcome::kApplied;
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& options,
                                                     absl::Time deadline) {
@@ -526,23 +987,54 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   // Most calls (every replica's start-up) find nothing to do. When no other
   // Initialize of the schema runs, the call takes the locks at once and
   // reads once, under them. When one runs (in this process or another
-  // replica), it answers from one snapshot without queueing for the locks:
-  // in sync at that snapshot is a true answer whatever else runs; anything
-  // else waits for the locks and reads and plans again under them.
+  // replica), it answers from one snapshot without queueing for the locks
+  // whenever that answer is final: in sync, or nothing this caller could
+  // run (its hazards are not accepted): PARTIAL at that snapshot. When an
+  // ONLINE run holds the schema, the answer is IN_PROGRESS with its
+  // progress, at once. Anything else waits for the locks and reads and
+  // plans again under them.
   InitializeResult quick;
   bool quick_done = false;
-  bool quick_in_sync = false;
+  bool quick_final = false;
   auto quick_read = [&](Lease& lease) -> absl::Status {
     SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
                              CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
     Snapshot snapshot;
-    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, *canonical, options_,
-                                        deadline, /*wait_for_locks=*/false, &snapshot,
-                                        deparse_cache_.get(), [](pqxx::dbtransaction&) {}));
+    std::optional<RunningRun> running;
+    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
+        db_->pool(), lease, registry_, *canonical, options_, deadline,
+        /*wait_for_locks=*/false, options.mode, &snapshot, deparse_cache_.get(),
+        [&](pqxx::dbtransaction& tx) {
+          bool usable = false;
+          int version = 0;
+          if (VerifySelfSchema(db_->pool(), tx, &usable, &version).ok() && usable && version >= 3) {
+            running = ReadRunningRun(db_->pool(), tx);
+          }
+        }));
     quick_done = true;
-    quick_in_sync = snapshot.differences.empty();
+    quick = InitializeResult{};
+    quick.mode = options.mode;
     quick.fingerprint = snapshot.fingerprint;
-    quick.outcome = Outcome::kAlreadyInSync;
+    const Selection selection = Select(snapshot, options.allow_hazards);
+    if (InSync(snapshot)) {
+      quick.outcome = Outcome::kAlreadyInSync;
+      quick_final = true;
+    } else if (selection.runs.empty() && !options.dry_run) {
+      quick.skipped = selection.skipped;
+      quick.remaining = selection.expected_remaining;
+      quick.outcome =
+          DeclaredStillDiffers(quick.remaining) ? Outcome::kPartial : Outcome::kAlreadyInSync;
+      quick_final = true;
+    } else if (running.has_value()) {
+      quick.outcome = Outcome::kInProgress;
+      quick.run_id = running->id;
+      quick.phases = running->phases;
+      quick.phases_committed = running->phases_done;
+      quick.running_caller = running->caller;
+      quick.skipped = selection.runs;  // what remains for this caller
+      quick.remaining = snapshot.differences;
+      quick_final = true;
+    }
     return absl::OkStatus();
   };
   auto quick_answer = [&]() -> absl::StatusOr<InitializeResult> {
@@ -558,7 +1050,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   }
   if (!slot) {
     SCHEMAD_RETURN_IF_ERROR(WithConnection(db_->pool(), deadline, quick_read));
-    if (quick_in_sync) return quick_answer();
+    if (quick_final) return quick_answer();
     absl::MutexLock lock(&init_mu_);
     auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(init_mu_) { return !init_busy_; };
     if (!init_mu_.AwaitWithDeadline(absl::Condition(&free), deadline)) {
@@ -577,30 +1069,34 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   InitializeResult result;
   absl::Status status = WithConnection(pool, deadline, [&](Lease& lease) -> absl::Status {
     const std::string& schema_name = registry_.schema.name;
-    if (quick_in_sync) return absl::OkStatus();
+    if (quick_final) return absl::OkStatus();
     result = InitializeResult{};  // a retried attempt (a fresh connection) starts afresh
+    result.mode = options.mode;
     // The caller's deadline and cancellation bound the whole call, from the
     // lock wait to COMMIT: a statement in flight is cancelled, the next one
     // is not sent, and COMMIT starts only with a margin left (its
     // acknowledgement can be lost; the request id answers that case).
     Watchdog watchdog(lease.conn(), deadline, options.cancelled);
     auto stopped = [&](const char* what) { return watchdog.Check(what); };
-    // Advisory lock, polled outside any transaction with backoff.
+    // Advisory lock, session-level, on the connection that runs the DDL:
+    // it stays held while this backend lives (after a crash of schemad,
+    // until a concurrent build it started ends). Polled with backoff.
     absl::Duration backoff = absl::Milliseconds(5);
     for (;;) {
       bool locked = false;
       SCHEMAD_RETURN_IF_ERROR(Guard("taking the Initialize lock", [&]() -> absl::Status {
         pqxx::nontransaction tx(lease.conn());
-        locked = ExecParams(pool, tx, absl::StrCat("SELECT pg_catalog.pg_try_advisory_lock(", kLockKey, ")"),
+        locked = ExecParams(pool, tx,
+                            absl::StrCat("SELECT pg_catalog.pg_try_advisory_lock(", kLockKey, ")"),
                             schema_name)[0][0]
                      .as<bool>();
         return absl::OkStatus();
       }));
       if (locked) break;
       if (!quick_done) {
-        // Another replica holds the lock: answer now if in sync.
+        // Another replica holds the lock: answer now if that answer is final.
         SCHEMAD_RETURN_IF_ERROR(quick_read(lease));
-        if (quick_in_sync) return absl::OkStatus();
+        if (quick_final) return absl::OkStatus();
       }
       SCHEMAD_RETURN_IF_ERROR(stopped("waiting for another Initialize"));
       if (absl::Now() + backoff >= deadline) {
@@ -626,43 +1122,23 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     const Schema& desired = *canonical;
     Snapshot snapshot;
     absl::Status planned = ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
-                                       /*wait_for_locks=*/true, &snapshot, deparse_cache_.get(),
-                                       [](pqxx::dbtransaction&) {});
+                                       /*wait_for_locks=*/true, options.mode, &snapshot,
+                                       deparse_cache_.get(), [](pqxx::dbtransaction&) {});
     if (!planned.ok()) return StoppedOr(watchdog, planned, "Initialize");
     result.fingerprint = snapshot.fingerprint;
     SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, snapshot.fingerprint));
 
-    // Which steps run: those whose every hazard is accepted, group-wise.
-    std::set<HazardKind> allowed(options.allow_hazards.begin(), options.allow_hazards.end());
-    std::set<int> blocked_groups;
-    auto step_allowed = [&](const PlanStep& s) {
-      for (const Hazard& h : s.hazards) {
-        if (!allowed.count(h.kind)) return false;
-      }
-      return true;
-    };
-    for (const PlanStep& s : snapshot.plan.steps) {
-      if (s.group != 0 && !step_allowed(s)) blocked_groups.insert(s.group);
-    }
+    Selection selection = Select(snapshot, options.allow_hazards);
+    result.skipped = selection.skipped;
+    result.remaining = selection.expected_remaining;
+    const std::vector<Difference> expected_remaining = selection.expected_remaining;
     std::vector<PlanStep> label_steps, main_steps;
-    std::set<int> resolved;
-    for (const PlanStep& s : snapshot.plan.steps) {
-      const bool runs = step_allowed(s) && (s.group == 0 || !blocked_groups.count(s.group));
-      if (!runs) {
-        result.skipped.push_back(s);
-        continue;
-      }
+    for (const PlanStep& s : selection.runs) {
       (s.own_transaction ? label_steps : main_steps).push_back(s);
-      resolved.insert(s.resolves.begin(), s.resolves.end());
-    }
-    std::vector<Difference> expected_remaining;
-    for (int i = 0; i < static_cast<int>(snapshot.differences.size()); ++i) {
-      if (!resolved.count(i)) expected_remaining.push_back(snapshot.differences[i]);
     }
     result.executed = label_steps;
     result.executed.insert(result.executed.end(), main_steps.begin(), main_steps.end());
-    result.remaining = expected_remaining;
-    if (snapshot.differences.empty()) {
+    if (InSync(snapshot)) {
       result.outcome = Outcome::kAlreadyInSync;
       return absl::OkStatus();
     }
@@ -674,6 +1150,13 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       result.outcome =
           DeclaredStillDiffers(expected_remaining) ? Outcome::kPartial : Outcome::kAlreadyInSync;
       return absl::OkStatus();
+    }
+    if (options.mode == ApplyMode::kOnline) {
+      result.executed.clear();
+      EventSink sink(options.on_event);
+      OnlineRun run{pool,    lease,   watchdog, options_, registry_, desired, deparse_cache_.get(),
+                    options, started, deadline, sink};
+      return RunOnlinePhases(run, selection.runs, &result);
     }
 
     std::string labels_committed;
@@ -760,7 +1243,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  if (quick_in_sync) return quick_answer();
+  if (quick_final) return quick_answer();
   return result;
 }
 
@@ -774,6 +1257,26 @@ const char* OutcomeName(Outcome outcome) {
       return "DRY_RUN";
     case Outcome::kPartial:
       return "PARTIAL";
+    case Outcome::kIncomplete:
+      return "INCOMPLETE";
+    case Outcome::kInProgress:
+      return "IN_PROGRESS";
+  }
+  return "?";
+}
+
+const char* InitializeEventKindName(InitializeEvent::Kind kind) {
+  switch (kind) {
+    case InitializeEvent::Kind::kRunStarted:
+      return "run_started";
+    case InitializeEvent::Kind::kPhaseStarted:
+      return "phase_started";
+    case InitializeEvent::Kind::kLockWait:
+      return "lock_wait";
+    case InitializeEvent::Kind::kIndexProgress:
+      return "index_progress";
+    case InitializeEvent::Kind::kPhaseFinished:
+      return "phase_finished";
   }
   return "?";
 }

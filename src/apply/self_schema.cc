@@ -23,7 +23,9 @@ struct Migration {
 
 // Version 1 is the history table of schemad releases that had no version
 // table (IF NOT EXISTS adopts it once its shape is verified); version 2 adds
-// the request id that lets a caller learn whether its Initialize committed.
+// the request id that lets a caller learn whether its Initialize committed;
+// version 3 the mode, the state of a run (NULL for rows written before:
+// completed) and the phases of online runs, recorded as each commits.
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration>* const kMigrations = new std::vector<Migration>{
       {1,
@@ -37,6 +39,10 @@ const std::vector<Migration>& Migrations() {
         "    duration_ms integer NOT NULL\n"
         ")"}},
       {2, {"ALTER TABLE schemad.history ADD COLUMN IF NOT EXISTS request_id text"}},
+      {3,
+       {"ALTER TABLE schemad.history ADD COLUMN IF NOT EXISTS mode text, "
+        "ADD COLUMN IF NOT EXISTS state text, ADD COLUMN IF NOT EXISTS phase_count integer, "
+        "ADD COLUMN IF NOT EXISTS phases jsonb"}},
   };
   return *kMigrations;
 }
@@ -62,9 +68,18 @@ const std::map<std::string, std::string>& ExpectedShapes() {
            "nextval('schemad.history_id_seq'::regclass), started_at timestamp with time zone "
            "not null, finished_at timestamp with time zone not null, caller text not null, "
            "registry_fingerprint text not null, steps jsonb not null, duration_ms integer not "
+           "null, request_id text, mode text, state text, phase_count integer, phases jsonb; "
+           "constraints history_pkey PRIMARY KEY (id); indexes 1; triggers 0; rules 0; "
+           "policies 0; inheritance 0"},
+          // Earlier layouts: still schemad's own, migrated on the next
+          // Initialize.
+          {"history@2",
+           "kind r; columns id bigint not null default "
+           "nextval('schemad.history_id_seq'::regclass), started_at timestamp with time zone "
+           "not null, finished_at timestamp with time zone not null, caller text not null, "
+           "registry_fingerprint text not null, steps jsonb not null, duration_ms integer not "
            "null, request_id text; constraints history_pkey PRIMARY KEY (id); indexes 1; "
            "triggers 0; rules 0; policies 0; inheritance 0"},
-          // Version 1's layout, before request_id: still schemad's own.
           {"history@1",
            "kind r; columns id bigint not null default "
            "nextval('schemad.history_id_seq'::regclass), started_at timestamp with time zone "
@@ -159,17 +174,20 @@ absl::Status Verify(ConnectionPool& pool, pqxx::transaction_base& tx, bool* sche
       return Untrusted(absl::StrCat("table schemad.", name), row[1].as<std::string>());
     }
     const std::string shape = row[3].as<std::string>();
-    int version = 2;
+    int version = kSelfSchemaVersion;
     if (shape != expected->second) {
-      const auto older = ExpectedShapes().find(absl::StrCat(name, "@1"));
-      if (older == ExpectedShapes().end() || shape != older->second) {
+      version = 0;
+      for (int older = kSelfSchemaVersion - 1; older >= 1 && version == 0; --older) {
+        const auto it = ExpectedShapes().find(absl::StrCat(name, "@", older));
+        if (it != ExpectedShapes().end() && shape == it->second) version = older;
+      }
+      if (version == 0) {
         return absl::FailedPreconditionError(absl::StrCat(
             "table schemad.", name, " does not have the shape schemad gives it (found: ", shape,
             "; expected: ", expected->second,
             "); it was made or altered by someone else. Drop or rename it, and schemad creates "
             "its own on the next Initialize"));
       }
-      version = 1;
     }
     present->insert(name);
     if (name == "history") *history_version = version;
@@ -222,7 +240,7 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
   if (!migrated) {
     // Verified above and unchanged since; the history must be at this
     // release's layout (schemad.version says it was migrated).
-    if (current >= 2 && history_version != 2) {
+    if (current >= kSelfSchemaVersion && history_version != kSelfSchemaVersion) {
       return absl::FailedPreconditionError(
           "schemad.history lacks columns that schemad.version says were added (it was altered "
           "by someone else); drop or rename schema schemad and schemad recreates it");
@@ -232,7 +250,7 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
   // What exists now must be schemad's, whatever was there before.
   present.clear();
   SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
-  if (history_version != 2) {
+  if (history_version != kSelfSchemaVersion) {
     return absl::InternalError("schemad.history was not migrated to this release's layout");
   }
   return absl::OkStatus();
@@ -250,31 +268,102 @@ absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
   return absl::OkStatus();
 }
 
-void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record) {
-  // The steps as JSON ([{"sql": ..., "hazards": ["DATA_LOSS"]}]), written
-  // by Protobuf's printer (no hand-written escaping).
+namespace {
+
+// Steps as JSON ([{"sql": ..., "hazards": ["DATA_LOSS"]}]), written by
+// Protobuf's printer (no hand-written escaping).
+std::string StepsJson(const std::vector<PlanStep>& steps) {
   google::protobuf::ListValue list;
-  for (const PlanStep& s : record.steps) {
+  for (const PlanStep& s : steps) {
     google::protobuf::Struct* step = list.add_values()->mutable_struct_value();
     (*step->mutable_fields())["sql"].set_string_value(s.sql);
     google::protobuf::ListValue* hazards =
         (*step->mutable_fields())["hazards"].mutable_list_value();
     for (const Hazard& h : s.hazards) hazards->add_values()->set_string_value(HazardName(h.kind));
   }
-  std::string steps_json;
-  if (!google::protobuf::util::MessageToJsonString(list, &steps_json).ok()) {
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(list, &json).ok()) {
     throw std::runtime_error("writing the history's steps as JSON");
   }
+  return json;
+}
+
+}  // namespace
+
+void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record) {
   ExecParams(pool, tx,
              "INSERT INTO schemad.history (started_at, finished_at, caller, "
-             "registry_fingerprint, steps, duration_ms, request_id) "
+             "registry_fingerprint, steps, duration_ms, request_id, mode, state, phase_count) "
              "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 OPERATOR(pg_catalog./) "
              "1000000), pg_catalog.clock_timestamp(), $2, $3, $4::pg_catalog.jsonb, $5, "
-             "NULLIF($6, ''))",
+             "NULLIF($6, ''), 'TRANSACTIONAL', 'completed', $7)",
              absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
-             steps_json,
+             StepsJson(record.steps),
              static_cast<int>(absl::ToInt64Milliseconds(record.finished - record.started)),
-             record.request_id);
+             record.request_id, record.phases);
+}
+
+int64_t StartRun(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record) {
+  return ExecParams(pool, tx,
+                    "INSERT INTO schemad.history (started_at, finished_at, caller, "
+                    "registry_fingerprint, steps, duration_ms, request_id, mode, state, "
+                    "phase_count, phases) "
+                    "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 "
+                    "OPERATOR(pg_catalog./) 1000000), pg_catalog.clock_timestamp(), $2, $3, "
+                    "'[]', 0, NULLIF($4, ''), 'ONLINE', 'running', $5, '[]') RETURNING id",
+                    absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
+                    record.request_id, record.phases)[0][0]
+      .as<int64_t>();
+}
+
+void RecordPhase(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
+                 const PhaseRecord& phase) {
+  google::protobuf::Struct entry;
+  (*entry.mutable_fields())["phase"].set_number_value(phase.phase);
+  (*entry.mutable_fields())["duration_ms"].set_number_value(
+      static_cast<double>(absl::ToInt64Milliseconds(phase.duration)));
+  (*entry.mutable_fields())["retries"].set_number_value(phase.retries);
+  std::string entry_json;
+  if (!google::protobuf::util::MessageToJsonString(entry, &entry_json).ok()) {
+    throw std::runtime_error("writing the history's phase as JSON");
+  }
+  ExecParams(pool, tx,
+             "UPDATE schemad.history SET steps = steps OPERATOR(pg_catalog.||) "
+             "$2::pg_catalog.jsonb, phases = phases OPERATOR(pg_catalog.||) "
+             "pg_catalog.jsonb_build_array($3::pg_catalog.jsonb), "
+             "finished_at = pg_catalog.clock_timestamp(), duration_ms = "
+             "pg_catalog.int4(pg_catalog.\"extract\"('epoch', pg_catalog.clock_timestamp() "
+             "OPERATOR(pg_catalog.-) started_at) OPERATOR(pg_catalog.*) 1000) "
+             "WHERE id OPERATOR(pg_catalog.=) $1",
+             run_id, StepsJson(phase.steps), entry_json);
+}
+
+void FinishRun(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
+               const std::string& state) {
+  ExecParams(pool, tx,
+             "UPDATE schemad.history SET state = $2, finished_at = pg_catalog.clock_timestamp(), "
+             "duration_ms = pg_catalog.int4(pg_catalog.\"extract\"('epoch', "
+             "pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started_at) "
+             "OPERATOR(pg_catalog.*) 1000) WHERE id OPERATOR(pg_catalog.=) $1",
+             run_id, state);
+}
+
+int MarkInterrupted(ConnectionPool& pool, pqxx::transaction_base& tx) {
+  return static_cast<int>(Exec(pool, tx,
+                               "UPDATE schemad.history SET state = 'interrupted' "
+                               "WHERE state OPERATOR(pg_catalog.=) 'running'")
+                              .affected_rows());
+}
+
+std::optional<RunningRun> ReadRunningRun(ConnectionPool& pool, pqxx::transaction_base& tx) {
+  const pqxx::result r =
+      Exec(pool, tx,
+           "SELECT id, COALESCE(phase_count, 0), pg_catalog.jsonb_array_length(COALESCE(phases, "
+           "'[]')), caller FROM schemad.history WHERE state OPERATOR(pg_catalog.=) 'running' "
+           "ORDER BY id DESC LIMIT 1");
+  if (r.empty()) return std::nullopt;
+  return RunningRun{r[0][0].as<int64_t>(), r[0][1].as<int>(), r[0][2].as<int>(),
+                    r[0][3].as<std::string>()};
 }
 
 namespace {
@@ -292,8 +381,17 @@ std::optional<HistoryRow> FirstRow(const pqxx::result& r) {
 
 }  // namespace
 
-std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transaction_base& tx) {
-  return FirstRow(Exec(pool, tx, absl::StrCat(kHistoryColumns, "ORDER BY id DESC LIMIT 1")));
+std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                          int version) {
+  // Runs that did not complete (an online run in progress, failed or
+  // interrupted) are not what was last applied.
+  return FirstRow(
+      Exec(pool, tx,
+           absl::StrCat(kHistoryColumns,
+                        version >= 3 ? "WHERE state IS NULL OR state OPERATOR(pg_catalog.=) "
+                                       "'completed' "
+                                     : "",
+                        "ORDER BY id DESC LIMIT 1")));
 }
 
 std::optional<HistoryRow> ReadRequest(ConnectionPool& pool, pqxx::transaction_base& tx,

@@ -29,7 +29,7 @@
 namespace schemad {
 
 // The layout version this build creates and understands.
-inline constexpr int kSelfSchemaVersion = 2;
+inline constexpr int kSelfSchemaVersion = 3;
 
 // Creates the schema (AUTHORIZATION CURRENT_USER) and its tables when
 // missing, applies pending migrations, and verifies ownership and shape.
@@ -40,7 +40,7 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx);
 
 // Read-only: OK when the schema is missing or is schemad's own (sets
 // `*history_usable` when schemad.history exists and may be read, and
-// `*history_version` to its layout version, 1 or 2);
+// `*history_version` to its layout version, 1 to kSelfSchemaVersion);
 // FAILED_PRECONDITION as EnsureSelfSchema otherwise. Throws libpqxx
 // exceptions.
 absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
@@ -54,10 +54,43 @@ struct HistoryRecord {
   // The caller's request id, when it sent one (empty: none).
   std::string request_id;
   std::vector<PlanStep> steps;
+  // The number of phases of the plan.
+  int phases = 0;
 };
 
-// Inserts one row into schemad.history. Throws libpqxx exceptions.
+// Inserts the row of a TRANSACTIONAL Initialize (state "completed").
+// Throws libpqxx exceptions.
 void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record);
+
+// ONLINE runs: the row is inserted when the run starts (state "running",
+// no steps) and returns its id; each phase appends its steps in the
+// transaction that commits it (or right after a statement that runs
+// outside one); the run ends with its final state: "completed", "failed at
+// phase k: ...", "cancelled", or "interrupted" (set by the next run for a
+// row still "running" under the lock: its schemad died).
+struct PhaseRecord {
+  int phase = 0;
+  absl::Duration duration;
+  int retries = 0;
+  std::vector<PlanStep> steps;
+};
+int64_t StartRun(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record);
+void RecordPhase(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
+                 const PhaseRecord& phase);
+void FinishRun(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
+               const std::string& state);
+// Marks rows still "running" as "interrupted"; returns how many. Call under
+// the Initialize lock.
+int MarkInterrupted(ConnectionPool& pool, pqxx::transaction_base& tx);
+
+// The online run in progress (the newest row "running"), if any.
+struct RunningRun {
+  int64_t id = 0;
+  int phases = 0;
+  int phases_done = 0;
+  std::string caller;
+};
+std::optional<RunningRun> ReadRunningRun(ConnectionPool& pool, pqxx::transaction_base& tx);
 
 // One row of schemad.history, as the readers below return it.
 struct HistoryRow {
@@ -69,7 +102,10 @@ struct HistoryRow {
 // The newest row of schemad.history, if any. Call only once the table is
 // known to be schemad's own (VerifySelfSchema). Throws libpqxx exceptions
 // (42P01 when it was dropped since).
-std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transaction_base& tx);
+// `version`: the layout's (VerifySelfSchema); from 3 on, only completed
+// runs count.
+std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                          int version);
 
 // The newest row recorded with `request_id`, if any. Requires layout 2.
 std::optional<HistoryRow> ReadRequest(ConnectionPool& pool, pqxx::transaction_base& tx,

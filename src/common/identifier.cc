@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <iterator>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace schemad {
 namespace {
@@ -97,5 +99,24 @@ bool GlobMatch(absl::string_view pattern, absl::string_view name) {
   while (p < pattern.size() && pattern[p] == '*') ++p;
   return p == pattern.size();
 }
+
+std::string TemporaryName(absl::string_view purpose, absl::string_view table,
+                          absl::string_view object) {
+  // FNV-1a, 64 bits: stable across builds and machines.
+  uint64_t hash = 14695981039346656037ull;
+  auto mix = [&](absl::string_view text) {
+    for (unsigned char c : text) {
+      hash ^= c;
+      hash *= 1099511628211ull;
+    }
+    hash ^= 0xff;  // separator: ("ab", "c") and ("a", "bc") differ
+    hash *= 1099511628211ull;
+  };
+  mix(table);
+  mix(object);
+  return absl::StrFormat("%s%s_%016x", kTemporaryPrefix, purpose.substr(0, 8), hash);
+}
+
+bool IsTemporaryName(absl::string_view name) { return absl::StartsWith(name, kTemporaryPrefix); }
 
 }  // namespace schemad

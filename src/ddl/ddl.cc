@@ -141,10 +141,39 @@ std::string CreateTableSql(const std::string& schema, const Table& table) {
                       absl::StrJoin(parts, ",\n    "), "\n)");
 }
 
-std::string CreateIndexSql(const std::string& schema, const std::string& table,
-                           const Index& index) {
-  return absl::StrCat("CREATE ", index.unique ? "UNIQUE " : "", "INDEX ", QuoteIdent(index.name),
-                      " ON ", QualifiedName(schema, table), " USING ", index.definition);
+std::string CreateIndexSql(const std::string& schema, const std::string& table, const Index& index,
+                           bool concurrently) {
+  return absl::StrCat("CREATE ", index.unique ? "UNIQUE " : "", "INDEX ",
+                      concurrently ? "CONCURRENTLY " : "", QuoteIdent(index.name), " ON ",
+                      QualifiedName(schema, table), " USING ", index.definition);
+}
+
+std::string DropIndexSql(const std::string& schema, const std::string& name, bool concurrently,
+                         bool if_exists) {
+  return absl::StrCat("DROP INDEX ", concurrently ? "CONCURRENTLY " : "",
+                      if_exists ? "IF EXISTS " : "", QualifiedName(schema, name));
+}
+
+bool CanAttachConstraintIndex(const Constraint& c) {
+  return (c.kind == ConstraintKind::kPrimaryKey || c.kind == ConstraintKind::kUnique) &&
+         !c.columns.empty();
+}
+
+std::string CreateConstraintIndexSql(const std::string& schema, const std::string& table,
+                                     const Constraint& c, bool concurrently) {
+  return absl::StrCat("CREATE UNIQUE INDEX ", concurrently ? "CONCURRENTLY " : "",
+                      QuoteIdent(c.name), " ON ", QualifiedName(schema, table), " (",
+                      QuotedList(c.columns), ")",
+                      c.nulls_not_distinct ? " NULLS NOT DISTINCT" : "");
+}
+
+std::string AddConstraintUsingIndexSql(const std::string& schema, const std::string& table,
+                                       const Constraint& c, const std::string& index) {
+  return absl::StrCat("ALTER TABLE ", QualifiedName(schema, table), " ADD CONSTRAINT ",
+                      QuoteIdent(c.name),
+                      c.kind == ConstraintKind::kPrimaryKey ? " PRIMARY KEY" : " UNIQUE",
+                      " USING INDEX ", QuoteIdent(index), c.deferrable ? " DEFERRABLE" : "",
+                      c.initially_deferred ? " INITIALLY DEFERRED" : "");
 }
 
 std::string AddConstraintSql(const std::string& schema, const std::string& table,

@@ -239,7 +239,9 @@ class Differ {
       Add(std::move(d));
     }
     for (const Constraint& h : have.constraints) {
-      if (want.FindConstraint(h.name) == nullptr && !IsIgnored(desired_, h.name, want.name)) {
+      // Temporary objects of online recipes are the planner's business.
+      if (want.FindConstraint(h.name) == nullptr && !IsTemporaryName(h.name) &&
+          !IsIgnored(desired_, h.name, want.name)) {
         Difference d{ObjectKind::kConstraint,
                      absl::StrCat(want.name, ".", h.name),
                      Change::kExtra,
@@ -282,7 +284,8 @@ class Differ {
       Add(std::move(d));
     }
     for (const Index& h : have.indexes) {
-      if (want.FindIndex(h.name) == nullptr && !IsIgnored(desired_, h.name, want.name)) {
+      if (want.FindIndex(h.name) == nullptr && !IsTemporaryName(h.name) &&
+          !IsIgnored(desired_, h.name, want.name)) {
         Difference d{ObjectKind::kIndex,
                      absl::StrCat(want.name, ".", h.name),
                      Change::kExtra,

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -18,24 +19,27 @@
 namespace schemad {
 namespace {
 
-enum Phase {
-  kSchemaPhase,
-  kExtensionPhase,
-  kEnumPhase,
-  kDropForeignKeysPhase,
-  kDropIndexesPhase,
-  kEnumRecreatePhase,
-  kDropColumnsPhase,
-  kDropTablesPhase,
-  kCreateTablesPhase,
+enum Stage {
+  kSchemaStage,
+  kExtensionStage,
+  kEnumStage,
+  kDropForeignKeysStage,
+  kDropIndexesStage,
+  kEnumRecreateStage,
+  kDropColumnsStage,
+  kDropTablesStage,
+  kCreateTablesStage,
   // Existing columns change before new ones are added: a new generated
   // column may read a column whose type changes.
-  kAlterColumnsPhase,
-  kAddColumnsPhase,
-  kAddConstraintsPhase,
-  kCreateIndexesPhase,
-  kAddForeignKeysPhase,
-  kDropTypesPhase,
+  kAlterColumnsStage,
+  kAddColumnsStage,
+  kAddConstraintsStage,
+  kCreateIndexesStage,
+  kAddForeignKeysStage,
+  // ONLINE mode: NOT VALID constraints added above are validated, each in a
+  // phase of its own, once every brief change is done.
+  kValidateStage,
+  kDropTypesStage,
 };
 
 // Parses "character varying(255)" into ("character varying", {255}).
@@ -120,36 +124,188 @@ class Planner {
       PlanDifference(i, diffs_[i]);
     }
     PlanTableDrops();
+    PlanLeftoverCleanup();
     std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
-      return std::make_pair(a.phase, a.suborder) < std::make_pair(b.phase, b.suborder);
+      return std::make_pair(a.stage, a.suborder) < std::make_pair(b.stage, b.suborder);
     });
+    AssignPhases();
     Plan plan;
+    plan.mode = options_.mode;
     for (Entry& e : entries_) plan.steps.push_back(std::move(e.step));
+    plan.phases = plan.steps.empty() ? 0 : plan.steps.back().phase;
     return plan;
   }
 
  private:
+  // How a step is emitted: what it does and to which table (for its
+  // locks), its hazards, what it resolves, its group and its place within
+  // its stage.
+  struct StepSpec {
+    StatementKind statement = StatementKind::kCreateTable;
+    // The table the statement locks; "" for none.
+    std::string table;
+    std::vector<Hazard> hazards;
+    std::vector<int> resolves;
+    int group = 0;
+    int suborder = 0;
+    // Foreign keys: the referenced table ("" when in another schema).
+    std::string referenced;
+    // ADD CONSTRAINT ... NOT VALID: brief, no scan.
+    bool not_valid = false;
+    // Overrides LocksOf's hold (SET NOT NULL with a validated check).
+    std::optional<LockHold> hold;
+    // The relation locked instead of `table` (ALTER INDEX ... RENAME).
+    std::string lock_on;
+    // ONLINE mode: a phase of its own (validations).
+    bool isolated = false;
+    // See PlanStep::undo.
+    std::string undo;
+    bool undo_on_any_failure = false;
+  };
+
   struct Entry {
-    Phase phase;
+    Stage stage;
     int suborder;
+    bool isolated = false;
+    // Whether the step locks a relation that exists before the plan runs.
+    bool touches_existing = false;
     PlanStep step;
   };
 
+  bool online() const { return options_.mode == ApplyMode::kOnline; }
   bool HasRows(const std::string& table) const {
     return options_.tables_with_rows.count(table) > 0;
   }
+  bool Exists(const std::string& table) const { return actual_.FindTable(table) != nullptr; }
   std::string T(const std::string& table) const { return QualifiedName(s_, table); }
 
-  PlanStep& Emit(Phase phase, std::string sql, std::vector<Hazard> hazards = {},
-                 std::vector<int> resolves = {}, int group = 0, int suborder = 0) {
+  PlanStep& Emit(Stage stage, std::string sql, StepSpec spec) {
     Entry& e = entries_.emplace_back();
-    e.phase = phase;
-    e.suborder = suborder;
-    e.step.sql = std::move(sql);
-    e.step.hazards = std::move(hazards);
-    e.step.resolves = std::move(resolves);
-    e.step.group = group;
-    return e.step;
+    e.stage = stage;
+    e.suborder = spec.suborder;
+    e.isolated = spec.isolated;
+    PlanStep& step = e.step;
+    step.sql = std::move(sql);
+    step.statement = spec.statement;
+    step.hazards = std::move(spec.hazards);
+    step.resolves = std::move(spec.resolves);
+    step.group = spec.group;
+    const LockSpec locks = LocksOf(spec.statement, spec.not_valid);
+    step.transactional = locks.transactional;
+    step.undo = std::move(spec.undo);
+    step.undo_transactional = locks.transactional;
+    step.undo_on_any_failure = spec.undo_on_any_failure;
+    auto hold_on = [&](const std::string& table, LockHold scanning) {
+      if (!online()) return LockHold::kUntilCommit;
+      // An empty table, or one this plan creates, is scanned at once.
+      if (!Exists(table) || !HasRows(table)) return LockHold::kBrief;
+      return spec.hold.value_or(scanning);
+    };
+    const std::string relation = spec.lock_on.empty() ? spec.table : spec.lock_on;
+    if (locks.on_table && !relation.empty()) {
+      step.locks.push_back({relation, locks.mode, hold_on(spec.table, locks.hold)});
+      e.touches_existing = Exists(spec.table);
+    }
+    if (locks.on_referenced && !spec.referenced.empty() && spec.referenced != spec.table) {
+      step.locks.push_back({spec.referenced, locks.referenced_mode,
+                            online() ? LockHold::kBrief : LockHold::kUntilCommit});
+      e.touches_existing = e.touches_existing || Exists(spec.referenced);
+    }
+    return step;
+  }
+
+  // Phases: TRANSACTIONAL runs enum labels (phase 1) and then everything
+  // else (one transaction). ONLINE gives each step on an existing table a
+  // phase of its own (its group's transactional neighbours join it), each
+  // statement that runs outside a transaction its own, and lets steps that
+  // lock nothing that exists (new tables, types, extensions) share one.
+  void AssignPhases() {
+    if (!online()) {
+      bool labels = false;
+      for (const Entry& e : entries_) labels = labels || e.step.own_transaction;
+      for (Entry& e : entries_) e.step.phase = labels && !e.step.own_transaction ? 2 : 1;
+      return;
+    }
+    int phase = 0;
+    const Entry* prev = nullptr;
+    for (Entry& e : entries_) {
+      bool joins = prev != nullptr && prev->step.transactional && e.step.transactional &&
+                   !prev->isolated && !e.isolated &&
+                   prev->step.own_transaction == e.step.own_transaction;
+      if (joins && !e.step.own_transaction) {
+        const bool same_group = e.step.group != 0 && e.step.group == prev->step.group;
+        joins = same_group || (!prev->touches_existing && !e.touches_existing);
+      }
+      if (!joins) ++phase;
+      e.step.phase = phase;
+      prev = &e;
+    }
+  }
+
+  StatementKind AddStatement(const Constraint& c) const {
+    switch (c.kind) {
+      case ConstraintKind::kForeignKey:
+        return StatementKind::kAddForeignKey;
+      case ConstraintKind::kCheck:
+        return StatementKind::kAddCheck;
+      case ConstraintKind::kPrimaryKey:
+      case ConstraintKind::kUnique:
+        return StatementKind::kAddUniqueOrPrimaryKey;
+    }
+    return StatementKind::kAddCheck;
+  }
+
+  // --- temporary objects of online recipes ----------------------------------
+
+  // The temporary index `name` on `table`, when it exists, is valid and has
+  // `definition` (everything after USING) and `unique`: a recipe reuses it
+  // (and it is not cleaned up).
+  const Index* ClaimTemporaryIndex(const std::string& table, const std::string& name, bool unique,
+                                   const std::string& definition) {
+    const Table* have = actual_.FindTable(table);
+    const Index* index = have ? have->FindIndex(name) : nullptr;
+    if (index == nullptr || !index->valid || index->unique != unique ||
+        index->definition != definition) {
+      return nullptr;
+    }
+    claimed_.insert(absl::StrCat(table, ".", name));
+    return index;
+  }
+
+  const Constraint* ClaimTemporaryCheck(const std::string& table, const std::string& name) {
+    const Table* have = actual_.FindTable(table);
+    const Constraint* c = have ? have->FindConstraint(name) : nullptr;
+    if (c == nullptr || c->kind != ConstraintKind::kCheck) return nullptr;
+    claimed_.insert(absl::StrCat(table, ".", name));
+    return c;
+  }
+
+  // Temporary objects no recipe reuses (an interrupted run's INVALID
+  // build, a replacement whose target changed, a NOT NULL check whose
+  // column is done) are dropped before anything is built.
+  void PlanLeftoverCleanup() {
+    for (const Table& table : actual_.tables) {
+      for (const Index& index : table.indexes) {
+        if (!IsTemporaryName(index.name) ||
+            claimed_.count(absl::StrCat(table.name, ".", index.name))) {
+          continue;
+        }
+        Emit(kDropIndexesStage, DropIndexSql(s_, index.name, online(), /*if_exists=*/true),
+             {.statement =
+                  online() ? StatementKind::kDropIndexConcurrently : StatementKind::kDropIndex,
+              .table = table.name,
+              .suborder = -1});
+      }
+      for (const Constraint& c : table.constraints) {
+        if (!IsTemporaryName(c.name) || claimed_.count(absl::StrCat(table.name, ".", c.name))) {
+          continue;
+        }
+        Emit(kDropIndexesStage,
+             absl::StrCat("ALTER TABLE ", T(table.name), " DROP CONSTRAINT IF EXISTS ",
+                          QuoteIdent(c.name)),
+             {.statement = StatementKind::kDropConstraint, .table = table.name, .suborder = -1});
+      }
+    }
   }
 
   int NewGroup() { return next_group_++; }
@@ -215,10 +371,10 @@ class Planner {
       }
       std::vector<int> resolves;
       MarkHandled(DiffsFor(ObjectKind::kEnumLabel, want.name, label), &resolves);
-      PlanStep& step = Emit(kEnumPhase,
-                            absl::StrCat("ALTER TYPE ", T(want.name), " ADD VALUE ",
-                                         QuoteLiteral(label), position),
-                            {}, resolves, 0, 1);
+      PlanStep& step = Emit(
+          kEnumStage,
+          absl::StrCat("ALTER TYPE ", T(want.name), " ADD VALUE ", QuoteLiteral(label), position),
+          {.statement = StatementKind::kAddEnumValue, .resolves = resolves, .suborder = 1});
       step.own_transaction = true;
       present.insert(label);
     }
@@ -257,10 +413,14 @@ class Planner {
              : Hazard{HazardKind::kDropsObject,
                       absl::StrCat("recreates enum type ", want.name, " with its labels in the "
                                    "declared order")});
-    Emit(kEnumRecreatePhase,
-         absl::StrCat("ALTER TYPE ", T(want.name), " RENAME TO ", QuoteIdent(old_name)), hazards,
-         resolves, group);
-    Emit(kEnumRecreatePhase, CreateEnumSql(s_, want), {}, {}, group);
+    Emit(kEnumRecreateStage,
+         absl::StrCat("ALTER TYPE ", T(want.name), " RENAME TO ", QuoteIdent(old_name)),
+         {.statement = StatementKind::kRenameType,
+          .hazards = hazards,
+          .resolves = resolves,
+          .group = group});
+    Emit(kEnumRecreateStage, CreateEnumSql(s_, want),
+         {.statement = StatementKind::kCreateType, .group = group});
     for (const Table& table : actual_.tables) {
       const Table* kept = desired_.FindTable(table.name);
       std::vector<const Column*> typed;
@@ -299,7 +459,13 @@ class Planner {
                        absl::StrCat("drops index ", index.name, ", which the registry does not "
                                     "declare, while recasting ", want.name)});
         }
-        Emit(kEnumRecreatePhase, absl::StrCat("DROP INDEX ", T(index.name)), h, r, group, 1);
+        Emit(kEnumRecreateStage, absl::StrCat("DROP INDEX ", T(index.name)),
+             {.statement = StatementKind::kDropIndex,
+              .table = table.name,
+              .hazards = h,
+              .resolves = r,
+              .group = group,
+              .suborder = 1});
         if (wanted != nullptr) rebuild_indexes.push_back(wanted);
       }
       for (const Constraint& con : table.constraints) {
@@ -313,41 +479,64 @@ class Planner {
                        absl::StrCat("drops check constraint ", con.name,
                                     ", which the registry does not declare")});
         }
-        Emit(kEnumRecreatePhase,
+        Emit(kEnumRecreateStage,
              absl::StrCat("ALTER TABLE ", T(table.name), " DROP CONSTRAINT ", QuoteIdent(con.name)),
-             h, r, group, 1);
+             {.statement = StatementKind::kDropConstraint,
+              .table = table.name,
+              .hazards = h,
+              .resolves = r,
+              .group = group,
+              .suborder = 1});
         if (wanted != nullptr) rebuild_checks.push_back(wanted);
       }
       for (const Column* c : typed) {
         const std::string col = QuoteIdent(c->name);
         const bool array = absl::EndsWith(c->type, "[]");
         if (!c->default_expr.empty()) {
-          Emit(kEnumRecreatePhase,
+          Emit(kEnumRecreateStage,
                absl::StrCat("ALTER TABLE ", T(table.name), " ALTER COLUMN ", col, " DROP DEFAULT"),
-               {}, {}, group, 2);
+               {.statement = StatementKind::kSetDefault,
+                .table = table.name,
+                .group = group,
+                .suborder = 2});
         }
-        Emit(kEnumRecreatePhase,
-             absl::StrCat("ALTER TABLE ", T(table.name), " ALTER COLUMN ", col, " TYPE ",
-                          c->type, " USING ", col, array ? "::text[]::" : "::text::", c->type),
-             {}, {}, group, 3);
+        Emit(kEnumRecreateStage,
+             absl::StrCat("ALTER TABLE ", T(table.name), " ALTER COLUMN ", col, " TYPE ", c->type,
+                          " USING ", col, array ? "::text[]::" : "::text::", c->type),
+             {.statement = StatementKind::kAlterColumnType,
+              .table = table.name,
+              .group = group,
+              .suborder = 3});
         const Column* wanted = want_table ? want_table->FindColumn(c->name) : nullptr;
         const std::string def = wanted ? wanted->default_expr : c->default_expr;
         if (!def.empty()) {
-          Emit(kEnumRecreatePhase,
-               absl::StrCat("ALTER TABLE ", T(table.name), " ALTER COLUMN ", col,
-                            " SET DEFAULT ", def),
-               {}, {}, group, 4);
+          Emit(kEnumRecreateStage,
+               absl::StrCat("ALTER TABLE ", T(table.name), " ALTER COLUMN ", col, " SET DEFAULT ",
+                            def),
+               {.statement = StatementKind::kSetDefault,
+                .table = table.name,
+                .group = group,
+                .suborder = 4});
         }
       }
       for (const Constraint* con : rebuild_checks) {
-        Emit(kEnumRecreatePhase, AddConstraintSql(s_, table.name, *con), {}, {}, group, 5);
+        Emit(kEnumRecreateStage, AddConstraintSql(s_, table.name, *con),
+             {.statement = StatementKind::kAddCheck,
+              .table = table.name,
+              .group = group,
+              .suborder = 5});
       }
       for (const Index* index : rebuild_indexes) {
-        Emit(kEnumRecreatePhase, CreateIndexSql(s_, table.name, *index), {}, {}, group, 5);
+        Emit(kEnumRecreateStage, CreateIndexSql(s_, table.name, *index),
+             {.statement = StatementKind::kCreateIndex,
+              .table = table.name,
+              .group = group,
+              .suborder = 5});
       }
     }
     // Last of all: columns of the old type that the plan drops go first.
-    Emit(kDropTypesPhase, absl::StrCat("DROP TYPE ", T(old_name)), {}, {}, group, 0);
+    Emit(kDropTypesStage, absl::StrCat("DROP TYPE ", T(old_name)),
+         {.statement = StatementKind::kDropType, .group = group});
   }
 
   // A generated column whose expression changed (or a plain column that
@@ -367,13 +556,16 @@ class Planner {
       std::vector<int> resolves;
       if (want->generated.empty()) {
         MarkHandled({i}, &resolves);
-        Emit(kAlterColumnsPhase,
+        Emit(kAlterColumnsStage,
              absl::StrCat("ALTER TABLE ", T(d.table), " ALTER COLUMN ", QuoteIdent(d.object),
                           " DROP EXPRESSION"),
-             {{HazardKind::kDropsObject,
-               absl::StrCat("column ", d.name, " stops being generated: its values stay but are "
-                            "no longer computed")}},
-             resolves);
+             {.statement = StatementKind::kDropExpression,
+              .table = d.table,
+              .hazards = {{HazardKind::kDropsObject,
+                           absl::StrCat("column ", d.name,
+                                        " stops being generated: its values stay but are "
+                                        "no longer computed")}},
+              .resolves = resolves});
         continue;
       }
       const int group = NewGroup();
@@ -388,12 +580,16 @@ class Planner {
                          absl::StrCat("PostgreSQL 15 cannot change a generated expression: ",
                                       d.name, " is dropped and re-added, rewriting ", d.table,
                                       " and rebuilding what depends on it")});
-      Emit(kDropColumnsPhase,
+      Emit(kDropColumnsStage,
            absl::StrCat("ALTER TABLE ", T(d.table), " DROP COLUMN ", QuoteIdent(d.object)),
-           hazards, resolves, group);
-      Emit(kAddColumnsPhase,
+           {.statement = StatementKind::kDropColumn,
+            .table = d.table,
+            .hazards = hazards,
+            .resolves = resolves,
+            .group = group});
+      Emit(kAddColumnsStage,
            absl::StrCat("ALTER TABLE ", T(d.table), " ADD COLUMN ", ColumnDefinitionSql(*want)),
-           {}, {}, group);
+           {.statement = StatementKind::kAddColumn, .table = d.table, .group = group});
       // DROP COLUMN takes the column's indexes and constraints with it.
       for (const Index& index : have_table->indexes) {
         if (!Contains(index.columns, d.object)) continue;
@@ -401,7 +597,11 @@ class Planner {
         MarkHandled(DiffsFor(ObjectKind::kIndex, d.table, index.name), &r);
         const Index* wanted = want_table->FindIndex(index.name);
         if (wanted != nullptr) {
-          Emit(kCreateIndexesPhase, CreateIndexSql(s_, d.table, *wanted), {}, r, group);
+          Emit(kCreateIndexesStage, CreateIndexSql(s_, d.table, *wanted),
+               {.statement = StatementKind::kCreateIndex,
+                .table = d.table,
+                .resolves = r,
+                .group = group});
         } else {
           entries_.back().step.resolves.insert(entries_.back().step.resolves.end(), r.begin(),
                                                r.end());
@@ -411,15 +611,20 @@ class Planner {
         if (Contains(index.columns, d.object) && have_table->FindIndex(index.name) == nullptr) {
           std::vector<int> r;
           MarkHandled(DiffsFor(ObjectKind::kIndex, d.table, index.name), &r);
-          Emit(kCreateIndexesPhase, CreateIndexSql(s_, d.table, index), {}, r, group);
+          Emit(kCreateIndexesStage, CreateIndexSql(s_, d.table, index),
+               {.statement = StatementKind::kCreateIndex,
+                .table = d.table,
+                .resolves = r,
+                .group = group});
         }
       }
       for (const Constraint& con : want_table->constraints) {
         if (!Contains(con.columns, d.object)) continue;
         std::vector<int> r;
         MarkHandled(DiffsFor(ObjectKind::kConstraint, d.table, con.name), &r);
-        Emit(con.kind == ConstraintKind::kForeignKey ? kAddForeignKeysPhase : kAddConstraintsPhase,
-             AddConstraintSql(s_, d.table, con), {}, r, group);
+        Emit(con.kind == ConstraintKind::kForeignKey ? kAddForeignKeysStage : kAddConstraintsStage,
+             AddConstraintSql(s_, d.table, con),
+             {.statement = AddStatement(con), .table = d.table, .resolves = r, .group = group});
       }
     }
   }
@@ -431,24 +636,32 @@ class Planner {
     handled_.insert(i);
     switch (d.kind) {
       case ObjectKind::kSchema:
-        Emit(kSchemaPhase, absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(d.name)), {}, r);
+        Emit(kSchemaStage, absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(d.name)),
+             {.statement = StatementKind::kCreateSchema, .resolves = r});
         return;
       case ObjectKind::kExtension:
         if (d.change == Change::kMissing) {
-          Emit(kExtensionPhase, CreateExtensionSql(*desired_.FindExtension(d.name)), {}, r);
+          Emit(kExtensionStage, CreateExtensionSql(*desired_.FindExtension(d.name)),
+               {.statement = StatementKind::kCreateExtension, .resolves = r});
         } else {
-          Emit(kDropTypesPhase, absl::StrCat("DROP EXTENSION ", QuoteIdent(d.name)),
-               {{HazardKind::kDropsObject,
-                 absl::StrCat("drops extension ", d.name, " and everything it provides")}},
-               r, 0, 1);
+          Emit(
+              kDropTypesStage, absl::StrCat("DROP EXTENSION ", QuoteIdent(d.name)),
+              {.statement = StatementKind::kDropExtension,
+               .hazards = {{HazardKind::kDropsObject, absl::StrCat("drops extension ", d.name,
+                                                                   " and everything it provides")}},
+               .resolves = r,
+               .suborder = 1});
         }
         return;
       case ObjectKind::kEnum:
         if (d.change == Change::kMissing) {
-          Emit(kEnumPhase, CreateEnumSql(s_, *desired_.FindEnum(d.name)), {}, r);
+          Emit(kEnumStage, CreateEnumSql(s_, *desired_.FindEnum(d.name)),
+               {.statement = StatementKind::kCreateType, .resolves = r});
         } else if (d.change == Change::kExtra) {
-          Emit(kDropTypesPhase, absl::StrCat("DROP TYPE ", T(d.name)),
-               {{HazardKind::kDropsObject, absl::StrCat("drops enum type ", d.name)}}, r);
+          Emit(kDropTypesStage, absl::StrCat("DROP TYPE ", T(d.name)),
+               {.statement = StatementKind::kDropType,
+                .hazards = {{HazardKind::kDropsObject, absl::StrCat("drops enum type ", d.name)}},
+                .resolves = r});
         }
         return;
       case ObjectKind::kEnumLabel:
@@ -470,24 +683,30 @@ class Planner {
         PlanIndex(d, r);
         return;
       case ObjectKind::kSequence:
-        Emit(kDropTypesPhase, absl::StrCat("DROP SEQUENCE ", T(d.name)),
-             {{HazardKind::kDropsObject,
-               absl::StrCat("drops sequence ", d.name, " and its current value")}},
-             r, 0, 2);
+        Emit(kDropTypesStage, absl::StrCat("DROP SEQUENCE ", T(d.name)),
+             {.statement = StatementKind::kDropSequence,
+              .hazards = {{HazardKind::kDropsObject,
+                           absl::StrCat("drops sequence ", d.name, " and its current value")}},
+              .resolves = r,
+              .suborder = 2});
         return;
     }
   }
 
   void PlanCreateTable(const Table& table, std::vector<int> resolves) {
-    Emit(kCreateTablesPhase, CreateTableSql(s_, table), {}, std::move(resolves));
+    Emit(kCreateTablesStage, CreateTableSql(s_, table),
+         {.statement = StatementKind::kCreateTable, .resolves = std::move(resolves)});
     for (const Index& index : table.indexes) {
-      Emit(kCreateIndexesPhase, CreateIndexSql(s_, table.name, index));
+      Emit(kCreateIndexesStage, CreateIndexSql(s_, table.name, index),
+           {.statement = StatementKind::kCreateIndex, .table = table.name});
     }
     for (const Constraint& c : table.constraints) {
       if (c.kind == ConstraintKind::kForeignKey) {
-        Emit(kAddForeignKeysPhase, AddConstraintSql(s_, table.name, c));
+        Emit(kAddForeignKeysStage, AddConstraintSql(s_, table.name, c),
+             {.statement = AddStatement(c), .table = table.name, .referenced = Referenced(c)});
       } else if (AddedAfterCreateTable(table, c)) {
-        Emit(kAddConstraintsPhase, AddConstraintSql(s_, table.name, c));
+        Emit(kAddConstraintsStage, AddConstraintSql(s_, table.name, c),
+             {.statement = AddStatement(c), .table = table.name});
       }
     }
   }
@@ -497,10 +716,13 @@ class Planner {
     const std::string col = QuoteIdent(d.object);
     if (d.change == Change::kExtra) {
       const auto joined = group_of_dropped_column_.find(d.name);
-      Emit(kDropColumnsPhase, absl::StrCat(alter, "DROP COLUMN ", col),
-           {{HazardKind::kDataLoss,
-             absl::StrCat("drops column ", d.name, " and every value stored in it")}},
-           r, joined != group_of_dropped_column_.end() ? joined->second : 0);
+      Emit(kDropColumnsStage, absl::StrCat(alter, "DROP COLUMN ", col),
+           {.statement = StatementKind::kDropColumn,
+            .table = d.table,
+            .hazards = {{HazardKind::kDataLoss,
+                         absl::StrCat("drops column ", d.name, " and every value stored in it")}},
+            .resolves = r,
+            .group = joined != group_of_dropped_column_.end() ? joined->second : 0});
       return;
     }
     const Column* want = desired_.FindTable(d.table)->FindColumn(d.object);
@@ -522,8 +744,11 @@ class Planner {
                                         d.table, ", which has rows: the step fails; add a "
                                         "default or fill the column first")});
       }
-      Emit(kAddColumnsPhase, absl::StrCat(alter, "ADD COLUMN ", ColumnDefinitionSql(*want)),
-           hazards, r);
+      Emit(kAddColumnsStage, absl::StrCat(alter, "ADD COLUMN ", ColumnDefinitionSql(*want)),
+           {.statement = StatementKind::kAddColumn,
+            .table = d.table,
+            .hazards = hazards,
+            .resolves = r});
       return;
     }
     const Column* have = actual_.FindTable(d.table)->FindColumn(d.object);
@@ -552,14 +777,20 @@ class Planner {
         if (!have->default_expr.empty()) {
           // The old default may not cast to the new type; the default step
           // (if any) sets the wanted one afterwards.
-          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP DEFAULT"), {}, {}, 0, 1);
+          Emit(kAlterColumnsStage, absl::StrCat(alter_col, "DROP DEFAULT"),
+               {.statement = StatementKind::kSetDefault, .table = d.table, .suborder = 1});
           if (want->default_expr == have->default_expr && !want->default_expr.empty()) {
-            Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
-                 {}, {}, 0, 3);
+            Emit(kAlterColumnsStage, absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
+                 {.statement = StatementKind::kSetDefault, .table = d.table, .suborder = 3});
           }
         }
-        Emit(kAlterColumnsPhase,
-             absl::StrCat(alter_col, "TYPE ", want->type, " USING ", using_expr), hazards, r, 0, 2);
+        Emit(kAlterColumnsStage,
+             absl::StrCat(alter_col, "TYPE ", want->type, " USING ", using_expr),
+             {.statement = StatementKind::kAlterColumnType,
+              .table = d.table,
+              .hazards = hazards,
+              .resolves = r,
+              .suborder = 2});
         return;
       }
       case Attribute::kDefault: {
@@ -569,70 +800,95 @@ class Planner {
         const bool becomes_serial =
             !want->serial_sequence.empty() && want->serial_sequence != have->serial_sequence;
         if (becomes_serial) {
-          Emit(kAlterColumnsPhase,
+          Emit(kAlterColumnsStage,
                absl::StrCat("CREATE SEQUENCE ", T(want->serial_sequence), " AS ", want->type,
                             " OWNED BY ", T(d.table), ".", col),
-               {}, {}, 0, 1);
-          Emit(kAlterColumnsPhase,
+               {.statement = StatementKind::kCreateSequence, .suborder = 1});
+          Emit(kAlterColumnsStage,
                absl::StrCat("SELECT pg_catalog.setval(", QuoteLiteral(T(want->serial_sequence)),
                             "::pg_catalog.regclass, COALESCE(pg_catalog.max(", col,
                             "), 0) OPERATOR(pg_catalog.+) 1, false) FROM ", T(d.table)),
-               {}, {}, 0, 2);
+               {.statement = StatementKind::kSetSequenceValue, .table = d.table, .suborder = 2});
         }
         // serial -> integer: the sequence the column owned would be left
         // behind, unused and invisible; it goes with the default.
         const bool stops_serial =
             !have->serial_sequence.empty() && want->serial_sequence != have->serial_sequence;
         const int group = stops_serial ? NewGroup() : 0;
-        Emit(kAlterColumnsPhase,
+        Emit(kAlterColumnsStage,
              want->default_expr.empty()
                  ? absl::StrCat(alter_col, "DROP DEFAULT")
                  : absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
-             {}, r, group, 3);
+             {.statement = StatementKind::kSetDefault,
+              .table = d.table,
+              .resolves = r,
+              .group = group,
+              .suborder = 3});
         if (stops_serial) {
-          Emit(kDropTypesPhase, absl::StrCat("DROP SEQUENCE ", T(have->serial_sequence)),
-               {{HazardKind::kDropsObject,
-                 absl::StrCat("drops sequence ", have->serial_sequence, ", which ", d.name,
-                              " owned, and its current value")}},
-               {}, group, 2);
+          Emit(kDropTypesStage, absl::StrCat("DROP SEQUENCE ", T(have->serial_sequence)),
+               {.statement = StatementKind::kDropSequence,
+                .hazards = {{HazardKind::kDropsObject,
+                             absl::StrCat("drops sequence ", have->serial_sequence, ", which ",
+                                          d.name, " owned, and its current value")}},
+                .group = group,
+                .suborder = 2});
         }
         return;
       }
       case Attribute::kNullable:
-        if (want->not_null) {
-          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "SET NOT NULL"),
-               {{HazardKind::kValidation,
-                 absl::StrCat("sets NOT NULL on ", d.name, ": scans ", d.table,
-                              " under an ACCESS EXCLUSIVE lock and fails if any row holds NULL")}},
-               r, 0, 4);
+        if (want->not_null && online()) {
+          PlanSetNotNullOnline(d, r);
+        } else if (want->not_null) {
+          Emit(kAlterColumnsStage, absl::StrCat(alter_col, "SET NOT NULL"),
+               {.statement = StatementKind::kSetNotNull,
+                .table = d.table,
+                .hazards = {{HazardKind::kValidation,
+                             absl::StrCat("sets NOT NULL on ", d.name, ": scans ", d.table,
+                                          " under an ACCESS EXCLUSIVE lock and fails if any row "
+                                          "holds NULL")}},
+                .resolves = r,
+                .suborder = 4});
         } else {
-          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP NOT NULL"), {}, r, 0, 4);
+          Emit(kAlterColumnsStage, absl::StrCat(alter_col, "DROP NOT NULL"),
+               {.statement = StatementKind::kDropNotNull,
+                .table = d.table,
+                .resolves = r,
+                .suborder = 4});
         }
         return;
       case Attribute::kIdentity:
         if (want->identity == Identity::kNone) {
-          Emit(kAlterColumnsPhase, absl::StrCat(alter_col, "DROP IDENTITY"),
-               {{HazardKind::kDropsObject,
-                 absl::StrCat("drops the identity of ", d.name,
-                              " and its sequence: inserts must then supply values")}},
-               r, 0, 0);
+          Emit(kAlterColumnsStage, absl::StrCat(alter_col, "DROP IDENTITY"),
+               {.statement = StatementKind::kAlterIdentity,
+                .table = d.table,
+                .hazards = {{HazardKind::kDropsObject,
+                             absl::StrCat("drops the identity of ", d.name,
+                                          " and its sequence: inserts must then supply values")}},
+                .resolves = r});
         } else if (have->identity == Identity::kNone) {
-          Emit(kAlterColumnsPhase,
+          Emit(kAlterColumnsStage,
                absl::StrCat(alter_col, "ADD GENERATED ",
                             want->identity == Identity::kAlways ? "ALWAYS" : "BY DEFAULT",
                             " AS IDENTITY"),
-               {{HazardKind::kValidation,
-                 absl::StrCat("makes ", d.name,
-                              " an identity column: it must be NOT NULL and its "
-                              "new sequence starts at 1, below existing values")}},
-               r, 0, 5);
+               {.statement = StatementKind::kAlterIdentity,
+                .table = d.table,
+                .hazards = {{HazardKind::kValidation,
+                             absl::StrCat("makes ", d.name,
+                                          " an identity column: it must be NOT NULL and its "
+                                          "new sequence starts at 1, below existing values")}},
+                .resolves = r,
+                .suborder = 5});
         } else {
-          Emit(kAlterColumnsPhase,
+          Emit(kAlterColumnsStage,
                absl::StrCat(alter_col, "SET GENERATED ",
                             want->identity == Identity::kAlways ? "ALWAYS" : "BY DEFAULT"),
-               {{HazardKind::kDropsObject,
-                 absl::StrCat("changes how ", d.name, " accepts explicit values on insert")}},
-               r, 0, 5);
+               {.statement = StatementKind::kAlterIdentity,
+                .table = d.table,
+                .hazards = {{HazardKind::kDropsObject,
+                             absl::StrCat("changes how ", d.name,
+                                          " accepts explicit values on insert")}},
+                .resolves = r,
+                .suborder = 5});
         }
         return;
       case Attribute::kNone:
@@ -642,6 +898,56 @@ class Planner {
       case Attribute::kLabels:
         return;
     }
+  }
+
+  // ONLINE SET NOT NULL: a CHECK (col IS NOT NULL) added NOT VALID, then
+  // validated (writers go on), lets SET NOT NULL skip its scan: its ACCESS
+  // EXCLUSIVE lock is brief. The check is dropped in the same phase. A check
+  // left by an interrupted run is reused.
+  void PlanSetNotNullOnline(const Difference& d, const std::vector<int>& r) {
+    const std::string alter = absl::StrCat("ALTER TABLE ", T(d.table), " ");
+    const std::string check = TemporaryName("nn", d.table, d.object);
+    const Constraint* left = ClaimTemporaryCheck(d.table, check);
+    const int group = NewGroup();
+    if (left == nullptr) {
+      Emit(kAlterColumnsStage,
+           absl::StrCat(alter, "ADD CONSTRAINT ", QuoteIdent(check), " CHECK (",
+                        QuoteIdent(d.object), " IS NOT NULL) NOT VALID"),
+           {.statement = StatementKind::kAddCheck,
+            .table = d.table,
+            .group = group,
+            .suborder = 4,
+            .not_valid = true});
+    }
+    if (left == nullptr || !left->validated) {
+      std::vector<Hazard> hazards;
+      if (HasRows(d.table)) {
+        hazards.push_back({HazardKind::kValidation,
+                           absl::StrCat("sets NOT NULL on ", d.name, ": checks every row of ",
+                                        d.table, " (writers go on) and fails if any holds NULL")});
+      }
+      Emit(kAlterColumnsStage, absl::StrCat(alter, "VALIDATE CONSTRAINT ", QuoteIdent(check)),
+           {.statement = StatementKind::kValidateConstraint,
+            .table = d.table,
+            .hazards = std::move(hazards),
+            .group = group,
+            .suborder = 4,
+            .isolated = true,
+            .undo = absl::StrCat(alter, "DROP CONSTRAINT IF EXISTS ", QuoteIdent(check))});
+    }
+    Emit(kAlterColumnsStage,
+         absl::StrCat(alter, "ALTER COLUMN ", QuoteIdent(d.object), " SET NOT NULL"),
+         {.statement = StatementKind::kSetNotNull,
+          .table = d.table,
+          .resolves = r,
+          .group = group,
+          .suborder = 4,
+          .hold = LockHold::kBrief});
+    Emit(kAlterColumnsStage, absl::StrCat(alter, "DROP CONSTRAINT ", QuoteIdent(check)),
+         {.statement = StatementKind::kDropConstraint,
+          .table = d.table,
+          .group = group,
+          .suborder = 4});
   }
 
   std::vector<Hazard> AddConstraintHazards(const std::string& table, const Constraint& c) {
@@ -661,36 +967,153 @@ class Planner {
     return hazards;
   }
 
+  static std::string Referenced(const Constraint& c) {
+    return c.kind == ConstraintKind::kForeignKey && c.ref_schema.empty() ? c.ref_table : "";
+  }
+
+  std::string UniqueBuildHazardText(const std::string& what, const std::string& table) const {
+    return absl::StrCat(what, " fails to build if existing rows of ", table, " hold duplicates");
+  }
+
+  Hazard IndexBuildHazard(const std::string& index, const std::string& table) const {
+    return {HazardKind::kIndexBuild,
+            absl::StrCat("builds index ", index, " concurrently on ", table,
+                         ", which has rows: writes go on, but the build scans the table (twice) "
+                         "and may run long and load the server")};
+  }
+
+  // ONLINE: a foreign key or CHECK on an existing table is added NOT VALID
+  // (a brief lock; new rows are checked from then on) and validated in a
+  // phase of its own (SHARE UPDATE EXCLUSIVE: writers go on). When
+  // validation fails on existing rows the constraint is dropped again.
+  void AddValidatedLater(const Table& table, const Constraint& want, std::vector<int> resolves,
+                         int group) {
+    Constraint not_valid = want;
+    not_valid.validated = false;
+    const Stage stage =
+        want.kind == ConstraintKind::kForeignKey ? kAddForeignKeysStage : kAddConstraintsStage;
+    Emit(stage, AddConstraintSql(s_, table.name, not_valid),
+         {.statement = AddStatement(want),
+          .table = table.name,
+          .resolves = std::move(resolves),
+          .group = group,
+          .referenced = Referenced(want),
+          .not_valid = true});
+    std::vector<Hazard> hazards;
+    if (HasRows(table.name)) {
+      hazards.push_back({HazardKind::kValidation,
+                         absl::StrCat("validates ", table.name, ".", want.name,
+                                      " against every existing row (writers go on): fails if "
+                                      "any row violates it, and the constraint is then dropped "
+                                      "again")});
+    }
+    Emit(
+        kValidateStage,
+        absl::StrCat("ALTER TABLE ", T(table.name), " VALIDATE CONSTRAINT ", QuoteIdent(want.name)),
+        {.statement = StatementKind::kValidateConstraint,
+         .table = table.name,
+         .hazards = std::move(hazards),
+         .group = group,
+         .referenced = Referenced(want),
+         .isolated = true,
+         .undo = absl::StrCat("ALTER TABLE ", T(table.name), " DROP CONSTRAINT IF EXISTS ",
+                              QuoteIdent(want.name))});
+  }
+
+  // ONLINE: a primary key or unique constraint on an existing table: its
+  // index is built concurrently under a temporary name, then attached
+  // (ADD CONSTRAINT ... USING INDEX renames it; a brief lock, given the
+  // columns are already NOT NULL).
+  void AddUsingIndex(const Table& table, const Constraint& want, std::vector<int> resolves,
+                     int group) {
+    const std::string temp = TemporaryName("uq", table.name, want.name);
+    Constraint built = want;
+    built.name = temp;
+    Index shape;
+    shape.method = "btree";
+    for (const std::string& c : want.columns) shape.keys.push_back({.column = c});
+    IndexExtras extras;
+    extras.nulls_not_distinct = want.nulls_not_distinct;
+    if (ClaimTemporaryIndex(table.name, temp, true, IndexDefinition(shape, extras)) == nullptr) {
+      std::vector<Hazard> hazards;
+      if (HasRows(table.name)) {
+        hazards.push_back(IndexBuildHazard(temp, table.name));
+        hazards.push_back(
+            {HazardKind::kValidation,
+             UniqueBuildHazardText(absl::StrCat("the index of ", want.name), table.name)});
+      }
+      Emit(kCreateIndexesStage, CreateConstraintIndexSql(s_, table.name, built, true),
+           {.statement = StatementKind::kCreateIndexConcurrently,
+            .table = table.name,
+            .hazards = std::move(hazards),
+            .group = group,
+            .undo = DropIndexSql(s_, temp, true, true),
+            .undo_on_any_failure = true});
+    }
+    Emit(kAddConstraintsStage, AddConstraintUsingIndexSql(s_, table.name, want, temp),
+         {.statement = StatementKind::kAddConstraintUsingIndex,
+          .table = table.name,
+          .resolves = std::move(resolves),
+          .group = group,
+          .suborder = 1});
+  }
+
   void PlanConstraint(const Difference& d, std::vector<int> r) {
     const std::string alter = absl::StrCat("ALTER TABLE ", T(d.table), " ");
     const Table* have_table = actual_.FindTable(d.table);
     const Constraint* have = have_table ? have_table->FindConstraint(d.object) : nullptr;
-    const Constraint* want = desired_.FindTable(d.table)
-                                 ? desired_.FindTable(d.table)->FindConstraint(d.object)
-                                 : nullptr;
+    const Table* want_table = desired_.FindTable(d.table);
+    const Constraint* want = want_table ? want_table->FindConstraint(d.object) : nullptr;
     auto drop = [&](std::vector<int> resolves, int group) {
-      Emit(have->kind == ConstraintKind::kForeignKey ? kDropForeignKeysPhase : kDropIndexesPhase,
+      Emit(have->kind == ConstraintKind::kForeignKey ? kDropForeignKeysStage : kDropIndexesStage,
            absl::StrCat(alter, "DROP CONSTRAINT ", QuoteIdent(d.object)),
-           {{HazardKind::kDropsObject,
-             absl::StrCat("drops constraint ", d.name, ": ", have->definition,
-                          " is no longer enforced")}},
-           std::move(resolves), group);
+           {.statement = StatementKind::kDropConstraint,
+            .table = d.table,
+            .hazards = {{HazardKind::kDropsObject,
+                         absl::StrCat("drops constraint ", d.name, ": ", have->definition,
+                                      " is no longer enforced")}},
+            .resolves = std::move(resolves),
+            .group = group,
+            .referenced = Referenced(*have)});
     };
     auto add = [&](std::vector<int> resolves, int group) {
-      Emit(want->kind == ConstraintKind::kForeignKey ? kAddForeignKeysPhase : kAddConstraintsPhase,
-           AddConstraintSql(s_, d.table, *want), AddConstraintHazards(d.table, *want),
-           std::move(resolves), group);
+      if (online() && have_table != nullptr && want->validated) {
+        if (want->kind == ConstraintKind::kForeignKey || want->kind == ConstraintKind::kCheck) {
+          AddValidatedLater(*want_table, *want, std::move(resolves),
+                            group != 0 ? group : NewGroup());
+          return;
+        }
+        if (CanAttachConstraintIndex(*want)) {
+          AddUsingIndex(*want_table, *want, std::move(resolves), group != 0 ? group : NewGroup());
+          return;
+        }
+      }
+      Emit(want->kind == ConstraintKind::kForeignKey ? kAddForeignKeysStage : kAddConstraintsStage,
+           AddConstraintSql(s_, d.table, *want),
+           {.statement = AddStatement(*want),
+            .table = d.table,
+            .hazards = AddConstraintHazards(d.table, *want),
+            .resolves = std::move(resolves),
+            .group = group,
+            .referenced = Referenced(*want),
+            .not_valid = !want->validated});
     };
     if (d.change == Change::kExtra) {
       drop(r, 0);
     } else if (d.change == Change::kMissing) {
       add(r, 0);
     } else if (d.attribute == Attribute::kValid) {
-      Emit(kAddConstraintsPhase, absl::StrCat(alter, "VALIDATE CONSTRAINT ", QuoteIdent(d.object)),
-           {{HazardKind::kValidation,
-             absl::StrCat("validates ", d.name, " against every existing row: fails if any "
-                          "row violates it")}},
-           r);
+      Emit(online() ? kValidateStage : kAddConstraintsStage,
+           absl::StrCat(alter, "VALIDATE CONSTRAINT ", QuoteIdent(d.object)),
+           {.statement = StatementKind::kValidateConstraint,
+            .table = d.table,
+            .hazards = {{HazardKind::kValidation,
+                         absl::StrCat("validates ", d.name,
+                                      " against every existing row: fails if any "
+                                      "row violates it")}},
+            .resolves = r,
+            .referenced = Referenced(*want),
+            .isolated = true});
     } else {
       const int group = NewGroup();
       drop(r, group);
@@ -703,40 +1126,119 @@ class Planner {
     const Index* have = have_table ? have_table->FindIndex(d.object) : nullptr;
     const Table* want_table = desired_.FindTable(d.table);
     const Index* want = want_table ? want_table->FindIndex(d.object) : nullptr;
-    auto drop = [&](std::vector<int> resolves, int group) {
-      Emit(kDropIndexesPhase, absl::StrCat("DROP INDEX ", T(d.object)),
-           {{HazardKind::kDropsObject,
+    // ONLINE applies to tables that exist; a new table's indexes are built
+    // with it.
+    const bool concurrently = online() && have_table != nullptr;
+    auto drop = [&](std::vector<int> resolves, int group, bool hazard) {
+      std::vector<Hazard> hazards;
+      if (hazard) {
+        hazards.push_back(
+            {HazardKind::kDropsObject,
              absl::StrCat("drops index ", d.name,
                           have->unique ? ": its uniqueness is no longer enforced and queries "
                                          "using it slow down"
-                                       : ": queries using it slow down")}},
-           std::move(resolves), group);
+                                       : ": queries using it slow down")});
+      }
+      Emit(kDropIndexesStage, DropIndexSql(s_, d.object, concurrently),
+           {.statement =
+                concurrently ? StatementKind::kDropIndexConcurrently : StatementKind::kDropIndex,
+            .table = d.table,
+            .hazards = std::move(hazards),
+            .resolves = std::move(resolves),
+            .group = group});
     };
-    auto create = [&](std::vector<int> resolves, int group) {
+    auto build_hazards = [&](const std::string& name) {
       std::vector<Hazard> hazards;
-      if (HasRows(d.table)) {
+      if (!HasRows(d.table)) return hazards;
+      if (concurrently) {
+        hazards.push_back(IndexBuildHazard(name, d.table));
+      } else {
         hazards.push_back({HazardKind::kLongLock,
                            absl::StrCat("builds index ", d.object, " on ", d.table,
                                         ", which has rows, holding a SHARE lock that blocks "
                                         "writes until the build ends")});
-        if (want->unique) {
-          hazards.push_back({HazardKind::kValidation,
-                             absl::StrCat("unique index ", d.object,
-                                          " fails to build if existing rows hold duplicates")});
-        }
       }
-      Emit(kCreateIndexesPhase, CreateIndexSql(s_, d.table, *want), hazards,
-           std::move(resolves), group);
+      if (want->unique) {
+        hazards.push_back(
+            {HazardKind::kValidation,
+             concurrently ? UniqueBuildHazardText(absl::StrCat("unique index ", d.object), d.table)
+                          : absl::StrCat("unique index ", d.object,
+                                         " fails to build if existing rows hold duplicates")});
+      }
+      return hazards;
+    };
+    auto create = [&](std::vector<int> resolves, int group) {
+      Emit(kCreateIndexesStage, CreateIndexSql(s_, d.table, *want, concurrently),
+           {.statement = concurrently ? StatementKind::kCreateIndexConcurrently
+                                      : StatementKind::kCreateIndex,
+            .table = d.table,
+            .hazards = build_hazards(d.object),
+            .resolves = std::move(resolves),
+            .group = group,
+            .undo = concurrently ? DropIndexSql(s_, d.object, true, true) : "",
+            .undo_on_any_failure = concurrently});
     };
     if (d.change == Change::kExtra) {
-      drop(r, 0);
-    } else if (d.change == Change::kMissing) {
-      create(r, 0);
-    } else {
-      const int group = NewGroup();
-      drop(r, group);
-      create({}, group);
+      drop(r, 0, true);
+      return;
     }
+    const std::string temp = TemporaryName("ix", d.table, d.object);
+    const bool replace =
+        concurrently && d.change == Change::kChanged && d.attribute == Attribute::kDefinition;
+    if (concurrently && (d.change == Change::kMissing || replace) &&
+        ClaimTemporaryIndex(d.table, temp, want->unique, want->definition) != nullptr) {
+      // An interrupted replacement left its finished build: keep it.
+      const int group = replace ? NewGroup() : 0;
+      if (replace) drop(r, group, true);
+      Emit(kCreateIndexesStage,
+           absl::StrCat("ALTER INDEX ", T(temp), " RENAME TO ", QuoteIdent(d.object)),
+           {.statement = StatementKind::kRenameIndex,
+            .table = d.table,
+            .resolves = replace ? std::vector<int>{} : r,
+            .group = group,
+            .suborder = 1,
+            .lock_on = temp});
+      return;
+    }
+    if (d.change == Change::kMissing) {
+      create(r, 0);
+      return;
+    }
+    const int group = NewGroup();
+    if (!replace) {
+      // TRANSACTIONAL, or an INVALID index (unused: nothing to keep
+      // queries on while it is rebuilt).
+      drop(r, group, !(concurrently && d.attribute == Attribute::kValid));
+      create({}, group);
+      return;
+    }
+    // ONLINE replacement: queries always have an index. Build the new one
+    // under a temporary name, drop the old one, rename.
+    Index replacement = *want;
+    replacement.name = temp;
+    Emit(kCreateIndexesStage, CreateIndexSql(s_, d.table, replacement, true),
+         {.statement = StatementKind::kCreateIndexConcurrently,
+          .table = d.table,
+          .hazards = build_hazards(temp),
+          .resolves = r,
+          .group = group,
+          .undo = DropIndexSql(s_, temp, true, true),
+          .undo_on_any_failure = true});
+    Emit(kCreateIndexesStage, DropIndexSql(s_, d.object, true),
+         {.statement = StatementKind::kDropIndexConcurrently,
+          .table = d.table,
+          .hazards = {{HazardKind::kDropsObject,
+                       absl::StrCat("replaces index ", d.name, " (", have->definition,
+                                    ") with its declared definition")}},
+          .group = group,
+          .suborder = 1});
+    Emit(kCreateIndexesStage,
+         absl::StrCat("ALTER INDEX ", T(temp), " RENAME TO ", QuoteIdent(d.object)),
+         {.statement = StatementKind::kRenameIndex,
+          .table = d.table,
+          .group = group,
+          .suborder = 2,
+          .lock_on = temp});
   }
 
   // Extra tables are dropped referencing-first, so foreign keys between
@@ -770,20 +1272,26 @@ class Planner {
     for (const auto& [name, index] : pending) visit(name);
     const int group = cycle_keys.empty() ? 0 : NewGroup();
     for (const auto& [table, constraint] : cycle_keys) {
-      Emit(kDropForeignKeysPhase,
+      Emit(kDropForeignKeysStage,
            absl::StrCat("ALTER TABLE ", T(table), " DROP CONSTRAINT ", QuoteIdent(constraint)),
-           {{HazardKind::kDropsObject,
-             absl::StrCat("drops foreign key ", table, ".", constraint,
-                          ", which closes a cycle among tables this plan drops")}},
-           {}, group);
+           {.statement = StatementKind::kDropConstraint,
+            .table = table,
+            .hazards = {{HazardKind::kDropsObject,
+                         absl::StrCat("drops foreign key ", table, ".", constraint,
+                                      ", which closes a cycle among tables this plan drops")}},
+            .group = group});
     }
     int suborder = 0;
     for (const std::string& name : order) {
       const auto joined = group_of_dropped_table_.find(name);
-      Emit(kDropTablesPhase, absl::StrCat("DROP TABLE ", T(name)),
-           {{HazardKind::kDataLoss, absl::StrCat("drops table ", name, " and every row in it")}},
-           {pending[name]},
-           joined != group_of_dropped_table_.end() ? joined->second : group, ++suborder);
+      Emit(kDropTablesStage, absl::StrCat("DROP TABLE ", T(name)),
+           {.statement = StatementKind::kDropTable,
+            .table = name,
+            .hazards = {{HazardKind::kDataLoss,
+                         absl::StrCat("drops table ", name, " and every row in it")}},
+            .resolves = {pending[name]},
+            .group = joined != group_of_dropped_table_.end() ? joined->second : group,
+            .suborder = ++suborder});
     }
   }
 
@@ -800,9 +1308,21 @@ class Planner {
   std::map<std::string, int> group_of_dropped_table_;
   std::map<std::string, int> group_of_dropped_column_;  // "table.column"
   int next_group_ = 1;
+  // "table.name" of temporary objects a recipe reuses.
+  std::set<std::string> claimed_;
 };
 
 }  // namespace
+
+const char* ApplyModeName(ApplyMode mode) {
+  switch (mode) {
+    case ApplyMode::kTransactional:
+      return "TRANSACTIONAL";
+    case ApplyMode::kOnline:
+      return "ONLINE";
+  }
+  return "?";
+}
 
 const char* HazardName(HazardKind kind) {
   switch (kind) {
@@ -816,6 +1336,8 @@ const char* HazardName(HazardKind kind) {
       return "LONG_LOCK";
     case HazardKind::kValidation:
       return "VALIDATION";
+    case HazardKind::kIndexBuild:
+      return "INDEX_BUILD";
   }
   return "?";
 }
@@ -823,14 +1345,137 @@ const char* HazardName(HazardKind kind) {
 bool ParseHazardKind(std::string text, HazardKind* kind) {
   text = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(text));
   if (absl::StartsWith(text, "HAZARD_KIND_")) text = text.substr(12);
-  for (HazardKind k : {HazardKind::kDataLoss, HazardKind::kDropsObject, HazardKind::kTableRewrite,
-                       HazardKind::kLongLock, HazardKind::kValidation}) {
+  for (HazardKind k : kHazardKinds) {
     if (text == HazardName(k)) {
       *kind = k;
       return true;
     }
   }
   return false;
+}
+
+std::string HazardNames() {
+  std::vector<std::string> names;
+  for (HazardKind k : kHazardKinds) names.push_back(HazardName(k));
+  return absl::StrJoin(names, ", ");
+}
+
+const char* LockModeName(LockMode mode) {
+  switch (mode) {
+    case LockMode::kAccessShare:
+      return "AccessShareLock";
+    case LockMode::kRowShare:
+      return "RowShareLock";
+    case LockMode::kRowExclusive:
+      return "RowExclusiveLock";
+    case LockMode::kShareUpdateExclusive:
+      return "ShareUpdateExclusiveLock";
+    case LockMode::kShare:
+      return "ShareLock";
+    case LockMode::kShareRowExclusive:
+      return "ShareRowExclusiveLock";
+    case LockMode::kExclusive:
+      return "ExclusiveLock";
+    case LockMode::kAccessExclusive:
+      return "AccessExclusiveLock";
+  }
+  return "?";
+}
+
+bool BlocksWriters(LockMode mode) { return mode >= LockMode::kShare; }
+
+const char* LockHoldName(LockHold hold) {
+  switch (hold) {
+    case LockHold::kBrief:
+      return "BRIEF";
+    case LockHold::kScan:
+      return "SCAN";
+    case LockHold::kRewrite:
+      return "REWRITE";
+    case LockHold::kUntilCommit:
+      return "UNTIL_COMMIT";
+  }
+  return "?";
+}
+
+// The one table of what each statement locks (PostgreSQL 15's
+// AlterTableGetLockLevel, index_create, index_drop, RenameRelation).
+LockSpec LocksOf(StatementKind kind, bool not_valid) {
+  constexpr LockMode kAccessExclusive = LockMode::kAccessExclusive;
+  auto table = [](LockMode mode, LockHold hold) {
+    LockSpec spec;
+    spec.on_table = true;
+    spec.mode = mode;
+    spec.hold = hold;
+    return spec;
+  };
+  switch (kind) {
+    case StatementKind::kCreateSchema:
+    case StatementKind::kCreateExtension:
+    case StatementKind::kDropExtension:
+    case StatementKind::kCreateType:
+    case StatementKind::kAddEnumValue:
+    case StatementKind::kRenameType:
+    case StatementKind::kDropType:
+    case StatementKind::kCreateTable:
+    case StatementKind::kCreateSequence:
+    case StatementKind::kDropSequence:
+      return {};
+    case StatementKind::kDropTable:
+    case StatementKind::kAddColumn:
+    case StatementKind::kDropColumn:
+    case StatementKind::kSetDefault:
+    case StatementKind::kDropNotNull:
+    case StatementKind::kAlterIdentity:
+    case StatementKind::kDropExpression:
+    case StatementKind::kAddConstraintUsingIndex:
+    case StatementKind::kDropIndex:
+      return table(kAccessExclusive, LockHold::kBrief);
+    case StatementKind::kDropConstraint: {
+      // A foreign key's triggers on the referenced table go with it.
+      LockSpec spec = table(kAccessExclusive, LockHold::kBrief);
+      spec.on_referenced = true;
+      spec.referenced_mode = kAccessExclusive;
+      return spec;
+    }
+    case StatementKind::kAlterColumnType:
+      return table(kAccessExclusive, LockHold::kRewrite);
+    case StatementKind::kSetNotNull:
+      return table(kAccessExclusive, LockHold::kScan);
+    case StatementKind::kAddCheck:
+    case StatementKind::kAddUniqueOrPrimaryKey:
+      return table(kAccessExclusive, not_valid ? LockHold::kBrief : LockHold::kScan);
+    case StatementKind::kAddForeignKey: {
+      LockSpec spec =
+          table(LockMode::kShareRowExclusive, not_valid ? LockHold::kBrief : LockHold::kScan);
+      spec.on_referenced = true;
+      spec.referenced_mode = LockMode::kShareRowExclusive;
+      return spec;
+    }
+    case StatementKind::kValidateConstraint: {
+      LockSpec spec = table(LockMode::kShareUpdateExclusive, LockHold::kScan);
+      spec.on_referenced = true;
+      spec.referenced_mode = LockMode::kRowShare;
+      return spec;
+    }
+    case StatementKind::kCreateIndex:
+      return table(LockMode::kShare, LockHold::kScan);
+    case StatementKind::kCreateIndexConcurrently: {
+      LockSpec spec = table(LockMode::kShareUpdateExclusive, LockHold::kScan);
+      spec.transactional = false;
+      return spec;
+    }
+    case StatementKind::kDropIndexConcurrently: {
+      LockSpec spec = table(LockMode::kShareUpdateExclusive, LockHold::kBrief);
+      spec.transactional = false;
+      return spec;
+    }
+    case StatementKind::kRenameIndex:
+      return table(LockMode::kShareUpdateExclusive, LockHold::kBrief);
+    case StatementKind::kSetSequenceValue:
+      return table(LockMode::kAccessShare, LockHold::kScan);
+  }
+  return {};
 }
 
 Plan BuildPlan(const Schema& desired, const Schema& actual,

@@ -270,6 +270,11 @@ class Validator {
     } else if (name.size() > kMaxIdentifierBytes) {
       errors.push_back(absl::StrCat(where, ": ", what, " name \"", name, "\" is ", name.size(),
                                     " bytes; PostgreSQL keeps at most ", kMaxIdentifierBytes));
+    } else if (IsTemporaryName(name)) {
+      errors.push_back(absl::StrCat(where, ": ", what, " name \"", name, "\" begins with \"",
+                                    kTemporaryPrefix,
+                                    "\", which schemad reserves for the temporary objects of "
+                                    "online changes; choose another name"));
     }
   }
 };

@@ -267,10 +267,10 @@ TEST(HardeningTest, AnOlderHistoryTableIsAdoptedAndMigratedAdditively) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0][0].as<std::string>(), "old");
   EXPECT_EQ(rows[1][0].as<std::string>(), "new");
-  EXPECT_EQ(db->Query("SELECT string_agg(version::text, ',' ORDER BY version) FROM schemad.version")
-                [0][0]
-                    .as<std::string>(),
-            "1,2");
+  EXPECT_EQ(
+      db->Query("SELECT string_agg(version::text, ',' ORDER BY version) FROM schemad.version")[0][0]
+          .as<std::string>(),
+      "1,2,3");
   EXPECT_EQ(db->Query("SELECT nspowner = (SELECT oid FROM pg_roles WHERE rolname = "
                       "current_user) FROM pg_namespace WHERE nspname = 'schemad'")[0][0]
                 .as<bool>(),

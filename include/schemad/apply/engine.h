@@ -9,9 +9,14 @@
 // Initialize is serialized: within a process by a mutex, across processes
 // and replicas by a PostgreSQL advisory lock (keyed by database and target
 // schema) held on the connection that runs the DDL, so it dies with it.
-// All steps run in one transaction with the history row (enum labels added
-// with ADD VALUE commit first, in their own), and the result is read back
-// and compared with what the plan promised before COMMIT.
+// TRANSACTIONAL mode: all steps run in one transaction with the history
+// row (enum labels added with ADD VALUE commit first, in their own), and
+// the result is read back and compared with what the plan promised before
+// COMMIT. ONLINE mode: the plan's phases commit one by one, each recorded
+// in the run's history row as it commits; a phase that takes a lock
+// stronger than SHARE UPDATE EXCLUSIVE runs under a short lock_timeout and
+// is retried with back-off; a run that fails after committing phases ends
+// INCOMPLETE, and the next run finishes it.
 // Thread-safe.
 #ifndef SCHEMAD_APPLY_ENGINE_H_
 #define SCHEMAD_APPLY_ENGINE_H_
@@ -59,8 +64,43 @@ struct StatusResult {
   std::vector<std::string> warnings;
 };
 
+// What an ONLINE run reports while it runs (InitializeStream).
+struct InitializeEvent {
+  enum class Kind {
+    kRunStarted,
+    kPhaseStarted,
+    // A phase's lock request timed out (lock_timeout) and is retried.
+    kLockWait,
+    // pg_stat_progress_create_index of a concurrent build, every second.
+    kIndexProgress,
+    kPhaseFinished,
+  };
+  Kind kind = Kind::kRunStarted;
+  int64_t run_id = 0;
+  int phase = 0;
+  int phases = 0;
+  // kPhaseStarted: the phase's statements.
+  std::vector<std::string> statements;
+  // kLockWait.
+  std::vector<std::string> relations;
+  std::vector<int> blocking_pids;
+  int attempt = 0;
+  absl::Duration retry_in;
+  // kIndexProgress.
+  std::string index;
+  std::string progress_phase;
+  int64_t blocks_done = 0, blocks_total = 0, tuples_done = 0, tuples_total = 0;
+  // kPhaseFinished.
+  absl::Duration duration;
+  int retries = 0;
+};
+
 struct InitializeOptions {
   bool dry_run = false;
+  ApplyMode mode = ApplyMode::kTransactional;
+  // ONLINE runs report their progress here (from the calling thread and
+  // from a progress thread, never at once). Empty: not reported.
+  std::function<void(const InitializeEvent&)> on_event;
   // Hazard kinds the caller accepts; a step runs only if all of its are.
   std::vector<HazardKind> allow_hazards;
   // When set, refuse unless the current plan fingerprint equals it.
@@ -75,14 +115,36 @@ struct InitializeOptions {
   std::function<bool()> cancelled;
 };
 
-enum class Outcome { kApplied, kAlreadyInSync, kDryRun, kPartial };
+enum class Outcome {
+  kApplied,
+  kAlreadyInSync,
+  kDryRun,
+  kPartial,
+  // ONLINE: the run failed (or was cancelled) after committing phases; the
+  // next Initialize finishes it.
+  kIncomplete,
+  // An ONLINE run of another caller holds the schema and this caller has
+  // steps it could run: the answer is immediate, with that run's progress.
+  kInProgress,
+};
 
 struct InitializeResult {
   Outcome outcome = Outcome::kAlreadyInSync;
+  ApplyMode mode = ApplyMode::kTransactional;
+  // Steps that committed (ONLINE INCOMPLETE: those of committed phases).
   std::vector<PlanStep> executed;
   std::vector<PlanStep> skipped;
   std::vector<Difference> remaining;
   std::string fingerprint;
+  // ONLINE runs: the history row's id, the plan's phases, how many
+  // committed; for INCOMPLETE the phase that failed and why.
+  int64_t run_id = 0;
+  int phases = 0;
+  int phases_committed = 0;
+  int failed_phase = 0;
+  std::string cause;
+  // kInProgress: the running run's caller.
+  std::string running_caller;
 };
 
 // Whether an Initialize that carried a request id committed.
@@ -97,6 +159,18 @@ struct EngineOptions {
   // Schemas with at least this many tables are read over two connections
   // at once, sharing one snapshot, when a second connection is free.
   size_t parallel_read_tables = 200;
+  // ONLINE phases that take a lock stronger than SHARE UPDATE EXCLUSIVE
+  // wait at most this long for it (so writers never queue behind a waiting
+  // DDL for longer), and are retried up to `lock_retries` times with
+  // exponential back-off from `lock_retry_backoff` (jittered, at most
+  // `lock_retry_max_backoff`).
+  absl::Duration online_lock_timeout = absl::Seconds(2);
+  int lock_retries = 10;
+  absl::Duration lock_retry_backoff = absl::Milliseconds(200);
+  absl::Duration lock_retry_max_backoff = absl::Seconds(10);
+  // statement_timeout of a concurrent index build (it runs with
+  // lock_timeout = 0); zero: none.
+  absl::Duration index_build_timeout = absl::Hours(6);
 };
 
 class DeparseCache;  // src/catalog
@@ -108,9 +182,11 @@ class Engine {
   ~Engine();
 
   // Every difference and the full plan. Reads only.
-  absl::StatusOr<DiffResult> Diff(absl::Time deadline);
-  // IN_SYNC / PENDING / DRIFTED with counts and the newest history row.
-  absl::StatusOr<StatusResult> Status(absl::Time deadline);
+  absl::StatusOr<DiffResult> Diff(absl::Time deadline, ApplyMode mode = ApplyMode::kTransactional);
+  // IN_SYNC / PENDING / DRIFTED with counts and the newest completed
+  // history row. PENDING depends on the mode (its plan's hazards).
+  absl::StatusOr<StatusResult> Status(absl::Time deadline,
+                                      ApplyMode mode = ApplyMode::kTransactional);
   // See the header comment. FAILED_PRECONDITION for a stale
   // expected_fingerprint; ABORTED on lock timeout; DEADLINE_EXCEEDED when
   // the deadline passes first; INTERNAL when the read-back check fails.
@@ -152,16 +228,18 @@ class Engine {
   mutable absl::Mutex cache_mu_;
   std::shared_ptr<const Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
 
-  absl::StatusOr<StatusResult> StatusOnce(absl::Time deadline);
+  absl::StatusOr<StatusResult> StatusOnce(absl::Time deadline, ApplyMode mode);
 
-  // Whether schemad.history was seen to exist (it is never dropped by us).
-  std::atomic<bool> history_exists_{false};
+  // The layout version of schemad.history once seen to exist and be
+  // schemad's (it is never dropped by us); 0 until then.
+  std::atomic<int> history_version_{0};
 
   absl::Mutex init_mu_;
   bool init_busy_ ABSL_GUARDED_BY(init_mu_) = false;
 };
 
 const char* OutcomeName(Outcome outcome);
+const char* InitializeEventKindName(InitializeEvent::Kind kind);
 const char* SyncStateName(SyncState state);
 
 }  // namespace schemad

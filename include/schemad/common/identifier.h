@@ -30,6 +30,22 @@ std::string QualifiedName(absl::string_view schema, absl::string_view name);
 // when it holds a backslash).
 std::string QuoteLiteral(absl::string_view value);
 
+// Names of the objects online recipes build and drop on their own
+// (replacement indexes, NOT NULL checks) begin with this prefix. A registry
+// may not declare such a name; the differ never reports one as extra; the
+// planner recognises leftovers of an interrupted run and finishes or
+// removes them.
+inline constexpr absl::string_view kTemporaryPrefix = "schemad_tmp_";
+
+// "schemad_tmp_<purpose>_<16 hex digits>" (at most 63 bytes for a purpose
+// of up to 8 characters): the hash names `table` and `object`, so that a
+// later run finds the temporary object of the same recipe again.
+std::string TemporaryName(absl::string_view purpose, absl::string_view table,
+                          absl::string_view object);
+
+// Whether `name` is in the temporary namespace (kTemporaryPrefix).
+bool IsTemporaryName(absl::string_view name);
+
 // Returns whether `name` matches the glob `pattern` (`*` any run, `?` one
 // character).
 bool GlobMatch(absl::string_view pattern, absl::string_view name);

@@ -66,7 +66,26 @@ std::string CreateTableSql(const std::string& schema, const Table& table);
 // an earlier unique constraint, which CREATE TABLE would silently drop.
 bool AddedAfterCreateTable(const Table& table, const Constraint& c);
 
-std::string CreateIndexSql(const std::string& schema, const std::string& table, const Index& index);
+// CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON schema.table USING ...
+std::string CreateIndexSql(const std::string& schema, const std::string& table, const Index& index,
+                           bool concurrently = false);
+// DROP INDEX [CONCURRENTLY] [IF EXISTS] schema.name
+std::string DropIndexSql(const std::string& schema, const std::string& name, bool concurrently,
+                         bool if_exists = false);
+// The unique index a primary key or unique constraint would build, as a
+// statement of its own (CREATE UNIQUE INDEX [CONCURRENTLY] <constraint's
+// name> ON ... (columns)), for ADD CONSTRAINT ... USING INDEX.
+std::string CreateConstraintIndexSql(const std::string& schema, const std::string& table,
+                                     const Constraint& constraint, bool concurrently);
+// ALTER TABLE ... ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index
+// [DEFERRABLE [INITIALLY DEFERRED]] (PostgreSQL renames the index to the
+// constraint's name).
+std::string AddConstraintUsingIndexSql(const std::string& schema, const std::string& table,
+                                       const Constraint& constraint, const std::string& index);
+// Whether a constraint's index can be built on its own and attached with
+// USING INDEX (a primary key or unique constraint with no detail only
+// CREATE INDEX could not reproduce).
+bool CanAttachConstraintIndex(const Constraint& constraint);
 // ALTER TABLE ... ADD CONSTRAINT, with NOT VALID when not `validated`.
 std::string AddConstraintSql(const std::string& schema, const std::string& table,
                              const Constraint& constraint);

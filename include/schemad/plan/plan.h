@@ -4,6 +4,10 @@
 //   Plan plan = BuildPlan(desired, actual, diffs, {.tables_with_rows = {"users"}});
 //   for (const PlanStep& s : plan.steps) std::cout << s.sql << ";\n";
 //
+// In ONLINE mode, changes to existing tables follow the online recipes
+// (see PlanOptions::mode and docs) and every step gets its phase; temporary
+// objects left by an interrupted online run are finished or removed.
+//
 // Order: schema, extensions, enum types and labels, drops of foreign keys,
 // indexes and constraints, enum re-creations, drops of columns and tables,
 // new tables, column changes, new columns, constraints, indexes, foreign
@@ -25,17 +29,134 @@
 
 namespace schemad {
 
-enum class HazardKind { kDataLoss, kDropsObject, kTableRewrite, kLongLock, kValidation };
+// How a plan runs. TRANSACTIONAL: every step in one transaction (enum
+// labels in one of their own first), all or nothing, every lock held until
+// COMMIT. ONLINE: changes to existing tables take the forms that do not
+// block their writers (concurrent index builds, NOT VALID constraints
+// validated later, NOT NULL through a validated check), in phases that
+// each commit on their own; not all or nothing.
+enum class ApplyMode { kTransactional, kOnline };
+
+// "TRANSACTIONAL", "ONLINE".
+const char* ApplyModeName(ApplyMode mode);
+
+enum class HazardKind {
+  kDataLoss,
+  kDropsObject,
+  kTableRewrite,
+  kLongLock,
+  kValidation,
+  // A concurrent index build on a table with rows: it blocks no writer but
+  // may run for a long time and load the server.
+  kIndexBuild,
+};
+
+// Every hazard kind, in the proto's order.
+inline constexpr HazardKind kHazardKinds[] = {HazardKind::kDataLoss,     HazardKind::kDropsObject,
+                                              HazardKind::kTableRewrite, HazardKind::kLongLock,
+                                              HazardKind::kValidation,   HazardKind::kIndexBuild};
 
 // "DATA_LOSS", "DROPS_OBJECT", ...
 const char* HazardName(HazardKind kind);
 // Parses "DATA_LOSS" or "HAZARD_KIND_DATA_LOSS" (any case). False if unknown.
 bool ParseHazardKind(std::string text, HazardKind* kind);
+// "DATA_LOSS, DROPS_OBJECT, ...": for help texts and error messages.
+std::string HazardNames();
 
 struct Hazard {
   HazardKind kind;
   std::string message;
 };
+
+// PostgreSQL's table lock modes, weakest first.
+enum class LockMode {
+  kAccessShare,
+  kRowShare,
+  kRowExclusive,
+  kShareUpdateExclusive,
+  kShare,
+  kShareRowExclusive,
+  kExclusive,
+  kAccessExclusive,
+};
+
+// As pg_locks.mode spells it: "AccessExclusiveLock", ...
+const char* LockModeName(LockMode mode);
+// Whether `mode` conflicts with the ROW EXCLUSIVE lock every INSERT,
+// UPDATE and DELETE takes: such a lock blocks writers while held.
+bool BlocksWriters(LockMode mode);
+
+// How long a lock is held.
+enum class LockHold {
+  // A catalog change: milliseconds, once granted.
+  kBrief,
+  // While the table (or index) is scanned or built: grows with its rows.
+  kScan,
+  // While the table is rewritten.
+  kRewrite,
+  // Until the transaction commits (every lock in TRANSACTIONAL mode).
+  kUntilCommit,
+};
+
+const char* LockHoldName(LockHold hold);
+
+struct LockTaken {
+  // Table (or index) name within the plan's schema.
+  std::string relation;
+  LockMode mode = LockMode::kAccessExclusive;
+  LockHold hold = LockHold::kBrief;
+};
+
+// What a step's statement does: the static table of locks (LocksOf) is
+// keyed by it.
+enum class StatementKind {
+  kCreateSchema,
+  kCreateExtension,
+  kDropExtension,
+  kCreateType,
+  kAddEnumValue,
+  kRenameType,
+  kDropType,
+  kCreateTable,
+  kDropTable,
+  kAddColumn,
+  kDropColumn,
+  kAlterColumnType,
+  kSetDefault,
+  kSetNotNull,
+  kDropNotNull,
+  kAlterIdentity,
+  kDropExpression,
+  kAddCheck,
+  kAddForeignKey,
+  kAddUniqueOrPrimaryKey,
+  kAddConstraintUsingIndex,
+  kValidateConstraint,
+  kDropConstraint,
+  kCreateIndex,
+  kCreateIndexConcurrently,
+  kDropIndex,
+  kDropIndexConcurrently,
+  kRenameIndex,
+  kCreateSequence,
+  kSetSequenceValue,
+  kDropSequence,
+};
+
+// The lock a statement kind takes on its table (and, for foreign keys, on
+// the referenced table), and for how long when the table has rows. One
+// table, checked against pg_locks by a test.
+struct LockSpec {
+  bool on_table = false;
+  LockMode mode = LockMode::kAccessShare;
+  LockHold hold = LockHold::kBrief;
+  // Foreign keys: the referenced table's lock.
+  bool on_referenced = false;
+  LockMode referenced_mode = LockMode::kAccessShare;
+  // Whether it can run inside a transaction block.
+  bool transactional = true;
+};
+LockSpec LocksOf(StatementKind kind, bool not_valid = false);
 
 struct PlanStep {
   std::string sql;
@@ -47,6 +168,24 @@ struct PlanStep {
   bool own_transaction = false;
   // Indexes into the differences this step (with its group) resolves.
   std::vector<int> resolves;
+  StatementKind statement = StatementKind::kCreateTable;
+  // 1-based. Steps of one phase share a transaction; a phase that is not
+  // `transactional` is one statement outside any transaction
+  // (CREATE/DROP INDEX CONCURRENTLY). Phases run in order.
+  int phase = 1;
+  bool transactional = true;
+  // The table locks the step takes, strongest per relation.
+  std::vector<LockTaken> locks;
+  // Run when this step fails: removes what a failed step leaves behind (the
+  // INVALID index of a failed concurrent build, a NOT VALID constraint
+  // whose validation failed on existing rows). `undo_transactional` says
+  // how it runs. Empty: nothing to undo.
+  std::string undo;
+  bool undo_transactional = true;
+  // Whether the undo runs after any failure (a concurrent build, also when
+  // cancelled) or only when existing rows violated the step (SQLSTATE class
+  // 23).
+  bool undo_on_any_failure = false;
 };
 
 struct PlanOptions {
@@ -54,10 +193,14 @@ struct PlanOptions {
   // rewrites on other existing tables are cheap and carry no such hazard;
   // drops and changes of existing objects always carry one.
   std::set<std::string> tables_with_rows;
+  ApplyMode mode = ApplyMode::kTransactional;
 };
 
 struct Plan {
   std::vector<PlanStep> steps;
+  ApplyMode mode = ApplyMode::kTransactional;
+  // The number of phases (the last step's phase; 0 for an empty plan).
+  int phases = 0;
 };
 
 Plan BuildPlan(const Schema& desired, const Schema& actual,
