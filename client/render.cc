@@ -135,6 +135,39 @@ std::string RenderPlanSql(const v1::Plan& plan) {
     absl::StrAppend(&text, s.sql(), ";\n");
     return text;
   };
+  if (plan.mode() == v1::APPLY_MODE_ONLINE) {
+    // Phase by phase: each transactional phase its own short transaction
+    // under the lock timeout (retry it when that expires); each
+    // concurrent statement outside any transaction, unbounded waits.
+    const std::string lock_timeout =
+        plan.lock_timeout_ms() > 0 ? absl::StrCat(plan.lock_timeout_ms(), "ms") : "2s";
+    absl::StrAppend(&out, "-- ONLINE plan: ", plan.phases(),
+                    " phases, each committed on its own; not all or nothing.\n",
+                    "-- Rerun a phase whose lock_timeout expires (schemad retries it).\n",
+                    search_path);
+    int phase = 0;
+    bool open = false;
+    for (const auto& s : plan.steps()) {
+      if (static_cast<int>(s.phase()) != phase) {
+        if (open) absl::StrAppend(&out, "COMMIT;\n");
+        open = false;
+        phase = static_cast<int>(s.phase());
+        if (s.transactional()) {
+          absl::StrAppend(&out, "\n-- phase ", phase, "\nBEGIN;\nSET LOCAL lock_timeout = '",
+                          lock_timeout, "';\n");
+          open = true;
+        } else {
+          absl::StrAppend(&out, "\n-- phase ", phase,
+                          ": outside a transaction (do not wrap in BEGIN)\n"
+                          "SET lock_timeout = 0;\n");
+        }
+      }
+      absl::StrAppend(&out, step_sql(s));
+      if (!s.transactional()) absl::StrAppend(&out, "RESET lock_timeout;\n");
+    }
+    if (open) absl::StrAppend(&out, "COMMIT;\n");
+    return out;
+  }
   bool any_own = false;
   for (const auto& s : plan.steps()) any_own |= s.own_transaction();
   if (any_own) {
@@ -155,9 +188,25 @@ std::string RenderPlanSql(const v1::Plan& plan) {
 
 std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style) {
   const std::string outcome = v1::InitializeResponse::Outcome_Name(r.outcome());
-  const char* color = r.outcome() == v1::InitializeResponse::PARTIAL ? kYellow : kGreen;
+  const char* color = r.outcome() == v1::InitializeResponse::INCOMPLETE ? kRed
+                      : r.outcome() == v1::InitializeResponse::PARTIAL ||
+                              r.outcome() == v1::InitializeResponse::IN_PROGRESS
+                          ? kYellow
+                          : kGreen;
   std::string out = absl::StrCat("outcome  ", Paint(style, color, outcome), "  (fingerprint ",
                                  r.fingerprint(), ")\n");
+  if (r.outcome() == v1::InitializeResponse::INCOMPLETE) {
+    absl::StrAppend(&out, "online run ", r.run_id(), ": ", r.phases_committed(), " of ", r.phases(),
+                    " phases committed; phase ", r.failed_phase(), " failed: ", r.cause(),
+                    "\nthe next `schemactl initialize --online` finishes it\n");
+  } else if (r.outcome() == v1::InitializeResponse::IN_PROGRESS) {
+    absl::StrAppend(&out, "online run ", r.run_id(), " of ", r.running_caller(), " is running (",
+                    r.phases_committed(), " of ", r.phases(),
+                    " phases committed); nothing was done by this call\n");
+  } else if (r.run_id() != 0) {
+    absl::StrAppend(&out, "online run ", r.run_id(), ": ", r.phases_committed(), " of ", r.phases(),
+                    " phases committed\n");
+  }
   if (!r.executed().empty()) {
     absl::StrAppend(&out, "\n",
                     r.outcome() == v1::InitializeResponse::DRY_RUN ? "would execute" : "executed",
@@ -173,7 +222,10 @@ std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style
     for (const auto& s : r.skipped()) {
       for (const auto& h : s.hazards()) kinds.insert(HazardKindName(h.kind()));
     }
-    absl::StrAppend(&out, "\nskipped, hazards not accepted (",
+    absl::StrAppend(&out,
+                    r.outcome() == v1::InitializeResponse::IN_PROGRESS
+                        ? "\nnot run, another run holds the schema ("
+                        : "\nskipped, hazards not accepted (",
                     std::max<uint32_t>(r.skipped_count(), r.skipped_size()), " steps):\n",
                     RenderSteps(r.skipped(), style));
     absl::StrAppend(&out, Paint(style, kDim, absl::StrCat("to run them: --allow-hazards ",
@@ -183,6 +235,55 @@ std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style
     absl::StrAppend(&out, "\nremaining differences:\n", RenderDifferences(r.remaining(), style));
   }
   return out;
+}
+
+std::string RenderEvent(const v1::InitializeEvent& e) {
+  switch (e.event_case()) {
+    case v1::InitializeEvent::kRunStarted:
+      return absl::StrCat("run ", e.run_started().run_id(), " started: ", e.run_started().phases(),
+                          " phases");
+    case v1::InitializeEvent::kPhaseStarted: {
+      std::string first = e.phase_started().statements().empty()
+                              ? ""
+                              : e.phase_started().statements(0).substr(0, 100);
+      return absl::StrCat(
+          "phase ", e.phase_started().phase(), "/", e.phase_started().phases(), " started: ", first,
+          e.phase_started().statements_size() > 1
+              ? absl::StrCat(" (+", e.phase_started().statements_size() - 1, " more)")
+              : "");
+    }
+    case v1::InitializeEvent::kLockWait:
+      return absl::StrCat("phase ", e.lock_wait().phase(), ": lock on ",
+                          absl::StrJoin(e.lock_wait().relations(), ", "),
+                          " not granted (held by pid ",
+                          absl::StrJoin(e.lock_wait().blocking_pids(), ", "), "); retry ",
+                          e.lock_wait().attempt(), " in ", e.lock_wait().retry_in_ms(), " ms");
+    case v1::InitializeEvent::kIndexProgress: {
+      const auto& p = e.index_progress();
+      std::string pct;
+      if (p.blocks_total() > 0) {
+        pct = absl::StrCat(", blocks ", p.blocks_done(), "/", p.blocks_total(), " (",
+                           100 * p.blocks_done() / p.blocks_total(), "%)");
+      } else if (p.tuples_total() > 0) {
+        pct = absl::StrCat(", tuples ", p.tuples_done(), "/", p.tuples_total(), " (",
+                           100 * p.tuples_done() / p.tuples_total(), "%)");
+      }
+      return absl::StrCat("phase ", p.phase(), ": ", p.progress_phase(), pct);
+    }
+    case v1::InitializeEvent::kPhaseFinished:
+      return absl::StrCat("phase ", e.phase_finished().phase(), "/", e.phase_finished().phases(),
+                          " committed in ", e.phase_finished().duration_ms(), " ms",
+                          e.phase_finished().retries() > 0
+                              ? absl::StrCat(" after ", e.phase_finished().retries(), " retries")
+                              : "");
+    case v1::InitializeEvent::kHeartbeat:
+      return "still running";
+    case v1::InitializeEvent::kResult:
+      return absl::StrCat("finished: ", v1::InitializeResponse::Outcome_Name(e.result().outcome()));
+    case v1::InitializeEvent::EVENT_NOT_SET:
+      break;
+  }
+  return "";
 }
 
 }  // namespace schemad::client

@@ -18,6 +18,8 @@ std::string RenderDiff(const v1::DiffResponse& r, const Style& style);
 // The plan as a reviewable SQL script, hazards as comments.
 std::string RenderPlanSql(const v1::Plan& plan);
 std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style);
+// One line (no newline) describing a progress event of InitializeStream.
+std::string RenderEvent(const v1::InitializeEvent& e);
 
 }  // namespace schemad::client
 

@@ -11,6 +11,9 @@
 //   6 unreachable (UNAVAILABLE, deadline or --wait expired, health not SERVING)
 //   7 failed on the server (ABORTED, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED from a
 //     statement timeout, INTERNAL): nothing was applied
+//   8 initialize INCOMPLETE (online: phases committed, then one failed)
+//   9 initialize IN_PROGRESS (another caller's online run holds the schema)
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -21,12 +24,12 @@
 #include <string>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -48,6 +51,8 @@ enum ExitCode {
   kRefused = 5,
   kUnreachable = 6,
   kServerFailed = 7,
+  kIncomplete = 8,
+  kInProgress = 9,
 };
 
 constexpr char kHelp[] = R"(schemactl: client of schemad, the PostgreSQL schema service.
@@ -55,16 +60,20 @@ constexpr char kHelp[] = R"(schemactl: client of schemad, the PostgreSQL schema 
 Usage: schemactl [global flags] COMMAND [command flags]
 
 Commands:
-  initialize [--dry-run] [--allow-hazards KIND,...] [--expect-fingerprint F] [--wait DURATION]
+  initialize [--online] [--dry-run] [--allow-hazards KIND,...] [--expect-fingerprint F]
+             [--wait DURATION]
         Bring the database to the registry. By default only hazard-free steps run;
-        --allow-hazards names the hazard kinds accepted (DATA_LOSS, DROPS_OBJECT,
-        TABLE_REWRITE, LONG_LOCK, VALIDATION; with or without the HAZARD_KIND_ prefix).
+        --allow-hazards names the hazard kinds accepted (@HAZARDS@; with or
+        without the HAZARD_KIND_ prefix). --online changes tables in use without
+        blocking their writers, phase by phase, with live progress on stderr.
         --wait 60s retries until the server and its database are reachable.
-  status [--check]
+  status [--online] [--check]
         IN_SYNC / PENDING / DRIFTED. With --check, the exit code is the verdict (CI gate).
-  diff [--sql]
+  diff [--online] [--sql]
         Every difference and the ordered plan with hazards; --sql prints the plan as a
-        reviewable SQL script, hazards as comments.
+        reviewable SQL script, hazards as comments (--online: phase by phase).
+  --online is --mode online; --mode transactional|online overrides the server's
+  --default-mode.
   health [--service NAME]
         gRPC health check; default service schemad.v1.SchemaService (readiness: the
         database is reachable); --service '' for liveness.
@@ -90,10 +99,21 @@ Exit codes:
     health not SERVING
   7 failed on the server: ABORTED (e.g. lock timeout), RESOURCE_EXHAUSTED,
     DEADLINE_EXCEEDED from a statement timeout, INTERNAL: nothing was applied
+  8 initialize ended INCOMPLETE: an online run committed phases, then one failed or
+    was cancelled; the next initialize finishes it
+  9 initialize found another caller's online run in progress (IN_PROGRESS): nothing
+    was done by this call; an API pod's start-up may treat it as success
 )";
 
-constexpr const char* kHazardKinds[] = {"DATA_LOSS", "DROPS_OBJECT", "TABLE_REWRITE", "LONG_LOCK",
-                                        "VALIDATION"};
+// The hazard kinds, from the proto (one vocabulary): "DATA_LOSS", ...
+std::vector<std::string> HazardKindNames() {
+  std::vector<std::string> out;
+  const google::protobuf::EnumDescriptor* kinds = v1::HazardKind_descriptor();
+  for (int i = 0; i < kinds->value_count(); ++i) {
+    if (kinds->value(i)->number() != 0) out.push_back(kinds->value(i)->name());
+  }
+  return out;
+}
 
 struct UsageError {
   std::string message;
@@ -112,6 +132,7 @@ struct Args {
   absl::Duration wait = absl::ZeroDuration();
   bool check = false;
   bool sql = false;
+  v1::ApplyMode mode = v1::APPLY_MODE_UNSPECIFIED;
   std::string service = "schemad.v1.SchemaService";
 };
 
@@ -131,7 +152,8 @@ Args ParseArgs(int argc, char** argv) {
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg == "-h" || arg == "--help" || arg == "help") {
-      std::cout << kHelp;
+      std::cout << absl::StrReplaceAll(kHelp,
+                                       {{"@HAZARDS@", absl::StrJoin(HazardKindNames(), ", ")}});
       std::exit(kOk);
     }
     if (!absl::StartsWith(arg, "--")) {
@@ -181,12 +203,11 @@ Args ParseArgs(int argc, char** argv) {
       for (absl::string_view kind : absl::StrSplit(take(), ',', absl::SkipWhitespace())) {
         std::string k = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(kind));
         std::string bare = absl::StartsWith(k, "HAZARD_KIND_") ? k.substr(12) : k;
-        bool known = false;
-        for (const char* h : kHazardKinds) known |= bare == h;
-        if (!known) {
+        v1::HazardKind parsed;
+        if (!v1::HazardKind_Parse(bare, &parsed) || parsed == v1::HAZARD_KIND_UNSPECIFIED) {
           throw UsageError{absl::StrCat("--allow-hazards: unknown hazard kind \"", kind,
-                                        "\" (known: DATA_LOSS, DROPS_OBJECT, TABLE_REWRITE, "
-                                        "LONG_LOCK, VALIDATION)")};
+                                        "\" (known: ", absl::StrJoin(HazardKindNames(), ", "),
+                                        ")")};
         }
         a.allow_hazards.push_back(bare);
       }
@@ -194,6 +215,18 @@ Args ParseArgs(int argc, char** argv) {
       a.expect_fingerprint = take();
     } else if (name == "wait") {
       a.wait = ParseDurationFlag(name, take());
+    } else if (name == "online") {
+      if (flag()) a.mode = v1::APPLY_MODE_ONLINE;
+    } else if (name == "mode") {
+      const std::string mode = absl::AsciiStrToLower(take());
+      if (mode == "online") {
+        a.mode = v1::APPLY_MODE_ONLINE;
+      } else if (mode == "transactional") {
+        a.mode = v1::APPLY_MODE_TRANSACTIONAL;
+      } else {
+        throw UsageError{
+            absl::StrCat("--mode must be transactional or online, not \"", mode, "\"")};
+      }
     } else if (name == "check") {
       a.check = flag();
     } else if (name == "sql") {
@@ -221,6 +254,9 @@ Args ParseArgs(int argc, char** argv) {
   only(a.wait > absl::ZeroDuration(), "wait", "initialize");
   only(a.check, "check", "status");
   only(a.sql, "sql", "diff");
+  if (a.mode != v1::APPLY_MODE_UNSPECIFIED && a.command == "health") {
+    throw UsageError{"--online and --mode belong to initialize, status and diff"};
+  }
   if (a.timeout == absl::ZeroDuration()) {
     a.timeout = a.command == "initialize" ? absl::Minutes(10) : absl::Seconds(30);
   }
@@ -380,6 +416,55 @@ int Print(const google::protobuf::Message& message, const std::string& text, con
   return kOk;
 }
 
+// Initialize through InitializeStream: progress events go to stderr (a
+// live line on a terminal, a line each otherwise, a JSON object each with
+// --format json); the last event is the response. A server without the
+// stream (UNIMPLEMENTED) gets the unary call.
+grpc::Status CallInitialize(v1::SchemaService::Stub& stub, grpc::ClientContext& ctx,
+                            const v1::InitializeRequest& request, const Args& a,
+                            v1::InitializeResponse* response) {
+  std::unique_ptr<grpc::ClientReader<v1::InitializeEvent>> reader =
+      stub.InitializeStream(&ctx, request);
+  const bool live = a.format == "text" && isatty(STDERR_FILENO);
+  bool got_result = false;
+  bool line_open = false;
+  v1::InitializeEvent event;
+  while (reader->Read(&event)) {
+    if (event.has_result()) {
+      *response = event.result();
+      got_result = true;
+      continue;
+    }
+    if (a.format == "json") {
+      std::string json;
+      if (google::protobuf::util::MessageToJsonString(event, &json).ok()) {
+        std::cerr << json << "\n";
+      }
+      continue;
+    }
+    const std::string line = RenderEvent(event);
+    if (live && event.has_index_progress()) {
+      std::cerr << "\r\033[K" << line << std::flush;  // one live line per phase
+      line_open = true;
+      continue;
+    }
+    if (line_open) std::cerr << "\n";
+    line_open = false;
+    std::cerr << line << "\n";
+  }
+  if (line_open) std::cerr << "\n";
+  grpc::Status status = reader->Finish();
+  if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    grpc::ClientContext unary;
+    Prepare(unary, a, absl::FromChrono(ctx.deadline()));
+    return stub.Initialize(&unary, request, response);
+  }
+  if (status.ok() && !got_result) {
+    return grpc::Status(grpc::StatusCode::UNKNOWN, "the stream ended without a result");
+  }
+  return status;
+}
+
 int Run(const Args& a) {
   Style style;
   style.color = a.format == "text" && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
@@ -417,7 +502,9 @@ int Run(const Args& a) {
     grpc::ClientContext ctx;
     const absl::Time deadline = absl::Now() + a.timeout;
     Prepare(ctx, a, deadline);
-    grpc::Status status = stub.Status(&ctx, v1::StatusRequest(), &response);
+    v1::StatusRequest request;
+    request.set_mode(a.mode);
+    grpc::Status status = stub.Status(&ctx, request, &response);
     if (!status.ok()) return Fail(status, deadline, a);
     int code = Print(response, RenderStatus(response, style), a);
     if (code != kOk || !a.check) return code;
@@ -433,6 +520,7 @@ int Run(const Args& a) {
     v1::DiffResponse response;
     const absl::Time deadline = absl::Now() + a.timeout;
     v1::DiffRequest request;
+    request.set_mode(a.mode);
     for (;;) {
       grpc::ClientContext ctx;
       Prepare(ctx, a, deadline);
@@ -469,6 +557,7 @@ int Run(const Args& a) {
   request.set_request_id(RandomRequestId());
   request.set_dry_run(a.dry_run);
   request.set_expected_fingerprint(a.expect_fingerprint);
+  request.set_mode(a.mode);
   for (const std::string& h : a.allow_hazards) request.add_allow_hazards(h);
   const absl::Time wait_until = absl::Now() + a.wait;
   absl::Time last_progress = absl::InfinitePast();
@@ -477,11 +566,20 @@ int Run(const Args& a) {
     grpc::ClientContext ctx;
     absl::Time deadline = absl::Now() + a.timeout;
     Prepare(ctx, a, deadline);
-    grpc::Status status = stub.Initialize(&ctx, request, &response);
+    grpc::Status status = CallInitialize(stub, ctx, request, a, &response);
     if (status.ok()) {
       int code = Print(response, RenderInitialize(response, style), a);
       if (code != kOk) return code;
-      return response.outcome() == v1::InitializeResponse::PARTIAL ? kDrifted : kOk;
+      switch (response.outcome()) {
+        case v1::InitializeResponse::PARTIAL:
+          return kDrifted;
+        case v1::InitializeResponse::INCOMPLETE:
+          return kIncomplete;
+        case v1::InitializeResponse::IN_PROGRESS:
+          return kInProgress;
+        default:
+          return kOk;
+      }
     }
     // Lock waits (ABORTED) end when the other session finishes: worth
     // retrying within --wait, like an unreachable server or database.

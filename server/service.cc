@@ -401,6 +401,10 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
       plan->set_schema(r.schema);
       plan->set_mode(ToProto(r.plan.mode));
       plan->set_phases(static_cast<uint32_t>(r.plan.phases));
+      if (r.plan.mode == ApplyMode::kOnline) {
+        plan->set_lock_timeout_ms(static_cast<uint32_t>(
+            absl::ToInt64Milliseconds(engine_->options().online_lock_timeout)));
+      }
       response->set_total_differences(static_cast<uint32_t>(r.differences.size()));
       response->set_total_steps(static_cast<uint32_t>(r.plan.steps.size()));
       if (d < r.differences.size() || s < r.plan.steps.size()) {

@@ -729,11 +729,12 @@ std::string PhaseSettings(OnlineRun& run, pqxx::transaction_base& tx, absl::Dura
 // CONCURRENTLY): lock_timeout 0 (its waits block no writer; a short one
 // would cancel the build whenever an older transaction exists), its own
 // statement timeout; the session's settings are restored afterwards.
-absl::Status RunOutsideTransaction(OnlineRun& run, const std::string& sql) {
+absl::Status RunOutsideTransaction(OnlineRun& run, const std::string& sql,
+                                   absl::Duration lock_timeout = absl::ZeroDuration()) {
   std::string previous_path;
   absl::Status status = Guard("running a statement outside a transaction", [&]() -> absl::Status {
     pqxx::nontransaction tx(run.lease.conn());
-    previous_path = PhaseSettings(run, tx, run.engine.index_build_timeout, absl::ZeroDuration(),
+    previous_path = PhaseSettings(run, tx, run.engine.index_build_timeout, lock_timeout,
                                   /*local=*/false);
     Exec(run.pool, tx, sql);
     return absl::OkStatus();
@@ -818,7 +819,11 @@ void Undo(OnlineRun& run, const PlanStep& step, const absl::Status& failure) {
   const bool on_data = SqlStateOf(failure).substr(0, 2) == "23";
   if (!step.undo_on_any_failure && !on_data) return;
   if (!step.undo_transactional) {
-    absl::Status ignored = RunOutsideTransaction(run, step.undo);
+    // DROP INDEX CONCURRENTLY waits for every transaction using the table:
+    // bounded, so that a cancelled run stops promptly (the next run drops
+    // what is left).
+    absl::Status ignored = RunOutsideTransaction(
+        run, step.undo, std::max(run.engine.online_lock_timeout, absl::Seconds(5)));
     return;
   }
   for (int attempt = 0; attempt < 3; ++attempt) {

@@ -1050,12 +1050,13 @@ class Planner {
             .undo = DropIndexSql(s_, temp, true, true),
             .undo_on_any_failure = true});
     }
-    Emit(kAddConstraintsStage, AddConstraintUsingIndexSql(s_, table.name, want, temp),
+    // After every concurrent build (suborder 0), drop (1) and rename (2).
+    Emit(kCreateIndexesStage, AddConstraintUsingIndexSql(s_, table.name, want, temp),
          {.statement = StatementKind::kAddConstraintUsingIndex,
           .table = table.name,
           .resolves = std::move(resolves),
           .group = group,
-          .suborder = 1});
+          .suborder = 3});
   }
 
   void PlanConstraint(const Difference& d, std::vector<int> r) {

@@ -214,6 +214,7 @@ class Engine {
   absl::StatusOr<Schema> Desired(absl::Time deadline);
 
   const Registry& registry() const { return registry_; }
+  const EngineOptions& options() const { return options_; }
   Database& database() { return *db_; }
 
  private:
