@@ -372,6 +372,16 @@ int ResolveAmbiguous(v1::SchemaService::Stub& stub, const Args& a, const grpc::S
     Prepare(ctx, a, deadline);
     last = stub.GetInitializeOutcome(&ctx, lookup, &outcome);
     if (last.ok()) {
+      if (outcome.outcome() == v1::GetInitializeOutcomeResponse::PARTIALLY_COMMITTED) {
+        std::cerr << "schemactl: the call failed ("
+                  << absl::StatusCodeToString(static_cast<absl::StatusCode>(failure.error_code()))
+                  << ": " << failure.error_message()
+                  << "); schemad.history shows that the online run committed " << outcome.steps()
+                  << " steps and did not finish (request " << request_id
+                  << "); the next initialize finishes it\n";
+        Print(outcome, "incomplete (confirmed from schemad.history after the call failed)\n", a);
+        return kIncomplete;
+      }
       if (outcome.outcome() == v1::GetInitializeOutcomeResponse::COMMITTED) {
         std::cerr << "schemactl: the call failed ("
                   << absl::StatusCodeToString(static_cast<absl::StatusCode>(failure.error_code()))

@@ -352,7 +352,9 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                       response->set_outcome(pb::GetInitializeOutcomeResponse::NOT_COMMITTED);
                       return absl::OkStatus();
                     }
-                    response->set_outcome(pb::GetInitializeOutcomeResponse::COMMITTED);
+                    response->set_outcome(
+                        r.complete ? pb::GetInitializeOutcomeResponse::COMMITTED
+                                   : pb::GetInitializeOutcomeResponse::PARTIALLY_COMMITTED);
                     *response->mutable_finished_at() =
                         google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
                             absl::ToUnixMicros(r.finished_at));

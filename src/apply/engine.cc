@@ -242,8 +242,12 @@ absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_
       int version = 0;
       SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(db_->pool(), tx, &usable, &version));
       if (usable && version >= 2) {
-        if (std::optional<HistoryRow> row = ReadRequest(db_->pool(), tx, request_id)) {
+        std::optional<HistoryRow> row = ReadRequest(db_->pool(), tx, request_id, version);
+        // An ONLINE run's row exists from its start: only phases that
+        // committed count.
+        if (row.has_value() && (row->state == "completed" || row->steps > 0)) {
           out.committed = true;
+          out.complete = row->state == "completed";
           out.finished_at = row->finished_at;
           out.steps = row->steps;
           out.registry_fingerprint = row->registry_fingerprint;
@@ -1126,10 +1130,35 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                              CachedCanonical(cache_mu_, canonical_, pool, lease, registry_));
     const Schema& desired = *canonical;
     Snapshot snapshot;
-    absl::Status planned = ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
-                                       /*wait_for_locks=*/true, options.mode, &snapshot,
-                                       deparse_cache_.get(), [](pqxx::dbtransaction&) {});
+    // Rows of online runs still "running": under the lock, their schemad
+    // died; marked "interrupted" by whichever Initialize comes next.
+    int stale_runs = 0;
+    absl::Status planned =
+        ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
+                    /*wait_for_locks=*/true, options.mode, &snapshot, deparse_cache_.get(),
+                    [&](pqxx::dbtransaction& tx) {
+                      int version = history_version_.load();
+                      if (version == 0) {
+                        bool usable = false;
+                        if (VerifySelfSchema(pool, tx, &usable, &version).ok() && usable) {
+                          history_version_.store(version);
+                        } else {
+                          version = 0;
+                        }
+                      }
+                      if (version >= 3) stale_runs = CountRunning(pool, tx);
+                    });
     if (!planned.ok()) return StoppedOr(watchdog, planned, "Initialize");
+    if (stale_runs > 0 && !options.dry_run) {
+      SCHEMAD_RETURN_IF_ERROR(Guard("marking interrupted runs", [&]() -> absl::Status {
+        pqxx::work tx(lease.conn());
+        pool.Count(2);
+        BeginSettings(pool, tx, {desired.name}, deadline, 0, pool.options().lock_timeout);
+        MarkInterrupted(pool, tx);
+        tx.commit();
+        return absl::OkStatus();
+      }));
+    }
     result.fingerprint = snapshot.fingerprint;
     SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, snapshot.fingerprint));
 

@@ -42,7 +42,7 @@ const std::vector<Migration>& Migrations() {
       {3,
        {"ALTER TABLE schemad.history ADD COLUMN IF NOT EXISTS mode text, "
         "ADD COLUMN IF NOT EXISTS state text, ADD COLUMN IF NOT EXISTS phase_count integer, "
-        "ADD COLUMN IF NOT EXISTS phases jsonb"}},
+        "ADD COLUMN IF NOT EXISTS phases jsonb, ADD COLUMN IF NOT EXISTS pid integer"}},
   };
   return *kMigrations;
 }
@@ -68,7 +68,8 @@ const std::map<std::string, std::string>& ExpectedShapes() {
            "nextval('schemad.history_id_seq'::regclass), started_at timestamp with time zone "
            "not null, finished_at timestamp with time zone not null, caller text not null, "
            "registry_fingerprint text not null, steps jsonb not null, duration_ms integer not "
-           "null, request_id text, mode text, state text, phase_count integer, phases jsonb; "
+           "null, request_id text, mode text, state text, phase_count integer, phases jsonb, pid "
+           "integer; "
            "constraints history_pkey PRIMARY KEY (id); indexes 1; triggers 0; rules 0; "
            "policies 0; inheritance 0"},
           // Earlier layouts: still schemad's own, migrated on the next
@@ -307,10 +308,11 @@ int64_t StartRun(ConnectionPool& pool, pqxx::transaction_base& tx, const History
   return ExecParams(pool, tx,
                     "INSERT INTO schemad.history (started_at, finished_at, caller, "
                     "registry_fingerprint, steps, duration_ms, request_id, mode, state, "
-                    "phase_count, phases) "
+                    "phase_count, phases, pid) "
                     "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 "
                     "OPERATOR(pg_catalog./) 1000000), pg_catalog.clock_timestamp(), $2, $3, "
-                    "'[]', 0, NULLIF($4, ''), 'ONLINE', 'running', $5, '[]') RETURNING id",
+                    "'[]', 0, NULLIF($4, ''), 'ONLINE', 'running', $5, '[]', "
+                    "pg_catalog.pg_backend_pid()) RETURNING id",
                     absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
                     record.request_id, record.phases)[0][0]
       .as<int64_t>();
@@ -348,6 +350,13 @@ void FinishRun(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
              run_id, state);
 }
 
+int CountRunning(ConnectionPool& pool, pqxx::transaction_base& tx) {
+  return Exec(pool, tx,
+              "SELECT pg_catalog.count(*)::pg_catalog.int4 FROM schemad.history "
+              "WHERE state OPERATOR(pg_catalog.=) 'running'")[0][0]
+      .as<int>();
+}
+
 int MarkInterrupted(ConnectionPool& pool, pqxx::transaction_base& tx) {
   return static_cast<int>(Exec(pool, tx,
                                "UPDATE schemad.history SET state = 'interrupted' "
@@ -371,12 +380,19 @@ namespace {
 // Finish time as microseconds, steps and fingerprint, from schemad.history.
 constexpr char kHistoryColumns[] =
     "SELECT registry_fingerprint, pg_catalog.int8(pg_catalog.\"extract\"('epoch', finished_at) "
-    "OPERATOR(pg_catalog.*) 1000000), pg_catalog.jsonb_array_length(steps) FROM schemad.history ";
+    "OPERATOR(pg_catalog.*) 1000000), pg_catalog.jsonb_array_length(steps), ";
+
+// Layout 3 has the run's state; earlier rows are complete.
+std::string HistoryQuery(int version, const std::string& where) {
+  return absl::StrCat(kHistoryColumns,
+                      version >= 3 ? "COALESCE(state, 'completed')" : "'completed'",
+                      " FROM schemad.history ", where);
+}
 
 std::optional<HistoryRow> FirstRow(const pqxx::result& r) {
   if (r.empty()) return std::nullopt;
   return HistoryRow{r[0][0].as<std::string>(), absl::FromUnixMicros(r[0][1].as<int64_t>()),
-                    r[0][2].as<int>()};
+                    r[0][2].as<int>(), r[0][3].as<std::string>()};
 }
 
 }  // namespace
@@ -387,19 +403,17 @@ std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transactio
   // interrupted) are not what was last applied.
   return FirstRow(
       Exec(pool, tx,
-           absl::StrCat(kHistoryColumns,
-                        version >= 3 ? "WHERE state IS NULL OR state OPERATOR(pg_catalog.=) "
-                                       "'completed' "
-                                     : "",
-                        "ORDER BY id DESC LIMIT 1")));
+           HistoryQuery(version, absl::StrCat(version >= 3 ? "WHERE state IS NULL OR state "
+                                                             "OPERATOR(pg_catalog.=) 'completed' "
+                                                           : "",
+                                              "ORDER BY id DESC LIMIT 1"))));
 }
 
 std::optional<HistoryRow> ReadRequest(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                      const std::string& request_id) {
+                                      const std::string& request_id, int version) {
   return FirstRow(ExecParams(
       pool, tx,
-      absl::StrCat(kHistoryColumns,
-                   "WHERE request_id OPERATOR(pg_catalog.=) $1 ORDER BY id DESC LIMIT 1"),
+      HistoryQuery(version, "WHERE request_id OPERATOR(pg_catalog.=) $1 ORDER BY id DESC LIMIT 1"),
       request_id));
 }
 

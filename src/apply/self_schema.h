@@ -79,11 +79,15 @@ void RecordPhase(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_i
                  const PhaseRecord& phase);
 void FinishRun(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
                const std::string& state);
+// Rows "running" (under the Initialize lock: all of them belong to dead
+// runs).
+int CountRunning(ConnectionPool& pool, pqxx::transaction_base& tx);
 // Marks rows still "running" as "interrupted"; returns how many. Call under
 // the Initialize lock.
 int MarkInterrupted(ConnectionPool& pool, pqxx::transaction_base& tx);
 
-// The online run in progress (the newest row "running"), if any.
+// The online run in progress (the newest row "running" whose backend is
+// alive and holds an advisory lock), if any.
 struct RunningRun {
   int64_t id = 0;
   int phases = 0;
@@ -97,6 +101,9 @@ struct HistoryRow {
   std::string registry_fingerprint;
   absl::Time finished_at;
   int steps = 0;
+  // "completed" (rows before layout 3 too), "running", "failed at phase
+  // k: ...", "cancelled", "interrupted".
+  std::string state;
 };
 
 // The newest row of schemad.history, if any. Call only once the table is
@@ -109,7 +116,7 @@ std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transactio
 
 // The newest row recorded with `request_id`, if any. Requires layout 2.
 std::optional<HistoryRow> ReadRequest(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                      const std::string& request_id);
+                                      const std::string& request_id, int version);
 
 }  // namespace schemad
 

@@ -4,6 +4,7 @@
 // and leave nothing behind, leftovers of interrupted runs finished by the
 // next run, and callers that arrive during a run.
 #include <atomic>
+#include <csignal>
 #include <map>
 #include <random>
 #include <thread>
@@ -81,8 +82,8 @@ table {
 constexpr int kRows = 20000;
 
 // A database at kChunksBefore with kRows chunks over 100 documents.
-std::unique_ptr<testing::TestDb> ChunksDatabase() {
-  auto db = testing::TestDb::Create();
+std::unique_ptr<testing::TestDb> ChunksDatabase(const std::string& server_url = "") {
+  auto db = testing::TestDb::Create(server_url);
   Engine before(db->pool(), testing::MustLoadRegistry(absl::StrCat(kDocuments, kChunksBefore)));
   absl::StatusOr<InitializeResult> r = before.Initialize({}, Deadline());
   EXPECT_TRUE(r.ok()) << r.status();
@@ -556,23 +557,34 @@ bool SeenWaiting(testing::TestDb& db, const std::string& fragment) {
 }
 
 // chunks with one new index: a one-phase online run.
-Registry NewIndexOnly() {
-  return testing::MustLoadRegistry(absl::StrCat(kDocuments, R"pb(
-table {
-  name: "chunks"
-  column { name: "id" type: "bigint" not_null: true }
-  column { name: "document_id" type: "bigint" not_null: true }
-  column { name: "seq" type: "integer" not_null: true }
-  column { name: "body" type: "text" }
-  column { name: "tokens" type: "integer" }
-  column { name: "code" type: "text" }
-  primary_key { name: "chunks_pkey" column: "id" }
-  index { name: "ix_chunks_old" key { column: "tokens" } }
-  index { name: "ix_chunks_changed" key { column: "seq" } }
-  index { name: "ix_chunks_document" key { column: "document_id" } }
+std::string NewIndexOnlyText() {
+  return absl::StrCat(kDocuments, R"pb(
+    table {
+      name: "chunks"
+      column { name: "id" type: "bigint" not_null: true }
+      column { name: "document_id" type: "bigint" not_null: true }
+      column { name: "seq" type: "integer" not_null: true }
+      column { name: "body" type: "text" }
+      column { name: "tokens" type: "integer" }
+      column { name: "code" type: "text" }
+      primary_key { name: "chunks_pkey" column: "id" }
+      index {
+        name: "ix_chunks_old"
+        key { column: "tokens" }
+      }
+      index {
+        name: "ix_chunks_changed"
+        key { column: "seq" }
+      }
+      index {
+        name: "ix_chunks_document"
+        key { column: "document_id" }
+      }
+    }
+  )pb");
 }
-)pb"));
-}
+
+Registry NewIndexOnly() { return testing::MustLoadRegistry(NewIndexOnlyText()); }
 
 TEST(OnlineTest, CallersArrivingDuringARunAreAnsweredAtOnce) {
   auto db = ChunksDatabase();
@@ -732,6 +744,121 @@ TEST(OnlineTest, CancellingARunningBuildDropsItsInvalidIndexAndRecordsCancelled)
   EXPECT_EQ(TemporaryObjects(*db), 0);
   EXPECT_EQ(InvalidIndexes(*db), 0);
 }
+
+// Crashes mid-phase: schemad killed (-9) or PostgreSQL crashed while a
+// concurrent build, or a validation, runs (pinned by a blocker and seen in
+// pg_stat_activity at the crash). The next Initialize converges with no
+// leftover object; writers commit throughout when PostgreSQL stays up.
+struct CrashCase {
+  const char* name;
+  bool crash_postgres;
+  bool validate;
+};
+
+class OnlineCrashTest : public ::testing::TestWithParam<CrashCase> {};
+
+TEST_P(OnlineCrashTest, TheNextInitializeConvergesWithNoLeftover) {
+  const CrashCase& c = GetParam();
+  std::unique_ptr<testing::PrivateCluster> cluster;
+  if (c.crash_postgres) cluster = std::make_unique<testing::PrivateCluster>();
+  auto db = ChunksDatabase(cluster ? cluster->server_url() : "");
+  std::string text = NewIndexOnlyText();
+  if (c.validate) {
+    // A NOT VALID foreign key, as the first phase of an online run leaves
+    // it: the plan is its validation alone.
+    db->Exec(
+        "ALTER TABLE chunks ADD CONSTRAINT fk_chunks_document FOREIGN KEY (document_id) "
+        "REFERENCES documents(id) NOT VALID");
+    text = absl::StrCat(kDocuments, kChunksBefore);
+    text.insert(text.rfind('}'), R"pb(foreign_key {
+                                        name: "fk_chunks_document"
+                                        column: "document_id"
+                                        references_table: "documents"
+                                        references_column: "id"
+                                      }
+    )pb");
+  }
+  const Registry registry = testing::MustLoadRegistry(text);
+  const std::string dir = testing::TempDir();
+  testing::WriteFile(dir, "chunks.textproto", text);
+  auto server = std::make_unique<testing::ServerProcess>(std::vector<std::string>{
+      "--database-url", db->url(), "--registry", dir, "--lock-timeout", "60s"});
+  std::unique_ptr<Writers> writers;
+  if (!c.crash_postgres) writers = std::make_unique<Writers>(db->url(), 2);
+  // The blocker: an old snapshot for a build; SHARE UPDATE EXCLUSIVE (no
+  // writer waits for it) for a validation.
+  std::unique_ptr<SnapshotBlocker> snapshot;
+  std::unique_ptr<pqxx::connection> lock_conn;
+  std::unique_ptr<pqxx::work> lock_tx;
+  if (c.validate) {
+    lock_conn = std::make_unique<pqxx::connection>(db->url());
+    lock_tx = std::make_unique<pqxx::work>(*lock_conn);
+    lock_tx->exec("LOCK TABLE chunks IN SHARE UPDATE EXCLUSIVE MODE");
+  } else {
+    snapshot = std::make_unique<SnapshotBlocker>(db->url(), "chunks");
+  }
+  testing::CommandResult client;
+  std::thread calling([&] {
+    client = testing::RunCommand(absl::StrCat(
+        testing::BinaryPath("schemactl"), " --server ", server->address(),
+        " --timeout 60s initialize --online --allow-hazards INDEX_BUILD,VALIDATION 2>&1"));
+  });
+  ASSERT_TRUE(SeenWaiting(*db, c.validate ? "VALIDATE CONSTRAINT" : "CREATE INDEX CONCURRENTLY"));
+  if (c.crash_postgres) {
+    cluster->Stop("immediate");
+    cluster->Start();
+  } else {
+    server->Kill(SIGKILL);
+  }
+  // The old snapshot or lock goes away (with the crash, or now).
+  try {
+    if (lock_tx) lock_tx->commit();
+  } catch (const std::exception&) {
+  }
+  lock_tx.reset();
+  try {
+    if (snapshot) snapshot->Release();
+  } catch (const std::exception&) {
+  }
+  snapshot.reset();
+  calling.join();
+  EXPECT_NE(client.exit_code, 0) << client.output;
+  server.reset();
+
+  // The next Initialize (another schemad) finishes the job. The killed
+  // schemad's backend may still hold the lock for a moment (until it
+  // notices its client is gone): waited for, within the deadline.
+  std::unique_ptr<Database> pool = *Database::Create({.url = db->url()});
+  Engine engine(pool.get(), registry);
+  InitializeOptions options;
+  options.mode = ApplyMode::kOnline;
+  options.allow_hazards = AllHazards();
+  absl::StatusOr<InitializeResult> next = engine.Initialize(options, Deadline(60));
+  if (writers) writers->Stop();
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(next->outcome == Outcome::kApplied || next->outcome == Outcome::kAlreadyInSync)
+      << OutcomeName(next->outcome) << " " << next->cause;
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline(), ApplyMode::kOnline);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  EXPECT_EQ(TemporaryObjects(*db), 0);
+  EXPECT_EQ(InvalidIndexes(*db), 0);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"), 0);
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM schemad.history WHERE state = 'running'"), 0)
+      << "the crashed run's row is marked, not left running";
+  if (writers) {
+    EXPECT_THAT(writers->errors(), IsEmpty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Crashes, OnlineCrashTest,
+                         ::testing::Values(CrashCase{"SchemadKilledMidBuild", false, false},
+                                           CrashCase{"SchemadKilledMidValidate", false, true},
+                                           CrashCase{"PostgresCrashedMidBuild", true, false},
+                                           CrashCase{"PostgresCrashedMidValidate", true, true}),
+                         [](const ::testing::TestParamInfo<CrashCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace schemad

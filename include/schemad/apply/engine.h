@@ -150,6 +150,9 @@ struct InitializeResult {
 // Whether an Initialize that carried a request id committed.
 struct RequestOutcome {
   bool committed = false;
+  // ONLINE runs: false when the run committed some phases but not all
+  // (failed, cancelled or interrupted).
+  bool complete = true;
   absl::Time finished_at;
   int steps = 0;
   std::string registry_fingerprint;
