@@ -207,6 +207,9 @@ std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style
     absl::StrAppend(&out, "online run ", r.run_id(), ": ", r.phases_committed(), " of ", r.phases(),
                     " phases committed\n");
   }
+  if (r.outcome() != v1::InitializeResponse::INCOMPLETE && !r.cause().empty()) {
+    absl::StrAppend(&out, Paint(style, kYellow, "note"), "  ", r.cause(), "\n");
+  }
   if (!r.executed().empty()) {
     absl::StrAppend(&out, "\n",
                     r.outcome() == v1::InitializeResponse::DRY_RUN ? "would execute" : "executed",

@@ -61,12 +61,13 @@ Usage: schemactl [global flags] COMMAND [command flags]
 
 Commands:
   initialize [--online] [--dry-run] [--allow-hazards KIND,...] [--expect-fingerprint F]
-             [--wait DURATION]
+             [--wait DURATION] [--retry-failed]
         Bring the database to the registry. By default only hazard-free steps run;
         --allow-hazards names the hazard kinds accepted (@HAZARDS@; with or
         without the HAZARD_KIND_ prefix). --online changes tables in use without
         blocking their writers, phase by phase, with live progress on stderr.
         --wait 60s retries until the server and its database are reachable.
+        --retry-failed retries online steps held back since existing rows failed them.
   status [--online] [--check]
         IN_SYNC / PENDING / DRIFTED. With --check, the exit code is the verdict (CI gate).
   diff [--online] [--sql]
@@ -132,6 +133,7 @@ struct Args {
   absl::Duration wait = absl::ZeroDuration();
   bool check = false;
   bool sql = false;
+  bool retry_failed = false;
   v1::ApplyMode mode = v1::APPLY_MODE_UNSPECIFIED;
   std::string service = "schemad.v1.SchemaService";
 };
@@ -215,6 +217,8 @@ Args ParseArgs(int argc, char** argv) {
       a.expect_fingerprint = take();
     } else if (name == "wait") {
       a.wait = ParseDurationFlag(name, take());
+    } else if (name == "retry-failed") {
+      a.retry_failed = flag();
     } else if (name == "online") {
       if (flag()) a.mode = v1::APPLY_MODE_ONLINE;
     } else if (name == "mode") {
@@ -253,6 +257,7 @@ Args ParseArgs(int argc, char** argv) {
   only(!a.expect_fingerprint.empty(), "expect-fingerprint", "initialize");
   only(a.wait > absl::ZeroDuration(), "wait", "initialize");
   only(a.check, "check", "status");
+  only(a.retry_failed, "retry-failed", "initialize");
   only(a.sql, "sql", "diff");
   if (a.mode != v1::APPLY_MODE_UNSPECIFIED && a.command == "health") {
     throw UsageError{"--online and --mode belong to initialize, status and diff"};
@@ -568,6 +573,7 @@ int Run(const Args& a) {
   request.set_dry_run(a.dry_run);
   request.set_expected_fingerprint(a.expect_fingerprint);
   request.set_mode(a.mode);
+  request.set_retry_failed(a.retry_failed);
   for (const std::string& h : a.allow_hazards) request.add_allow_hazards(h);
   const absl::Time wait_until = absl::Now() + a.wait;
   absl::Time last_progress = absl::InfinitePast();

@@ -211,6 +211,7 @@ absl::StatusOr<InitializeOptions> InitializeOptionsFromProto(const pb::Initializ
                                                              ApplyMode default_mode) {
   InitializeOptions options;
   options.dry_run = request.dry_run();
+  options.retry_failed = request.retry_failed();
   if (request.expected_fingerprint().size() > 128) {
     return absl::InvalidArgumentError("expected_fingerprint: longer than any fingerprint");
   }

@@ -1,6 +1,7 @@
 #include "schemad/apply/engine.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -539,11 +540,17 @@ struct Selection {
   std::vector<PlanStep> runs;  // in plan order
   std::vector<PlanStep> skipped;
   std::vector<Difference> expected_remaining;
+  // Why steps were held back although their hazards were accepted.
+  std::string held_back;
 };
 
-Selection Select(const Snapshot& snapshot, const std::vector<HazardKind>& allow) {
+// `held`: statements that failed on the data in an earlier run (with its
+// id); they, and their groups, wait until the caller asks to retry them.
+Selection Select(const Snapshot& snapshot, const std::vector<HazardKind>& allow,
+                 const std::map<std::string, int64_t>& held = {}) {
   std::set<HazardKind> allowed(allow.begin(), allow.end());
   auto step_allowed = [&](const PlanStep& s) {
+    if (held.count(s.sql)) return false;
     for (const Hazard& h : s.hazards) {
       if (!allowed.count(h.kind)) return false;
     }
@@ -566,6 +573,13 @@ Selection Select(const Snapshot& snapshot, const std::vector<HazardKind>& allow)
   }
   for (int i = 0; i < static_cast<int>(snapshot.differences.size()); ++i) {
     if (!resolved.count(i)) out.expected_remaining.push_back(snapshot.differences[i]);
+  }
+  for (const PlanStep& s : snapshot.plan.steps) {
+    const auto it = held.find(s.sql);
+    if (it == held.end()) continue;
+    absl::StrAppend(&out.held_back, out.held_back.empty() ? "" : "; ", "`", s.sql.substr(0, 200),
+                    "` failed on existing rows in run ", it->second,
+                    ": fix the rows, then retry it (retry_failed, schemactl --retry-failed)");
   }
   return out;
 }
@@ -768,7 +782,7 @@ absl::Duration PhaseStatementTimeout(OnlineRun& run, const PhaseRun& phase) {
 // Runs one transactional phase, retrying lock timeouts with jittered
 // exponential back-off. Records the phase in the run's row before COMMIT.
 absl::Status RunTransactionalPhase(OnlineRun& run, const PhaseRun& phase, int64_t run_id,
-                                   int* retries) {
+                                   int* retries, std::string* failed_sql) {
   std::mt19937 random(std::random_device{}());
   absl::Duration backoff = run.engine.lock_retry_backoff;
   const absl::Time phase_started = absl::Now();
@@ -780,7 +794,11 @@ absl::Status RunTransactionalPhase(OnlineRun& run, const PhaseRun& phase, int64_
           run, tx, PhaseStatementTimeout(run, phase),
           phase.strong_lock ? run.engine.online_lock_timeout : run.pool.options().lock_timeout,
           /*local=*/true);
-      for (const PlanStep& s : phase.steps) Exec(run.pool, tx, s.sql);
+      for (const PlanStep& s : phase.steps) {
+        *failed_sql = s.sql;
+        Exec(run.pool, tx, s.sql);
+      }
+      failed_sql->clear();
       RecordPhase(run.pool, tx, run_id,
                   {.phase = phase.number,
                    .duration = absl::Now() - phase_started,
@@ -879,6 +897,7 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
   }
   absl::Status failure;
   std::string state = "completed";
+  std::string failed_on_data;
   for (const PhaseRun& phase : phases) {
     if (run.watchdog.reason() != Watchdog::Reason::kNone) {
       failure = run.watchdog.reason() == Watchdog::Reason::kCancelled
@@ -898,9 +917,11 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
     const absl::Time phase_started = absl::Now();
     int retries = 0;
     absl::Status status;
+    std::string failed_sql;
     if (phase.transactional) {
-      status = RunTransactionalPhase(run, phase, run_id, &retries);
+      status = RunTransactionalPhase(run, phase, run_id, &retries, &failed_sql);
     } else {
+      failed_sql = phase.steps.front().sql;
       const PlanStep& step = phase.steps.front();
       {
         InitializeEvent base;
@@ -933,6 +954,7 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
       for (const PlanStep& s : phase.steps) Undo(run, s, status);
       failure = status;
       result->failed_phase = phase.number;
+      if (SqlStateOf(status).substr(0, 2) == "23") failed_on_data = failed_sql;
       state = run.watchdog.reason() != Watchdog::Reason::kNone
                   ? "cancelled"
                   : absl::StrCat("failed at phase ", phase.number, ": ",
@@ -955,7 +977,7 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
   absl::Status ignored = Guard("finishing the online run", [&]() -> absl::Status {
     pqxx::work tx(run.lease.conn());
     run.pool.Count(2);
-    FinishRun(run.pool, tx, run_id, state);
+    FinishRun(run.pool, tx, run_id, state, failed_on_data);
     tx.commit();
     return absl::OkStatus();
   });
@@ -978,6 +1000,11 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
     }
     result->outcome = Outcome::kIncomplete;
     result->cause = std::string(failure.message());
+    if (!failed_on_data.empty()) {
+      absl::StrAppend(&result->cause,
+                      "; existing rows violate it: it is not retried on every start; fix the "
+                      "rows, then retry it (retry_failed, schemactl --retry-failed)");
+    }
     return absl::OkStatus();
   }
   if (!read.ok()) {
@@ -1133,6 +1160,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     // Rows of online runs still "running": under the lock, their schemad
     // died; marked "interrupted" by whichever Initialize comes next.
     int stale_runs = 0;
+    std::map<std::string, int64_t> failed_on_data;
     absl::Status planned =
         ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
                     /*wait_for_locks=*/true, options.mode, &snapshot, deparse_cache_.get(),
@@ -1146,7 +1174,10 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                           version = 0;
                         }
                       }
-                      if (version >= 3) stale_runs = CountRunning(pool, tx);
+                      if (version >= 3) {
+                        stale_runs = CountRunning(pool, tx);
+                        if (!options.retry_failed) failed_on_data = ReadDataFailures(pool, tx);
+                      }
                     });
     if (!planned.ok()) return StoppedOr(watchdog, planned, "Initialize");
     if (stale_runs > 0 && !options.dry_run) {
@@ -1162,8 +1193,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     result.fingerprint = snapshot.fingerprint;
     SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, snapshot.fingerprint));
 
-    Selection selection = Select(snapshot, options.allow_hazards);
+    Selection selection = Select(snapshot, options.allow_hazards, failed_on_data);
     result.skipped = selection.skipped;
+    result.cause = selection.held_back;
     result.remaining = selection.expected_remaining;
     const std::vector<Difference> expected_remaining = selection.expected_remaining;
     std::vector<PlanStep> label_steps, main_steps;

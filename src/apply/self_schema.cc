@@ -42,7 +42,8 @@ const std::vector<Migration>& Migrations() {
       {3,
        {"ALTER TABLE schemad.history ADD COLUMN IF NOT EXISTS mode text, "
         "ADD COLUMN IF NOT EXISTS state text, ADD COLUMN IF NOT EXISTS phase_count integer, "
-        "ADD COLUMN IF NOT EXISTS phases jsonb, ADD COLUMN IF NOT EXISTS pid integer"}},
+        "ADD COLUMN IF NOT EXISTS phases jsonb, ADD COLUMN IF NOT EXISTS pid integer, "
+        "ADD COLUMN IF NOT EXISTS failed_step text"}},
   };
   return *kMigrations;
 }
@@ -69,7 +70,7 @@ const std::map<std::string, std::string>& ExpectedShapes() {
            "not null, finished_at timestamp with time zone not null, caller text not null, "
            "registry_fingerprint text not null, steps jsonb not null, duration_ms integer not "
            "null, request_id text, mode text, state text, phase_count integer, phases jsonb, pid "
-           "integer; "
+           "integer, failed_step text; "
            "constraints history_pkey PRIMARY KEY (id); indexes 1; triggers 0; rules 0; "
            "policies 0; inheritance 0"},
           // Earlier layouts: still schemad's own, migrated on the next
@@ -341,13 +342,26 @@ void RecordPhase(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_i
 }
 
 void FinishRun(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
-               const std::string& state) {
+               const std::string& state, const std::string& failed_on_data) {
   ExecParams(pool, tx,
-             "UPDATE schemad.history SET state = $2, finished_at = pg_catalog.clock_timestamp(), "
+             "UPDATE schemad.history SET state = $2, failed_step = NULLIF($3, ''), "
+             "finished_at = pg_catalog.clock_timestamp(), "
              "duration_ms = pg_catalog.int4(pg_catalog.\"extract\"('epoch', "
              "pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started_at) "
              "OPERATOR(pg_catalog.*) 1000) WHERE id OPERATOR(pg_catalog.=) $1",
-             run_id, state);
+             run_id, state, failed_on_data);
+}
+
+std::map<std::string, int64_t> ReadDataFailures(ConnectionPool& pool, pqxx::transaction_base& tx) {
+  std::map<std::string, int64_t> out;
+  for (const auto& row :
+       Exec(pool, tx,
+            "SELECT failed_step, id FROM schemad.history WHERE failed_step IS NOT NULL "
+            "AND id OPERATOR(pg_catalog.>) COALESCE((SELECT pg_catalog.max(id) FROM "
+            "schemad.history WHERE state OPERATOR(pg_catalog.=) 'completed'), 0) ORDER BY id")) {
+    out[row[0].as<std::string>()] = row[1].as<int64_t>();
+  }
+  return out;
 }
 
 int CountRunning(ConnectionPool& pool, pqxx::transaction_base& tx) {

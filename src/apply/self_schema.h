@@ -16,6 +16,7 @@
 #ifndef SCHEMAD_APPLY_SELF_SCHEMA_H_
 #define SCHEMAD_APPLY_SELF_SCHEMA_H_
 
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -77,8 +78,13 @@ struct PhaseRecord {
 int64_t StartRun(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record);
 void RecordPhase(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
                  const PhaseRecord& phase);
+// `failed_on_data`: the statement that failed because existing rows
+// violate it (SQLSTATE class 23), or "".
 void FinishRun(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
-               const std::string& state);
+               const std::string& state, const std::string& failed_on_data = "");
+// Statements that failed on the data in runs since the last completed one,
+// with the run's id: not retried on every start, only on request.
+std::map<std::string, int64_t> ReadDataFailures(ConnectionPool& pool, pqxx::transaction_base& tx);
 // Rows "running" (under the Initialize lock: all of them belong to dead
 // runs).
 int CountRunning(ConnectionPool& pool, pqxx::transaction_base& tx);

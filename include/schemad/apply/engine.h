@@ -98,6 +98,10 @@ struct InitializeEvent {
 struct InitializeOptions {
   bool dry_run = false;
   ApplyMode mode = ApplyMode::kTransactional;
+  // ONLINE: a step that failed because existing rows violate it (a unique
+  // build, a validation) is held back on later calls until one sets this:
+  // a pod restart must not rescan a big table every time.
+  bool retry_failed = false;
   // ONLINE runs report their progress here (from the calling thread and
   // from a progress thread, never at once). Empty: not reported.
   std::function<void(const InitializeEvent&)> on_event;
