@@ -447,6 +447,80 @@ TEST_F(SchemactlTest, InitializeWithChangedIndexIsPartialUntilDropsAreAllowed) {
   EXPECT_EQ(Ctl("status --check").exit_code, 0);
 }
 
+TEST_F(SchemactlTest, OnlineDiffSqlMarksPhasesAndInitializeStreamsItsProgress) {
+  StartServer();
+  Initialize();
+  db_->Exec(
+      "DROP INDEX ix_documents_owner_id; "
+      "CREATE INDEX ix_documents_owner_id ON documents (owner_id DESC);");
+
+  // A runnable script: phases, each transaction under the lock timeout,
+  // concurrent statements marked to run outside any transaction.
+  CommandResult sql = Ctl("diff --sql --online");
+  ASSERT_EQ(sql.exit_code, 0) << sql.output;
+  EXPECT_THAT(sql.output, HasSubstr("-- ONLINE plan: 3 phases"));
+  EXPECT_THAT(sql.output, HasSubstr("-- phase 1: outside a transaction (do not wrap in BEGIN)"));
+  EXPECT_THAT(sql.output,
+              HasSubstr("SET lock_timeout = 0;\nCREATE INDEX CONCURRENTLY schemad_tmp_ix_"));
+  EXPECT_THAT(sql.output, HasSubstr("DROP INDEX CONCURRENTLY public.ix_documents_owner_id;"));
+  EXPECT_THAT(sql.output, HasSubstr("BEGIN;\nSET LOCAL lock_timeout = '2000ms';\nALTER INDEX"));
+  EXPECT_THAT(sql.output, HasSubstr("RENAME TO ix_documents_owner_id;\nCOMMIT;"));
+  // The transactional plan is not the online one.
+  EXPECT_THAT(Ctl("diff --sql").output, Not(HasSubstr("CONCURRENTLY")));
+  EXPECT_EQ(Ctl("status --online --check").exit_code, 4) << "the drop needs DROPS_OBJECT";
+
+  // Progress, a line per event on stderr (not a terminal), then the result.
+  CommandResult applied = Ctl("initialize --online --allow-hazards DROPS_OBJECT");
+  EXPECT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_THAT(applied.output, HasSubstr("started: 3 phases"));
+  EXPECT_THAT(applied.output, HasSubstr("phase 1/3 started: CREATE INDEX CONCURRENTLY"));
+  EXPECT_THAT(applied.output, HasSubstr("phase 3/3 committed in"));
+  EXPECT_THAT(applied.output, HasSubstr("outcome  APPLIED"));
+  EXPECT_THAT(applied.output, HasSubstr("3 of 3 phases committed"));
+  EXPECT_THAT(IndexDef("ix_documents_owner_id"), HasSubstr("(owner_id)"));
+  EXPECT_EQ(Ctl("status --online --check").exit_code, 0);
+  EXPECT_EQ(db_->Query("SELECT count(*) FROM pg_class WHERE relname LIKE 'schemad_tmp_%'")[0][0]
+                .as<int>(),
+            0);
+
+  // --format json: one JSON object per event on stderr, the response last.
+  db_->Exec("DROP INDEX ix_documents_owner_id");
+  CommandResult json = Ctl("--format json initialize --online");
+  EXPECT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_THAT(Compact(json.output), HasSubstr("\"runStarted\":{\"runId\":"));
+  EXPECT_THAT(Compact(json.output), HasSubstr("\"phaseFinished\":{\"phase\":1"));
+  EXPECT_THAT(Compact(json.output), HasSubstr("\"outcome\":\"APPLIED\""));
+  EXPECT_THAT(Compact(json.output), HasSubstr("\"mode\":\"APPLY_MODE_ONLINE\""));
+}
+
+TEST_F(SchemactlTest, AnIncompleteOnlineRunExitsEightAndIsHeldBackUntilRetried) {
+  StartServer();
+  Initialize();
+  // Two missing indexes: chats' builds (phase 1), then users' unique one
+  // fails on two e-mails that differ only in case.
+  db_->Exec(
+      "DROP INDEX ix_chats_user_id; DROP INDEX ix_users_email_lower; "
+      "INSERT INTO users (email, hashed_password) VALUES ('A@example.com', 'x'), "
+      "('a@example.com', 'x');");
+  CommandResult r = Ctl("initialize --online --allow-hazards INDEX_BUILD,VALIDATION");
+  EXPECT_EQ(r.exit_code, 8) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("outcome  INCOMPLETE"));
+  EXPECT_THAT(r.output, HasSubstr("1 of 2 phases committed; phase 2 failed"));
+  EXPECT_THAT(r.output, HasSubstr("ix_users_email_lower"));
+  EXPECT_THAT(IndexDef("ix_chats_user_id"), HasSubstr("(user_id)"));
+  EXPECT_EQ(IndexDef("ix_users_email_lower"), "") << "the failed build leaves no index";
+
+  // Not retried on every start: held back, with the reason.
+  CommandResult again = Ctl("initialize --online --allow-hazards INDEX_BUILD,VALIDATION");
+  EXPECT_EQ(again.exit_code, 4) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("failed on existing rows"));
+  db_->Exec("DELETE FROM users WHERE email = 'A@example.com'");
+  CommandResult retried =
+      Ctl("initialize --online --allow-hazards INDEX_BUILD,VALIDATION --retry-failed");
+  EXPECT_EQ(retried.exit_code, 0) << retried.output;
+  EXPECT_THAT(IndexDef("ix_users_email_lower"), HasSubstr("lower"));
+}
+
 TEST_F(SchemactlTest, AllowHazardsAcceptsPrefixedKindName) {
   StartServer();
   Initialize();

@@ -21,17 +21,21 @@ const REFLECTION_SERVICES = [
 
 function usage(message) {
   if (message) console.error(`reflection_test: ${message}`);
-  console.error('usage: node reflection_test.mjs --server HOST:PORT [--token T]');
+  console.error(
+    'usage: node reflection_test.mjs --server HOST:PORT [--token T] [--admin-token T]',
+  );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const args = { server: '', token: '' };
+  const args = { server: '', token: '', 'admin-token': '' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    if (name !== '--server' && name !== '--token') usage(`unknown argument ${arg}`);
+    if (name !== '--server' && name !== '--token' && name !== '--admin-token') {
+      usage(`unknown argument ${arg}`);
+    }
     let value;
     if (eq >= 0) value = arg.slice(eq + 1);
     else if (i + 1 < argv.length) value = argv[++i];
@@ -114,9 +118,12 @@ function clientFromReflection(root, serviceName) {
       requestStream: !!method.requestStream,
       responseStream: !!method.responseStream,
       requestSerialize: (value) => {
-        const problem = requestType.verify(value);
+        // fromObject first: it turns enum names ("APPLY_MODE_ONLINE") into
+        // their numbers, as grpcurl does with JSON input.
+        const message = requestType.fromObject(value);
+        const problem = requestType.verify(message);
         if (problem) throw new Error(`${requestType.fullName}: ${problem}`);
-        return Buffer.from(requestType.encode(requestType.fromObject(value)).finish());
+        return Buffer.from(requestType.encode(message).finish());
       },
       requestDeserialize: (bytes) => requestType.decode(bytes),
       responseSerialize: (value) => Buffer.from(responseType.encode(value).finish()),
@@ -137,6 +144,17 @@ function unary(client, method, request, metadata = new grpc.Metadata()) {
     client[method](request, metadata, { deadline: deadline() }, (err, response) =>
       err ? reject(err) : resolve(response),
     );
+  });
+}
+
+// A server-streaming call: every message, in order, once the stream ends.
+function serverStream(client, method, request, metadata) {
+  return new Promise((resolve, reject) => {
+    const messages = [];
+    const call = client[method](request, metadata, { deadline: deadline() });
+    call.on('data', (message) => messages.push(message));
+    call.on('error', reject);
+    call.on('end', () => resolve(messages));
   });
 }
 
@@ -169,7 +187,7 @@ async function main() {
     const root = await reflectionClient.fileContainingSymbol(SCHEMA_SERVICE);
     const service = root.lookupService(SCHEMA_SERVICE);
     const methods = Object.keys(service.methods);
-    for (const m of ['Status', 'Diff', 'Initialize']) {
+    for (const m of ['Status', 'Diff', 'Initialize', 'InitializeStream']) {
       assert(methods.includes(m), `descriptor lacks method ${m} (has ${methods.join(', ')})`);
     }
     schema = clientFromReflection(root, SCHEMA_SERVICE);
@@ -197,6 +215,36 @@ async function main() {
       const differences = (response.differences || []).length;
       return `plan.fingerprint=${fingerprint} steps=${steps} differences=${differences}`;
     });
+
+    if (args['admin-token']) {
+      // The streamed, online Initialize: events described by reflection
+      // only (a oneof per event), the response last.
+      await check(`stream ${SCHEMA_SERVICE}/InitializeStream (online)`, async () => {
+        const events = await serverStream(
+          schema,
+          'InitializeStream',
+          { mode: 'APPLY_MODE_ONLINE' },
+          bearer(args['admin-token']),
+        );
+        assert(events.length >= 2, `only ${events.length} events: ${JSON.stringify(events)}`);
+        // Field names as the descriptor spells them (protobufjs keeps case).
+        const started = events.find((e) => e.run_started);
+        assert(started, `no run_started event among ${events.length}`);
+        const last = events[events.length - 1];
+        assert(last.result, `the last event is not the result: ${Object.keys(last)}`);
+        assert(
+          last.result.outcome === 'APPLIED' && last.result.mode === 'APPLY_MODE_ONLINE',
+          `result ${last.result.outcome} ${last.result.mode}`,
+        );
+        assert(
+          String(last.result.run_id) === String(started.run_started.run_id),
+          `run ids differ: ${started.run_started.run_id} vs ${last.result.run_id}`,
+        );
+        const kinds = events.map((e) => Object.keys(e).find((k) => k !== 'at' && e[k]));
+        assert(kinds.includes('phase_finished'), `no phase_finished in ${kinds}`);
+        return `events ${kinds.join(', ')}`;
+      });
+    }
   }
 
   // (3) Health, described by reflection only.

@@ -97,7 +97,8 @@ log "schemad (pid $SCHEMAD_PID) serving on $ADDR"
 
 # --- the test -----------------------------------------------------------------
 rc=0
-"$NODE" "$HERE/reflection_test.mjs" --server "$ADDR" --token "$READER_TOKEN" || rc=$?
+"$NODE" "$HERE/reflection_test.mjs" --server "$ADDR" --token "$READER_TOKEN" \
+  --admin-token "$ADMIN_TOKEN" || rc=$?
 if [ "$rc" != 0 ]; then
   log "schemad log:"; cat "$WORK/schemad.log" >&2
 fi
