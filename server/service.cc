@@ -296,7 +296,8 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
           };
           absl::Notification done;
           std::thread heartbeat([&] {
-            while (!done.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+            const absl::Duration tick = std::min(absl::Seconds(1), options_.stream_heartbeat / 2);
+            while (!done.WaitForNotificationWithTimeout(tick)) {
               bool due = false;
               {
                 absl::MutexLock lock(&mu);

@@ -186,6 +186,79 @@ TEST_F(ServiceTest, EveryRpcAndOutcomeOverLoopback) {
   EXPECT_EQ(db->Query("SELECT count(*) FROM schemad.history")[0][0].as<int>(), 2);
 }
 
+TEST_F(ServiceTest, InitializeStreamReportsProgressWithHeartbeatsAndTheResultLast) {
+  testing::TestDb* db = UseDb();
+  {
+    Engine setup(db->pool(), *LoadEmbeddedRegistry());
+    ASSERT_TRUE(setup.Initialize({}, absl::Now() + absl::Seconds(60)).ok());
+  }
+  db->Exec("DROP INDEX ix_chats_user_id");
+  ServerOptions options;
+  options.default_mode = ApplyMode::kOnline;  // requests leave the mode unspecified
+  // Shorter than the 1 s between index progress events: heartbeats fill
+  // the gaps.
+  options.stream_heartbeat = absl::Milliseconds(300);
+  StartWith(db, options);
+
+  // Readers may not run it; an unknown mode is refused naming the field.
+  {
+    grpc::ClientContext ctx;
+    Auth(ctx, kReader);
+    auto reader = stub_->InitializeStream(&ctx, pb::InitializeRequest());
+    pb::InitializeEvent event;
+    while (reader->Read(&event)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext ctx;
+    Auth(ctx, kAdmin);
+    pb::InitializeRequest bad;
+    bad.set_mode(static_cast<pb::ApplyMode>(7));
+    auto reader = stub_->InitializeStream(&ctx, bad);
+    pb::InitializeEvent event;
+    while (reader->Read(&event)) {
+    }
+    grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("mode"));
+  }
+
+  // A concurrent build pinned by an old snapshot: the stream stays alive
+  // with heartbeats and index progress until it finishes.
+  pqxx::connection blocker_conn(db->url());
+  auto blocker = std::make_unique<pqxx::work>(blocker_conn);
+  blocker->exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+  blocker->exec("SELECT count(*) FROM chats");
+  std::thread release([&] {
+    absl::SleepFor(absl::Milliseconds(3500));
+    blocker->commit();
+  });
+  grpc::ClientContext ctx;
+  Auth(ctx, kAdmin);
+  auto reader = stub_->InitializeStream(&ctx, pb::InitializeRequest());
+  std::vector<pb::InitializeEvent> events;
+  pb::InitializeEvent event;
+  while (reader->Read(&event)) events.push_back(event);
+  grpc::Status status = reader->Finish();
+  release.join();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_TRUE(events.front().has_run_started());
+  int heartbeats = 0, progress = 0;
+  for (const pb::InitializeEvent& e : events) {
+    heartbeats += e.has_heartbeat();
+    progress += e.has_index_progress();
+    EXPECT_TRUE(e.has_at());
+  }
+  EXPECT_GE(heartbeats, 1);
+  EXPECT_GE(progress, 1);
+  ASSERT_TRUE(events.back().has_result());
+  EXPECT_EQ(events.back().result().outcome(), pb::InitializeResponse::APPLIED);
+  EXPECT_EQ(events.back().result().mode(), pb::APPLY_MODE_ONLINE);
+  EXPECT_EQ(events.back().result().run_id(), events.front().run_started().run_id());
+}
+
 TEST_F(ServiceTest, RequestErrorsAreInvalidArgumentAndStaleFingerprintFailedPrecondition) {
   testing::TestDb* db = UseDb();
   StartWith(db);
