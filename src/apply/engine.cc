@@ -1257,44 +1257,62 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     // a failing step is named from the statement that failed, and nothing
     // is ever sent twice.
     std::string failed_step;
-    absl::Status applied = Guard("applying the plan", [&]() -> absl::Status {
-      pqxx::work tx(lease.conn());
-      pool.Count(2);
-      BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size(),
-                    pool.options().lock_timeout);
-      SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));
-      for (const PlanStep& s : main_steps) {
-        SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
-        failed_step = s.sql;
-        Exec(pool, tx, s.sql);
-      }
-      failed_step.clear();
-      // Read back and hold the result to what the plan promised.
-      Schema after = ReadSchema(pool, tx, desired.name, nullptr, deparse_cache_.get());
-      std::vector<Difference> now = DiffSchemas(desired, after);
-      const std::set<std::string> allowed_keys = Keys(expected_remaining);
-      for (const Difference& d : now) {
-        if (!allowed_keys.count(d.Key())) {
-          return absl::InternalError(
-              absl::StrCat("read-back check failed, rolled back: after the plan, ",
-                           ObjectKindName(d.kind), " ", d.name, " is ", ChangeName(d.change), " (",
-                           d.detail, "; expected ", d.expected, ", found ", d.actual, ")"));
+    // A lock timeout rolls the transaction back whole: it is retried with
+    // jittered exponential back-off (--lock-retries), so that writers queue
+    // behind the waiting DDL for at most --lock-timeout at a time.
+    absl::Status applied;
+    std::mt19937 random(std::random_device{}());
+    absl::Duration retry_backoff = options_.lock_retry_backoff;
+    for (int attempt = 1;; ++attempt) {
+      applied = Guard("applying the plan", [&]() -> absl::Status {
+        pqxx::work tx(lease.conn());
+        pool.Count(2);
+        BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size(),
+                      pool.options().lock_timeout);
+        SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));
+        for (const PlanStep& s : main_steps) {
+          SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
+          failed_step = s.sql;
+          Exec(pool, tx, s.sql);
         }
+        failed_step.clear();
+        // Read back and hold the result to what the plan promised.
+        Schema after = ReadSchema(pool, tx, desired.name, nullptr, deparse_cache_.get());
+        std::vector<Difference> now = DiffSchemas(desired, after);
+        const std::set<std::string> allowed_keys = Keys(expected_remaining);
+        for (const Difference& d : now) {
+          if (!allowed_keys.count(d.Key())) {
+            return absl::InternalError(
+                absl::StrCat("read-back check failed, rolled back: after the plan, ",
+                             ObjectKindName(d.kind), " ", d.name, " is ", ChangeName(d.change),
+                             " (", d.detail, "; expected ", d.expected, ", found ", d.actual, ")"));
+          }
+        }
+        result.remaining = now;
+        const absl::Time finished = absl::Now();
+        RecordHistory(pool, tx,
+                      {.started = started,
+                       .finished = finished,
+                       .caller = options.caller,
+                       .registry_fingerprint = registry_.fingerprint,
+                       .request_id = options.request_id,
+                       .steps = result.executed,
+                       .phases = label_steps.empty() ? 1 : 2});
+        SCHEMAD_RETURN_IF_ERROR(CommitMarginLeft(deadline, "the plan"));
+        SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
+        tx.commit();
+        return absl::OkStatus();
+      });
+      if (applied.ok() || SqlStateOf(applied) != "55P03" || attempt > options_.lock_retries ||
+          watchdog.reason() != Watchdog::Reason::kNone) {
+        break;
       }
-      result.remaining = now;
-      const absl::Time finished = absl::Now();
-      RecordHistory(pool, tx,
-                    {.started = started,
-                     .finished = finished,
-                     .caller = options.caller,
-                     .registry_fingerprint = registry_.fingerprint,
-                     .request_id = options.request_id,
-                     .steps = result.executed});
-      SCHEMAD_RETURN_IF_ERROR(CommitMarginLeft(deadline, "the plan"));
-      SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
-      tx.commit();
-      return absl::OkStatus();
-    });
+      std::uniform_real_distribution<double> jitter(0.5, 1.0);
+      const absl::Duration wait = retry_backoff * jitter(random);
+      if (absl::Now() + wait + kCommitMargin >= deadline) break;
+      absl::SleepFor(wait);
+      retry_backoff = std::min(retry_backoff * 2, options_.lock_retry_max_backoff);
+    }
     if (!applied.ok()) {
       applied = StoppedOr(watchdog, applied, "the plan");
       if (!failed_step.empty()) {

@@ -191,6 +191,41 @@ TEST(EngineTest, ThirtyTwoConcurrentCallersAcrossFourReplicasApplyOnce) {
             0);
 }
 
+TEST(EngineTest, ALockTimeoutWhileApplyingIsRetriedUntilTheLockIsFree) {
+  auto db = testing::TestDb::Create();
+  {
+    Engine setup(db->pool(), Docbot());
+    ASSERT_TRUE(setup.Initialize({}, Deadline()).ok());
+  }
+  db->Exec("ALTER TABLE documents DROP COLUMN error");
+  // SHARE: the read under the lock goes through, ADD COLUMN waits.
+  pqxx::connection other(db->url());
+  auto holder = std::make_unique<pqxx::work>(other);
+  holder->exec("LOCK TABLE documents IN SHARE MODE");
+  std::thread release([&] {
+    absl::SleepFor(absl::Milliseconds(1500));
+    holder->commit();
+  });
+  DatabaseOptions options;
+  options.url = db->url();
+  options.lock_timeout = absl::Milliseconds(200);
+  std::unique_ptr<Database> pool = *Database::Create(options);
+  EngineOptions engine_options;
+  engine_options.lock_retry_backoff = absl::Milliseconds(100);
+  engine_options.lock_retry_max_backoff = absl::Milliseconds(400);
+  engine_options.lock_retries = 50;
+  Engine engine(pool.get(), Docbot(), engine_options);
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline(30));
+  release.join();
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_EQ(db->Query("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                      "'documents' AND column_name = 'error'")[0][0]
+                .as<int>(),
+            1);
+  EXPECT_EQ(HistoryRows(*db), 2) << "one history row, however many attempts";
+}
+
 TEST(EngineTest, LockedTableMakesInitializeAbortWithinLockTimeoutAndApplyNothing) {
   auto db = testing::TestDb::Create();
   {
