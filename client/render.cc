@@ -121,9 +121,11 @@ std::string RenderDiff(const v1::DiffResponse& r, const Style& style) {
 }
 
 std::string RenderPlanSql(const v1::Plan& plan) {
-  std::string out = absl::StrCat("-- schemad plan, fingerprint ", plan.fingerprint(), "\n",
-                                 "-- Apply with: schemactl initialize --expect-fingerprint ",
-                                 plan.fingerprint(), " [--allow-hazards ...]\n");
+  std::string out =
+      absl::StrCat("-- schemad plan, fingerprint ", plan.fingerprint(), "\n",
+                   "-- Apply with: schemactl initialize ",
+                   plan.mode() == v1::APPLY_MODE_ONLINE ? "--online " : "", "--expect-fingerprint ",
+                   plan.fingerprint(), " [--allow-hazards ...]\n");
   if (plan.steps().empty()) return absl::StrCat(out, "-- nothing to do: in sync\n");
   std::string search_path = absl::StrCat("SET search_path TO \"",
                                          absl::StrReplaceAll(plan.schema(), {{"\"", "\"\""}}), "\";\n");
@@ -141,10 +143,10 @@ std::string RenderPlanSql(const v1::Plan& plan) {
     // concurrent statement outside any transaction, unbounded waits.
     const std::string lock_timeout =
         plan.lock_timeout_ms() > 0 ? absl::StrCat(plan.lock_timeout_ms(), "ms") : "2s";
-    absl::StrAppend(&out, "-- ONLINE plan: ", plan.phases(),
-                    " phases, each committed on its own; not all or nothing.\n",
-                    "-- Rerun a phase whose lock_timeout expires (schemad retries it).\n",
-                    search_path);
+    absl::StrAppend(
+        &out, "-- ONLINE plan: ", plan.phases(), plan.phases() == 1 ? " phase" : " phases",
+        ", each committed on its own; not all or nothing.\n",
+        "-- Rerun a phase whose lock_timeout expires (schemad retries it).\n", search_path);
     int phase = 0;
     bool open = false;
     for (const auto& s : plan.steps()) {
@@ -231,8 +233,11 @@ std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style
                         : "\nskipped, hazards not accepted (",
                     std::max<uint32_t>(r.skipped_count(), r.skipped_size()), " steps):\n",
                     RenderSteps(r.skipped(), style));
-    absl::StrAppend(&out, Paint(style, kDim, absl::StrCat("to run them: --allow-hazards ",
-                                                          absl::StrJoin(kinds, ","), "\n")));
+    if (r.outcome() != v1::InitializeResponse::IN_PROGRESS && !kinds.empty()) {
+      absl::StrAppend(&out, Paint(style, kDim,
+                                  absl::StrCat("to run them: --allow-hazards ",
+                                               absl::StrJoin(kinds, ","), "\n")));
+    }
   }
   if (!r.remaining().empty()) {
     absl::StrAppend(&out, "\nremaining differences:\n", RenderDifferences(r.remaining(), style));

@@ -71,10 +71,10 @@ ABSL_FLAG(absl::Duration, online_lock_timeout, absl::Seconds(2),
           "Online mode: how long a phase that takes a lock blocking writers waits for it before "
           "it is retried (writers never queue behind it for longer).");
 ABSL_FLAG(int, lock_retries, 10,
-          "Online mode: how often a phase whose lock wait timed out is retried (exponential "
-          "back-off with jitter).");
+          "How often a phase (online) or the transaction (transactional) whose lock wait timed out "
+          "is retried (exponential back-off with jitter).");
 ABSL_FLAG(absl::Duration, lock_retry_max_backoff, absl::Seconds(10),
-          "Online mode: the longest pause between two retries of a phase.");
+          "The longest pause between two retries after a lock timeout.");
 ABSL_FLAG(absl::Duration, index_build_timeout, absl::Hours(6),
           "Online mode: statement_timeout of a concurrent index build or a validation (they "
           "block no writer); 0 for none.");

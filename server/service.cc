@@ -525,10 +525,12 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
         status = absl::PermissionDeniedError(
             absl::StrCat(method, " needs the admin role; this token's role is reader"));
       } else {
+        // The caller's deadline bounds the call (an online index build may
+        // run for hours); --default-deadline only calls that set none.
         absl::Time deadline = start + options_.default_deadline;
         const auto client_deadline = context->deadline();
         if (client_deadline < std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
-          deadline = std::min(deadline, absl::FromChrono(client_deadline));
+          deadline = absl::FromChrono(client_deadline);
         }
         status = fn(deadline, *role);
         if (status.code() == absl::StatusCode::kUnavailable) {

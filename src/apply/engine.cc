@@ -776,7 +776,9 @@ absl::Status RunOutsideTransaction(OnlineRun& run, const std::string& sql,
 // bounded like any statement.
 absl::Duration PhaseStatementTimeout(OnlineRun& run, const PhaseRun& phase) {
   if (!phase.strong_lock) return run.engine.index_build_timeout;
-  return std::min(run.deadline - absl::Now(), run.pool.options().statement_timeout);
+  // At least 1 ms: zero would mean no timeout at all.
+  return std::max(absl::Milliseconds(1),
+                  std::min(run.deadline - absl::Now(), run.pool.options().statement_timeout));
 }
 
 // Runs one transactional phase, retrying lock timeouts with jittered
@@ -830,6 +832,12 @@ absl::Status RunTransactionalPhase(OnlineRun& run, const PhaseRun& phase, int64_
       return status;
     }
     absl::SleepFor(wait);
+    // A cancellation that arrived during the pause (no statement was in
+    // flight for the watchdog to cancel) stops the run here.
+    if (run.watchdog.reason() != Watchdog::Reason::kNone) {
+      *retries = attempt - 1;
+      return run.watchdog.Check("the phase");
+    }
     backoff = std::min(backoff * 2, run.engine.lock_retry_max_backoff);
   }
 }

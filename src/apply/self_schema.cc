@@ -382,8 +382,12 @@ std::optional<RunningRun> ReadRunningRun(ConnectionPool& pool, pqxx::transaction
   const pqxx::result r =
       Exec(pool, tx,
            "SELECT id, COALESCE(phase_count, 0), pg_catalog.jsonb_array_length(COALESCE(phases, "
-           "'[]')), caller FROM schemad.history WHERE state OPERATOR(pg_catalog.=) 'running' "
-           "ORDER BY id DESC LIMIT 1");
+           "'[]')), caller FROM schemad.history h WHERE state OPERATOR(pg_catalog.=) 'running' "
+           // Alive: its backend still holds an advisory lock (the row of a
+           // schemad that died is not a run in progress).
+           "AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.locktype "
+           "OPERATOR(pg_catalog.=) 'advisory' AND l.granted AND l.pid OPERATOR(pg_catalog.=) "
+           "h.pid) ORDER BY id DESC LIMIT 1");
   if (r.empty()) return std::nullopt;
   return RunningRun{r[0][0].as<int64_t>(), r[0][1].as<int>(), r[0][2].as<int>(),
                     r[0][3].as<std::string>()};

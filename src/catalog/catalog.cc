@@ -373,7 +373,17 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     schema.enums.push_back({Text(row[0]), ArrayField(row[1]), ""});
   }
   for (const auto& row : sequence_rows) {
-    schema.sequences.push_back({Text(row[0])});
+    Sequence& s = schema.sequences.emplace_back();
+    s.name = Text(row[0]);
+    s.type = Text(row[1]);
+    s.increment = row[2].as<int64_t>();
+    s.min_value = row[3].as<int64_t>();
+    s.max_value = row[4].as<int64_t>();
+    s.start = row[5].as<int64_t>();
+    s.cache = row[6].as<int64_t>();
+    s.cycle = row[7].as<bool>();
+    s.owned_by_table = Text(row[8]);
+    s.owned_by_column = Text(row[9]);
   }
   if (cache != nullptr) cache->Add(fresh);
   SortSchema(schema);
@@ -534,8 +544,18 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   for (const EnumType& e : want.enums) {
     statements.push_back({CreateEnumSql(scratch, e), e.source, absl::StrCat("enum type ", e.name)});
   }
+  // Sequences before tables: a column default may call one.
+  for (const Sequence& q : want.sequences) {
+    statements.push_back(
+        {CreateSequenceSql(scratch, q), q.source, absl::StrCat("sequence ", q.name)});
+  }
   for (const Table& t : want.tables) {
     statements.push_back({CreateTableSql(scratch, t), t.source, absl::StrCat("table ", t.name)});
+  }
+  for (const Sequence& q : want.sequences) {
+    if (q.owned_by_table.empty()) continue;
+    statements.push_back(
+        {SequenceOwnedBySql(scratch, q), q.source, absl::StrCat("owner of sequence ", q.name)});
   }
   // Every index before any foreign key: a foreign key may reference
   // columns that are unique only through another table's unique index.
@@ -598,6 +618,9 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   result.exists = true;
   result.extensions = want.extensions;
   result.ignore = want.ignore;
+  for (Sequence& q : result.sequences) {
+    if (const Sequence* source = want.FindSequence(q.name)) q.source = source->source;
+  }
   for (Table& t : result.tables) {
     const Table* source_table = want.FindTable(t.name);
     if (source_table != nullptr) t.source = source_table->source;

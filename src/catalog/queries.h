@@ -232,16 +232,39 @@ JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
 WHERE e.extname OPERATOR(pg_catalog.<>) 'plpgsql' AND $1::pg_catalog.text IS NOT NULL
 ORDER BY e.extname)sql";
 
-// Sequences no column owns (serial) and no identity or extension owns.
+// Sequences of their own, with their options: not an identity's or an
+// extension's, and not a serial column's (owned by a column whose default
+// calls it). A sequence owned by a column whose default does not call it
+// is listed, with its owner.
 inline constexpr char kSequences[] = R"sql(
-SELECT s.relname FROM pg_catalog.pg_class s
+SELECT s.relname, pg_catalog.format_type(q.seqtypid, NULL), q.seqincrement, q.seqmin, q.seqmax,
+       q.seqstart, q.seqcache, q.seqcycle, own.relname, own.attname
+FROM pg_catalog.pg_class s
+JOIN pg_catalog.pg_sequence q ON q.seqrelid OPERATOR(pg_catalog.=) s.oid
+LEFT JOIN LATERAL (
+  SELECT t.relname, a.attname, d.refobjid, d.refobjsubid
+  FROM pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) d.refobjid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) d.refobjid
+                                AND a.attnum OPERATOR(pg_catalog.=) d.refobjsubid
+  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+    AND d.objid OPERATOR(pg_catalog.=) s.oid
+    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+    AND d.deptype OPERATOR(pg_catalog.=) 'a' LIMIT 1) own ON true
 WHERE s.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
   AND s.relkind OPERATOR(pg_catalog.=) 'S'
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                     AND d.objid OPERATOR(pg_catalog.=) s.oid
-                    AND d.deptype OPERATOR(pg_catalog.=) ANY ('{a,i,e}'::pg_catalog."char"[]))
+                    AND d.deptype OPERATOR(pg_catalog.=) ANY ('{i,e}'::pg_catalog."char"[]))
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef ad
+                  JOIN pg_catalog.pg_depend dd
+                    ON dd.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+                   AND dd.objid OPERATOR(pg_catalog.=) ad.oid
+                  WHERE ad.adrelid OPERATOR(pg_catalog.=) own.refobjid
+                    AND ad.adnum OPERATOR(pg_catalog.=) own.refobjsubid
+                    AND dd.refobjid OPERATOR(pg_catalog.=) s.oid)
 ORDER BY s.relname)sql";
 
 inline constexpr char kVolatileFunctions[] =

@@ -190,6 +190,34 @@ std::string CreateEnumSql(const std::string& schema, const EnumType& type) {
                       absl::StrJoin(labels, ", "), ")");
 }
 
+std::string SequenceOptionsSql(const Sequence& s) {
+  std::string out = absl::StrCat("AS ", s.type);
+  if (s.increment) absl::StrAppend(&out, " INCREMENT BY ", *s.increment);
+  if (s.min_value) absl::StrAppend(&out, " MINVALUE ", *s.min_value);
+  if (s.max_value) absl::StrAppend(&out, " MAXVALUE ", *s.max_value);
+  if (s.start) absl::StrAppend(&out, " START WITH ", *s.start);
+  if (s.cache) absl::StrAppend(&out, " CACHE ", *s.cache);
+  absl::StrAppend(&out, s.cycle ? " CYCLE" : " NO CYCLE");
+  return out;
+}
+
+std::string CreateSequenceSql(const std::string& schema, const Sequence& s) {
+  return absl::StrCat("CREATE SEQUENCE ", QualifiedName(schema, s.name), " ",
+                      SequenceOptionsSql(s));
+}
+
+std::string AlterSequenceSql(const std::string& schema, const Sequence& s) {
+  return absl::StrCat("ALTER SEQUENCE ", QualifiedName(schema, s.name), " ", SequenceOptionsSql(s));
+}
+
+std::string SequenceOwnedBySql(const std::string& schema, const Sequence& s) {
+  const std::string owner = s.owned_by_table.empty()
+                                ? "NONE"
+                                : absl::StrCat(QualifiedName(schema, s.owned_by_table), ".",
+                                               QuoteIdent(s.owned_by_column));
+  return absl::StrCat("ALTER SEQUENCE ", QualifiedName(schema, s.name), " OWNED BY ", owner);
+}
+
 std::string CreateExtensionSql(const Extension& e) {
   std::string out = absl::StrCat("CREATE EXTENSION IF NOT EXISTS ", QuoteIdent(e.name));
   if (!e.schema.empty()) absl::StrAppend(&out, " SCHEMA ", QuoteIdent(e.schema));

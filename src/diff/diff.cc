@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "schemad/common/identifier.h"
+#include "schemad/ddl/ddl.h"
 
 namespace schemad {
 namespace {
@@ -36,16 +37,47 @@ class Differ {
     DiffExtensions();
     DiffEnums();
     DiffTables();
-    for (const Sequence& s : actual_.sequences) {
-      if (IsIgnored(desired_, s.name)) continue;
-      Add({ObjectKind::kSequence, s.name, Change::kExtra, "", s.name,
-           "sequence is not owned by any column the registry declares"});
-    }
+    DiffSequences();
     return std::move(out_);
   }
 
  private:
   void Add(Difference d) { out_.push_back(std::move(d)); }
+
+  // A sequence's options and owner, as DDL would write them.
+  static std::string SequenceText(const Sequence& s) {
+    std::string out = SequenceOptionsSql(s);
+    if (!s.owned_by_table.empty()) {
+      absl::StrAppend(&out, " OWNED BY ", QuoteIdent(s.owned_by_table), ".",
+                      QuoteIdent(s.owned_by_column));
+    }
+    return out;
+  }
+
+  void DiffSequences() {
+    for (const Sequence& w : desired_.sequences) {
+      const Sequence* h = actual_.FindSequence(w.name);
+      if (h == nullptr) {
+        Add({ObjectKind::kSequence, w.name, Change::kMissing, SequenceText(w), "",
+             "sequence is missing"});
+        continue;
+      }
+      const std::string want = SequenceText(w);
+      const std::string have = SequenceText(*h);
+      if (want != have) {
+        Difference d{ObjectKind::kSequence,    w.name, Change::kChanged, want, have,
+                     "sequence options differ"};
+        d.attribute = Attribute::kDefinition;
+        d.object = w.name;
+        Add(std::move(d));
+      }
+    }
+    for (const Sequence& h : actual_.sequences) {
+      if (desired_.FindSequence(h.name) != nullptr || IsIgnored(desired_, h.name)) continue;
+      Add({ObjectKind::kSequence, h.name, Change::kExtra, "", SequenceText(h),
+           "sequence is not declared (and no column the registry declares owns it)"});
+    }
+  }
 
   void DiffExtensions() {
     for (const Extension& e : desired_.extensions) {
@@ -276,7 +308,9 @@ class Differ {
           d.expected = "valid";
           d.actual = "invalid";
           d.attribute = Attribute::kValid;
-          d.detail = "index is invalid (left by a failed concurrent build); it is not used";
+          d.detail =
+              "index is invalid (a concurrent build failed, was cancelled or is still running); "
+              "it is not used";
         } else {
           continue;
         }

@@ -42,6 +42,10 @@ const Table* Schema::FindTable(const std::string& n) const {
   return FindByName(tables, n);
 }
 const EnumType* Schema::FindEnum(const std::string& n) const { return FindByName(enums, n); }
+const Sequence* Schema::FindSequence(const std::string& n) const {
+  return FindByName(sequences, n);
+}
+
 const Extension* Schema::FindExtension(const std::string& n) const {
   return FindByName(extensions, n);
 }
@@ -65,7 +69,12 @@ std::string SerializeForFingerprint(const Schema& schema) {
   for (const EnumType& e : schema.enums) {
     absl::StrAppend(&out, "enum ", e.name, " ", absl::StrJoin(e.labels, ","), "\n");
   }
-  for (const Sequence& s : schema.sequences) absl::StrAppend(&out, "seq ", s.name, "\n");
+  for (const Sequence& s : schema.sequences) {
+    auto opt = [](const std::optional<int64_t>& v) { return v ? absl::StrCat(*v) : "-"; };
+    absl::StrAppend(&out, "seq ", s.name, " ", s.type, " ", opt(s.increment), " ", opt(s.min_value),
+                    " ", opt(s.max_value), " ", opt(s.start), " ", opt(s.cache), " ", s.cycle, " ",
+                    s.owned_by_table, ".", s.owned_by_column, "\n");
+  }
   for (const Table& t : schema.tables) {
     absl::StrAppend(&out, "table ", t.name, "\n");
     std::vector<const Column*> columns;

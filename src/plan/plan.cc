@@ -28,6 +28,8 @@ enum Stage {
   kEnumRecreateStage,
   kDropColumnsStage,
   kDropTablesStage,
+  // Before tables: a column default may call a sequence.
+  kCreateSequencesStage,
   kCreateTablesStage,
   // Existing columns change before new ones are added: a new generated
   // column may read a column whose type changes.
@@ -683,6 +685,16 @@ class Planner {
         PlanIndex(d, r);
         return;
       case ObjectKind::kSequence:
+        PlanSequence(d, r);
+        return;
+    }
+  }
+
+  void PlanSequence(const Difference& d, const std::vector<int>& r) {
+    const Sequence* want = desired_.FindSequence(d.name);
+    const Sequence* have = actual_.FindSequence(d.name);
+    switch (d.change) {
+      case Change::kExtra:
         Emit(kDropTypesStage, absl::StrCat("DROP SEQUENCE ", T(d.name)),
              {.statement = StatementKind::kDropSequence,
               .hazards = {{HazardKind::kDropsObject,
@@ -690,6 +702,56 @@ class Planner {
               .resolves = r,
               .suborder = 2});
         return;
+      case Change::kMissing:
+        Emit(kCreateSequencesStage, CreateSequenceSql(s_, *want),
+             {.statement = StatementKind::kCreateSequence, .resolves = r});
+        if (!want->owned_by_table.empty()) {
+          // Once the column exists.
+          Emit(kAddConstraintsStage, SequenceOwnedBySql(s_, *want),
+               {.statement = StatementKind::kCreateSequence, .suborder = 5});
+        }
+        return;
+      case Change::kChanged: {
+        Sequence options = *want;
+        options.owned_by_table = have->owned_by_table;
+        options.owned_by_column = have->owned_by_column;
+        const int group = NewGroup();
+        if (SequenceOptionsSql(*want) != SequenceOptionsSql(*have)) {
+          std::vector<Hazard> hazards;
+          auto type_rank = [](const std::string& t) {
+            return t == "smallint" ? 1 : t == "integer" ? 2 : 3;
+          };
+          if (type_rank(want->type) < type_rank(have->type) ||
+              want->min_value.value_or(0) > have->min_value.value_or(0) ||
+              want->max_value.value_or(0) < have->max_value.value_or(0)) {
+            hazards.push_back({HazardKind::kValidation,
+                               absl::StrCat("narrows the range of sequence ", d.name,
+                                            ": fails if its current value lies outside it")});
+          }
+          Emit(kCreateSequencesStage, AlterSequenceSql(s_, *want),
+               {.statement = StatementKind::kCreateSequence,
+                .hazards = std::move(hazards),
+                .resolves = r,
+                .group = group,
+                .suborder = 1});
+        }
+        if (want->owned_by_table != have->owned_by_table ||
+            want->owned_by_column != have->owned_by_column) {
+          std::vector<Hazard> hazards;
+          if (want->owned_by_table.empty()) {
+            hazards.push_back({HazardKind::kDropsObject,
+                               absl::StrCat("sequence ", d.name, " is no longer dropped with ",
+                                            have->owned_by_table, ".", have->owned_by_column)});
+          }
+          Emit(kAddConstraintsStage, SequenceOwnedBySql(s_, *want),
+               {.statement = StatementKind::kCreateSequence,
+                .hazards = std::move(hazards),
+                .resolves = r,
+                .group = group,
+                .suborder = 5});
+        }
+        return;
+      }
     }
   }
 
@@ -1020,6 +1082,25 @@ class Planner {
                               QuoteIdent(want.name))});
   }
 
+  // The index a constraint's online recipe builds: its shape after USING.
+  static std::string ConstraintIndexDefinition(const Constraint& want) {
+    Index shape;
+    shape.method = "btree";
+    for (const std::string& c : want.columns) shape.keys.push_back({.column = c});
+    IndexExtras extras;
+    extras.nulls_not_distinct = want.nulls_not_distinct;
+    return IndexDefinition(shape, extras);
+  }
+
+  // Whether a valid temporary index for `want` is left by an online run.
+  bool ConstraintIndexReady(const Table& table, const Constraint& want) const {
+    const Table* have = actual_.FindTable(table.name);
+    const Index* index =
+        have ? have->FindIndex(TemporaryName("uq", table.name, want.name)) : nullptr;
+    return index != nullptr && index->valid && index->unique &&
+           index->definition == ConstraintIndexDefinition(want);
+  }
+
   // ONLINE: a primary key or unique constraint on an existing table: its
   // index is built concurrently under a temporary name, then attached
   // (ADD CONSTRAINT ... USING INDEX renames it; a brief lock, given the
@@ -1029,12 +1110,7 @@ class Planner {
     const std::string temp = TemporaryName("uq", table.name, want.name);
     Constraint built = want;
     built.name = temp;
-    Index shape;
-    shape.method = "btree";
-    for (const std::string& c : want.columns) shape.keys.push_back({.column = c});
-    IndexExtras extras;
-    extras.nulls_not_distinct = want.nulls_not_distinct;
-    if (ClaimTemporaryIndex(table.name, temp, true, IndexDefinition(shape, extras)) == nullptr) {
+    if (ClaimTemporaryIndex(table.name, temp, true, ConstraintIndexDefinition(want)) == nullptr) {
       std::vector<Hazard> hazards;
       if (HasRows(table.name)) {
         hazards.push_back(IndexBuildHazard(temp, table.name));
@@ -1088,6 +1164,13 @@ class Planner {
           AddUsingIndex(*want_table, *want, std::move(resolves), group != 0 ? group : NewGroup());
           return;
         }
+      }
+      // TRANSACTIONAL: an interrupted online run's finished index for this
+      // constraint is attached rather than rebuilt.
+      if (!online() && have_table != nullptr && CanAttachConstraintIndex(*want) &&
+          ConstraintIndexReady(*want_table, *want)) {
+        AddUsingIndex(*want_table, *want, std::move(resolves), group != 0 ? group : NewGroup());
+        return;
       }
       Emit(want->kind == ConstraintKind::kForeignKey ? kAddForeignKeysStage : kAddConstraintsStage,
            AddConstraintSql(s_, d.table, *want),
@@ -1184,18 +1267,19 @@ class Planner {
       return;
     }
     const std::string temp = TemporaryName("ix", d.table, d.object);
-    const bool replace =
-        concurrently && d.change == Change::kChanged && d.attribute == Attribute::kDefinition;
-    if (concurrently && (d.change == Change::kMissing || replace) &&
+    const bool redefined = d.change == Change::kChanged && d.attribute == Attribute::kDefinition;
+    const bool replace = concurrently && redefined;
+    // An interrupted online replacement left its finished build: keep it,
+    // in either mode (renaming is cheap; rebuilding may take hours).
+    if (have_table != nullptr && (d.change == Change::kMissing || redefined) &&
         ClaimTemporaryIndex(d.table, temp, want->unique, want->definition) != nullptr) {
-      // An interrupted replacement left its finished build: keep it.
-      const int group = replace ? NewGroup() : 0;
-      if (replace) drop(r, group, true);
+      const int group = redefined ? NewGroup() : 0;
+      if (redefined) drop(r, group, true);
       Emit(kCreateIndexesStage,
            absl::StrCat("ALTER INDEX ", T(temp), " RENAME TO ", QuoteIdent(d.object)),
            {.statement = StatementKind::kRenameIndex,
             .table = d.table,
-            .resolves = replace ? std::vector<int>{} : r,
+            .resolves = redefined ? std::vector<int>{} : r,
             .group = group,
             .suborder = 1,
             .lock_on = temp});

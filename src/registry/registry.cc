@@ -471,6 +471,46 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       }
       schema.extensions.push_back({s.extension(i).name(), s.extension(i).schema(), where});
     }
+    std::set<std::string> seen_sequences;
+    for (int i = 0; i < s.sequence_size(); ++i) {
+      const pb::Sequence& q = s.sequence(i);
+      const std::string where = p.map->Where({{"registry", -1}, {"sequence", i}});
+      v.CheckName(q.name(), where, "sequence");
+      if (!seen_sequences.insert(q.name()).second) {
+        v.errors.push_back(absl::StrCat(where, ": duplicate sequence \"", q.name(), "\""));
+      }
+      Sequence& out = schema.sequences.emplace_back();
+      out.name = q.name();
+      out.type = q.type().empty() ? "bigint" : q.type();
+      if (out.type != "smallint" && out.type != "integer" && out.type != "bigint") {
+        v.errors.push_back(absl::StrCat(where, ": sequence \"", q.name(), "\" has type \"",
+                                        q.type(), "\"; smallint, integer or bigint"));
+      }
+      if (q.has_increment()) {
+        if (q.increment() == 0) {
+          v.errors.push_back(absl::StrCat(where, ": sequence \"", q.name(), "\" has increment 0"));
+        }
+        out.increment = q.increment();
+      }
+      if (q.has_min_value()) out.min_value = q.min_value();
+      if (q.has_max_value()) out.max_value = q.max_value();
+      if (q.has_start()) out.start = q.start();
+      if (q.has_cache()) {
+        if (q.cache() < 1) {
+          v.errors.push_back(absl::StrCat(where, ": sequence \"", q.name(), "\" has cache ",
+                                          q.cache(), "; at least 1"));
+        }
+        out.cache = q.cache();
+      }
+      out.cycle = q.cycle();
+      if (q.owned_by_table().empty() != q.owned_by_column().empty()) {
+        v.errors.push_back(absl::StrCat(where, ": sequence \"", q.name(),
+                                        "\": owned_by_table and owned_by_column go together"));
+      }
+      out.owned_by_table = q.owned_by_table();
+      out.owned_by_column = q.owned_by_column();
+      out.source = where;
+    }
     for (int i = 0; i < s.ignore_size(); ++i) {
       if (s.ignore(i).empty()) {
         v.errors.push_back(absl::StrCat(p.map->Where({{"registry", -1}, {"ignore", i}}),
@@ -702,6 +742,20 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
                                       "\" has the name of a table or index (",
                                       relation_names[e.name], "); PostgreSQL types and "
                                       "tables share one namespace"));
+    }
+  }
+  for (const Sequence& q : schema.sequences) {
+    if (relation_names.count(q.name)) {
+      v.errors.push_back(absl::StrCat(q.source, ": sequence \"", q.name,
+                                      "\" has the name of a table or index (",
+                                      relation_names[q.name], "); they share one namespace"));
+    }
+    if (q.owned_by_table.empty()) continue;
+    const Table* owner = schema.FindTable(q.owned_by_table);
+    if (owner == nullptr || owner->FindColumn(q.owned_by_column) == nullptr) {
+      v.errors.push_back(absl::StrCat(q.source, ": sequence \"", q.name, "\" is owned by \"",
+                                      q.owned_by_table, ".", q.owned_by_column,
+                                      "\", which is not a column the registry declares"));
     }
   }
   for (const Table& table : schema.tables) {

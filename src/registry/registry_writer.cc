@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <system_error>
 
@@ -209,6 +210,32 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema
     pb::Extension* out = s->add_extension();
     out->set_name(e.name);
     out->set_schema(e.schema);
+  }
+  for (const Sequence& q : schema.sequences) {
+    pb::Sequence* out = s->add_sequence();
+    out->set_name(q.name);
+    if (q.type != "bigint") out->set_type(q.type);
+    // Options equal to PostgreSQL's defaults (for the type and the sign of
+    // the increment) are left out, as a person would write them.
+    const int64_t increment = q.increment.value_or(1);
+    const int64_t type_max = q.type == "smallint"  ? 32767
+                             : q.type == "integer" ? 2147483647
+                                                   : std::numeric_limits<int64_t>::max();
+    const int64_t type_min = q.type == "smallint"  ? -32768
+                             : q.type == "integer" ? -2147483648LL
+                                                   : std::numeric_limits<int64_t>::min();
+    const int64_t default_min = increment > 0 ? 1 : type_min;
+    const int64_t default_max = increment > 0 ? type_max : -1;
+    if (increment != 1) out->set_increment(increment);
+    if (q.min_value && *q.min_value != default_min) out->set_min_value(*q.min_value);
+    if (q.max_value && *q.max_value != default_max) out->set_max_value(*q.max_value);
+    const int64_t default_start =
+        increment > 0 ? q.min_value.value_or(default_min) : q.max_value.value_or(default_max);
+    if (q.start && *q.start != default_start) out->set_start(*q.start);
+    if (q.cache && *q.cache != 1) out->set_cache(*q.cache);
+    out->set_cycle(q.cycle);
+    out->set_owned_by_table(q.owned_by_table);
+    out->set_owned_by_column(q.owned_by_column);
   }
   for (const std::string& pattern : schema.ignore) s->add_ignore(pattern);
   names.push_back("registry.textproto");

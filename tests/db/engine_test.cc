@@ -738,6 +738,46 @@ table {
 namespace schemad {
 namespace {
 
+// Sequences of their own (options, OWNED BY without a default, one a
+// column default calls) are declared, kept, compared, and written back by
+// inspect exactly.
+TEST(EngineTest, StandaloneSequencesAreDeclaredComparedAndRoundTrip) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE TABLE invoices (id bigint PRIMARY KEY, number bigint, code integer);
+CREATE SEQUENCE invoice_numbers START WITH 1000 INCREMENT BY 10 CACHE 5;
+ALTER TABLE invoices ALTER COLUMN number SET DEFAULT nextval('invoice_numbers');
+CREATE SEQUENCE countdown AS integer INCREMENT BY -1 CYCLE OWNED BY invoices.code;
+SELECT nextval('invoice_numbers');
+)sql");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(registry {
+  sequence { name: "invoice_numbers" start: 1000 increment: 10 cache: 5 }
+  sequence { name: "countdown" type: "integer" increment: -1 cycle: true
+             owned_by_table: "invoices" owned_by_column: "code" }
+}
+table {
+  name: "invoices"
+  column { name: "id" type: "bigint" not_null: true }
+  column { name: "number" type: "bigint" default: "nextval('invoice_numbers')" }
+  column { name: "code" type: "integer" }
+  primary_key { name: "invoices_pkey" column: "id" }
+})reg"));
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync) << "declared sequences are not extra";
+  ExpectInspectRoundTrips(*db, engine);
+  // A changed option is a difference, fixed without touching the value.
+  db->Exec("ALTER SEQUENCE countdown NO CYCLE");
+  const int64_t before = db->Query("SELECT last_value FROM invoice_numbers")[0][0].as<int64_t>();
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_TRUE(
+      db->Query("SELECT seqcycle FROM pg_sequence WHERE seqrelid = 'countdown'::regclass")[0][0]
+          .as<bool>());
+  EXPECT_EQ(db->Query("SELECT last_value FROM invoice_numbers")[0][0].as<int64_t>(), before);
+}
+
 // A foreign key to a table of another schema (which the registry does not
 // manage) can be declared, is compared, and inspect writes it back.
 TEST(EngineTest, ForeignKeysToAnotherSchemaRoundTrip) {

@@ -520,6 +520,23 @@ TEST(OnlineTest, LeftoversOfAnInterruptedRunAreFinishedNotRedone) {
   EXPECT_EQ(status->state, SyncState::kInSync);
 }
 
+TEST(OnlineTest, ATransactionalRunKeepsAFinishedReplacementInsteadOfRebuildingIt) {
+  auto db = ChunksDatabase();
+  Engine engine(db->pool(), After());
+  const std::string replacement = TemporaryName("ix", "chunks", "ix_chunks_changed");
+  db->Exec(absl::StrCat("CREATE INDEX ", replacement, " ON chunks (seq, id)"));
+  db->Exec("DROP INDEX ix_chunks_changed");
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline(), ApplyMode::kTransactional);
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  std::vector<std::string> sql;
+  for (const PlanStep& s : diff->plan.steps) sql.push_back(s.sql);
+  const std::string all = absl::StrJoin(sql, "\n");
+  EXPECT_THAT(all, HasSubstr(absl::StrCat("ALTER INDEX public.", replacement,
+                                          " RENAME TO ix_chunks_changed")));
+  EXPECT_THAT(all, ::testing::Not(HasSubstr("INDEX ix_chunks_changed ON")));
+  EXPECT_THAT(all, ::testing::Not(HasSubstr(absl::StrCat("DROP INDEX public.", replacement))));
+}
+
 TEST(OnlineTest, TemporaryNamesAreRefusedInRegistries) {
   const std::string text = absl::StrCat(
       "table {\n  name: \"t\"\n  column { name: \"id\" type: \"integer\" }\n"

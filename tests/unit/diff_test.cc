@@ -396,9 +396,8 @@ TEST(DiffTest, ExtensionsOfOtherSchemasAreNotTheTargetsBusiness) {
 TEST(DiffTest, ReportsStandaloneSequenceAsExtra) {
   Schema have;
   have.sequences = {Sequence{.name = "invoice_number_seq"}};
-  EXPECT_THAT(Diff(Schema{}, have),
-              ElementsAre("sequence invoice_number_seq EXTRA expected=[] "
-                          "actual=[invoice_number_seq] table=[] object=[]"));
+  EXPECT_THAT(Diff(Schema{}, have), ElementsAre("sequence invoice_number_seq EXTRA expected=[] "
+                                                "actual=[AS bigint NO CYCLE] table=[] object=[]"));
 }
 
 // --- Ignore patterns ---------------------------------------------------------------------
@@ -543,8 +542,8 @@ TEST(DiffTest, OutputIsDeterministicAndIndependentOfInputOrder) {
           "table zebras MISSING expected=[zebras] actual=[] table=[zebras] object=[]",
           "table old_a EXTRA expected=[] actual=[old_a] table=[old_a] object=[]",
           "table old_b EXTRA expected=[] actual=[old_b] table=[old_b] object=[]",
-          "sequence s1 EXTRA expected=[] actual=[s1] table=[] object=[]",
-          "sequence s2 EXTRA expected=[] actual=[s2] table=[] object=[]"));
+          "sequence s1 EXTRA expected=[] actual=[AS bigint NO CYCLE] table=[] object=[]",
+          "sequence s2 EXTRA expected=[] actual=[AS bigint NO CYCLE] table=[] object=[]"));
 }
 
 TEST(DiffTest, KeyIsTypeNameChangeAndAttribute) {

@@ -90,6 +90,16 @@ bool CanAttachConstraintIndex(const Constraint& constraint);
 std::string AddConstraintSql(const std::string& schema, const std::string& table,
                              const Constraint& constraint);
 std::string CreateEnumSql(const std::string& schema, const EnumType& type);
+// "AS bigint INCREMENT BY 1 MINVALUE 1 ... [NO] CYCLE": the options that are
+// set (all of them for a sequence read from the catalog), without OWNED BY.
+std::string SequenceOptionsSql(const Sequence& sequence);
+// CREATE SEQUENCE schema.name <options> (OWNED BY follows separately, once
+// the table exists: SequenceOwnedBySql).
+std::string CreateSequenceSql(const std::string& schema, const Sequence& sequence);
+// ALTER SEQUENCE schema.name <options>.
+std::string AlterSequenceSql(const std::string& schema, const Sequence& sequence);
+// ALTER SEQUENCE schema.name OWNED BY schema.table.column | NONE.
+std::string SequenceOwnedBySql(const std::string& schema, const Sequence& sequence);
 std::string CreateExtensionSql(const Extension& extension);
 
 // "a", "b" quoted and comma-separated.

@@ -13,6 +13,8 @@
 #ifndef SCHEMAD_MODEL_MODEL_H_
 #define SCHEMAD_MODEL_MODEL_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -119,10 +121,22 @@ struct Extension {
   std::string source;
 };
 
-// A sequence in the schema that no column owns (owned ones are part of
-// their column).
+// A sequence of its own: not a serial column's (part of its column) nor an
+// identity's. From the registry, options not declared are unset (and
+// PostgreSQL's defaults after canonicalization); from the catalog, all set.
 struct Sequence {
   std::string name;
+  std::string type = "bigint";
+  std::optional<int64_t> increment;
+  std::optional<int64_t> min_value;
+  std::optional<int64_t> max_value;
+  std::optional<int64_t> start;
+  std::optional<int64_t> cache;
+  bool cycle = false;
+  // The column that owns it (OWNED BY), or "" for both.
+  std::string owned_by_table;
+  std::string owned_by_column;
+  std::string source;
 };
 
 struct Schema {
@@ -139,6 +153,7 @@ struct Schema {
   const Table* FindTable(const std::string& table_name) const;
   const EnumType* FindEnum(const std::string& enum_name) const;
   const Extension* FindExtension(const std::string& extension_name) const;
+  const Sequence* FindSequence(const std::string& sequence_name) const;
 };
 
 // Sorts tables, enums, extensions, sequences, and each table's constraints
