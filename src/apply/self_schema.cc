@@ -5,6 +5,8 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "schemad/common/status_macros.h"
@@ -145,6 +147,27 @@ WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_nam
   AND c.relkind OPERATOR(pg_catalog.<>) 'i'
 ORDER BY 1)sql";
 
+// Whether `shape` is `expected` with columns appended (a later layout).
+bool ExtendsShape(const std::string& shape, const std::string& expected) {
+  const std::vector<std::string> have = absl::StrSplit(shape, "; ");
+  const std::vector<std::string> want = absl::StrSplit(expected, "; ");
+  if (have.size() != want.size()) return false;
+  for (size_t i = 0; i < have.size(); ++i) {
+    if (have[i] == want[i]) continue;
+    if (!absl::StartsWith(want[i], "columns ") ||
+        !absl::StartsWith(have[i], absl::StrCat(want[i], ", "))) {
+      return false;
+    }
+    // Added columns are nullable and have no default.
+    for (absl::string_view added : absl::StrSplit(have[i].substr(want[i].size() + 2), ", ")) {
+      if (absl::StrContains(added, " not null") || absl::StrContains(added, " default ")) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 absl::Status Untrusted(const std::string& what, const std::string& owner) {
   return absl::FailedPreconditionError(absl::StrCat(
       what, " is owned by role \"", owner,
@@ -183,6 +206,9 @@ absl::Status Verify(ConnectionPool& pool, pqxx::transaction_base& tx, bool* sche
         const auto it = ExpectedShapes().find(absl::StrCat(name, "@", older));
         if (it != ExpectedShapes().end() && shape == it->second) version = older;
       }
+      // A newer release's layout: this one's columns first, then the ones
+      // it added (migrations are additive), everything else the same.
+      if (version == 0 && ExtendsShape(shape, expected->second)) version = kSelfSchemaVersion;
       if (version == 0) {
         return absl::FailedPreconditionError(absl::StrCat(
             "table schemad.", name, " does not have the shape schemad gives it (found: ", shape,

@@ -251,6 +251,31 @@ TEST(HardeningTest, AHistoryTableOfAnotherShapeIsRefusedNotFailedInternally) {
 
 // Databases initialized by a release without schemad.version keep their
 // history: the table is verified and migrated, additively.
+TEST(HardeningTest, AHistoryTableALaterReleaseExtendedIsStillSchemads) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), *LoadEmbeddedRegistry());
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  // What a later release's additive migration would do.
+  db->Exec(
+      "ALTER TABLE schemad.history ADD COLUMN registry_version text; "
+      "INSERT INTO schemad.version VALUES (99, now());");
+  db->Exec("DROP INDEX ix_documents_owner_id");
+  Engine older(db->pool(), *LoadEmbeddedRegistry());
+  absl::StatusOr<StatusResult> status = older.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_THAT(status->warnings, IsEmpty());
+  absl::StatusOr<InitializeResult> init = older.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  // A column no additive migration adds (NOT NULL) is not schemad's doing.
+  db->Exec("ALTER TABLE schemad.history ADD COLUMN forged text NOT NULL DEFAULT 'x'");
+  Engine third(db->pool(), *LoadEmbeddedRegistry());
+  db->Exec("DROP INDEX ix_documents_owner_id");
+  absl::StatusOr<InitializeResult> refused = third.Initialize({}, Deadline());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(HardeningTest, AnOlderHistoryTableIsAdoptedAndMigratedAdditively) {
   auto db = testing::TestDb::Create();
   db->Exec(
