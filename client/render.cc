@@ -63,6 +63,9 @@ std::string RenderSteps(const google::protobuf::RepeatedPtrField<v1::PlanStep>& 
     ++n;
     std::string sql = absl::StrReplaceAll(s.sql(), {{"\n", "\n      "}});
     absl::StrAppend(&out, Pad(absl::StrCat(n, "."), 5), " ", sql, ";\n");
+    if (!s.blocked().empty()) {
+      absl::StrAppend(&out, "      ", Paint(style, kRed, "! BLOCKED"), " ", s.blocked(), "\n");
+    }
     for (const auto& h : s.hazards()) {
       absl::StrAppend(&out, "      ",
                       Paint(style, h.kind() == v1::DATA_LOSS ? kRed : kYellow,
@@ -131,6 +134,7 @@ std::string RenderPlanSql(const v1::Plan& plan) {
                                          absl::StrReplaceAll(plan.schema(), {{"\"", "\"\""}}), "\";\n");
   auto step_sql = [](const v1::PlanStep& s) {
     std::string text;
+    if (!s.blocked().empty()) absl::StrAppend(&text, "-- BLOCKED: ", s.blocked(), "\n");
     for (const auto& h : s.hazards()) {
       absl::StrAppend(&text, "-- hazard ", HazardKindName(h.kind()), ": ", h.message(), "\n");
     }

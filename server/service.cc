@@ -99,6 +99,7 @@ void ToProto(const PlanStep& s, pb::PlanStep* out) {
   out->set_group(s.group);
   out->set_own_transaction(s.own_transaction);
   out->set_phase(static_cast<uint32_t>(s.phase));
+  out->set_blocked(s.blocked);
   out->set_transactional(s.transactional);
   for (const LockTaken& l : s.locks) {
     pb::LockTaken* lock = out->add_locks();

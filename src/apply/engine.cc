@@ -462,7 +462,9 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
     result.registry_fingerprint = registry_.fingerprint;
     result.fingerprint = snapshot.fingerprint;
     bool hazard_free = true;
-    for (const PlanStep& step : snapshot.plan.steps) hazard_free &= step.hazards.empty();
+    for (const PlanStep& step : snapshot.plan.steps) {
+      hazard_free &= step.hazards.empty() && step.blocked.empty();
+    }
     for (const Difference& d : snapshot.differences) {
       if (d.change == Change::kMissing) ++result.missing;
       if (d.change == Change::kExtra) ++result.extra;
@@ -499,6 +501,63 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
   return result;
 }
 
+// Whether PostgreSQL can convert `from` to `to` with a cast (col::to): a
+// cast in pg_cast (of the types or, for arrays, their elements; domains by
+// their base types), a string or enum type on either side (I/O conversion;
+// enums are planned through text), or the same type. Types PostgreSQL does
+// not know yet (created by the plan) count as castable.
+constexpr char kCastable[] = R"sql(
+SELECT CASE WHEN s IS NULL OR t IS NULL THEN true ELSE
+  (SELECT s2.oid OPERATOR(pg_catalog.=) t2.oid
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast c
+                  WHERE c.castsource OPERATOR(pg_catalog.=) s2.oid
+                    AND c.casttarget OPERATOR(pg_catalog.=) t2.oid)
+       OR s2.typcategory OPERATOR(pg_catalog.=) ANY ('{S,E}'::pg_catalog."char"[])
+       OR t2.typcategory OPERATOR(pg_catalog.=) ANY ('{S,E}'::pg_catalog."char"[])
+       OR (s2.typelem OPERATOR(pg_catalog.<>) 0 AND t2.typelem OPERATOR(pg_catalog.<>) 0
+           AND s2.typcategory OPERATOR(pg_catalog.=) 'A' AND t2.typcategory OPERATOR(pg_catalog.=) 'A'
+           AND (s2.typelem OPERATOR(pg_catalog.=) t2.typelem
+                OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast c
+                           WHERE c.castsource OPERATOR(pg_catalog.=) s2.typelem
+                             AND c.casttarget OPERATOR(pg_catalog.=) t2.typelem)
+                OR (SELECT e.typcategory FROM pg_catalog.pg_type e
+                    WHERE e.oid OPERATOR(pg_catalog.=) s2.typelem)
+                   OPERATOR(pg_catalog.=) ANY ('{S,E}'::pg_catalog."char"[])
+                OR (SELECT e.typcategory FROM pg_catalog.pg_type e
+                    WHERE e.oid OPERATOR(pg_catalog.=) t2.typelem)
+                   OPERATOR(pg_catalog.=) ANY ('{S,E}'::pg_catalog."char"[])))
+   FROM pg_catalog.pg_type s1, pg_catalog.pg_type t1, pg_catalog.pg_type s2, pg_catalog.pg_type t2
+   WHERE s1.oid OPERATOR(pg_catalog.=) s AND t1.oid OPERATOR(pg_catalog.=) t
+     AND s2.oid OPERATOR(pg_catalog.=) CASE WHEN s1.typtype OPERATOR(pg_catalog.=) 'd'
+                                            THEN s1.typbasetype ELSE s1.oid END
+     AND t2.oid OPERATOR(pg_catalog.=) CASE WHEN t1.typtype OPERATOR(pg_catalog.=) 'd'
+                                            THEN t1.typbasetype ELSE t1.oid END)
+END
+FROM (SELECT pg_catalog.to_regtype($1)::pg_catalog.oid AS s,
+             pg_catalog.to_regtype($2)::pg_catalog.oid AS t) x)sql";
+
+// "table.column" of the type changes among `diffs` that PostgreSQL cannot
+// cast and the registry gives no `using` for.
+static std::set<std::string> Uncastable(ConnectionPool& pool, pqxx::dbtransaction& tx,
+                                        const std::vector<Difference>& diffs, const Schema& desired,
+                                        const Schema& actual) {
+  std::set<std::string> out;
+  for (const Difference& d : diffs) {
+    if (d.kind != ObjectKind::kColumn || d.change != Change::kChanged ||
+        d.attribute != Attribute::kType) {
+      continue;
+    }
+    const Table* want_table = desired.FindTable(d.table);
+    const Table* have_table = actual.FindTable(d.table);
+    const Column* want = want_table ? want_table->FindColumn(d.object) : nullptr;
+    const Column* have = have_table ? have_table->FindColumn(d.object) : nullptr;
+    if (want == nullptr || have == nullptr || !want->using_expr.empty()) continue;
+    const pqxx::result r = ExecParams(pool, tx, kCastable, have->type, want->type);
+    if (!r.empty() && !r[0][0].is_null() && !r[0][0].as<bool>()) out.insert(d.name);
+  }
+  return out;
+}
+
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                               pqxx::transaction_base* helper, const Registry& registry,
                               const Schema& desired, Snapshot* out, bool wait_for_locks,
@@ -516,6 +575,7 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
   }
   PlanOptions options;
   options.mode = mode;
+  options.uncastable = Uncastable(pool, tx, out->differences, desired, out->actual);
   if (!touched.empty()) {
     options.tables_with_rows =
         TablesWithRows(pool, tx, desired.name,
@@ -550,7 +610,7 @@ Selection Select(const Snapshot& snapshot, const std::vector<HazardKind>& allow,
                  const std::map<std::string, int64_t>& held = {}) {
   std::set<HazardKind> allowed(allow.begin(), allow.end());
   auto step_allowed = [&](const PlanStep& s) {
-    if (held.count(s.sql)) return false;
+    if (held.count(s.sql) || !s.blocked.empty()) return false;
     for (const Hazard& h : s.hazards) {
       if (!allowed.count(h.kind)) return false;
     }
@@ -575,6 +635,9 @@ Selection Select(const Snapshot& snapshot, const std::vector<HazardKind>& allow,
     if (!resolved.count(i)) out.expected_remaining.push_back(snapshot.differences[i]);
   }
   for (const PlanStep& s : snapshot.plan.steps) {
+    if (!s.blocked.empty()) {
+      absl::StrAppend(&out.held_back, out.held_back.empty() ? "" : "; ", s.blocked);
+    }
     const auto it = held.find(s.sql);
     if (it == held.end()) continue;
     absl::StrAppend(&out.held_back, out.held_back.empty() ? "" : "; ", "`", s.sql.substr(0, 200),

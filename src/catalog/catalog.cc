@@ -625,6 +625,11 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     const Table* source_table = want.FindTable(t.name);
     if (source_table != nullptr) t.source = source_table->source;
     for (Column& c : t.columns) {
+      if (source_table != nullptr) {
+        if (const Column* declared = source_table->FindColumn(c.name)) {
+          c.using_expr = declared->using_expr;
+        }
+      }
       for (const std::string& fn : CalledFunctions(c.default_expr)) {
         if (volatile_set.count(fn)) c.volatile_default = true;
       }

@@ -163,6 +163,8 @@ class Planner {
     // See PlanStep::undo.
     std::string undo;
     bool undo_on_any_failure = false;
+    // See PlanStep::blocked.
+    std::string blocked;
   };
 
   struct Entry {
@@ -197,6 +199,7 @@ class Planner {
     step.undo = std::move(spec.undo);
     step.undo_transactional = locks.transactional;
     step.undo_on_any_failure = spec.undo_on_any_failure;
+    step.blocked = std::move(spec.blocked);
     auto hold_on = [&](const std::string& table, LockHold scanning) {
       if (!online()) return LockHold::kUntilCommit;
       // An empty table, or one this plan creates, is scanned at once.
@@ -835,7 +838,17 @@ class Planner {
         }
         const bool via_text = desired_.FindEnum(ParseType(want->type).base) != nullptr ||
                               actual_.FindEnum(ParseType(have->type).base) != nullptr;
-        std::string using_expr = absl::StrCat(col, "::", via_text ? "text::" : "", want->type);
+        std::string using_expr = want->using_expr.empty()
+                                     ? absl::StrCat(col, "::", via_text ? "text::" : "", want->type)
+                                     : absl::StrCat("(", want->using_expr, ")");
+        std::string blocked;
+        if (want->using_expr.empty() && options_.uncastable.count(d.name)) {
+          blocked = absl::StrCat("PostgreSQL has no cast from ", have->type, " to ", want->type,
+                                 " for ", d.name,
+                                 ": declare how existing values convert, "
+                                 "e.g. column { name: \"",
+                                 d.object, "\" using: \"...\" }");
+        }
         if (!have->default_expr.empty()) {
           // The old default may not cast to the new type; the default step
           // (if any) sets the wanted one afterwards.
@@ -852,7 +865,8 @@ class Planner {
               .table = d.table,
               .hazards = hazards,
               .resolves = r,
-              .suborder = 2});
+              .suborder = 2,
+              .blocked = blocked});
         return;
       }
       case Attribute::kDefault: {

@@ -563,6 +563,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         v.CheckSql(c.type(), SqlShape::kTypeName, cw, "type");
         v.CheckSql(c.default_(), SqlShape::kExpression, cw, "default");
         v.CheckSql(c.generated(), SqlShape::kExpression, cw, "generated expression");
+        v.CheckSql(c.using_(), SqlShape::kExpression, cw, "using expression");
         Column& col = table.columns.emplace_back();
         col.name = c.name();
         col.type = c.type();
@@ -572,6 +573,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
                        : c.identity() == pb::IDENTITY_BY_DEFAULT ? Identity::kByDefault
                                                                  : Identity::kNone;
         col.generated = c.generated();
+        col.using_expr = c.using_();
         col.source = cw;
       }
       auto check_columns = [&](const google::protobuf::RepeatedPtrField<std::string>& cols,

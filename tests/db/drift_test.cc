@@ -382,6 +382,16 @@ const std::vector<DriftCase>& Cases() {
        {},
        {"ALTER TABLE public.items ALTER COLUMN title TYPE character varying(100) USING "
         "title::character varying(100)"}},
+      {"TypeChangeWithADeclaredUsing",
+       "",
+       {"CHANGED column items.views type"},
+       {"TABLE_REWRITE", "DATA_LOSS"},
+       true,
+       {{"column { name: \"views\" type: \"integer\" }",
+         "column { name: \"views\" type: \"timestamp with time zone\" using: "
+         "\"to_timestamp(views)\" }"}},
+       {"ALTER TABLE public.items ALTER COLUMN views TYPE timestamp with time zone USING "
+        "(to_timestamp(views))"}},
       {"ColumnLengthLongerInDatabaseNarrows",
        "ALTER TABLE items ALTER COLUMN title TYPE varchar(200)",
        {"CHANGED column items.title type"},

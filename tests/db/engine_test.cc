@@ -5,12 +5,13 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "db/pool.h"
-#include "schemad/common/identifier.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "schemad/common/identifier.h"
 #include "testing/test_db.h"
 
 namespace schemad {
@@ -776,6 +777,45 @@ table {
       db->Query("SELECT seqcycle FROM pg_sequence WHERE seqrelid = 'countdown'::regclass")[0][0]
           .as<bool>());
   EXPECT_EQ(db->Query("SELECT last_value FROM invoice_numbers")[0][0].as<int64_t>(), before);
+}
+
+// A type change PostgreSQL has no cast for is reported when planning, with
+// what to declare, and never attempted; with a `using` it applies.
+TEST(EngineTest, ATypeChangeWithoutACastIsBlockedUntilTheRegistrySaysHowToConvert) {
+  auto db = testing::TestDb::Create();
+  db->Exec(
+      "CREATE TABLE events (id integer PRIMARY KEY, happened bigint); "
+      "INSERT INTO events VALUES (1, 1700000000)");
+  const std::string table = R"reg(table {
+  name: "events"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "happened" type: "timestamp with time zone" USING }
+  primary_key { name: "events_pkey" column: "id" }
+})reg";
+  Engine blocked(db->pool(),
+                 testing::MustLoadRegistry(absl::StrReplaceAll(table, {{" USING", ""}})));
+  absl::StatusOr<DiffResult> diff = blocked.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  ASSERT_EQ(diff->plan.steps.size(), 1u);
+  EXPECT_THAT(diff->plan.steps[0].blocked, HasSubstr("no cast from bigint to timestamp"));
+  EXPECT_THAT(diff->plan.steps[0].blocked, HasSubstr("using"));
+  std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+  absl::StatusOr<InitializeResult> init = blocked.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status() << " (never attempted, so never failed)";
+  EXPECT_EQ(init->outcome, Outcome::kPartial);
+  EXPECT_THAT(init->cause, HasSubstr("no cast"));
+  absl::StatusOr<StatusResult> status = blocked.Status(Deadline());
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state, SyncState::kDrifted);
+
+  Engine converting(db->pool(), testing::MustLoadRegistry(absl::StrReplaceAll(
+                                    table, {{" USING", " using: \"to_timestamp(happened)\""}})));
+  init = converting.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_EQ(
+      db->Query("SELECT extract(epoch FROM happened)::bigint FROM events")[0][0].as<int64_t>(),
+      1700000000);
 }
 
 // A foreign key to a table of another schema (which the registry does not

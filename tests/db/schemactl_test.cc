@@ -793,7 +793,8 @@ TEST_F(SchemactlTest, ALargeDiffIsFetchedInPagesUnderTheDefaultMessageLimit) {
 
   // Initialize answers with counts and a bounded list: a committed change
   // is never reported as failed because its answer was too big.
-  CommandResult init = Ctl("--format json initialize");
+  // 4,800 statements: a generous deadline (this checks the answer, not speed).
+  CommandResult init = Ctl("--timeout 180s --format json initialize");
   EXPECT_EQ(init.exit_code, 0) << init.output.substr(0, 2000);
   EXPECT_TRUE(absl::StrContains(init.output, "\"executedCount\": 4800"));
   EXPECT_TRUE(absl::StrContains(init.output, "\"truncated\": true"));

@@ -36,6 +36,9 @@ struct Column {
   // Catalog only: the sequence owned by this column and used by its default
   // (serial/bigserial). Empty otherwise.
   std::string serial_sequence;
+  // Registry only: how existing values convert on a type change (the
+  // expression of ALTER COLUMN ... TYPE ... USING); empty: a cast.
+  std::string using_expr;
   // Catalog only: whether the default calls a volatile function (nextval,
   // gen_random_uuid, ...), which makes ADD COLUMN rewrite the table.
   bool volatile_default = false;

@@ -182,6 +182,10 @@ struct PlanStep {
   // how it runs. Empty: nothing to undo.
   std::string undo;
   bool undo_transactional = true;
+  // Why the step cannot run as planned (e.g. a type change PostgreSQL has
+  // no cast for and the registry gives no `using`): Initialize never runs
+  // it (nor its group), whatever hazards the caller accepts. Empty: it can.
+  std::string blocked;
   // Whether the undo runs after any failure (a concurrent build, also when
   // cancelled) or only when existing rows violated the step (SQLSTATE class
   // 23).
@@ -194,6 +198,9 @@ struct PlanOptions {
   // drops and changes of existing objects always carry one.
   std::set<std::string> tables_with_rows;
   ApplyMode mode = ApplyMode::kTransactional;
+  // "table.column" of type changes PostgreSQL has no cast for (checked
+  // against pg_cast when planning).
+  std::set<std::string> uncastable;
 };
 
 struct Plan {
