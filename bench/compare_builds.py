@@ -3,7 +3,8 @@
 
   bench/compare_builds.py OLD_BIN_DIR NEW_BIN_DIR [rounds]
 
-For each build, alternately: warm docbot Status (loadgen, 1 client, 2 s) and a
+For each build, alternately: warm docbot Status and Diff (loadgen, 1 client,
+2 s each), a 1,000-table Diff (the synthetic registry, in sync) and a
 fresh docbot Initialize on an empty database (loadgen, 1 request), against the
 floors scripts/bench uses (the catalog queries via pgbench -M prepared; the same
 DDL via pgbench -t 1). Prints medians of the rounds. Used to check that a change
@@ -18,6 +19,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench as rb  # noqa: E402
+import synthetic  # noqa: E402,F401
 
 
 def main():
@@ -41,6 +43,17 @@ def main():
                 servers[(name, kind)] = (rb.Schemad(f"{base}/{db}"), f"{base}/{db}", bin_dir)
             warm_server, _, _ = servers[(name, "warm")]
             rb.run([os.path.join(bin_dir, "schemactl"), "--server", warm_server.addr, "initialize"])
+            # 1,000 tables, in sync.
+            import synthetic
+            reg = os.path.join(rb.WORK, "registry-1000")
+            if not os.path.isdir(reg):
+                synthetic.write_registry(1000, reg)
+            db = f"{name}_scale"
+            rb.psql(admin, f"CREATE DATABASE {db}")
+            scale = rb.Schemad(f"{base}/{db}", registry=reg)
+            rb.run([os.path.join(bin_dir, "schemactl"), "--server", scale.addr, "--timeout", "10m",
+                    "initialize"])
+            servers[(name, "scale")] = (scale, f"{base}/{db}", bin_dir)
         # The DDL floor, from the new build's plan.
         fresh_new, fresh_url, _ = servers[("new", "fresh")]
         ddl = rb.run([os.path.join(new_bin, "schemactl"), "--server", fresh_new.addr, "diff",
@@ -55,6 +68,11 @@ def main():
                 rb.BIN = servers[(name, "warm")][2]
                 out.setdefault((name, "status"), []).append(
                     rb.loadgen(servers[(name, "warm")][0].addr, "Status", 1, 2.0)["p50_ms"])
+                out.setdefault((name, "diff"), []).append(
+                    rb.loadgen(servers[(name, "warm")][0].addr, "Diff", 1, 2.0)["p50_ms"])
+                out.setdefault((name, "diff1000"), []).append(
+                    rb.loadgen(servers[(name, "scale")][0].addr, "Diff", 1, 3.0,
+                               deadline=600)["p50_ms"])
                 server, url, _ = servers[(name, "fresh")]
                 for _ in range(3):
                     rb.reset_schema(url)
@@ -73,8 +91,11 @@ def main():
         for name in ("old", "new"):
             st = statistics.median(out[(name, "status")])
             fr = statistics.median(out[(name, "fresh")])
+            df = statistics.median(out[(name, "diff")])
+            dk = statistics.median(out[(name, "diff1000")])
             print(f"{name}: Status {st:.2f} ms ({st / status_floor:.2f}x floor), "
-                  f"fresh Initialize {fr:.2f} ms ({fr / floor_fresh:.2f}x floor) "
+                  f"fresh Initialize {fr:.2f} ms ({fr / floor_fresh:.2f}x floor), "
+                  f"docbot Diff {df:.2f} ms, 1,000-table Diff {dk:.1f} ms "
                   f"[{len(out[(name, 'status')])} / {len(out[(name, 'fresh')])} samples]")
     finally:
         for p in rb.children:
