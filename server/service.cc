@@ -34,6 +34,8 @@ pb::ChangeKind ToProto(Change c) {
       return pb::EXTRA;
     case Change::kChanged:
       return pb::CHANGED;
+    case Change::kUnmanaged:
+      return pb::UNMANAGED;
   }
   return pb::CHANGE_KIND_UNSPECIFIED;
 }

@@ -166,7 +166,7 @@ std::set<std::string> Keys(const std::vector<Difference>& diffs) {
 
 bool DeclaredStillDiffers(const std::vector<Difference>& remaining) {
   for (const Difference& d : remaining) {
-    if (d.change != Change::kExtra) return true;
+    if (d.change != Change::kExtra && d.change != Change::kUnmanaged) return true;
   }
   return false;
 }
@@ -470,7 +470,11 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
       if (d.change == Change::kExtra) ++result.extra;
       if (d.change == Change::kChanged) ++result.changed;
     }
-    if (snapshot.differences.empty() && snapshot.plan.steps.empty()) {
+    // Unmanaged objects are reported, not part of the verdict.
+    const bool only_unmanaged =
+        std::all_of(snapshot.differences.begin(), snapshot.differences.end(),
+                    [](const Difference& d) { return d.change == Change::kUnmanaged; });
+    if (only_unmanaged && snapshot.plan.steps.empty()) {
       result.state = SyncState::kInSync;
     } else if (result.extra == 0 && hazard_free) {
       result.state = SyncState::kPending;
@@ -576,6 +580,20 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
   PlanOptions options;
   options.mode = mode;
   options.uncastable = Uncastable(pool, tx, out->differences, desired, out->actual);
+  // What schemad does not manage but depends on a table or column the plan
+  // would drop or retype: those steps are blocked at plan time, naming it,
+  // rather than failing at apply time.
+  for (const Difference& d : out->differences) {
+    const bool drops_table = d.kind == ObjectKind::kTable && d.change == Change::kExtra;
+    const bool drops_or_retypes_column =
+        d.kind == ObjectKind::kColumn &&
+        (d.change == Change::kExtra ||
+         (d.change == Change::kChanged && d.attribute == Attribute::kType));
+    if (!drops_table && !drops_or_retypes_column) continue;
+    std::vector<std::string> found = Dependents(
+        pool, tx, desired.name, drops_table ? d.name : d.table, drops_table ? "" : d.object);
+    if (!found.empty()) options.dependents[d.name] = std::move(found);
+  }
   if (!touched.empty()) {
     options.tables_with_rows =
         TablesWithRows(pool, tx, desired.name,
@@ -648,7 +666,10 @@ Selection Select(const Snapshot& snapshot, const std::vector<HazardKind>& allow,
 }
 
 bool InSync(const Snapshot& snapshot) {
-  return snapshot.differences.empty() && snapshot.plan.steps.empty();
+  for (const Difference& d : snapshot.differences) {
+    if (d.change != Change::kUnmanaged) return false;
+  }
+  return snapshot.plan.steps.empty();
 }
 
 // Consecutive steps of one plan phase, renumbered 1..n for the run.

@@ -183,6 +183,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   const pqxx::result enum_rows = ExecPrepared(pool, tx, "schemad_enums", schema_name);
   const pqxx::result extension_rows = ExecPrepared(pool, tx, "schemad_extensions", schema_name);
   const pqxx::result sequence_rows = ExecPrepared(pool, tx, "schemad_sequences", schema_name);
+  const pqxx::result unmanaged_rows = ExecPrepared(pool, tx, "schemad_unmanaged", schema_name);
   if (helper_thread.joinable()) {
     helper_thread.join();
     if (helper_error) std::rethrow_exception(helper_error);
@@ -372,7 +373,15 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   for (const auto& row : enum_rows) {
     schema.enums.push_back({Text(row[0]), ArrayField(row[1]), ""});
   }
+  // A serial column's sequence is part of its column.
+  std::set<std::string> serial;
+  for (const Table& t : schema.tables) {
+    for (const Column& c : t.columns) {
+      if (!c.serial_sequence.empty()) serial.insert(c.serial_sequence);
+    }
+  }
   for (const auto& row : sequence_rows) {
+    if (serial.count(Text(row[0]))) continue;
     Sequence& s = schema.sequences.emplace_back();
     s.name = Text(row[0]);
     s.type = Text(row[1]);
@@ -384,6 +393,9 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     s.cycle = row[7].as<bool>();
     s.owned_by_table = Text(row[8]);
     s.owned_by_column = Text(row[9]);
+  }
+  for (const auto& row : unmanaged_rows) {
+    schema.unmanaged.push_back({Text(row[0]), Text(row[1]), Text(row[2])});
   }
   if (cache != nullptr) cache->Add(fresh);
   SortSchema(schema);
@@ -410,6 +422,17 @@ void ProbeRows(ConnectionPool& pool, pqxx::transaction_base& tx, const std::stri
 }
 
 }  // namespace
+
+std::vector<std::string> Dependents(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                    const std::string& schema_name, const std::string& table,
+                                    const std::string& column) {
+  std::vector<std::string> out;
+  for (const auto& row : ExecParams(pool, tx, queries::kDependents, schema_name,
+                                    QualifiedName(schema_name, table), column)) {
+    if (!row[0].is_null()) out.push_back(row[0].as<std::string>());
+  }
+  return out;
+}
 
 std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& tx,
                                      const std::string& schema_name,

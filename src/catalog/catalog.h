@@ -61,6 +61,14 @@ void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
 absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn,
                                     const Registry& registry);
 
+// Objects schemad does not manage that depend on `table` (or its `column`;
+// "" for the whole table) and would stop a DROP or a type change: views and
+// rules, foreign keys of tables in other schemas. "view public.v_items".
+// Throws libpqxx exceptions.
+std::vector<std::string> Dependents(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                    const std::string& schema_name, const std::string& table,
+                                    const std::string& column);
+
 // Returns which of `tables` (in schema `schema_name`) hold at least one
 // row: one query per 200 tables. With `wait`, a locked table is waited for
 // (lock_timeout applies); without, it counts as holding rows. Throws

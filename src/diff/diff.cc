@@ -38,6 +38,7 @@ class Differ {
     DiffEnums();
     DiffTables();
     DiffSequences();
+    DiffUnmanaged();
     return std::move(out_);
   }
 
@@ -76,6 +77,39 @@ class Differ {
       if (desired_.FindSequence(h.name) != nullptr || IsIgnored(desired_, h.name)) continue;
       Add({ObjectKind::kSequence, h.name, Change::kExtra, "", SequenceText(h),
            "sequence is not declared (and no column the registry declares owns it)"});
+    }
+  }
+
+  static ObjectKind UnmanagedKind(const std::string& kind) {
+    if (kind == "view") return ObjectKind::kView;
+    if (kind == "materialized_view") return ObjectKind::kMaterializedView;
+    if (kind == "function") return ObjectKind::kFunction;
+    if (kind == "trigger") return ObjectKind::kTrigger;
+    if (kind == "policy") return ObjectKind::kPolicy;
+    if (kind == "rule") return ObjectKind::kRule;
+    if (kind == "foreign_table") return ObjectKind::kForeignTable;
+    if (kind == "domain") return ObjectKind::kDomain;
+    if (kind == "statistics") return ObjectKind::kStatistics;
+    return ObjectKind::kCompositeType;
+  }
+
+  // Objects of kinds schemad does not manage: reported, never dropped.
+  void DiffUnmanaged() {
+    for (const UnmanagedObject& u : actual_.unmanaged) {
+      const std::string own = u.table.empty() ? u.name : u.name.substr(u.table.size() + 1);
+      if (IsIgnored(desired_, own, u.table) || (!u.table.empty() && IsIgnored(desired_, u.table))) {
+        continue;
+      }
+      Difference d{UnmanagedKind(u.kind),
+                   u.name,
+                   Change::kUnmanaged,
+                   "",
+                   u.name,
+                   absl::StrCat(u.kind == "materialized_view" ? "materialized view" : u.kind,
+                                " is not managed by schemad: reported, never dropped")};
+      d.table = u.table;
+      d.object = own;
+      Add(std::move(d));
     }
   }
 
@@ -353,6 +387,8 @@ const char* ChangeName(Change change) {
       return "EXTRA";
     case Change::kChanged:
       return "CHANGED";
+    case Change::kUnmanaged:
+      return "UNMANAGED";
   }
   return "?";
 }
@@ -377,6 +413,26 @@ const char* ObjectKindName(ObjectKind kind) {
       return "index";
     case ObjectKind::kSequence:
       return "sequence";
+    case ObjectKind::kView:
+      return "view";
+    case ObjectKind::kMaterializedView:
+      return "materialized_view";
+    case ObjectKind::kFunction:
+      return "function";
+    case ObjectKind::kTrigger:
+      return "trigger";
+    case ObjectKind::kPolicy:
+      return "policy";
+    case ObjectKind::kRule:
+      return "rule";
+    case ObjectKind::kForeignTable:
+      return "foreign_table";
+    case ObjectKind::kDomain:
+      return "domain";
+    case ObjectKind::kCompositeType:
+      return "composite_type";
+    case ObjectKind::kStatistics:
+      return "statistics";
   }
   return "?";
 }

@@ -1,6 +1,7 @@
 #include "schemad/model/model.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -55,6 +56,10 @@ void SortSchema(Schema& schema) {
   SortByName(schema.enums);
   SortByName(schema.extensions);
   SortByName(schema.sequences);
+  std::sort(schema.unmanaged.begin(), schema.unmanaged.end(),
+            [](const UnmanagedObject& a, const UnmanagedObject& b) {
+              return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
+            });
   for (Table& table : schema.tables) {
     SortByName(table.constraints);
     SortByName(table.indexes);
@@ -74,6 +79,9 @@ std::string SerializeForFingerprint(const Schema& schema) {
     absl::StrAppend(&out, "seq ", s.name, " ", s.type, " ", opt(s.increment), " ", opt(s.min_value),
                     " ", opt(s.max_value), " ", opt(s.start), " ", opt(s.cache), " ", s.cycle, " ",
                     s.owned_by_table, ".", s.owned_by_column, "\n");
+  }
+  for (const UnmanagedObject& u : schema.unmanaged) {
+    absl::StrAppend(&out, "unmanaged ", u.kind, " ", u.name, "\n");
   }
   for (const Table& t : schema.tables) {
     absl::StrAppend(&out, "table ", t.name, "\n");

@@ -247,6 +247,18 @@ class Planner {
     }
   }
 
+  // Why a step that drops or retypes `key` ("table" or "table.column")
+  // cannot run: unmanaged objects depend on it. "" when none does.
+  std::string BlockedByDependents(const std::string& key, const char* what) const {
+    const auto it = options_.dependents.find(key);
+    if (it == options_.dependents.end() || it->second.empty()) return "";
+    return absl::StrCat(absl::StrJoin(it->second, ", "), " depend",
+                        it->second.size() == 1 ? "s" : "", " on ", key, ", which this step ", what,
+                        "; schemad does not manage ", it->second.size() == 1 ? "it" : "them",
+                        ": change or drop ", it->second.size() == 1 ? "it" : "them",
+                        " first, then run again");
+  }
+
   StatementKind AddStatement(const Constraint& c) const {
     switch (c.kind) {
       case ConstraintKind::kForeignKey:
@@ -639,6 +651,7 @@ class Planner {
   void PlanDifference(int i, const Difference& d) {
     std::vector<int> r = {i};
     handled_.insert(i);
+    if (d.change == Change::kUnmanaged) return;
     switch (d.kind) {
       case ObjectKind::kSchema:
         Emit(kSchemaStage, absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(d.name)),
@@ -690,6 +703,17 @@ class Planner {
       case ObjectKind::kSequence:
         PlanSequence(d, r);
         return;
+      case ObjectKind::kView:
+      case ObjectKind::kMaterializedView:
+      case ObjectKind::kFunction:
+      case ObjectKind::kTrigger:
+      case ObjectKind::kPolicy:
+      case ObjectKind::kRule:
+      case ObjectKind::kForeignTable:
+      case ObjectKind::kDomain:
+      case ObjectKind::kCompositeType:
+      case ObjectKind::kStatistics:
+        return;  // unmanaged: reported, never planned
     }
   }
 
@@ -697,6 +721,8 @@ class Planner {
     const Sequence* want = desired_.FindSequence(d.name);
     const Sequence* have = actual_.FindSequence(d.name);
     switch (d.change) {
+      case Change::kUnmanaged:
+        return;
       case Change::kExtra:
         Emit(kDropTypesStage, absl::StrCat("DROP SEQUENCE ", T(d.name)),
              {.statement = StatementKind::kDropSequence,
@@ -787,7 +813,8 @@ class Planner {
             .hazards = {{HazardKind::kDataLoss,
                          absl::StrCat("drops column ", d.name, " and every value stored in it")}},
             .resolves = r,
-            .group = joined != group_of_dropped_column_.end() ? joined->second : 0});
+            .group = joined != group_of_dropped_column_.end() ? joined->second : 0,
+            .blocked = BlockedByDependents(d.name, "drops")});
       return;
     }
     const Column* want = desired_.FindTable(d.table)->FindColumn(d.object);
@@ -841,8 +868,8 @@ class Planner {
         std::string using_expr = want->using_expr.empty()
                                      ? absl::StrCat(col, "::", via_text ? "text::" : "", want->type)
                                      : absl::StrCat("(", want->using_expr, ")");
-        std::string blocked;
-        if (want->using_expr.empty() && options_.uncastable.count(d.name)) {
+        std::string blocked = BlockedByDependents(d.name, "retypes");
+        if (blocked.empty() && want->using_expr.empty() && options_.uncastable.count(d.name)) {
           blocked = absl::StrCat("PostgreSQL has no cast from ", have->type, " to ", want->type,
                                  " for ", d.name,
                                  ": declare how existing values convert, "
@@ -1390,7 +1417,8 @@ class Planner {
                          absl::StrCat("drops table ", name, " and every row in it")}},
             .resolves = {pending[name]},
             .group = joined != group_of_dropped_table_.end() ? joined->second : group,
-            .suborder = ++suborder});
+            .suborder = ++suborder,
+            .blocked = BlockedByDependents(name, "drops")});
     }
   }
 

@@ -2,6 +2,7 @@
 // fingerprints, serialization across callers and replicas, bounded waits,
 // and identifiers of every shape.
 #include <atomic>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -816,6 +817,99 @@ TEST(EngineTest, ATypeChangeWithoutACastIsBlockedUntilTheRegistrySaysHowToConver
   EXPECT_EQ(
       db->Query("SELECT extract(epoch FROM happened)::bigint FROM events")[0][0].as<int64_t>(),
       1700000000);
+}
+
+// Objects of kinds schemad does not manage are reported as UNMANAGED,
+// never planned or dropped, and leave Status's verdict alone.
+TEST(EngineTest, UnmanagedObjectsAreReportedNeverDroppedAndLeaveTheVerdictAlone) {
+  auto db = testing::TestDb::Create();
+  const std::string registry = R"reg(table {
+  name: "items"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "title" type: "text" }
+  primary_key { name: "items_pkey" column: "id" }
+})reg";
+  Engine engine(db->pool(), testing::MustLoadRegistry(registry));
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  db->Exec(R"sql(
+CREATE VIEW v_titles AS SELECT id, title FROM items;
+CREATE MATERIALIZED VIEW mv_count AS SELECT count(*) AS n FROM items;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER trg_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();
+ALTER TABLE items ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p_all ON items USING (true);
+CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+)sql");
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences),
+              ::testing::UnorderedElementsAre(
+                  "UNMANAGED view v_titles", "UNMANAGED materialized_view mv_count",
+                  "UNMANAGED function touch()", "UNMANAGED trigger items.trg_touch",
+                  "UNMANAGED policy items.p_all", "UNMANAGED domain positive"));
+  EXPECT_THAT(diff->plan.steps, IsEmpty());
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+  absl::StatusOr<InitializeResult> init = engine.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kAlreadyInSync);
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_views WHERE viewname = 'v_titles'")[0][0].as<int>(),
+            1);
+  // An ignore pattern silences them like any other object.
+  Engine ignoring(db->pool(), testing::MustLoadRegistry(absl::StrCat(
+                                  "registry { ignore: \"v_*\" ignore: \"mv_*\" ignore: \"touch\" "
+                                  "ignore: \"trg_*\" ignore: \"p_*\" ignore: \"positive\" }\n",
+                                  registry)));
+  diff = ignoring.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences),
+              ::testing::ElementsAre("UNMANAGED function touch()"))
+      << "a function's name carries its arguments";
+}
+
+// A drop or type change that an unmanaged object depends on is reported
+// when planning, naming it, instead of failing at apply time.
+TEST(EngineTest, ADropOrTypeChangeAViewDependsOnIsBlockedNamingTheView) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE TABLE items (id integer PRIMARY KEY, a integer, legacy text);
+CREATE TABLE old_items (id integer PRIMARY KEY);
+CREATE VIEW v_legacy AS SELECT id, a, legacy FROM items;
+CREATE SCHEMA other;
+CREATE TABLE other.refs (item integer REFERENCES public.old_items(id));
+)sql");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "items"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "a" type: "bigint" }
+  primary_key { name: "items_pkey" column: "id" }
+})reg"));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  std::map<std::string, std::string> blocked;
+  for (const PlanStep& s : diff->plan.steps) blocked[s.sql] = s.blocked;
+  EXPECT_THAT(blocked["ALTER TABLE public.items DROP COLUMN legacy"],
+              HasSubstr("view public.v_legacy depends on items.legacy"));
+  EXPECT_THAT(blocked["ALTER TABLE public.items ALTER COLUMN a TYPE bigint USING a::bigint"],
+              HasSubstr("view public.v_legacy"));
+  EXPECT_THAT(blocked["DROP TABLE public.old_items"],
+              HasSubstr("foreign key refs_item_fkey of other.refs depends on old_items"));
+  std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+  absl::StatusOr<InitializeResult> init = engine.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status() << " (reported, not attempted)";
+  EXPECT_THAT(init->cause, HasSubstr("v_legacy"));
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_class WHERE relname = 'old_items'")[0][0].as<int>(),
+            1);
+  // Once the dependents are gone, the same plan applies.
+  db->Exec("DROP VIEW v_legacy; DROP TABLE other.refs");
+  init = engine.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->state, SyncState::kInSync);
 }
 
 // A foreign key to a table of another schema (which the registry does not

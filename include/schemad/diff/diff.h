@@ -19,7 +19,9 @@
 
 namespace schemad {
 
-enum class Change { kMissing, kExtra, kChanged };
+// kUnmanaged: an object of a kind schemad does not manage yet (a view, a
+// function, ...): reported, never dropped, and no part of Status's verdict.
+enum class Change { kMissing, kExtra, kChanged, kUnmanaged };
 
 // What kind of object a difference is about. Dispatch on it with a switch
 // without `default:` (-Werror=switch): a new kind must be handled
@@ -34,6 +36,17 @@ enum class ObjectKind {
   kConstraint,
   kIndex,
   kSequence,
+  // Kinds schemad does not manage yet: only ever Change::kUnmanaged.
+  kView,
+  kMaterializedView,
+  kFunction,
+  kTrigger,
+  kPolicy,
+  kRule,
+  kForeignTable,
+  kDomain,
+  kCompositeType,
+  kStatistics,
 };
 
 // For kChanged: the attribute that differs.

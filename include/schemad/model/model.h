@@ -142,6 +142,16 @@ struct Sequence {
   std::string source;
 };
 
+// An object of a kind schemad does not manage yet, read so that it can be
+// reported (never dropped): "view", "function", "trigger", ...
+struct UnmanagedObject {
+  std::string kind;
+  // Within the schema: "v_items", "items.trg_touch", "lower_email(text)".
+  std::string name;
+  // The table it belongs to (triggers, policies, rules), or "".
+  std::string table;
+};
+
 struct Schema {
   std::string name = "public";
   // False when the catalog found no such schema.
@@ -150,6 +160,8 @@ struct Schema {
   std::vector<EnumType> enums;
   std::vector<Extension> extensions;
   std::vector<Sequence> sequences;
+  // Catalog only.
+  std::vector<UnmanagedObject> unmanaged;
   // Glob patterns of database objects the registry ignores.
   std::vector<std::string> ignore;
 

@@ -19,6 +19,7 @@
 #ifndef SCHEMAD_PLAN_PLAN_H_
 #define SCHEMAD_PLAN_PLAN_H_
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -201,6 +202,10 @@ struct PlanOptions {
   // "table.column" of type changes PostgreSQL has no cast for (checked
   // against pg_cast when planning).
   std::set<std::string> uncastable;
+  // Objects schemad does not manage (views, other schemas' foreign keys)
+  // that depend on a table ("table") or column ("table.column") the plan
+  // would drop or retype: those steps are blocked, naming them.
+  std::map<std::string, std::vector<std::string>> dependents;
 };
 
 struct Plan {
