@@ -78,6 +78,10 @@ ABSL_FLAG(absl::Duration, lock_retry_max_backoff, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, index_build_timeout, absl::Hours(6),
           "Online mode: statement_timeout of a concurrent index build or a validation (they "
           "block no writer); 0 for none.");
+ABSL_FLAG(int, index_build_workers, 0,
+          "Online mode: parallel workers of a concurrent index build "
+          "(max_parallel_maintenance_workers); 0 keeps a build to one core, leaving the others "
+          "to the application.");
 ABSL_FLAG(std::string, out, "", "inspect: directory to write registry files into.");
 ABSL_FLAG(bool, replace, false,
           "inspect: replace --out when it exists and is not empty (written beside it, then "
@@ -118,7 +122,8 @@ void ApplyEnvironment() {
                            "online_lock_timeout",
                            "lock_retries",
                            "lock_retry_max_backoff",
-                           "index_build_timeout"}) {
+                           "index_build_timeout",
+                           "index_build_workers"}) {
     std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
     if (value == nullptr && std::string(name) == "database_url") value = std::getenv("DATABASE_URL");
@@ -297,8 +302,9 @@ int Serve() {
   engine_options.lock_retries = absl::GetFlag(FLAGS_lock_retries);
   engine_options.lock_retry_max_backoff = absl::GetFlag(FLAGS_lock_retry_max_backoff);
   engine_options.index_build_timeout = absl::GetFlag(FLAGS_index_build_timeout);
+  engine_options.index_build_workers = absl::GetFlag(FLAGS_index_build_workers);
   if (engine_options.online_lock_timeout < absl::Milliseconds(1) ||
-      engine_options.lock_retries < 0 ||
+      engine_options.lock_retries < 0 || engine_options.index_build_workers < 0 ||
       engine_options.index_build_timeout < absl::ZeroDuration()) {
     std::cerr << "schemad: refusing to start: --online-lock-timeout must be at least 1ms, "
                  "--lock-retries and --index-build-timeout not negative\n";

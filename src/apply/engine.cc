@@ -834,10 +834,19 @@ std::string PhaseSettings(OnlineRun& run, pqxx::transaction_base& tx, absl::Dura
 absl::Status RunOutsideTransaction(OnlineRun& run, const std::string& sql,
                                    absl::Duration lock_timeout = absl::ZeroDuration()) {
   std::string previous_path;
+  std::string previous_workers;
   absl::Status status = Guard("running a statement outside a transaction", [&]() -> absl::Status {
     pqxx::nontransaction tx(run.lease.conn());
     previous_path = PhaseSettings(run, tx, run.engine.index_build_timeout, lock_timeout,
                                   /*local=*/false);
+    // The build shares the server with the application: by default it
+    // takes no parallel workers, leaving the other cores to the writers.
+    previous_workers =
+        ExecParams(run.pool, tx,
+                   "SELECT pg_catalog.current_setting('max_parallel_maintenance_workers'), "
+                   "pg_catalog.set_config('max_parallel_maintenance_workers', $1, false)",
+                   std::to_string(run.engine.index_build_workers))[0][0]
+            .as<std::string>();
     Exec(run.pool, tx, sql);
     return absl::OkStatus();
   });
@@ -846,9 +855,11 @@ absl::Status RunOutsideTransaction(OnlineRun& run, const std::string& sql,
     ExecParams(run.pool, tx,
                "SELECT pg_catalog.set_config('search_path', $1, false), "
                "pg_catalog.set_config('statement_timeout', $2, false), "
-               "pg_catalog.set_config('lock_timeout', $3, false)",
+               "pg_catalog.set_config('lock_timeout', $3, false), "
+               "pg_catalog.set_config('max_parallel_maintenance_workers', $4, false)",
                previous_path, TimeoutSetting(run.pool.options().statement_timeout),
-               TimeoutSetting(run.pool.options().lock_timeout));
+               TimeoutSetting(run.pool.options().lock_timeout),
+               previous_workers.empty() ? "2" : previous_workers);
     return absl::OkStatus();
   });
   if (status.ok() && !restored.ok()) return restored;

@@ -178,6 +178,9 @@ struct EngineOptions {
   // statement_timeout of a concurrent index build (it runs with
   // lock_timeout = 0); zero: none.
   absl::Duration index_build_timeout = absl::Hours(6);
+  // max_parallel_maintenance_workers of a concurrent build: 0 keeps it to
+  // one core, leaving the others to the application's writers.
+  int index_build_workers = 0;
 };
 
 class DeparseCache;  // src/catalog
