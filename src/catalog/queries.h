@@ -264,51 +264,59 @@ ORDER BY s.relname)sql";
 // Objects of kinds schemad does not manage yet, in the schema (and not an
 // extension's): kind, name, table.
 inline constexpr char kUnmanaged[] = R"sql(
-WITH ns AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1),
-ext AS (SELECT objid, classid FROM pg_catalog.pg_depend WHERE deptype OPERATOR(pg_catalog.=) 'e')
 SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
                       WHEN 'f' THEN 'foreign_table' ELSE 'composite_type' END,
        c.relname::pg_catalog.text, ''
 FROM pg_catalog.pg_class c
-WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT oid FROM ns)
+WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{v,m,f,c}'::pg_catalog."char"[])
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.objid OPERATOR(pg_catalog.=) c.oid
-                    AND ext.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass)
-  AND (c.relkind OPERATOR(pg_catalog.<>) 'c' OR NOT EXISTS (
-        SELECT 1 FROM pg_catalog.pg_type t WHERE t.typrelid OPERATOR(pg_catalog.=) c.oid
-          AND EXISTS (SELECT 1 FROM ext WHERE ext.objid OPERATOR(pg_catalog.=) t.oid)))
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                  WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND e.objid OPERATOR(pg_catalog.=) c.oid
+                    AND e.deptype OPERATOR(pg_catalog.=) 'e')
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_depend e
+                    ON e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+                   AND e.objid OPERATOR(pg_catalog.=) t.oid
+                   AND e.deptype OPERATOR(pg_catalog.=) 'e'
+                  WHERE t.typrelid OPERATOR(pg_catalog.=) c.oid)
 UNION ALL
 SELECT 'function', p.proname::pg_catalog.text OPERATOR(pg_catalog.||) '(' OPERATOR(pg_catalog.||)
          pg_catalog.pg_get_function_identity_arguments(p.oid) OPERATOR(pg_catalog.||) ')', ''
 FROM pg_catalog.pg_proc p
-WHERE p.pronamespace OPERATOR(pg_catalog.=) (SELECT oid FROM ns)
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.objid OPERATOR(pg_catalog.=) p.oid
-                    AND ext.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass)
+WHERE p.pronamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                  WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                    AND e.objid OPERATOR(pg_catalog.=) p.oid
+                    AND e.deptype OPERATOR(pg_catalog.=) 'e')
 UNION ALL
 SELECT 'trigger', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
          tg.tgname::pg_catalog.text, c.relname::pg_catalog.text
 FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) tg.tgrelid
-WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT oid FROM ns) AND NOT tg.tgisinternal
+WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1) AND NOT tg.tgisinternal
 UNION ALL
 SELECT 'policy', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
          po.polname::pg_catalog.text, c.relname::pg_catalog.text
 FROM pg_catalog.pg_policy po JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) po.polrelid
-WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT oid FROM ns)
+WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
 UNION ALL
 SELECT 'rule', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
          r.rulename::pg_catalog.text, c.relname::pg_catalog.text
 FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.ev_class
-WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT oid FROM ns)
+WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
   AND r.rulename OPERATOR(pg_catalog.<>) '_RETURN'
 UNION ALL
 SELECT 'domain', t.typname::pg_catalog.text, ''
 FROM pg_catalog.pg_type t
-WHERE t.typnamespace OPERATOR(pg_catalog.=) (SELECT oid FROM ns) AND t.typtype OPERATOR(pg_catalog.=) 'd'
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.objid OPERATOR(pg_catalog.=) t.oid)
+WHERE t.typnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
+  AND t.typtype OPERATOR(pg_catalog.=) 'd'
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                  WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+                    AND e.objid OPERATOR(pg_catalog.=) t.oid
+                    AND e.deptype OPERATOR(pg_catalog.=) 'e')
 UNION ALL
 SELECT 'statistics', s.stxname::pg_catalog.text, ''
 FROM pg_catalog.pg_statistic_ext s
-WHERE s.stxnamespace OPERATOR(pg_catalog.=) (SELECT oid FROM ns)
+WHERE s.stxnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
 ORDER BY 1, 2)sql";
 
 // What depends on a column ($3) or a whole table ($3 = '') that a
