@@ -876,12 +876,43 @@ absl::Duration PhaseStatementTimeout(OnlineRun& run, const PhaseRun& phase) {
                   std::min(run.deadline - absl::Now(), run.pool.options().statement_timeout));
 }
 
+// The pauses between retries after a lock timeout (55P03): each one drawn
+// in [b/2, b] (jitter), b doubling from --lock-retry-backoff up to
+// --lock-retry-max-backoff. Writers that queued behind the timed-out
+// request run meanwhile.
+class LockRetryBackoff {
+ public:
+  explicit LockRetryBackoff(const EngineOptions& options)
+      : next_(options.lock_retry_backoff),
+        max_(options.lock_retry_max_backoff),
+        retries_(options.lock_retries),
+        random_(std::random_device{}()) {}
+
+  // Whether `attempt` (from 1), which failed with `status`, may be retried.
+  bool Retryable(const absl::Status& status, int attempt) const {
+    return SqlStateOf(status) == "55P03" && attempt <= retries_;
+  }
+
+  // The next pause.
+  absl::Duration Next() {
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    const absl::Duration wait = next_ * jitter(random_);
+    next_ = std::min(next_ * 2, max_);
+    return wait;
+  }
+
+ private:
+  absl::Duration next_;
+  const absl::Duration max_;
+  const int retries_;
+  std::mt19937 random_;
+};
+
 // Runs one transactional phase, retrying lock timeouts with jittered
 // exponential back-off. Records the phase in the run's row before COMMIT.
 absl::Status RunTransactionalPhase(OnlineRun& run, const PhaseRun& phase, int64_t run_id,
                                    int* retries, std::string* failed_sql) {
-  std::mt19937 random(std::random_device{}());
-  absl::Duration backoff = run.engine.lock_retry_backoff;
+  LockRetryBackoff backoff(run.engine);
   const absl::Time phase_started = absl::Now();
   for (int attempt = 1;; ++attempt) {
     absl::Status status = Guard("running a phase", [&]() -> absl::Status {
@@ -904,15 +935,12 @@ absl::Status RunTransactionalPhase(OnlineRun& run, const PhaseRun& phase, int64_
       tx.commit();
       return absl::OkStatus();
     });
-    if (status.ok() || SqlStateOf(status) != "55P03" || attempt > run.engine.lock_retries ||
+    if (status.ok() || !backoff.Retryable(status, attempt) ||
         run.watchdog.reason() != Watchdog::Reason::kNone) {
       *retries = attempt - 1;
       return status;
     }
-    // Back off with full jitter in [backoff/2, backoff]: writers that
-    // queued behind the timed-out request run meanwhile.
-    std::uniform_real_distribution<double> jitter(0.5, 1.0);
-    const absl::Duration wait = backoff * jitter(random);
+    const absl::Duration wait = backoff.Next();
     InitializeEvent event;
     event.kind = InitializeEvent::Kind::kLockWait;
     event.run_id = run_id;
@@ -933,7 +961,6 @@ absl::Status RunTransactionalPhase(OnlineRun& run, const PhaseRun& phase, int64_
       *retries = attempt - 1;
       return run.watchdog.Check("the phase");
     }
-    backoff = std::min(backoff * 2, run.engine.lock_retry_max_backoff);
   }
 }
 
@@ -1364,8 +1391,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     // jittered exponential back-off (--lock-retries), so that writers queue
     // behind the waiting DDL for at most --lock-timeout at a time.
     absl::Status applied;
-    std::mt19937 random(std::random_device{}());
-    absl::Duration retry_backoff = options_.lock_retry_backoff;
+    LockRetryBackoff lock_retry(options_);
     for (int attempt = 1;; ++attempt) {
       applied = Guard("applying the plan", [&]() -> absl::Status {
         pqxx::work tx(lease.conn());
@@ -1406,15 +1432,13 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
         tx.commit();
         return absl::OkStatus();
       });
-      if (applied.ok() || SqlStateOf(applied) != "55P03" || attempt > options_.lock_retries ||
+      if (applied.ok() || !lock_retry.Retryable(applied, attempt) ||
           watchdog.reason() != Watchdog::Reason::kNone) {
         break;
       }
-      std::uniform_real_distribution<double> jitter(0.5, 1.0);
-      const absl::Duration wait = retry_backoff * jitter(random);
+      const absl::Duration wait = lock_retry.Next();
       if (absl::Now() + wait + kCommitMargin >= deadline) break;
       absl::SleepFor(wait);
-      retry_backoff = std::min(retry_backoff * 2, options_.lock_retry_max_backoff);
     }
     if (!applied.ok()) {
       applied = StoppedOr(watchdog, applied, "the plan");
