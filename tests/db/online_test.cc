@@ -583,32 +583,18 @@ bool SeenWaiting(testing::TestDb& db, const std::string& fragment) {
   return false;
 }
 
+// The documents and chunks of kChunksBefore, with `declarations` added to
+// chunks.
+std::string ChunksBeforeWith(const std::string& declarations) {
+  std::string chunks = kChunksBefore;
+  chunks.insert(chunks.rfind('}'), declarations);
+  return absl::StrCat(kDocuments, chunks);
+}
+
 // chunks with one new index: a one-phase online run.
 std::string NewIndexOnlyText() {
-  return absl::StrCat(kDocuments, R"pb(
-    table {
-      name: "chunks"
-      column { name: "id" type: "bigint" not_null: true }
-      column { name: "document_id" type: "bigint" not_null: true }
-      column { name: "seq" type: "integer" not_null: true }
-      column { name: "body" type: "text" }
-      column { name: "tokens" type: "integer" }
-      column { name: "code" type: "text" }
-      primary_key { name: "chunks_pkey" column: "id" }
-      index {
-        name: "ix_chunks_old"
-        key { column: "tokens" }
-      }
-      index {
-        name: "ix_chunks_changed"
-        key { column: "seq" }
-      }
-      index {
-        name: "ix_chunks_document"
-        key { column: "document_id" }
-      }
-    }
-  )pb");
+  return ChunksBeforeWith(R"pb(index { name: "ix_chunks_document" key { column: "document_id" } }
+)pb");
 }
 
 Registry NewIndexOnly() { return testing::MustLoadRegistry(NewIndexOnlyText()); }
@@ -677,21 +663,8 @@ TEST(OnlineTest, CallersArrivingDuringARunAreAnsweredAtOnce) {
 
 TEST(OnlineTest, ALockTimeoutIsRetriedAndWritersNeverQueueBehindTheWaitingDdl) {
   auto db = ChunksDatabase();
-  Registry registry = testing::MustLoadRegistry(absl::StrCat(kDocuments, R"pb(
-table {
-  name: "chunks"
-  column { name: "id" type: "bigint" not_null: true }
-  column { name: "document_id" type: "bigint" not_null: true }
-  column { name: "seq" type: "integer" not_null: true }
-  column { name: "body" type: "text" }
-  column { name: "tokens" type: "integer" }
-  column { name: "code" type: "text" }
-  primary_key { name: "chunks_pkey" column: "id" }
-  check { name: "ck_chunks_tokens" expression: "tokens >= 0" }
-  index { name: "ix_chunks_old" key { column: "tokens" } }
-  index { name: "ix_chunks_changed" key { column: "seq" } }
-}
-)pb"));
+  Registry registry = testing::MustLoadRegistry(
+      ChunksBeforeWith("check { name: \"ck_chunks_tokens\" expression: \"tokens >= 0\" }\n"));
   EngineOptions engine_options;
   engine_options.online_lock_timeout = absl::Milliseconds(200);
   engine_options.lock_retry_backoff = absl::Milliseconds(100);
@@ -796,13 +769,12 @@ TEST_P(OnlineCrashTest, TheNextInitializeConvergesWithNoLeftover) {
     db->Exec(
         "ALTER TABLE chunks ADD CONSTRAINT fk_chunks_document FOREIGN KEY (document_id) "
         "REFERENCES documents(id) NOT VALID");
-    text = absl::StrCat(kDocuments, kChunksBefore);
-    text.insert(text.rfind('}'), R"pb(foreign_key {
-                                        name: "fk_chunks_document"
-                                        column: "document_id"
-                                        references_table: "documents"
-                                        references_column: "id"
-                                      }
+    text = ChunksBeforeWith(R"pb(foreign_key {
+                                   name: "fk_chunks_document"
+                                   column: "document_id"
+                                   references_table: "documents"
+                                   references_column: "id"
+                                 }
     )pb");
   }
   const Registry registry = testing::MustLoadRegistry(text);
