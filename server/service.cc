@@ -54,6 +54,8 @@ pb::HazardKind ToProto(HazardKind k) {
       return pb::VALIDATION;
     case HazardKind::kIndexBuild:
       return pb::INDEX_BUILD;
+    case HazardKind::kAuthz:
+      return pb::AUTHZ;
   }
   return pb::HAZARD_KIND_UNSPECIFIED;
 }
@@ -61,6 +63,7 @@ pb::HazardKind ToProto(HazardKind k) {
 // The engine's enums mirror the proto's; the values line up where the
 // proto's numbering allows it.
 static_assert(static_cast<int>(HazardKind::kIndexBuild) + 1 == pb::INDEX_BUILD);
+static_assert(static_cast<int>(HazardKind::kAuthz) + 1 == pb::AUTHZ);
 static_assert(static_cast<int>(HazardKind::kDataLoss) + 1 == pb::DATA_LOSS);
 
 pb::ApplyMode ToProto(ApplyMode m) {

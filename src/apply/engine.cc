@@ -592,6 +592,22 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
     if (!drops_table && !drops_or_retypes_column) continue;
     std::vector<std::string> found = Dependents(
         pool, tx, desired.name, drops_table ? d.name : d.table, drops_table ? "" : d.object);
+    // Views schemad manages (declared, or not ignored) are the plan's to
+    // drop and re-create around the change.
+    found.erase(std::remove_if(found.begin(), found.end(),
+                               [&](const std::string& dependent) {
+                                 for (const View& v : out->actual.views) {
+                                   const std::string name =
+                                       absl::StrCat(v.materialized ? "materialized view " : "view ",
+                                                    desired.name, ".", v.name);
+                                   if (dependent == name) {
+                                     return desired.FindView(v.name) != nullptr ||
+                                            !IsIgnored(desired, v.name);
+                                   }
+                                 }
+                                 return false;
+                               }),
+                found.end());
     if (!found.empty()) options.dependents[d.name] = std::move(found);
   }
   if (!touched.empty()) {

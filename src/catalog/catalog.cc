@@ -4,12 +4,15 @@
 
 #include <atomic>
 #include <cctype>
+#include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <random>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -156,13 +159,14 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   };
   // With a helper transaction (same snapshot, another connection), half of
   // the queries run on it at the same time; assembly is sequential.
-  pqxx::result columns_rows, lookup_rows, index_rows;
+  pqxx::result columns_rows, lookup_rows, index_rows, view_rows;
   std::exception_ptr helper_error;
   std::thread helper_thread;
   auto fetch_helper_part = [&](pqxx::transaction_base& on) {
     columns_rows = ExecPrepared(pool, on, "schemad_columns", schema_name, known_keys);
     lookup_rows = ExecPrepared(pool, on, "schemad_index_lookups", schema_name);
     index_rows = ExecPrepared(pool, on, "schemad_indexes", schema_name, known_keys);
+    view_rows = ExecPrepared(pool, on, "schemad_views", schema_name, known_keys);
   };
   if (helper != nullptr) {
     helper_thread = std::thread([&] {
@@ -200,8 +204,43 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   for (const auto& row : table_rows) {
     Table& t = schema.tables.emplace_back();
     t.name = Text(row[0]);
+    t.comment = Text(row[1]);
   }
   for (Table& t : schema.tables) tables[t.name].table = &t;
+  // Views' columns and (materialized views') indexes are read as a table's
+  // are, into a stand-in table each, then moved to their view.
+  std::deque<Table> view_tables;
+  for (const auto& row : view_rows) {
+    View& view = schema.views.emplace_back();
+    view.name = Text(row[0]);
+    view.materialized = Bool(row[1]);
+    // pg_get_viewdef ends the query with a semicolon: the model's query
+    // is the query alone, as a registry writes it.
+    view.query = std::string(absl::StripSuffix(Text(row[2]), ";"));
+    if (const std::vector<std::string>* hit = cached(row[6]); hit != nullptr && row[2].is_null()) {
+      view.query = hit->at(0);
+    } else if (!row[6].is_null()) {
+      fresh[row[6].as<std::string>()] = {view.query};
+    }
+    for (const std::string& option : ArrayField(row[3])) {
+      const size_t eq = option.find('=');
+      const std::string name = absl::AsciiStrToLower(option.substr(0, eq));
+      const std::string value =
+          eq == std::string::npos ? "true" : absl::AsciiStrToLower(option.substr(eq + 1));
+      const bool on = value == "true" || value == "on" || value == "1" || value == "yes";
+      if (name == "security_invoker") view.security_invoker = on;
+      if (name == "security_barrier") view.security_barrier = on;
+      if (name == "check_option") {
+        view.check_option = value == "local"      ? CheckOption::kLocal
+                            : value == "cascaded" ? CheckOption::kCascaded
+                                                  : CheckOption::kNone;
+      }
+    }
+    view.comment = Text(row[4]);
+    view.depends_on = ArrayField(row[5]);
+    view_tables.emplace_back().name = view.name;
+    tables[view.name].table = &view_tables.back();
+  }
 
   for (const auto& row : columns_rows) {
     auto it = tables.find(Text(row[0]));
@@ -210,6 +249,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.name = Text(row[1]);
     c.type = Text(row[2]);
     c.not_null = Bool(row[3]);
+    c.comment = Text(row[11]);
     std::string expr = Text(row[4]);
     if (const std::vector<std::string>* hit = cached(row[10]); hit != nullptr && row[4].is_null()) {
       expr = hit->at(0);
@@ -370,6 +410,11 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     index.definition = IndexDefinition(index, extras);
   }
 
+  for (size_t i = 0; i < schema.views.size(); ++i) {
+    schema.views[i].columns = std::move(view_tables[i].columns);
+    schema.views[i].indexes = std::move(view_tables[i].indexes);
+  }
+
   for (const auto& row : enum_rows) {
     schema.enums.push_back({Text(row[0]), ArrayField(row[1]), ""});
   }
@@ -492,6 +537,13 @@ Schema RenderedForScratch(const Schema& want) {
       i.definition = IndexDefinition(i);
     }
   }
+  for (View& v : out.views) {
+    for (Index& i : v.indexes) {
+      if (i.predicate.empty()) continue;
+      i.predicate = absl::StrCat("(", i.predicate, ")");
+      i.definition = IndexDefinition(i);
+    }
+  }
   return out;
 }
 
@@ -512,6 +564,10 @@ std::set<std::string> DeclaredObjects(const Schema& schema) {
   for (const EnumType& e : schema.enums) out.insert(absl::StrCat("enum ", QuoteIdent(e.name)));
   for (const Sequence& s : schema.sequences) {
     out.insert(absl::StrCat("sequence ", QuoteIdent(s.name)));
+  }
+  for (const View& v : schema.views) {
+    out.insert(absl::StrCat(v.materialized ? "materialized view " : "view ", QuoteIdent(v.name)));
+    for (const Index& i : v.indexes) out.insert(absl::StrCat("index ", QuoteIdent(i.name)));
   }
   return out;
 }
@@ -602,6 +658,37 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
           {AddConstraintSql(scratch, t.name, c), c.source, absl::StrCat("foreign key ", c.name)});
     }
   }
+  // Views in dependency order; materialized ones WITH NO DATA (a rolled
+  // back creation would still run the query).
+  for (const View* view : ViewsInDependencyOrder(want)) {
+    statements.push_back(
+        {CreateViewSql(scratch, *view, /*or_replace=*/false, /*with_data=*/false), view->source,
+         absl::StrCat(view->materialized ? "materialized view " : "view ", view->name)});
+    for (const Index& i : view->indexes) {
+      statements.push_back(
+          {CreateIndexSql(scratch, view->name, i), i.source, absl::StrCat("index ", i.name)});
+    }
+  }
+  for (const Table& t : want.tables) {
+    if (!t.comment.empty()) {
+      statements.push_back({CommentSql("TABLE", QualifiedName(scratch, t.name), t.comment),
+                            t.source, absl::StrCat("comment of table ", t.name)});
+    }
+    for (const Column& c : t.columns) {
+      if (c.comment.empty()) continue;
+      statements.push_back(
+          {CommentSql("COLUMN",
+                      absl::StrCat(QualifiedName(scratch, t.name), ".", QuoteIdent(c.name)),
+                      c.comment),
+           c.source, absl::StrCat("comment of column ", t.name, ".", c.name)});
+    }
+  }
+  for (const View& v : want.views) {
+    if (v.comment.empty()) continue;
+    statements.push_back({CommentSql(v.materialized ? "MATERIALIZED VIEW" : "VIEW",
+                                     QualifiedName(scratch, v.name), v.comment),
+                          v.source, absl::StrCat("comment of view ", v.name)});
+  }
 
   Schema result;
   std::vector<std::string> volatile_functions;
@@ -643,6 +730,14 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   result.ignore = want.ignore;
   for (Sequence& q : result.sequences) {
     if (const Sequence* source = want.FindSequence(q.name)) q.source = source->source;
+  }
+  for (View& v : result.views) {
+    const View* source = want.FindView(v.name);
+    if (source == nullptr) continue;
+    v.source = source->source;
+    for (Index& i : v.indexes) {
+      if (const Index* declared = source->FindIndex(i.name)) i.source = declared->source;
+    }
   }
   for (Table& t : result.tables) {
     const Table* source_table = want.FindTable(t.name);

@@ -31,7 +31,11 @@ inline constexpr char kSchemaExists[] =
     "WHERE nspname OPERATOR(pg_catalog.=) $1)";
 
 inline constexpr char kTables[] = R"sql(
-SELECT c.relname
+SELECT c.relname,
+       COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
+                 WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
+                   AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '')
 FROM pg_catalog.pg_class c
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
@@ -52,7 +56,11 @@ SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.
             WHEN gk.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
             ELSE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
        a.attidentity, a.attgenerated, COALESCE(seq.relname, ''), a.attnum,
-       a.attcollation::pg_catalog.text, gk.key
+       a.attcollation::pg_catalog.text, gk.key,
+       COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
+                 WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
+                   AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                   AND ds.objsubid OPERATOR(pg_catalog.=) a.attnum), '')
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid
@@ -82,7 +90,7 @@ LEFT JOIN (SELECT DISTINCT ON (d.refobjid, d.refobjsubid) d.refobjid, d.refobjsu
   ON seq.refobjid OPERATOR(pg_catalog.=) c.oid AND seq.refobjsubid OPERATOR(pg_catalog.=) a.attnum
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
-  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[]) AND NOT c.relispartition
+  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m}'::pg_catalog."char"[]) AND NOT c.relispartition
   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
 ORDER BY c.relname, a.attnum)sql";
 
@@ -178,7 +186,7 @@ LEFT JOIN LATERAL (
     END AS key) ik ON true
 WHERE t.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
-  AND t.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[]) AND NOT t.relispartition
+  AND t.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,m}'::pg_catalog."char"[]) AND NOT t.relispartition
   AND NOT (x.indexrelid OPERATOR(pg_catalog.=) ANY
            (SELECT k.conindid FROM pg_catalog.pg_constraint k
             WHERE k.contype OPERATOR(pg_catalog.=) ANY ('{p,u,x}'::pg_catalog."char"[])
@@ -264,12 +272,11 @@ ORDER BY s.relname)sql";
 // Objects of kinds schemad does not manage yet, in the schema (and not an
 // extension's): kind, name, table.
 inline constexpr char kUnmanaged[] = R"sql(
-SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
-                      WHEN 'f' THEN 'foreign_table' ELSE 'composite_type' END,
+SELECT CASE c.relkind WHEN 'f' THEN 'foreign_table' ELSE 'composite_type' END,
        c.relname::pg_catalog.text, ''
 FROM pg_catalog.pg_class c
 WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
-  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{v,m,f,c}'::pg_catalog."char"[])
+  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{f,c}'::pg_catalog."char"[])
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                   WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                     AND e.objid OPERATOR(pg_catalog.=) c.oid
@@ -318,6 +325,61 @@ SELECT 'statistics', s.stxname::pg_catalog.text, ''
 FROM pg_catalog.pg_statistic_ext s
 WHERE s.stxnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
 ORDER BY 1, 2)sql";
+
+// Views and materialized views. The definition is deparsed under the same
+// key scheme as expressions (the rule's node tree, search_path, and the
+// names of everything it depends on): pg_get_viewdef locks the tables the
+// view reads. Dependencies: the relations of the same schema the view
+// reads ("t") and each of their columns ("t.c").
+inline constexpr char kViews[] = R"sql(
+SELECT c.relname, c.relkind OPERATOR(pg_catalog.=) 'm',
+       CASE WHEN vk.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
+            ELSE pg_catalog.pg_get_viewdef(c.oid, true) END,
+       COALESCE(c.reloptions, '{}'::pg_catalog.text[]),
+       COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
+                 WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
+                   AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
+       ARRAY(SELECT DISTINCT x.name
+             FROM pg_catalog.pg_rewrite w
+             JOIN pg_catalog.pg_depend d
+               ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+              AND d.objid OPERATOR(pg_catalog.=) w.oid
+              AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+              AND d.refobjid OPERATOR(pg_catalog.<>) c.oid
+             JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) d.refobjid
+             LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) r.oid
+                                                AND a.attnum OPERATOR(pg_catalog.=) d.refobjsubid
+             CROSS JOIN LATERAL (VALUES (r.relname::pg_catalog.text),
+               (CASE WHEN d.refobjsubid OPERATOR(pg_catalog.>) 0
+                     THEN r.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.'
+                          OPERATOR(pg_catalog.||) a.attname::pg_catalog.text END)) x(name)
+             WHERE w.ev_class OPERATOR(pg_catalog.=) c.oid
+               AND r.relnamespace OPERATOR(pg_catalog.=) c.relnamespace
+               AND x.name IS NOT NULL
+             ORDER BY 1),
+       vk.key
+FROM pg_catalog.pg_class c
+LEFT JOIN LATERAL (
+  SELECT pg_catalog.md5(pg_catalog.concat_ws('|', 'v', w.ev_action::pg_catalog.text,
+      pg_catalog.current_setting('search_path'),
+      (SELECT pg_catalog.string_agg(
+                pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ','
+                ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
+       FROM pg_catalog.pg_depend d
+       WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+         AND d.objid OPERATOR(pg_catalog.=) w.oid))) AS key
+  FROM pg_catalog.pg_rewrite w
+  WHERE w.ev_class OPERATOR(pg_catalog.=) c.oid AND w.rulename OPERATOR(pg_catalog.=) '_RETURN') vk
+  ON true
+WHERE c.relnamespace OPERATOR(pg_catalog.=)
+      (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
+  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{v,m}'::pg_catalog."char"[])
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                  WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND e.objid OPERATOR(pg_catalog.=) c.oid
+                    AND e.deptype OPERATOR(pg_catalog.=) 'e')
+ORDER BY c.relname)sql";
 
 // What depends on a column ($3) or a whole table ($3 = '') that a
 // plan would drop or retype and schemad does not manage: views and rules
@@ -372,6 +434,7 @@ inline constexpr NamedQuery kPrepared[] = {
     {"schemad_extensions", kExtensions},
     {"schemad_sequences", kSequences},
     {"schemad_unmanaged", kUnmanaged},
+    {"schemad_views", kViews},
 };
 
 }  // namespace schemad::queries

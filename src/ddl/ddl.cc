@@ -224,4 +224,36 @@ std::string CreateExtensionSql(const Extension& e) {
   return out;
 }
 
+std::string ViewOptionsSql(const View& view) {
+  std::vector<std::string> options;
+  if (view.security_barrier) options.push_back("security_barrier=true");
+  if (view.security_invoker) options.push_back("security_invoker=true");
+  if (view.check_option == CheckOption::kLocal) options.push_back("check_option=local");
+  if (view.check_option == CheckOption::kCascaded) options.push_back("check_option=cascaded");
+  return absl::StrJoin(options, ", ");
+}
+
+std::string CreateViewSql(const std::string& schema, const View& view, bool or_replace,
+                          bool with_data) {
+  const std::string options = ViewOptionsSql(view);
+  // The query ends the statement on a line of its own: a trailing comment
+  // in it cannot reach what follows (the registry checks that too).
+  return absl::StrCat(
+      "CREATE ", or_replace ? "OR REPLACE " : "", view.materialized ? "MATERIALIZED " : "", "VIEW ",
+      QualifiedName(schema, view.name),
+      options.empty() ? "" : absl::StrCat(" WITH (", options, ")"), " AS\n", view.query,
+      view.materialized ? (with_data ? "\nWITH DATA" : "\nWITH NO DATA") : "");
+}
+
+std::string DropViewSql(const std::string& schema, const View& view) {
+  return absl::StrCat("DROP ", view.materialized ? "MATERIALIZED " : "", "VIEW ",
+                      QualifiedName(schema, view.name));
+}
+
+std::string CommentSql(const std::string& what, const std::string& target,
+                       const std::string& comment) {
+  return absl::StrCat("COMMENT ON ", what, " ", target, " IS ",
+                      comment.empty() ? "NULL" : QuoteLiteral(comment));
+}
+
 }  // namespace schemad

@@ -38,6 +38,7 @@ class Differ {
     DiffEnums();
     DiffTables();
     DiffSequences();
+    DiffViews();
     DiffUnmanaged();
     return std::move(out_);
   }
@@ -204,6 +205,15 @@ class Differ {
         Add(std::move(d));
         continue;
       }
+      if (want.comment != have->comment) {
+        Difference d{ObjectKind::kTable,    want.name,
+                     Change::kChanged,      OrNone(want.comment),
+                     OrNone(have->comment), "comment differs"};
+        d.table = want.name;
+        d.object = want.name;
+        d.attribute = Attribute::kComment;
+        Add(std::move(d));
+      }
       DiffColumns(want, *have);
       DiffConstraints(want, *have);
       DiffIndexes(want, *have);
@@ -260,6 +270,10 @@ class Differ {
       if (w.identity != h->identity) {
         AddColumnChange(want, w, Attribute::kIdentity, IdentityName(w.identity),
                         IdentityName(h->identity), "identity differs");
+      }
+      if (w.comment != h->comment) {
+        AddColumnChange(want, w, Attribute::kComment, OrNone(w.comment), OrNone(h->comment),
+                        "comment differs");
       }
     }
     for (const Column& h : have.columns) {
@@ -322,13 +336,89 @@ class Differ {
   }
 
   void DiffIndexes(const Table& want, const Table& have) {
-    for (const Index& w : want.indexes) {
-      const Index* h = have.FindIndex(w.name);
+    DiffIndexes(want.name, want.indexes, have.indexes);
+  }
+
+  // The indexes of one table or materialized view (`relation`).
+  static ObjectKind ViewKind(const View& v) {
+    return v.materialized ? ObjectKind::kMaterializedView : ObjectKind::kView;
+  }
+
+  // The output columns as "name type, ...".
+  static std::string ViewColumns(const std::vector<Column>& columns) {
+    std::vector<std::string> out;
+    for (const Column& c : columns) out.push_back(absl::StrCat(QuoteIdent(c.name), " ", c.type));
+    return absl::StrJoin(out, ", ");
+  }
+
+  void AddViewChange(const View& w, Attribute attribute, std::string expected, std::string actual,
+                     const char* detail) {
+    Difference d{ViewKind(w),       w.name, Change::kChanged, std::move(expected),
+                 std::move(actual), detail};
+    d.object = w.name;
+    d.attribute = attribute;
+    Add(std::move(d));
+  }
+
+  void DiffViews() {
+    for (const View& w : desired_.views) {
+      const View* h = actual_.FindView(w.name);
+      const char* what = w.materialized ? "materialized view" : "view";
+      if (h == nullptr) {
+        Difference d{ViewKind(w), w.name, Change::kMissing,
+                     w.query,     "",     absl::StrCat(what, " is missing")};
+        d.object = w.name;
+        Add(std::move(d));
+        continue;
+      }
+      if (h->materialized != w.materialized) {
+        AddViewChange(w, Attribute::kDefinition, what,
+                      h->materialized ? "materialized view" : "view",
+                      "a view in one, a materialized view in the other");
+      } else if (h->query != w.query) {
+        AddViewChange(w, Attribute::kDefinition, w.query, h->query, "query differs");
+      } else if (!w.columns.empty() && ViewColumns(w.columns) != ViewColumns(h->columns)) {
+        AddViewChange(w, Attribute::kDefinition, ViewColumns(w.columns), ViewColumns(h->columns),
+                      "output columns differ (the tables it reads changed)");
+      }
+      if (ViewOptionsSql(w) != ViewOptionsSql(*h)) {
+        AddViewChange(w, Attribute::kOptions, OrNone(ViewOptionsSql(w)), OrNone(ViewOptionsSql(*h)),
+                      "options differ");
+      }
+      if (w.comment != h->comment) {
+        AddViewChange(w, Attribute::kComment, OrNone(w.comment), OrNone(h->comment),
+                      "comment differs");
+      }
+      DiffIndexes(w.name, w.indexes, h->indexes);
+    }
+    for (const View& h : actual_.views) {
+      if (desired_.FindView(h.name) != nullptr || IsIgnored(desired_, h.name)) continue;
+      Difference d{ViewKind(h),
+                   h.name,
+                   Change::kExtra,
+                   "",
+                   h.query,
+                   absl::StrCat(h.materialized ? "materialized view" : "view", " is not declared")};
+      d.object = h.name;
+      Add(std::move(d));
+    }
+  }
+
+  void DiffIndexes(const std::string& relation, const std::vector<Index>& want_indexes,
+                   const std::vector<Index>& have_indexes) {
+    auto find = [](const std::vector<Index>& in, const std::string& name) -> const Index* {
+      for (const Index& i : in) {
+        if (i.name == name) return &i;
+      }
+      return nullptr;
+    };
+    for (const Index& w : want_indexes) {
+      const Index* h = find(have_indexes, w.name);
       const std::string want_def = absl::StrCat(w.unique ? "UNIQUE " : "", w.definition);
       Difference d{
-          ObjectKind::kIndex, absl::StrCat(want.name, ".", w.name), Change::kMissing, want_def, "",
+          ObjectKind::kIndex, absl::StrCat(relation, ".", w.name), Change::kMissing, want_def, "",
           "index is missing"};
-      d.table = want.name;
+      d.table = relation;
       d.object = w.name;
       if (h != nullptr) {
         const std::string have_def = absl::StrCat(h->unique ? "UNIQUE " : "", h->definition);
@@ -351,16 +441,16 @@ class Differ {
       }
       Add(std::move(d));
     }
-    for (const Index& h : have.indexes) {
-      if (want.FindIndex(h.name) == nullptr && !IsTemporaryName(h.name) &&
-          !IsIgnored(desired_, h.name, want.name)) {
+    for (const Index& h : have_indexes) {
+      if (find(want_indexes, h.name) == nullptr && !IsTemporaryName(h.name) &&
+          !IsIgnored(desired_, h.name, relation)) {
         Difference d{ObjectKind::kIndex,
-                     absl::StrCat(want.name, ".", h.name),
+                     absl::StrCat(relation, ".", h.name),
                      Change::kExtra,
                      "",
                      absl::StrCat(h.unique ? "UNIQUE " : "", h.definition),
                      "index is not declared"};
-        d.table = want.name;
+        d.table = relation;
         d.object = h.name;
         Add(std::move(d));
       }
@@ -457,6 +547,10 @@ const char* AttributeName(Attribute attribute) {
       return "valid";
     case Attribute::kLabels:
       return "labels";
+    case Attribute::kOptions:
+      return "options";
+    case Attribute::kComment:
+      return "comment";
   }
   return "?";
 }

@@ -1,6 +1,8 @@
 #include "schemad/model/model.h"
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +49,9 @@ const Sequence* Schema::FindSequence(const std::string& n) const {
   return FindByName(sequences, n);
 }
 
+const View* Schema::FindView(const std::string& n) const { return FindByName(views, n); }
+const Index* View::FindIndex(const std::string& n) const { return FindByName(indexes, n); }
+
 const Extension* Schema::FindExtension(const std::string& n) const {
   return FindByName(extensions, n);
 }
@@ -56,6 +61,8 @@ void SortSchema(Schema& schema) {
   SortByName(schema.enums);
   SortByName(schema.extensions);
   SortByName(schema.sequences);
+  SortByName(schema.views);
+  for (View& view : schema.views) SortByName(view.indexes);
   std::sort(schema.unmanaged.begin(), schema.unmanaged.end(),
             [](const UnmanagedObject& a, const UnmanagedObject& b) {
               return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
@@ -94,7 +101,10 @@ std::string SerializeForFingerprint(const Schema& schema) {
       absl::StrAppend(&out, " col ", c->name, "|", c->type, "|", c->not_null, "|",
                       c->default_expr, "|", static_cast<int>(c->identity), "|", c->generated,
                       "\n");
+      if (!c->comment.empty())
+        absl::StrAppend(&out, " colcomment ", c->name, "|", c->comment, "\n");
     }
+    if (!t.comment.empty()) absl::StrAppend(&out, " comment ", t.comment, "\n");
     for (const Constraint& c : t.constraints) {
       absl::StrAppend(&out, " con ", c.name, "|", c.definition, "|", c.validated, "\n");
     }
@@ -103,6 +113,34 @@ std::string SerializeForFingerprint(const Schema& schema) {
                       "\n");
     }
   }
+  for (const View& v : schema.views) {
+    absl::StrAppend(&out, "view ", v.name, "|", v.materialized, "|", v.security_invoker, "|",
+                    v.security_barrier, "|", static_cast<int>(v.check_option), "|", v.query, "|",
+                    v.comment, "\n");
+    for (const Index& i : v.indexes) {
+      absl::StrAppend(&out, " idx ", i.name, "|", i.unique, "|", i.definition, "|", i.valid, "\n");
+    }
+  }
+  return out;
+}
+
+// The schema's views, each after the views it reads (declaration order
+// otherwise; a cycle is left for PostgreSQL to refuse).
+std::vector<const View*> ViewsInDependencyOrder(const Schema& schema) {
+  std::vector<const View*> out;
+  std::map<std::string, int> state;  // 1: being placed, 2: placed
+  std::function<void(const View&)> place = [&](const View& view) {
+    int& st = state[view.name];
+    if (st != 0) return;
+    st = 1;
+    for (const std::string& relation : view.depends_on) {
+      const size_t dot = relation.find('.');
+      if (const View* dep = schema.FindView(relation.substr(0, dot))) place(*dep);
+    }
+    state[view.name] = 2;
+    out.push_back(&view);
+  };
+  for (const View& view : schema.views) place(view);
   return out;
 }
 

@@ -23,6 +23,8 @@ enum Stage {
   kSchemaStage,
   kExtensionStage,
   kEnumStage,
+  // Views go before what they read is dropped or changed.
+  kDropViewsStage,
   kDropForeignKeysStage,
   kDropIndexesStage,
   kEnumRecreateStage,
@@ -38,6 +40,9 @@ enum Stage {
   kAddConstraintsStage,
   kCreateIndexesStage,
   kAddForeignKeysStage,
+  // Views once everything they read exists; comments on anything created.
+  kCreateViewsStage,
+  kCommentsStage,
   // ONLINE mode: NOT VALID constraints added above are validated, each in a
   // phase of its own, once every brief change is done.
   kValidateStage,
@@ -126,10 +131,12 @@ class Planner {
       PlanDifference(i, diffs_[i]);
     }
     PlanTableDrops();
+    PlanViews();
     PlanLeftoverCleanup();
     std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
       return std::make_pair(a.stage, a.suborder) < std::make_pair(b.stage, b.suborder);
     });
+    MergeGroups();
     AssignPhases();
     Plan plan;
     plan.mode = options_.mode;
@@ -165,6 +172,9 @@ class Planner {
     bool undo_on_any_failure = false;
     // See PlanStep::blocked.
     std::string blocked;
+    // The column this step drops or retypes (with `table`): views reading
+    // it are re-created around it.
+    std::string column;
   };
 
   struct Entry {
@@ -173,6 +183,9 @@ class Planner {
     bool isolated = false;
     // Whether the step locks a relation that exists before the plan runs.
     bool touches_existing = false;
+    // What the step drops or retypes that a view may read: "table" (a
+    // dropped table) or "table.column"; "" for nothing.
+    std::string breaks;
     PlanStep step;
   };
 
@@ -180,7 +193,9 @@ class Planner {
   bool HasRows(const std::string& table) const {
     return options_.tables_with_rows.count(table) > 0;
   }
-  bool Exists(const std::string& table) const { return actual_.FindTable(table) != nullptr; }
+  bool Exists(const std::string& relation) const {
+    return actual_.FindTable(relation) != nullptr || actual_.FindView(relation) != nullptr;
+  }
   std::string T(const std::string& table) const { return QualifiedName(s_, table); }
 
   PlanStep& Emit(Stage stage, std::string sql, StepSpec spec) {
@@ -188,6 +203,8 @@ class Planner {
     e.stage = stage;
     e.suborder = spec.suborder;
     e.isolated = spec.isolated;
+    if (spec.statement == StatementKind::kDropTable) e.breaks = spec.table;
+    if (!spec.column.empty()) e.breaks = absl::StrCat(spec.table, ".", spec.column);
     PlanStep& step = e.step;
     step.sql = std::move(sql);
     step.statement = spec.statement;
@@ -523,7 +540,8 @@ class Planner {
              {.statement = StatementKind::kAlterColumnType,
               .table = table.name,
               .group = group,
-              .suborder = 3});
+              .suborder = 3,
+              .column = c->name});
         const Column* wanted = want_table ? want_table->FindColumn(c->name) : nullptr;
         const std::string def = wanted ? wanted->default_expr : c->default_expr;
         if (!def.empty()) {
@@ -582,7 +600,8 @@ class Planner {
                            absl::StrCat("column ", d.name,
                                         " stops being generated: its values stay but are "
                                         "no longer computed")}},
-              .resolves = resolves});
+              .resolves = resolves,
+              .column = d.object});
         continue;
       }
       const int group = NewGroup();
@@ -603,10 +622,15 @@ class Planner {
             .table = d.table,
             .hazards = hazards,
             .resolves = resolves,
-            .group = group});
+            .group = group,
+            .column = d.object});
       Emit(kAddColumnsStage,
            absl::StrCat("ALTER TABLE ", T(d.table), " ADD COLUMN ", ColumnDefinitionSql(*want)),
            {.statement = StatementKind::kAddColumn, .table = d.table, .group = group});
+      if (!want->comment.empty()) {
+        EmitComment("COLUMN", absl::StrCat(T(d.table), ".", QuoteIdent(d.object)), want->comment,
+                    d.table, {}, group);
+      }
       // DROP COLUMN takes the column's indexes and constraints with it.
       for (const Index& index : have_table->indexes) {
         if (!Contains(index.columns, d.object)) continue;
@@ -687,8 +711,10 @@ class Planner {
       case ObjectKind::kTable:
         if (d.change == Change::kMissing) {
           PlanCreateTable(*desired_.FindTable(d.name), r);
-        } else {
+        } else if (d.change == Change::kExtra) {
           extra_tables_.push_back(i);
+        } else {
+          EmitComment("TABLE", T(d.name), desired_.FindTable(d.name)->comment, d.name, r);
         }
         return;
       case ObjectKind::kColumn:
@@ -698,6 +724,10 @@ class Planner {
         PlanConstraint(d, r);
         return;
       case ObjectKind::kIndex:
+        if (IsView(d.table)) {
+          handled_.erase(i);  // with its materialized view (PlanViews)
+          return;
+        }
         PlanIndex(d, r);
         return;
       case ObjectKind::kSequence:
@@ -705,6 +735,8 @@ class Planner {
         return;
       case ObjectKind::kView:
       case ObjectKind::kMaterializedView:
+        handled_.erase(i);  // PlanViews, once what they read is planned
+        return;
       case ObjectKind::kFunction:
       case ObjectKind::kTrigger:
       case ObjectKind::kPolicy:
@@ -800,6 +832,24 @@ class Planner {
              {.statement = AddStatement(c), .table = table.name});
       }
     }
+    if (!table.comment.empty()) EmitComment("TABLE", T(table.name), table.comment, table.name, {});
+    for (const Column& c : table.columns) {
+      if (!c.comment.empty()) {
+        EmitComment("COLUMN", absl::StrCat(T(table.name), ".", QuoteIdent(c.name)), c.comment,
+                    table.name, {});
+      }
+    }
+  }
+
+  // COMMENT ON <what> <target>: a brief SHARE UPDATE EXCLUSIVE lock on
+  // `relation`.
+  void EmitComment(const char* what, const std::string& target, const std::string& comment,
+                   const std::string& relation, std::vector<int> resolves, int group = 0) {
+    Emit(kCommentsStage, CommentSql(what, target, comment),
+         {.statement = StatementKind::kComment,
+          .table = relation,
+          .resolves = std::move(resolves),
+          .group = group});
   }
 
   void PlanColumn(const Difference& d, std::vector<int> r) {
@@ -814,7 +864,8 @@ class Planner {
                          absl::StrCat("drops column ", d.name, " and every value stored in it")}},
             .resolves = r,
             .group = joined != group_of_dropped_column_.end() ? joined->second : 0,
-            .blocked = BlockedByDependents(d.name, "drops")});
+            .blocked = BlockedByDependents(d.name, "drops"),
+            .column = d.object});
       return;
     }
     const Column* want = desired_.FindTable(d.table)->FindColumn(d.object);
@@ -841,6 +892,9 @@ class Planner {
             .table = d.table,
             .hazards = hazards,
             .resolves = r});
+      if (!want->comment.empty()) {
+        EmitComment("COLUMN", absl::StrCat(T(d.table), ".", col), want->comment, d.table, {});
+      }
       return;
     }
     const Column* have = actual_.FindTable(d.table)->FindColumn(d.object);
@@ -893,7 +947,8 @@ class Planner {
               .hazards = hazards,
               .resolves = r,
               .suborder = 2,
-              .blocked = blocked});
+              .blocked = blocked,
+              .column = d.object});
         return;
       }
       case Attribute::kDefault: {
@@ -994,7 +1049,11 @@ class Planner {
                 .suborder = 5});
         }
         return;
+      case Attribute::kComment:
+        EmitComment("COLUMN", absl::StrCat(T(d.table), ".", col), want->comment, d.table, r);
+        return;
       case Attribute::kNone:
+      case Attribute::kOptions:
       case Attribute::kGenerated:  // planned with dependents (PlanGeneratedColumns)
       case Attribute::kDefinition:
       case Attribute::kValid:
@@ -1422,6 +1481,312 @@ class Planner {
     }
   }
 
+  // --- views ----------------------------------------------------------------
+
+  bool IsView(const std::string& name) const {
+    return desired_.FindView(name) != nullptr || actual_.FindView(name) != nullptr;
+  }
+
+  static std::string ViewWhat(const View& view) {
+    return view.materialized ? "materialized view" : "view";
+  }
+
+  // Whether CREATE OR REPLACE VIEW turns `have` into `want`: plain views
+  // both, and every column `have` has kept, by name and type, in its place
+  // (new ones may follow).
+  static bool ReplaceCompatible(const View& want, const View& have) {
+    if (want.materialized || have.materialized || want.columns.size() < have.columns.size()) {
+      return false;
+    }
+    for (size_t i = 0; i < have.columns.size(); ++i) {
+      if (want.columns[i].name != have.columns[i].name ||
+          want.columns[i].type != have.columns[i].type) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static bool ViewColumnsEqual(const View& a, const View& b) {
+    if (a.columns.size() != b.columns.size()) return false;
+    for (size_t i = 0; i < a.columns.size(); ++i) {
+      if (a.columns[i].name != b.columns[i].name || a.columns[i].type != b.columns[i].type) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // How many views of `schema` the view reads through, at most: 0 for one
+  // that reads only tables. Views are created in increasing depth and
+  // dropped in decreasing depth.
+  static int ViewDepth(const Schema& schema, const std::string& name,
+                       std::map<std::string, int>* memo, int guard = 0) {
+    auto it = memo->find(name);
+    if (it != memo->end()) return it->second;
+    const View* view = schema.FindView(name);
+    int depth = 0;
+    if (view != nullptr && guard < 1000) {
+      for (const std::string& dep : view->depends_on) {
+        if (dep.find('.') == std::string::npos && schema.FindView(dep) != nullptr && dep != name) {
+          depth = std::max(depth, 1 + ViewDepth(schema, dep, memo, guard + 1));
+        }
+      }
+    }
+    (*memo)[name] = depth;
+    return depth;
+  }
+
+  // The view's own differences and its indexes' (materialized views).
+  std::vector<int> ViewDiffs(const std::string& name) const {
+    std::vector<int> out;
+    for (int i = 0; i < static_cast<int>(diffs_.size()); ++i) {
+      const Difference& d = diffs_[i];
+      const bool own = (d.kind == ObjectKind::kView || d.kind == ObjectKind::kMaterializedView) &&
+                       d.name == name;
+      const bool index = d.kind == ObjectKind::kIndex && d.table == name;
+      if (own || index) out.push_back(i);
+    }
+    return out;
+  }
+
+  Hazard AuthzHazard(const View& want) const {
+    return {HazardKind::kAuthz,
+            absl::StrCat("view ", want.name,
+                         " stops being security_invoker: it then reads its "
+                         "tables with its owner's privileges, bypassing callers' row-level "
+                         "security and grants")};
+  }
+
+  // CREATE [MATERIALIZED] VIEW with its indexes and comment.
+  void EmitCreateView(const View& want, std::vector<int> resolves, int group, int depth,
+                      std::vector<Hazard> hazards = {}) {
+    Emit(kCreateViewsStage, CreateViewSql(s_, want),
+         {.statement = StatementKind::kCreateView,
+          .hazards = std::move(hazards),
+          .resolves = std::move(resolves),
+          .group = group,
+          .suborder = depth * 2});
+    for (const Index& index : want.indexes) {
+      Emit(kCreateViewsStage, CreateIndexSql(s_, want.name, index),
+           {.statement = StatementKind::kCreateIndex,
+            .table = want.name,
+            .group = group,
+            .suborder = depth * 2 + 1});
+    }
+    if (!want.comment.empty()) {
+      EmitComment(want.materialized ? "MATERIALIZED VIEW" : "VIEW", T(want.name), want.comment,
+                  want.name, {}, group);
+    }
+  }
+
+  // Views are planned once everything else is: a view that reads what a
+  // step drops or retypes (or a view that is re-created) is dropped before
+  // it and re-created after it, in its group.
+  void PlanViews() {
+    // Views of the live schema that schemad manages: declared, or not
+    // ignored (an ignored one is left alone, and blocks what it reads).
+    std::map<std::string, const View*> managed;
+    for (const View& v : actual_.views) {
+      if (desired_.FindView(v.name) != nullptr || !IsIgnored(desired_, v.name)) {
+        managed[v.name] = &v;
+      }
+    }
+    std::map<std::string, std::string> rebuild;  // name -> why
+    std::map<std::string, int> group;
+    auto group_of = [&](const std::string& name) {
+      int& g = group[name];
+      if (g == 0) g = NewGroup();
+      return g;
+    };
+    for (const auto& [name, have] : managed) {
+      const View* want = desired_.FindView(name);
+      if (want == nullptr) {
+        rebuild[name] = "";
+      } else if (want->materialized != have->materialized) {
+        rebuild[name] = "it changes between a view and a materialized view";
+      } else if ((want->query != have->query || !ViewColumnsEqual(*want, *have)) &&
+                 !ReplaceCompatible(*want, *have)) {
+        rebuild[name] = want->materialized
+                            ? "a materialized view's query cannot be replaced"
+                            : "its new query drops, renames, reorders or retypes columns, which "
+                              "CREATE OR REPLACE VIEW cannot do";
+      }
+    }
+    for (Entry& e : entries_) {
+      if (e.breaks.empty()) continue;
+      for (const auto& [name, have] : managed) {
+        if (!Contains(have->depends_on, e.breaks)) continue;
+        rebuild.emplace(
+            name, absl::StrCat(
+                      "it reads ", e.breaks, ", which this plan ",
+                      e.step.statement == StatementKind::kAlterColumnType ? "retypes" : "drops"));
+        if (e.step.group == 0) e.step.group = NewGroup();
+        Union(group_of(name), e.step.group);
+        cohesive_.insert(e.step.group);
+      }
+    }
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& [name, have] : managed) {
+        for (const std::string& dep : have->depends_on) {
+          if (dep == name || !rebuild.count(dep)) continue;
+          if (rebuild.emplace(name, absl::StrCat("it reads view ", dep, ", which is dropped"))
+                  .second) {
+            grew = true;
+          }
+          Union(group_of(name), group_of(dep));
+        }
+      }
+    }
+    std::map<std::string, int> have_depth, want_depth;
+    for (const auto& [name, why] : rebuild) {
+      const View& have = *managed[name];
+      const View* want = desired_.FindView(name);
+      const int g = group_of(name);
+      cohesive_.insert(g);
+      std::vector<int> resolves;
+      MarkHandled(ViewDiffs(name), &resolves);
+      std::vector<Hazard> hazards;
+      if (want == nullptr) {
+        hazards.push_back(
+            {HazardKind::kDropsObject, absl::StrCat("drops ", ViewWhat(have), " ", name,
+                                                    ", which the registry does not declare")});
+      } else {
+        hazards.push_back(
+            {HazardKind::kDropsObject,
+             absl::StrCat("drops and re-creates ", ViewWhat(have), " ", name, " (", why,
+                          "): privileges granted on it are not restored",
+                          have.materialized ? ", and its query runs again to fill it" : "")});
+        if (have.security_invoker && !want->security_invoker) {
+          hazards.push_back(AuthzHazard(*want));
+        }
+      }
+      Emit(kDropViewsStage, DropViewSql(s_, have),
+           {.statement = StatementKind::kDropView,
+            .table = name,
+            .hazards = std::move(hazards),
+            .resolves = std::move(resolves),
+            .group = g,
+            .suborder = -ViewDepth(actual_, name, &have_depth)});
+      if (want != nullptr) EmitCreateView(*want, {}, g, ViewDepth(desired_, name, &want_depth));
+    }
+    for (const View& want : desired_.views) {
+      if (rebuild.count(want.name)) continue;
+      const View* have = actual_.FindView(want.name);
+      const int depth = ViewDepth(desired_, want.name, &want_depth);
+      if (have == nullptr) {
+        std::vector<int> resolves;
+        MarkHandled(ViewDiffs(want.name), &resolves);
+        EmitCreateView(want, std::move(resolves), 0, depth);
+        continue;
+      }
+      std::vector<int> own;
+      for (int i : DiffsFor(ViewKind(want), "", want.name)) {
+        const Attribute a = diffs_[i].attribute;
+        if (a == Attribute::kDefinition || a == Attribute::kOptions) own.push_back(i);
+      }
+      if (!own.empty()) {
+        std::vector<int> resolves;
+        MarkHandled(own, &resolves);
+        std::vector<Hazard> hazards;
+        if (have->security_invoker && !want.security_invoker) hazards.push_back(AuthzHazard(want));
+        Emit(kCreateViewsStage, CreateViewSql(s_, want, /*or_replace=*/true),
+             {.statement = StatementKind::kReplaceView,
+              .table = want.name,
+              .hazards = std::move(hazards),
+              .resolves = std::move(resolves),
+              .suborder = depth * 2});
+      }
+      for (int i : DiffsFor(ViewKind(want), "", want.name)) {
+        if (diffs_[i].attribute != Attribute::kComment || handled_.count(i)) continue;
+        std::vector<int> resolves;
+        MarkHandled({i}, &resolves);
+        EmitComment(want.materialized ? "MATERIALIZED VIEW" : "VIEW", T(want.name), want.comment,
+                    want.name, std::move(resolves));
+      }
+      PlanViewIndexes(want, *have);
+    }
+  }
+
+  static ObjectKind ViewKind(const View& view) {
+    return view.materialized ? ObjectKind::kMaterializedView : ObjectKind::kView;
+  }
+
+  // A kept materialized view's index differences.
+  void PlanViewIndexes(const View& want, const View& have) {
+    for (int i = 0; i < static_cast<int>(diffs_.size()); ++i) {
+      const Difference& d = diffs_[i];
+      if (d.kind != ObjectKind::kIndex || d.table != want.name || handled_.count(i)) continue;
+      std::vector<int> r;
+      MarkHandled({i}, &r);
+      const Index* wanted = want.FindIndex(d.object);
+      const int g = d.change == Change::kChanged ? NewGroup() : 0;
+      if (d.change != Change::kMissing) {
+        Emit(kDropIndexesStage, DropIndexSql(s_, d.object, /*concurrently=*/false),
+             {.statement = StatementKind::kDropIndex,
+              .table = want.name,
+              .hazards = {{HazardKind::kDropsObject,
+                           absl::StrCat(wanted ? "re-creates" : "drops", " index ", d.object,
+                                        " of materialized view ", want.name)}},
+              .resolves = r,
+              .group = g});
+        r.clear();
+      }
+      if (wanted != nullptr) {
+        Emit(kCreateViewsStage, CreateIndexSql(s_, want.name, *wanted),
+             {.statement = StatementKind::kCreateIndex,
+              .table = want.name,
+              .resolves = r,
+              .group = g,
+              .suborder = 1000});
+      }
+    }
+    (void)have;
+  }
+
+  // Groups joined by PlanViews (a view re-created around a column change
+  // shares the change's group).
+  int Find(int g) {
+    auto it = parent_.find(g);
+    if (it == parent_.end() || it->second == g) return g;
+    return it->second = Find(it->second);
+  }
+  void Union(int a, int b) {
+    a = Find(a);
+    b = Find(b);
+    if (a != b) parent_[std::max(a, b)] = std::min(a, b);
+  }
+
+  // Applies the unions to every step; in ONLINE mode, moves the steps of a
+  // group that re-creates views next to each other (at its last step), so
+  // that they share one phase: the view is never missing between phases.
+  void MergeGroups() {
+    for (Entry& e : entries_) {
+      if (e.step.group != 0) e.step.group = Find(e.step.group);
+    }
+    if (!online() || cohesive_.empty()) return;
+    std::set<int> cohesive;
+    for (int g : cohesive_) cohesive.insert(Find(g));
+    std::map<int, size_t> last;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (cohesive.count(entries_[i].step.group)) last[entries_[i].step.group] = i;
+    }
+    std::vector<Entry> ordered;
+    ordered.reserve(entries_.size());
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      const int g = entries_[i].step.group;
+      if (!cohesive.count(g)) {
+        ordered.push_back(std::move(entries_[i]));
+      } else if (last[g] == i) {
+        for (size_t j = 0; j <= i; ++j) {
+          if (entries_[j].step.group == g) ordered.push_back(std::move(entries_[j]));
+        }
+      }
+    }
+    entries_ = std::move(ordered);
+  }
+
   const Schema& desired_;
   const Schema& actual_;
   const std::vector<Difference>& diffs_;
@@ -1437,6 +1802,9 @@ class Planner {
   int next_group_ = 1;
   // "table.name" of temporary objects a recipe reuses.
   std::set<std::string> claimed_;
+  std::map<int, int> parent_;
+  // Groups (before Find) that re-create views: one phase in ONLINE mode.
+  std::set<int> cohesive_;
 };
 
 }  // namespace
@@ -1465,6 +1833,8 @@ const char* HazardName(HazardKind kind) {
       return "VALIDATION";
     case HazardKind::kIndexBuild:
       return "INDEX_BUILD";
+    case HazardKind::kAuthz:
+      return "AUTHZ";
   }
   return "?";
 }
@@ -1601,6 +1971,15 @@ LockSpec LocksOf(StatementKind kind, bool not_valid) {
       return table(LockMode::kShareUpdateExclusive, LockHold::kBrief);
     case StatementKind::kSetSequenceValue:
       return table(LockMode::kAccessShare, LockHold::kScan);
+    case StatementKind::kCreateView:
+      // A new view: the tables it reads are only looked up (ACCESS SHARE);
+      // a materialized view's query reads them.
+      return {};
+    case StatementKind::kReplaceView:
+    case StatementKind::kDropView:
+      return table(kAccessExclusive, LockHold::kBrief);
+    case StatementKind::kComment:
+      return table(LockMode::kShareUpdateExclusive, LockHold::kBrief);
   }
   return {};
 }

@@ -279,6 +279,104 @@ class Validator {
   }
 };
 
+// One index of a table (or materialized view) `relation`, whose columns
+// are `columns` (name -> where declared; empty: not known offline).
+Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>& at,
+                const pb::Index& x, const std::string& relation,
+                const std::map<std::string, std::string>& columns) {
+  auto path = [&](std::initializer_list<PathStep> more) {
+    std::vector<PathStep> steps = at;
+    steps.insert(steps.end(), more);
+    return map.Where(steps);
+  };
+  const std::string cw = map.Where(at);
+  v.CheckName(x.name(), cw, "index");
+  if (x.key_size() == 0) {
+    v.errors.push_back(absl::StrCat(cw, ": index \"", x.name(), "\" has no keys"));
+  }
+  v.CheckSql(x.method(), SqlShape::kIdentifier, cw, "index method");
+  v.CheckSql(x.where(), SqlShape::kExpression, cw, "index predicate");
+  Index index;
+  index.name = x.name();
+  index.unique = x.unique();
+  index.method = x.method().empty() ? "btree" : x.method();
+  index.predicate = x.where();
+  index.include.assign(x.include().begin(), x.include().end());
+  index.source = cw;
+  const bool known_columns = !columns.empty();
+  for (int k = 0; k < x.key_size(); ++k) {
+    const pb::IndexKey& key = x.key(k);
+    IndexKey& out = index.keys.emplace_back();
+    out.column = key.column();
+    out.expression = key.expression();
+    out.opclass = key.opclass();
+    out.descending = key.descending();
+    out.nulls = key.nulls_first()  ? IndexKey::Nulls::kFirst
+                : key.nulls_last() ? IndexKey::Nulls::kLast
+                                   : IndexKey::Nulls::kDefault;
+    const std::string kw = path({{"key", k}});
+    if (key.target_case() == pb::IndexKey::TARGET_NOT_SET) {
+      v.errors.push_back(absl::StrCat(kw, ": index key needs a column or an expression"));
+    } else if (known_columns && key.has_column() && !columns.count(key.column())) {
+      v.errors.push_back(absl::StrCat(kw, ": index \"", x.name(), "\" names unknown column \"",
+                                      key.column(), "\" of table \"", relation, "\""));
+    }
+    v.CheckSql(key.expression(), SqlShape::kExpression, kw, "index expression");
+    v.CheckSql(key.opclass(), SqlShape::kQualifiedName, kw, "operator class");
+    if (key.nulls_first() && key.nulls_last()) {
+      v.errors.push_back(absl::StrCat(kw, ": nulls_first and nulls_last both set"));
+    }
+  }
+  for (const std::string& col : x.include()) {
+    if (known_columns && !columns.count(col)) {
+      v.errors.push_back(
+          absl::StrCat(cw, ": index \"", x.name(), "\" includes unknown column \"", col, "\""));
+    }
+  }
+  return index;
+}
+
+// One view or materialized view.
+View LoadView(Validator& v, const SourceMap& map, int i, const pb::View& x) {
+  const std::string where = map.Where({{"view", i}});
+  const char* what = x.materialized() ? "materialized view" : "view";
+  v.CheckName(x.name(), where, what);
+  View view;
+  view.name = x.name();
+  view.materialized = x.materialized();
+  view.query = x.query();
+  view.security_invoker = x.security_invoker();
+  view.security_barrier = x.security_barrier();
+  view.check_option = x.check_option() == pb::VIEW_CHECK_OPTION_LOCAL      ? CheckOption::kLocal
+                      : x.check_option() == pb::VIEW_CHECK_OPTION_CASCADED ? CheckOption::kCascaded
+                                                                           : CheckOption::kNone;
+  view.comment = x.comment();
+  view.source = where;
+  const std::string qw = map.Where({{"view", i}, {"query", -1}});
+  if (absl::StripAsciiWhitespace(x.query()).empty()) {
+    v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(), "\" has no query"));
+  }
+  v.CheckSql(x.query(), SqlShape::kQuery, qw, "query");
+  // For the order views are created in: the relations it reads by name.
+  view.depends_on = UnqualifiedRelations(x.query());
+  if (x.materialized()) {
+    if (x.security_invoker() || x.security_barrier() ||
+        x.check_option() != pb::VIEW_CHECK_OPTION_NONE) {
+      v.errors.push_back(absl::StrCat(where, ": materialized view \"", x.name(),
+                                      "\" cannot take security_invoker, security_barrier or "
+                                      "check_option (options of plain views)"));
+    }
+    for (int k = 0; k < x.index_size(); ++k) {
+      view.indexes.push_back(
+          LoadIndex(v, map, {{"view", i}, {"index", k}}, x.index(k), x.name(), {}));
+    }
+  } else if (x.index_size() > 0) {
+    v.errors.push_back(absl::StrCat(where, ": view \"", x.name(),
+                                    "\" declares indexes; only a materialized view has them"));
+  }
+  return view;
+}
+
 }  // namespace
 
 namespace {
@@ -539,6 +637,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       claim_relation(t.name(), where, "table");
       Table& table = schema.tables.emplace_back();
       table.name = t.name();
+      table.comment = t.comment();
       table.source = where;
       std::map<std::string, std::string> columns_seen;
       for (int ci = 0; ci < t.column_size(); ++ci) {
@@ -574,6 +673,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
                                                                  : Identity::kNone;
         col.generated = c.generated();
         col.using_expr = c.using_();
+        col.comment = c.comment();
         col.source = cw;
       }
       auto check_columns = [&](const google::protobuf::RepeatedPtrField<std::string>& cols,
@@ -684,52 +784,24 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         c.source = cw;
       }
       for (int i = 0; i < t.index_size(); ++i) {
-        const pb::Index& x = t.index(i);
         const std::string cw = p.map->Where({{"table", ti}, {"index", i}});
-        v.CheckName(x.name(), cw, "index");
-        claim_relation(x.name(), cw, "index");
-        if (x.key_size() == 0) {
-          v.errors.push_back(absl::StrCat(cw, ": index \"", x.name(), "\" has no keys"));
-        }
-        v.CheckSql(x.method(), SqlShape::kIdentifier, cw, "index method");
-        v.CheckSql(x.where(), SqlShape::kExpression, cw, "index predicate");
-        Index& index = table.indexes.emplace_back();
-        index.name = x.name();
-        index.unique = x.unique();
-        index.method = x.method().empty() ? "btree" : x.method();
-        index.predicate = x.where();
-        index.include.assign(x.include().begin(), x.include().end());
-        index.source = cw;
-        for (int k = 0; k < x.key_size(); ++k) {
-          const pb::IndexKey& key = x.key(k);
-          IndexKey& out = index.keys.emplace_back();
-          out.column = key.column();
-          out.expression = key.expression();
-          out.opclass = key.opclass();
-          out.descending = key.descending();
-          out.nulls = key.nulls_first()  ? IndexKey::Nulls::kFirst
-                      : key.nulls_last() ? IndexKey::Nulls::kLast
-                                         : IndexKey::Nulls::kDefault;
-          const std::string kw = p.map->Where({{"table", ti}, {"index", i}, {"key", k}});
-          if (key.target_case() == pb::IndexKey::TARGET_NOT_SET) {
-            v.errors.push_back(absl::StrCat(kw, ": index key needs a column or an expression"));
-          } else if (key.has_column() && !columns_seen.count(key.column())) {
-            v.errors.push_back(absl::StrCat(kw, ": index \"", x.name(),
-                                            "\" names unknown column \"", key.column(),
-                                            "\" of table \"", t.name(), "\""));
-          }
-          v.CheckSql(key.expression(), SqlShape::kExpression, kw, "index expression");
-          v.CheckSql(key.opclass(), SqlShape::kQualifiedName, kw, "operator class");
-          if (key.nulls_first() && key.nulls_last()) {
-            v.errors.push_back(absl::StrCat(kw, ": nulls_first and nulls_last both set"));
-          }
-        }
-        for (const std::string& col : x.include()) {
-          if (!columns_seen.count(col)) {
-            v.errors.push_back(absl::StrCat(cw, ": index \"", x.name(),
-                                            "\" includes unknown column \"", col, "\""));
-          }
-        }
+        claim_relation(t.index(i).name(), cw, "index");
+        table.indexes.push_back(LoadIndex(v, *p.map, {{"table", ti}, {"index", i}}, t.index(i),
+                                          t.name(), columns_seen));
+      }
+    }
+  }
+
+  // Views.
+  for (const ParsedFile& p : parsed) {
+    for (int i = 0; i < p.message.view_size(); ++i) {
+      const std::string where = p.map->Where({{"view", i}});
+      claim_relation(p.message.view(i).name(), where,
+                     p.message.view(i).materialized() ? "materialized view" : "view");
+      schema.views.push_back(LoadView(v, *p.map, i, p.message.view(i)));
+      for (int k = 0; k < p.message.view(i).index_size(); ++k) {
+        claim_relation(p.message.view(i).index(k).name(), p.map->Where({{"view", i}, {"index", k}}),
+                       "index");
       }
     }
   }
@@ -804,6 +876,9 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   for (Table& table : schema.tables) {
     for (Constraint& c : table.constraints) c.definition = ConstraintDefinition(c);
     for (Index& i : table.indexes) i.definition = IndexDefinition(i);
+  }
+  for (View& view : schema.views) {
+    for (Index& i : view.indexes) i.definition = IndexDefinition(i);
   }
   SortSchema(schema);
   return WithSchema(std::move(registry), "");

@@ -42,6 +42,7 @@ void FillColumn(const Table& table, const Column& c, pb::Column* out) {
   out->set_name(c.name);
   out->set_type(c.type);
   out->set_not_null(c.not_null);
+  out->set_comment(c.comment);
   const std::string implicit_sequence = absl::StrCat(table.name, "_", c.name, "_seq");
   if (!c.serial_sequence.empty() && c.serial_sequence == implicit_sequence) {
     if (c.type == "bigint") out->set_type("bigserial");
@@ -58,8 +59,42 @@ void FillColumn(const Table& table, const Column& c, pb::Column* out) {
   out->set_generated(c.generated);
 }
 
+void FillIndex(const Index& i, pb::Index* x) {
+  x->set_name(i.name);
+  x->set_unique(i.unique);
+  if (i.method != "btree") x->set_method(i.method);
+  for (const IndexKey& k : i.keys) {
+    pb::IndexKey* key = x->add_key();
+    if (!k.column.empty()) {
+      key->set_column(k.column);
+    } else {
+      key->set_expression(k.expression);
+    }
+    key->set_opclass(k.opclass);
+    key->set_descending(k.descending);
+    key->set_nulls_first(k.nulls == IndexKey::Nulls::kFirst);
+    key->set_nulls_last(k.nulls == IndexKey::Nulls::kLast);
+  }
+  for (const std::string& col : i.include) x->add_include(col);
+  x->set_where(i.predicate);
+}
+
+void FillView(const View& v, pb::View* out) {
+  out->set_name(v.name);
+  out->set_query(v.query);
+  out->set_materialized(v.materialized);
+  out->set_security_invoker(v.security_invoker);
+  out->set_security_barrier(v.security_barrier);
+  out->set_check_option(v.check_option == CheckOption::kLocal      ? pb::VIEW_CHECK_OPTION_LOCAL
+                        : v.check_option == CheckOption::kCascaded ? pb::VIEW_CHECK_OPTION_CASCADED
+                                                                   : pb::VIEW_CHECK_OPTION_NONE);
+  out->set_comment(v.comment);
+  for (const Index& i : v.indexes) FillIndex(i, out->add_index());
+}
+
 void FillTable(const Table& t, pb::Table* out) {
   out->set_name(t.name);
+  out->set_comment(t.comment);
   for (const Column& c : t.columns) FillColumn(t, c, out->add_column());
   for (const Constraint& c : t.constraints) {
     switch (c.kind) {
@@ -104,26 +139,7 @@ void FillTable(const Table& t, pb::Table* out) {
       }
     }
   }
-  for (const Index& i : t.indexes) {
-    pb::Index* x = out->add_index();
-    x->set_name(i.name);
-    x->set_unique(i.unique);
-    if (i.method != "btree") x->set_method(i.method);
-    for (const IndexKey& k : i.keys) {
-      pb::IndexKey* key = x->add_key();
-      if (!k.column.empty()) {
-        key->set_column(k.column);
-      } else {
-        key->set_expression(k.expression);
-      }
-      key->set_opclass(k.opclass);
-      key->set_descending(k.descending);
-      key->set_nulls_first(k.nulls == IndexKey::Nulls::kFirst);
-      key->set_nulls_last(k.nulls == IndexKey::Nulls::kLast);
-    }
-    for (const std::string& col : i.include) x->add_include(col);
-    x->set_where(i.predicate);
-  }
+  for (const Index& i : t.indexes) FillIndex(i, out->add_index());
 }
 
 // The file a table is written to; see WriteRegistryDir for the mapping and
@@ -238,6 +254,9 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema
     out->set_owned_by_column(q.owned_by_column);
   }
   for (const std::string& pattern : schema.ignore) s->add_ignore(pattern);
+  // Views (in the order they can be created) beside the settings: no table
+  // file name can collide with them.
+  for (const View* v : ViewsInDependencyOrder(schema)) FillView(*v, settings.add_view());
   names.push_back("registry.textproto");
   absl::Status status = WriteMessage(
       settings, "# Registry-wide declarations, written by schemad inspect.\n", dir / names.back());

@@ -163,6 +163,30 @@ std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
       return ShapeError{"must be a name, optionally schema-qualified (schema.name)",
                         static_cast<int>(text.size() - rest.size())};
     }
+    case SqlShape::kQuery: {
+      const std::string prefix = "CREATE VIEW v AS ";
+      const std::string suffix = "\nWITH CASCADED CHECK OPTION";
+      const std::string sql = absl::StrCat(prefix, text, suffix);
+      ShapeError error;
+      std::optional<Struct> tree = Parse(sql, prefix.size(), text.size(), &error);
+      if (!tree.has_value()) {
+        error.message = absl::StrCat("is not one SQL query: ", error.message);
+        return error;
+      }
+      const Value* stmts = Field(*tree, "stmts");
+      const Value* stmt = stmts != nullptr && stmts->list_value().values_size() == 1
+                              ? Field(stmts->list_value().values(0).struct_value(), "stmt")
+                              : nullptr;
+      if (stmt == nullptr || NodeType(*stmt) != "ViewStmt") {
+        return ShapeError{"is not one SQL query (it adds statements)", -1};
+      }
+      const Value* check = Field(NodeBody(*stmt), "withCheckOption");
+      if (check == nullptr || check->string_value() != "CASCADED_CHECK_OPTION") {
+        return ShapeError{"is not one SQL query (a comment or clause swallows what follows it)",
+                          -1};
+      }
+      return std::nullopt;
+    }
     case SqlShape::kExpression:
     case SqlShape::kTypeName: {
       // Wrapped as the DDL composes it (parenthesized), so a comment or an
@@ -203,6 +227,43 @@ std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
     }
   }
   return ShapeError{"unknown shape", -1};
+}
+
+namespace {
+
+void CollectRelations(const Value& v, std::set<std::string>* out) {
+  switch (v.kind_case()) {
+    case Value::kStructValue:
+      for (const auto& [name, child] : v.struct_value().fields()) {
+        if (name == "RangeVar" && child.kind_case() == Value::kStructValue) {
+          const Struct& range = child.struct_value();
+          const Value* schema = Field(range, "schemaname");
+          const Value* relation = Field(range, "relname");
+          if (schema == nullptr && relation != nullptr) out->insert(relation->string_value());
+          continue;
+        }
+        CollectRelations(child, out);
+      }
+      return;
+    case Value::kListValue:
+      for (const Value& child : v.list_value().values()) CollectRelations(child, out);
+      return;
+    default:
+      return;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> UnqualifiedRelations(absl::string_view query) {
+  ShapeError error;
+  std::optional<Struct> tree = Parse(std::string(query), 0, query.size(), &error);
+  if (!tree.has_value()) return {};
+  std::set<std::string> names;
+  Value root;
+  *root.mutable_struct_value() = *std::move(tree);
+  CollectRelations(root, &names);
+  return {names.begin(), names.end()};
 }
 
 LineColumn OffsetToLineColumn(absl::string_view text, int offset) {

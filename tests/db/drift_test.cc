@@ -8,6 +8,8 @@
 //   3. a default Initialize runs only hazard-free steps and ends APPLIED when
 //      nothing hazardous was needed, PARTIAL otherwise;
 //   4. Initialize with every hazard accepted brings the diff back to empty.
+#include "testing/drift.h"
+
 #include <set>
 #include <string>
 #include <vector>
@@ -21,9 +23,8 @@
 namespace schemad {
 namespace {
 
-using ::testing::ElementsAreArray;
-using ::testing::UnorderedElementsAreArray;
-using testing::DescribeDifferences;
+using testing::DriftCase;
+using testing::RunDriftCase;
 
 constexpr char kBaseRegistry[] = R"pb(
 registry {
@@ -69,24 +70,6 @@ INSERT INTO owners (id, email, name) VALUES ('00000000-0000-0000-0000-0000000000
 INSERT INTO items (owner_id, title, price, views, body)
 VALUES ('00000000-0000-0000-0000-000000000001', 'one', 1.50, 3, 'hello world');
 )sql";
-
-struct DriftCase {
-  const char* name;
-  // SQL run after the base registry was applied (and rows, when wanted).
-  const char* drift;
-  std::vector<std::string> differences;
-  std::set<std::string> hazards;
-  bool rows = false;
-  // Text replacements turning the base registry into the case's registry.
-  std::vector<std::pair<std::string, std::string>> registry_edits = {};
-  // When non-empty, the plan's exact statements.
-  std::vector<std::string> sql = {};
-  // When not OK: applying every step must fail with this code (the hazard
-  // warned of it), leaving the database as it was.
-  absl::StatusCode apply_fails = absl::StatusCode::kOk;
-};
-
-std::ostream& operator<<(std::ostream& os, const DriftCase& c) { return os << c.name; }
 
 const std::vector<DriftCase>& Cases() {
   static const auto* const kCases = new std::vector<DriftCase>{
@@ -590,102 +573,9 @@ const std::vector<DriftCase>& Cases() {
   return *kCases;
 }
 
-std::string CaseRegistry(const DriftCase& c) {
-  std::string text = kBaseRegistry;
-  for (const auto& [from, to] : c.registry_edits) {
-    const std::string before = text;
-    text = absl::StrReplaceAll(text, {{from, to}});
-    EXPECT_NE(text, before) << "registry edit did not apply: " << from;
-  }
-  return text;
-}
-
-std::set<std::string> HazardKinds(const Plan& plan) {
-  std::set<std::string> out;
-  for (const PlanStep& s : plan.steps) {
-    for (const Hazard& h : s.hazards) out.insert(HazardName(h.kind));
-  }
-  return out;
-}
-
-const std::vector<HazardKind> kAllHazards = {HazardKind::kDataLoss, HazardKind::kDropsObject,
-                                             HazardKind::kTableRewrite, HazardKind::kLongLock,
-                                             HazardKind::kValidation};
-
-absl::Time Deadline() { return absl::Now() + absl::Seconds(60); }
-
 class DriftTest : public ::testing::TestWithParam<DriftCase> {};
 
-TEST_P(DriftTest, ReportsPlansAndConverges) {
-  const DriftCase& c = GetParam();
-  auto db = testing::TestDb::Create();
-  {
-    Engine base(db->pool(), testing::MustLoadRegistry(kBaseRegistry));
-    absl::StatusOr<InitializeResult> init = base.Initialize({.allow_hazards = kAllHazards}, Deadline());
-    ASSERT_TRUE(init.ok()) << init.status();
-    ASSERT_EQ(init->outcome, Outcome::kApplied);
-  }
-  if (c.rows) db->Exec(kRows);
-  if (std::string(c.drift).size() > 0) db->Exec(c.drift);
-
-  Engine engine(db->pool(), testing::MustLoadRegistry(CaseRegistry(c)));
-  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
-  ASSERT_TRUE(diff.ok()) << diff.status();
-  EXPECT_THAT(DescribeDifferences(diff->differences), UnorderedElementsAreArray(c.differences));
-  EXPECT_EQ(HazardKinds(diff->plan), c.hazards);
-  std::vector<std::string> sql;
-  for (const PlanStep& s : diff->plan.steps) {
-    sql.push_back(s.sql);
-    for (const Hazard& h : s.hazards) EXPECT_FALSE(h.message.empty()) << s.sql;
-  }
-  if (!c.sql.empty()) {
-    EXPECT_THAT(sql, ElementsAreArray(c.sql));
-  }
-  if (c.differences.empty()) {
-    EXPECT_TRUE(sql.empty());
-  }
-
-  // A default Initialize runs only hazard-free steps.
-  absl::StatusOr<InitializeResult> safe = engine.Initialize({}, Deadline());
-  ASSERT_TRUE(safe.ok()) << safe.status();
-  for (const PlanStep& s : safe->executed) EXPECT_TRUE(s.hazards.empty()) << s.sql;
-  bool declared_needs_hazard = false;
-  for (const Difference& d : safe->remaining) declared_needs_hazard |= d.change != Change::kExtra;
-  if (c.differences.empty()) {
-    EXPECT_EQ(safe->outcome, Outcome::kAlreadyInSync);
-  } else if (c.hazards.empty()) {
-    EXPECT_EQ(safe->outcome, Outcome::kApplied);
-    EXPECT_TRUE(safe->remaining.empty());
-  } else {
-    EXPECT_EQ(safe->outcome, declared_needs_hazard ? Outcome::kPartial
-                                                   : (safe->executed.empty()
-                                                          ? Outcome::kAlreadyInSync
-                                                          : Outcome::kApplied));
-    EXPECT_FALSE(safe->skipped.empty());
-  }
-
-  // Everything accepted: the database converges to the registry, or, when
-  // the hazard said the step would fail on existing rows, nothing changes.
-  absl::StatusOr<InitializeResult> all =
-      engine.Initialize({.allow_hazards = kAllHazards}, Deadline());
-  if (c.apply_fails != absl::StatusCode::kOk) {
-    ASSERT_FALSE(all.ok());
-    EXPECT_EQ(all.status().code(), c.apply_fails) << all.status();
-    // The steps go as one batch; the failure still names its step.
-    EXPECT_THAT(std::string(all.status().message()), ::testing::HasSubstr("step `ALTER TABLE"))
-        << all.status();
-    absl::StatusOr<DiffResult> unchanged = engine.Diff(Deadline());
-    ASSERT_TRUE(unchanged.ok()) << unchanged.status();
-    EXPECT_THAT(DescribeDifferences(unchanged->differences), UnorderedElementsAreArray(c.differences));
-    return;
-  }
-  ASSERT_TRUE(all.ok()) << all.status();
-  EXPECT_TRUE(all->remaining.empty()) << ::testing::PrintToString(DescribeDifferences(all->remaining));
-  absl::StatusOr<DiffResult> after = engine.Diff(Deadline());
-  ASSERT_TRUE(after.ok()) << after.status();
-  EXPECT_THAT(DescribeDifferences(after->differences), ::testing::IsEmpty());
-  EXPECT_TRUE(after->plan.steps.empty());
-}
+TEST_P(DriftTest, ReportsPlansAndConverges) { RunDriftCase(kBaseRegistry, kRows, GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Cases, DriftTest, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<DriftCase>& info) {

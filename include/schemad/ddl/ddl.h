@@ -102,6 +102,20 @@ std::string AlterSequenceSql(const std::string& schema, const Sequence& sequence
 std::string SequenceOwnedBySql(const std::string& schema, const Sequence& sequence);
 std::string CreateExtensionSql(const Extension& extension);
 
+// "security_invoker=true, check_option=local": a view's options, "" for none.
+std::string ViewOptionsSql(const View& view);
+// CREATE [OR REPLACE] [MATERIALIZED] VIEW schema.name [WITH (options)] AS
+// query [WITH [NO] DATA]. A materialized view is created WITH NO DATA when
+// not `with_data` (its query does not run).
+std::string CreateViewSql(const std::string& schema, const View& view, bool or_replace = false,
+                          bool with_data = true);
+// DROP [MATERIALIZED] VIEW schema.name
+std::string DropViewSql(const std::string& schema, const View& view);
+// COMMENT ON <what> <target> IS 'text' | NULL. `what`: "TABLE", "COLUMN",
+// "VIEW", "MATERIALIZED VIEW"; `target` already quoted and qualified.
+std::string CommentSql(const std::string& what, const std::string& target,
+                       const std::string& comment);
+
 // "a", "b" quoted and comma-separated.
 std::string QuotedList(const std::vector<std::string>& names);
 

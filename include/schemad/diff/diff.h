@@ -6,7 +6,8 @@
 //   //        attribute Attribute::kType, expected "character varying(320)", ...}
 //
 // Output order is deterministic: schema, extensions, enums, tables (and,
-// per table, columns, constraints, indexes), sequences. Objects the actual
+// per table, columns, constraints, indexes), sequences, views (and their
+// indexes). Objects the actual
 // side has and the desired side neither declares nor ignores are kExtra.
 // Thread-safe (pure function).
 #ifndef SCHEMAD_DIFF_DIFF_H_
@@ -36,9 +37,9 @@ enum class ObjectKind {
   kConstraint,
   kIndex,
   kSequence,
-  // Kinds schemad does not manage yet: only ever Change::kUnmanaged.
   kView,
   kMaterializedView,
+  // Kinds schemad does not manage yet: only ever Change::kUnmanaged.
   kFunction,
   kTrigger,
   kPolicy,
@@ -60,6 +61,9 @@ enum class Attribute {
   kDefinition,
   kValid,
   kLabels,
+  // A view's WITH (...) options.
+  kOptions,
+  kComment,
 };
 
 struct Difference {

@@ -39,6 +39,8 @@ struct Column {
   // Registry only: how existing values convert on a type change (the
   // expression of ALTER COLUMN ... TYPE ... USING); empty: a cast.
   std::string using_expr;
+  // COMMENT ON COLUMN; "" for none.
+  std::string comment;
   // Catalog only: whether the default calls a volatile function (nextval,
   // gen_random_uuid, ...), which makes ADD COLUMN rewrite the table.
   bool volatile_default = false;
@@ -105,6 +107,8 @@ struct Table {
   std::vector<Column> columns;  // in declaration (attnum) order
   std::vector<Constraint> constraints;
   std::vector<Index> indexes;
+  // COMMENT ON TABLE; "" for none.
+  std::string comment;
   std::string source;
 
   const Column* FindColumn(const std::string& column_name) const;
@@ -142,6 +146,32 @@ struct Sequence {
   std::string source;
 };
 
+enum class CheckOption { kNone, kLocal, kCascaded };
+
+// A view or materialized view. `query` is the registry's text, and from
+// the catalog (and after canonicalization) pg_get_viewdef's: compare the
+// canonical forms only.
+struct View {
+  std::string name;
+  bool materialized = false;
+  std::string query;
+  bool security_invoker = false;
+  bool security_barrier = false;
+  CheckOption check_option = CheckOption::kNone;
+  std::string comment;
+  // Materialized views: their indexes.
+  std::vector<Index> indexes;
+  // Catalog only: the output columns (name and type, in order).
+  std::vector<Column> columns;
+  // What the query reads in the same schema: from the catalog "table" for
+  // a relation (table or view) and "table.column" for each of its columns;
+  // from the registry the relation names its query uses unqualified.
+  std::vector<std::string> depends_on;
+  std::string source;
+
+  const Index* FindIndex(const std::string& index_name) const;
+};
+
 // An object of a kind schemad does not manage yet, read so that it can be
 // reported (never dropped): "view", "function", "trigger", ...
 struct UnmanagedObject {
@@ -160,6 +190,7 @@ struct Schema {
   std::vector<EnumType> enums;
   std::vector<Extension> extensions;
   std::vector<Sequence> sequences;
+  std::vector<View> views;
   // Catalog only.
   std::vector<UnmanagedObject> unmanaged;
   // Glob patterns of database objects the registry ignores.
@@ -169,16 +200,22 @@ struct Schema {
   const EnumType* FindEnum(const std::string& enum_name) const;
   const Extension* FindExtension(const std::string& extension_name) const;
   const Sequence* FindSequence(const std::string& sequence_name) const;
+  const View* FindView(const std::string& view_name) const;
 };
 
-// Sorts tables, enums, extensions, sequences, and each table's constraints
-// and indexes by name. Column order is kept (it is not a difference, but it
-// is how a new table is created).
+// Sorts tables, enums, extensions, sequences, views, and each table's (and
+// materialized view's) constraints and indexes by name. Column order is kept (it is not a
+// difference, but it is how a new table is created).
 void SortSchema(Schema& schema);
 
 // Returns a canonical text serialization of everything the differ compares
 // (used for fingerprints): equal schemas serialize equally.
 std::string SerializeForFingerprint(const Schema& schema);
+
+// The schema's views, each after the views it reads (`depends_on`), in
+// declaration order otherwise; a cycle is left as it is, for PostgreSQL to
+// refuse.
+std::vector<const View*> ViewsInDependencyOrder(const Schema& schema);
 
 // Returns the referential action for pg_constraint's confdeltype/confupdtype
 // character ('a' -> "NO ACTION", 'c' -> "CASCADE", ...).

@@ -8,10 +8,15 @@
 // (see PlanOptions::mode and docs) and every step gets its phase; temporary
 // objects left by an interrupted online run are finished or removed.
 //
-// Order: schema, extensions, enum types and labels, drops of foreign keys,
-// indexes and constraints, enum re-creations, drops of columns and tables,
+// Order: schema, extensions, enum types and labels, drops of views (those
+// that read a view dropped first), drops of foreign keys, indexes and
+// constraints, enum re-creations, drops of columns and tables,
 // new tables, column changes, new columns, constraints, indexes, foreign
-// keys, then drops of enum types, extensions and sequences. Within a phase,
+// keys, views (each after those it reads) and comments, then drops of enum
+// types, extensions and sequences. A view that reads a column or table the
+// plan drops or retypes, or a view that must be re-created, is dropped
+// first and re-created after, in one group with the step that needs it (in
+// ONLINE mode, one phase). Within a phase,
 // steps follow the differences' (sorted) order, so plans are deterministic.
 // Statements name tables schema-qualified; expressions are unqualified and
 // resolve through search_path = the target schema.
@@ -50,12 +55,16 @@ enum class HazardKind {
   // A concurrent index build on a table with rows: it blocks no writer but
   // may run for a long time and load the server.
   kIndexBuild,
+  // A view stops checking permissions and row-level security as its caller
+  // (security_invoker turned off).
+  kAuthz,
 };
 
 // Every hazard kind, in the proto's order.
 inline constexpr HazardKind kHazardKinds[] = {HazardKind::kDataLoss,     HazardKind::kDropsObject,
                                               HazardKind::kTableRewrite, HazardKind::kLongLock,
-                                              HazardKind::kValidation,   HazardKind::kIndexBuild};
+                                              HazardKind::kValidation,   HazardKind::kIndexBuild,
+                                              HazardKind::kAuthz};
 
 // "DATA_LOSS", "DROPS_OBJECT", ...
 const char* HazardName(HazardKind kind);
@@ -142,6 +151,10 @@ enum class StatementKind {
   kCreateSequence,
   kSetSequenceValue,
   kDropSequence,
+  kCreateView,
+  kReplaceView,
+  kDropView,
+  kComment,
 };
 
 // The lock a statement kind takes on its table (and, for foreign keys, on

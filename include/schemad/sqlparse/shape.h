@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -28,6 +29,11 @@ enum class SqlShape {
   // A possibly schema-qualified name (an operator class), each part plain
   // or double-quoted.
   kQualifiedName,
+  // A view's query: exactly one SELECT (VALUES, set operations and WITH
+  // included), as `CREATE VIEW v AS <text> WITH CASCADED CHECK OPTION`
+  // parses it and nothing else (no trailing semicolon, no comment that
+  // would swallow what follows it).
+  kQuery,
 };
 
 struct ShapeError {
@@ -38,6 +44,11 @@ struct ShapeError {
 
 // Returns nothing when `text` has the shape, else what is wrong.
 std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape);
+
+// The relations a query (kQuery's shape) reads by unqualified name:
+// "users", "v_active" (CTE names included), sorted and unique. Empty when
+// the text does not parse.
+std::vector<std::string> UnqualifiedRelations(absl::string_view query);
 
 struct LineColumn {
   int line = 1;    // 1-based
