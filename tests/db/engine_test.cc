@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "db/pool.h"
@@ -978,6 +979,116 @@ TEST(EngineTest, IntegerToSerialAndBackManageTheOwnedSequence) {
   absl::StatusOr<StatusResult> after = to_integer.Status(Deadline());
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(after->state, SyncState::kInSync);
+}
+
+}  // namespace
+}  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// Views (over views), a materialized view with an index, options and
+// comments on every kind: created in dependency order, in sync afterwards,
+// and inspect writes them back to a registry that is in sync too.
+// Canonicalizing creates the materialized view WITH NO DATA: its query
+// (which advances a sequence) never runs before Initialize.
+TEST(EngineTest, ViewsMaterializedViewsAndCommentsRoundTrip) {
+  auto db = testing::TestDb::Create();
+  db->Exec("CREATE SCHEMA probe; CREATE SEQUENCE probe.canary");
+  const std::string registry = R"reg(table {
+  name: "orders"
+  comment: "one row per order"
+  column { name: "id" type: "bigint" not_null: true comment: "the order's number" }
+  column { name: "total" type: "numeric(12,2)" not_null: true }
+  column { name: "placed_at" type: "timestamp with time zone" not_null: true default: "now()" }
+  primary_key { name: "pk_orders" column: "id" }
+}
+view {
+  name: "big_order_ids"
+  query: "SELECT id FROM big_orders"
+  check_option: VIEW_CHECK_OPTION_CASCADED
+}
+view {
+  name: "big_orders"
+  query: "SELECT id, total FROM orders WHERE total > 100"
+  security_invoker: true
+  security_barrier: true
+  comment: "orders worth a look"
+}
+view {
+  name: "daily_totals"
+  materialized: true
+  query: "SELECT date_trunc('day', placed_at) AS day, sum(total) AS total FROM orders GROUP BY 1"
+  comment: "refreshed nightly"
+  index { name: "ux_daily_totals_day" unique: true key { column: "day" } }
+}
+view { name: "canary_probe" materialized: true query: "SELECT nextval('probe.canary') AS n" }
+)reg";
+  Engine engine(db->pool(), testing::MustLoadRegistry(registry));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_EQ(db->Query("SELECT is_called FROM probe.canary")[0][0].as<bool>(), false)
+      << "canonicalization ran the materialized view's query";
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_EQ(db->Query("SELECT is_called FROM probe.canary")[0][0].as<bool>(), true)
+      << "Initialize creates materialized views WITH DATA";
+  EXPECT_EQ(db->Query("SELECT obj_description('big_orders'::regclass, 'pg_class')")[0][0]
+                .as<std::string>(),
+            "orders worth a look");
+  EXPECT_EQ(db->Query("SELECT col_description('orders'::regclass, 1)")[0][0].as<std::string>(),
+            "the order's number");
+  EXPECT_EQ(db->Query("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = "
+                      "'big_orders'")[0][0]
+                .as<std::string>(),
+            "security_barrier=true,security_invoker=true");
+  absl::StatusOr<DiffResult> after = engine.Diff(Deadline());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(DescribeDifferences(after->differences), IsEmpty());
+  ExpectInspectRoundTrips(*db, engine);
+}
+
+// A column type change under a view, in ONLINE mode: the view is dropped
+// and re-created in the same phase as the change, so no reader ever finds
+// it missing between phases.
+TEST(EngineTest, OnlineColumnChangeUnderAViewKeepsTheViewInOnePhase) {
+  auto db = testing::TestDb::Create();
+  const std::string base = R"reg(table {
+  name: "accounts"
+  column { name: "id" type: "bigint" not_null: true }
+  column { name: "handle" type: "character varying(20)" }
+  primary_key { name: "pk_accounts" column: "id" }
+  index { name: "ix_accounts_id_handle" key { column: "id" } key { column: "handle" } }
+}
+view { name: "handles" query: "SELECT id, handle FROM accounts" }
+)reg";
+  std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+  {
+    Engine engine(db->pool(), testing::MustLoadRegistry(base));
+    ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  }
+  db->Exec("INSERT INTO accounts VALUES (1, 'a'), (2, 'b')");
+  Engine engine(db->pool(), testing::MustLoadRegistry(absl::StrReplaceAll(
+                                base, {{"character varying(20)", "character varying(40)"}})));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline(), ApplyMode::kOnline);
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  int drop_phase = 0, alter_phase = 0, create_phase = 0;
+  for (const PlanStep& s : diff->plan.steps) {
+    if (absl::StartsWith(s.sql, "DROP VIEW")) drop_phase = s.phase;
+    if (absl::StrContains(s.sql, "ALTER COLUMN handle TYPE")) alter_phase = s.phase;
+    if (absl::StartsWith(s.sql, "CREATE VIEW")) create_phase = s.phase;
+  }
+  EXPECT_NE(drop_phase, 0);
+  EXPECT_EQ(drop_phase, alter_phase);
+  EXPECT_EQ(alter_phase, create_phase);
+  absl::StatusOr<InitializeResult> init =
+      engine.Initialize({.mode = ApplyMode::kOnline, .allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  EXPECT_EQ(db->Query("SELECT count(*) FROM handles")[0][0].as<int>(), 2);
 }
 
 }  // namespace

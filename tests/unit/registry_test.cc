@@ -686,3 +686,78 @@ TEST(RegistryTest, InitiallyDeferredKeysMustBeDeferrable) {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// A view's query is one query: statements, a comment that would swallow
+// what the DDL puts after it, and options of the wrong kind of view are
+// refused at their field, before any SQL runs.
+TEST(RegistryViewTest, RefusesQueriesThatAreNotOneQueryAndMisplacedOptions) {
+  const std::string text = R"reg(table { name: "t" column { name: "id" type: "int" } }
+view { name: "v1" query: "SELECT 1; DROP TABLE t" }
+view { name: "v2" query: "SELECT 1 /* the rest" }
+view { name: "v3" query: "" }
+view { name: "v4" query: "DELETE FROM t RETURNING id" }
+view { name: "v5" materialized: true query: "SELECT 1" security_invoker: true }
+view { name: "v6" query: "SELECT 1 AS x" index { name: "ix_v6" key { column: "x" } } }
+view { name: "t" query: "SELECT 1" }
+)reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"v.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(r.status().message());
+  EXPECT_THAT(message, HasSubstr("(7 errors)"));
+  // The query is parsed as the DDL composes it (CREATE VIEW ... AS query,
+  // then a clause on a line of its own): a second statement or an
+  // unterminated comment breaks that parse.
+  EXPECT_THAT(message, HasSubstr("v.textproto:2:19: view[0].query: query \"SELECT 1; DROP TABLE "
+                                 "t\" is not one SQL query: syntax error at or near \"WITH\""));
+  EXPECT_THAT(message, HasSubstr("v.textproto:3:19: view[1].query: query \"SELECT 1 /* the "
+                                 "rest\" is not one SQL query: unterminated /* comment"));
+  EXPECT_THAT(message, HasSubstr("v.textproto:4:1: view[2]: view \"v3\" has no query"));
+  EXPECT_THAT(message, HasSubstr("v.textproto:5:19: view[3].query: query \"DELETE FROM t "
+                                 "RETURNING id\" is not one SQL query"));
+  EXPECT_THAT(message, HasSubstr("v.textproto:6:1: view[4]: materialized view \"v5\" cannot take "
+                                 "security_invoker"));
+  EXPECT_THAT(message, HasSubstr("v.textproto:7:1: view[5]: view \"v6\" declares indexes"));
+  EXPECT_THAT(message, HasSubstr("v.textproto:8:1: view[6]: duplicate view name \"t\" (already "
+                                 "used at v.textproto:1:1: table[0])"));
+}
+
+// Views load with what canonicalization needs: the relations each reads
+// (for the order they are created in), comments and options.
+TEST(RegistryViewTest, LoadsViewsCommentsAndWhatEachViewReads) {
+  const std::string text = R"reg(table {
+  name: "t"
+  comment: "the table"
+  column { name: "id" type: "int" comment: "its key" }
+}
+view {
+  name: "b"
+  query: "WITH x AS (SELECT id FROM a) SELECT x.id FROM x JOIN t USING (id), other.far f"
+  check_option: VIEW_CHECK_OPTION_LOCAL
+}
+view { name: "a" query: "SELECT id FROM t" security_barrier: true comment: "a view" }
+)reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"v.textproto", text}}, "test");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->schema.views.size(), 2u);
+  const View* b = r->schema.FindView("b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_THAT(b->depends_on, ::testing::ElementsAre("a", "t", "x"));
+  EXPECT_EQ(b->check_option, CheckOption::kLocal);
+  const View* a = r->schema.FindView("a");
+  EXPECT_TRUE(a->security_barrier);
+  EXPECT_EQ(a->comment, "a view");
+  EXPECT_EQ(r->schema.tables[0].comment, "the table");
+  EXPECT_EQ(r->schema.tables[0].columns[0].comment, "its key");
+  std::vector<std::string> order;
+  for (const View* v : ViewsInDependencyOrder(r->schema)) order.push_back(v->name);
+  EXPECT_THAT(order, ::testing::ElementsAre("a", "b"));
+}
+
+}  // namespace
+}  // namespace schemad
