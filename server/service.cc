@@ -56,6 +56,8 @@ pb::HazardKind ToProto(HazardKind k) {
       return pb::INDEX_BUILD;
     case HazardKind::kAuthz:
       return pb::AUTHZ;
+    case HazardKind::kCorrectness:
+      return pb::CORRECTNESS;
   }
   return pb::HAZARD_KIND_UNSPECIFIED;
 }
@@ -64,6 +66,7 @@ pb::HazardKind ToProto(HazardKind k) {
 // proto's numbering allows it.
 static_assert(static_cast<int>(HazardKind::kIndexBuild) + 1 == pb::INDEX_BUILD);
 static_assert(static_cast<int>(HazardKind::kAuthz) + 1 == pb::AUTHZ);
+static_assert(static_cast<int>(HazardKind::kCorrectness) + 1 == pb::CORRECTNESS);
 static_assert(static_cast<int>(HazardKind::kDataLoss) + 1 == pb::DATA_LOSS);
 
 pb::ApplyMode ToProto(ApplyMode m) {

@@ -88,7 +88,14 @@ void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
              "SELECT pg_catalog.set_config('search_path', $1, true), "
              "pg_catalog.set_config('statement_timeout', $2, true), "
              "pg_catalog.set_config('plan_cache_mode', $3, true), "
-             "pg_catalog.set_config('lock_timeout', $4, true)",
+             "pg_catalog.set_config('lock_timeout', $4, true), "
+             // Function bodies are checked when canonicalizing, once
+             // everything exists; a plan creates a function before the
+             // tables its body reads (as pg_dump does).
+             "pg_catalog.set_config('check_function_bodies', 'off', true), "
+             // Catalog queries' estimates reach jit_above_cost; compiling
+             // them costs far more than running them.
+             "pg_catalog.set_config('jit', 'off', true)",
              absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables),
              TimeoutSetting(lock_timeout));
 }
@@ -837,7 +844,11 @@ std::string PhaseSettings(OnlineRun& run, pqxx::transaction_base& tx, absl::Dura
                     "SELECT pg_catalog.current_setting('search_path'), "
                     "pg_catalog.set_config('search_path', $1, $4), "
                     "pg_catalog.set_config('statement_timeout', $2, $4), "
-                    "pg_catalog.set_config('lock_timeout', $3, $4)",
+                    "pg_catalog.set_config('lock_timeout', $3, $4), "
+                    "pg_catalog.set_config('check_function_bodies', 'off', true), "
+                    // Catalog queries' estimates reach jit_above_cost; compiling
+                    // them costs far more than running them.
+                    "pg_catalog.set_config('jit', 'off', true)",
                     QuoteIdent(run.desired.name), TimeoutOrNone(statement), TimeoutOrNone(lock),
                     local)[0][0]
       .as<std::string>();

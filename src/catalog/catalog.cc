@@ -188,6 +188,8 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   const pqxx::result extension_rows = ExecPrepared(pool, tx, "schemad_extensions", schema_name);
   const pqxx::result sequence_rows = ExecPrepared(pool, tx, "schemad_sequences", schema_name);
   const pqxx::result unmanaged_rows = ExecPrepared(pool, tx, "schemad_unmanaged", schema_name);
+  const pqxx::result function_rows = ExecPrepared(pool, tx, "schemad_functions", schema_name);
+  const pqxx::result trigger_rows = ExecPrepared(pool, tx, "schemad_triggers", schema_name);
   if (helper_thread.joinable()) {
     helper_thread.join();
     if (helper_error) std::rethrow_exception(helper_error);
@@ -439,6 +441,46 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     s.owned_by_table = Text(row[8]);
     s.owned_by_column = Text(row[9]);
   }
+  for (const auto& row : function_rows) {
+    Function& f = schema.functions.emplace_back();
+    f.name = Text(row[0]);
+    f.arguments = Text(row[1]);
+    f.identity = Text(row[2]);
+    f.returns = Text(row[3]);
+    f.language = Text(row[4]);
+    f.sql_body = Bool(row[5]);
+    f.body = Text(row[6]);
+    const std::string volatility = Text(row[7]);
+    f.volatility = volatility == "i"   ? Volatility::kImmutable
+                   : volatility == "s" ? Volatility::kStable
+                                       : Volatility::kVolatile;
+    f.strict = Bool(row[8]);
+    f.security_definer = Bool(row[9]);
+    const std::string parallel = Text(row[10]);
+    f.parallel = parallel == "s"   ? ParallelSafety::kSafe
+                 : parallel == "r" ? ParallelSafety::kRestricted
+                                   : ParallelSafety::kUnsafe;
+    f.config = ArrayField(row[11]);
+    f.procedure = Bool(row[12]);
+    f.comment = Text(row[13]);
+    f.dependents = ArrayField(row[14]);
+  }
+  for (const auto& row : trigger_rows) {
+    auto it = tables.find(Text(row[0]));
+    if (it == tables.end()) continue;
+    Trigger& t = it->second.table->triggers.emplace_back();
+    t.table = Text(row[0]);
+    t.name = Text(row[1]);
+    t.definition = Text(row[2]);
+    t.constraint = Bool(row[3]);
+    const std::string enabled = Text(row[4]);
+    t.enabled = enabled == "D"   ? TriggerEnabled::kDisabled
+                : enabled == "R" ? TriggerEnabled::kReplica
+                : enabled == "A" ? TriggerEnabled::kAlways
+                                 : TriggerEnabled::kEnabled;
+    t.comment = Text(row[5]);
+    t.depends_on = ArrayField(row[6]);
+  }
   for (const auto& row : unmanaged_rows) {
     schema.unmanaged.push_back({Text(row[0]), Text(row[1]), Text(row[2])});
   }
@@ -565,6 +607,11 @@ std::set<std::string> DeclaredObjects(const Schema& schema) {
   for (const Sequence& s : schema.sequences) {
     out.insert(absl::StrCat("sequence ", QuoteIdent(s.name)));
   }
+  for (const Table& t : schema.tables) {
+    for (const Trigger& g : t.triggers) {
+      out.insert(absl::StrCat("trigger ", QuoteIdent(t.name), ".", QuoteIdent(g.name)));
+    }
+  }
   for (const View& v : schema.views) {
     out.insert(absl::StrCat(v.materialized ? "materialized view " : "view ", QuoteIdent(v.name)));
     for (const Index& i : v.indexes) out.insert(absl::StrCat("index ", QuoteIdent(i.name)));
@@ -623,6 +670,25 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   for (const EnumType& e : want.enums) {
     statements.push_back({CreateEnumSql(scratch, e), e.source, absl::StrCat("enum type ", e.name)});
   }
+  // Functions before tables (defaults, checks and indexes may call them),
+  // with their bodies checked only once everything exists (as pg_dump
+  // does): those whose signature names a table come after the tables.
+  statements.push_back(
+      {"SELECT pg_catalog.set_config('check_function_bodies', 'off', true)", "", "settings"});
+  // The declared functions in the order they are created: matched, after
+  // creation, with the functions PostgreSQL made (in oid order).
+  std::vector<const Function*> function_order;
+  for (const Function& f : want.functions) {
+    if (!UsesRelationTypes(f, want)) function_order.push_back(&f);
+  }
+  for (const Function& f : want.functions) {
+    if (UsesRelationTypes(f, want)) function_order.push_back(&f);
+  }
+  for (const Function& f : want.functions) {
+    if (UsesRelationTypes(f, want)) continue;
+    statements.push_back({FunctionSql(scratch, f, false, false), f.source,
+                          absl::StrCat(f.procedure ? "procedure " : "function ", f.name)});
+  }
   // Sequences before tables: a column default may call one.
   for (const Sequence& q : want.sequences) {
     statements.push_back(
@@ -658,6 +724,11 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
           {AddConstraintSql(scratch, t.name, c), c.source, absl::StrCat("foreign key ", c.name)});
     }
   }
+  for (const Function& f : want.functions) {
+    if (!UsesRelationTypes(f, want)) continue;
+    statements.push_back({FunctionSql(scratch, f, false, false), f.source,
+                          absl::StrCat(f.procedure ? "procedure " : "function ", f.name)});
+  }
   // Views in dependency order; materialized ones WITH NO DATA (a rolled
   // back creation would still run the query).
   for (const View* view : ViewsInDependencyOrder(want)) {
@@ -667,6 +738,25 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     for (const Index& i : view->indexes) {
       statements.push_back(
           {CreateIndexSql(scratch, view->name, i), i.source, absl::StrCat("index ", i.name)});
+    }
+  }
+  for (const Table& t : want.tables) {
+    for (const Trigger& g : t.triggers) {
+      Trigger in_scratch = g;
+      in_scratch.table = t.name;
+      statements.push_back(
+          {CreateTriggerSql(scratch, in_scratch), g.source, absl::StrCat("trigger ", g.name)});
+      if (g.enabled != TriggerEnabled::kEnabled) {
+        statements.push_back(
+            {TriggerEnabledSql(scratch, in_scratch), g.source, absl::StrCat("trigger ", g.name)});
+      }
+      if (!g.comment.empty()) {
+        statements.push_back(
+            {CommentSql("TRIGGER",
+                        absl::StrCat(QuoteIdent(g.name), " ON ", QualifiedName(scratch, t.name)),
+                        g.comment),
+             g.source, absl::StrCat("comment of trigger ", g.name)});
+      }
     }
   }
   for (const Table& t : want.tables) {
@@ -691,6 +781,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   }
 
   Schema result;
+  std::map<const Function*, std::string> function_keys;
   std::vector<std::string> volatile_functions;
   absl::Status status = Guard("canonicalizing the registry", [&]() -> absl::Status {
     pqxx::work tx(conn);
@@ -698,7 +789,9 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     // Scratch objects first; the target schema next, so that objects the
     // registry uses from it (extension functions) print as they do there.
     SetSearchPath(pool, tx, {scratch, want.name});
-    ExecParams(pool, tx, "SELECT pg_catalog.set_config('plan_cache_mode', $1, true)",
+    ExecParams(pool, tx,
+               "SELECT pg_catalog.set_config('plan_cache_mode', $1, true), "
+               "pg_catalog.set_config('jit', 'off', true)",
                PlanCacheMode(want.tables.size()));
     // One statement per call (the executor's extended protocol refuses
     // more), so a declaration that PostgreSQL rejects is named at once and
@@ -714,6 +807,37 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
       }
     }
     result = ReadSchema(pool, tx, scratch);
+    // Bodies are checked now that everything they may use exists.
+    Exec(pool, tx, "SELECT pg_catalog.set_config('check_function_bodies', 'on', true)");
+    std::vector<std::pair<std::string, std::string>> created;  // key, language
+    for (const auto& row : ExecParams(pool, tx, queries::kFunctionsByOid, scratch)) {
+      created.emplace_back(Text(row[0]), Text(row[1]));
+    }
+    if (created.size() != function_order.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "canonicalizing the registry: PostgreSQL created ", created.size(),
+          " functions for the registry's ", function_order.size(), ", so the registry is refused"));
+    }
+    for (size_t i = 0; i < created.size(); ++i) {
+      function_keys[function_order[i]] = created[i].first;
+      const char* validator = created[i].second == "sql"       ? "pg_catalog.fmgr_sql_validator"
+                              : created[i].second == "plpgsql" ? "pg_catalog.plpgsql_validator"
+                                                               : nullptr;
+      if (validator == nullptr) continue;
+      try {
+        pqxx::subtransaction check(tx, "schemad_function_body");
+        pool.Count(2);
+        ExecParams(pool, check, absl::StrCat("SELECT ", validator, "($1::pg_catalog.regprocedure)"),
+                   absl::StrCat(QuoteIdent(scratch), ".", created[i].first));
+        check.commit();
+      } catch (...) {
+        return StatusFromCurrentException(
+            absl::StrCat(function_order[i]->source, ": PostgreSQL rejected the body of ",
+                         function_order[i]->procedure ? "procedure " : "function ",
+                         function_order[i]->name),
+            absl::StatusCode::kInvalidArgument);
+      }
+    }
     for (const auto& row : Exec(pool, tx, queries::kVolatileFunctions)) {
       volatile_functions.push_back(Text(row[0]));
     }
@@ -730,6 +854,20 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   result.ignore = want.ignore;
   for (Sequence& q : result.sequences) {
     if (const Sequence* source = want.FindSequence(q.name)) q.source = source->source;
+  }
+  for (const auto& [declared, key] : function_keys) {
+    for (Function& f : result.functions) {
+      if (f.Key() != key) continue;
+      f.source = declared->source;
+      f.comment = declared->comment;
+    }
+  }
+  for (Table& t : result.tables) {
+    const Table* source_table = want.FindTable(t.name);
+    for (Trigger& g : t.triggers) {
+      const Trigger* declared = source_table ? source_table->FindTrigger(g.name) : nullptr;
+      if (declared != nullptr) g.source = declared->source;
+    }
   }
   for (View& v : result.views) {
     const View* source = want.FindView(v.name);

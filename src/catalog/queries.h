@@ -291,6 +291,7 @@ SELECT 'function', p.proname::pg_catalog.text OPERATOR(pg_catalog.||) '(' OPERAT
          pg_catalog.pg_get_function_identity_arguments(p.oid) OPERATOR(pg_catalog.||) ')', ''
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
+  AND p.prokind OPERATOR(pg_catalog.=) ANY ('{a,w}'::pg_catalog."char"[])
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                   WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
                     AND e.objid OPERATOR(pg_catalog.=) p.oid
@@ -300,6 +301,7 @@ SELECT 'trigger', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATO
          tg.tgname::pg_catalog.text, c.relname::pg_catalog.text
 FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) tg.tgrelid
 WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1) AND NOT tg.tgisinternal
+  AND c.relkind OPERATOR(pg_catalog.<>) ALL ('{r,p}'::pg_catalog."char"[])
 UNION ALL
 SELECT 'policy', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
          po.polname::pg_catalog.text, c.relname::pg_catalog.text
@@ -381,6 +383,98 @@ WHERE c.relnamespace OPERATOR(pg_catalog.=)
                     AND e.deptype OPERATOR(pg_catalog.=) 'e')
 ORDER BY c.relname)sql";
 
+// Functions and procedures (aggregates and window functions are reported
+// as unmanaged), with what in the schema depends on each (the model sorts
+// them). Its subplans' estimated cost is past jit_above_cost: catalog reads
+// run with jit off (JIT compilation cost 90 ms on an empty schema).
+inline constexpr char kFunctions[] = R"sql(
+SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid),
+       pg_catalog.oidvectortypes(p.proargtypes),
+       CASE WHEN p.prokind OPERATOR(pg_catalog.=) 'p' THEN ''
+            ELSE pg_catalog.pg_get_function_result(p.oid) END,
+       l.lanname, p.prosqlbody IS NOT NULL,
+       CASE WHEN p.prosqlbody IS NULL THEN p.prosrc
+            ELSE pg_catalog.pg_get_function_sqlbody(p.oid) END,
+       p.provolatile, p.proisstrict, p.prosecdef, p.proparallel,
+       COALESCE(p.proconfig, '{}'::pg_catalog.text[]), p.prokind OPERATOR(pg_catalog.=) 'p',
+       COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
+                 WHERE ds.objoid OPERATOR(pg_catalog.=) p.oid
+                   AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
+       ARRAY(SELECT DISTINCT x.name FROM pg_catalog.pg_depend d
+             CROSS JOIN LATERAL (SELECT CASE
+               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+                 (SELECT 'index:' OPERATOR(pg_catalog.||) i.relname::pg_catalog.text
+                  FROM pg_catalog.pg_class i WHERE i.oid OPERATOR(pg_catalog.=) d.objid
+                    AND i.relkind OPERATOR(pg_catalog.=) ANY ('{i,I}'::pg_catalog."char"[]))
+               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
+                 (SELECT 'constraint:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
+                         OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) k.conname::pg_catalog.text
+                  FROM pg_catalog.pg_constraint k
+                  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) k.conrelid
+                  WHERE k.oid OPERATOR(pg_catalog.=) d.objid)
+               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN
+                 (SELECT 'column:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
+                         OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) a.attname::pg_catalog.text
+                  FROM pg_catalog.pg_attrdef ad
+                  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
+                  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+                                                AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+                  WHERE ad.oid OPERATOR(pg_catalog.=) d.objid)
+               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN
+                 (SELECT 'view:' OPERATOR(pg_catalog.||) v.relname::pg_catalog.text
+                  FROM pg_catalog.pg_rewrite w
+                  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) w.ev_class
+                  WHERE w.oid OPERATOR(pg_catalog.=) d.objid)
+               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN
+                 (SELECT 'trigger:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
+                         OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) g.tgname::pg_catalog.text
+                  FROM pg_catalog.pg_trigger g
+                  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) g.tgrelid
+                  WHERE g.oid OPERATOR(pg_catalog.=) d.objid)
+               END AS name) x
+             WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+               AND d.refobjid OPERATOR(pg_catalog.=) p.oid
+               AND d.deptype OPERATOR(pg_catalog.=) 'n' AND x.name IS NOT NULL
+             ORDER BY 1)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+WHERE p.pronamespace OPERATOR(pg_catalog.=)
+      (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
+  AND p.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog."char"[])
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                  WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                    AND e.objid OPERATOR(pg_catalog.=) p.oid
+                    AND e.deptype OPERATOR(pg_catalog.=) 'e'))sql";
+
+// Triggers of the schema's tables (not internal ones: those of foreign
+// keys), with the columns each reads.
+inline constexpr char kTriggers[] = R"sql(
+SELECT c.relname, g.tgname, pg_catalog.pg_get_triggerdef(g.oid, true),
+       g.tgconstraint OPERATOR(pg_catalog.<>) 0, g.tgenabled,
+       COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
+                 WHERE ds.objoid OPERATOR(pg_catalog.=) g.oid
+                   AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
+       ARRAY(SELECT DISTINCT c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.'
+                             OPERATOR(pg_catalog.||) a.attname::pg_catalog.text
+             FROM pg_catalog.pg_depend d
+             JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) d.refobjid
+                                           AND a.attnum OPERATOR(pg_catalog.=) d.refobjsubid
+             WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+               AND d.objid OPERATOR(pg_catalog.=) g.oid
+               AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+               AND d.refobjid OPERATOR(pg_catalog.=) c.oid
+               AND d.refobjsubid OPERATOR(pg_catalog.>) 0
+             ORDER BY 1)
+FROM pg_catalog.pg_trigger g
+JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.tgrelid
+WHERE c.relnamespace OPERATOR(pg_catalog.=)
+      (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
+  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[]) AND NOT c.relispartition
+  AND NOT g.tgisinternal
+ORDER BY 1, 2)sql";
+
 // What depends on a column ($3) or a whole table ($3 = '') that a
 // plan would drop or retype and schemad does not manage: views and rules
 // (through pg_rewrite), and foreign keys of tables in other schemas.
@@ -413,6 +507,17 @@ WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regc
                                                    'pg_catalog.pg_constraint'::pg_catalog.regclass])
 ORDER BY 1)sql";
 
+// The functions of a (scratch) schema in the order they were created.
+inline constexpr char kFunctionsByOid[] =
+    "SELECT p.proname::pg_catalog.text OPERATOR(pg_catalog.||) '(' OPERATOR(pg_catalog.||) "
+    "pg_catalog.oidvectortypes(p.proargtypes) OPERATOR(pg_catalog.||) ')', l.lanname "
+    "FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) "
+    "p.prolang WHERE p.pronamespace OPERATOR(pg_catalog.=) (SELECT oid FROM "
+    "pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1) AND NOT EXISTS (SELECT 1 "
+    "FROM pg_catalog.pg_depend e WHERE e.classid OPERATOR(pg_catalog.=) "
+    "'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid OPERATOR(pg_catalog.=) p.oid AND "
+    "e.deptype OPERATOR(pg_catalog.=) 'e') ORDER BY p.oid";
+
 inline constexpr char kVolatileFunctions[] =
     "SELECT DISTINCT proname FROM pg_catalog.pg_proc "
     "WHERE provolatile OPERATOR(pg_catalog.=) 'v' ORDER BY 1";
@@ -435,6 +540,8 @@ inline constexpr NamedQuery kPrepared[] = {
     {"schemad_sequences", kSequences},
     {"schemad_unmanaged", kUnmanaged},
     {"schemad_views", kViews},
+    {"schemad_functions", kFunctions},
+    {"schemad_triggers", kTriggers},
 };
 
 }  // namespace schemad::queries

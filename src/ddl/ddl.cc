@@ -256,4 +256,108 @@ std::string CommentSql(const std::string& what, const std::string& target,
                       comment.empty() ? "NULL" : QuoteLiteral(comment));
 }
 
+namespace {
+
+// Settings whose values are lists of identifiers, stored already quoted
+// (PostgreSQL's GUC_LIST_QUOTE): written back as they are stored.
+bool IsListSetting(const std::string& name) {
+  return name == "search_path" || name == "temp_tablespaces" ||
+         name == "session_preload_libraries" || name == "shared_preload_libraries" ||
+         name == "local_preload_libraries";
+}
+
+}  // namespace
+
+std::string FunctionSql(const std::string& schema, const Function& f, bool or_replace,
+                        bool catalog_config) {
+  std::string out = absl::StrCat("CREATE ", or_replace ? "OR REPLACE " : "",
+                                 f.procedure ? "PROCEDURE " : "FUNCTION ",
+                                 QualifiedName(schema, f.name), "(", f.arguments, ")");
+  if (!f.procedure) absl::StrAppend(&out, "\n RETURNS ", f.returns);
+  absl::StrAppend(&out, "\n LANGUAGE ", QuoteIdent(f.language));
+  if (!f.procedure) {
+    switch (f.volatility) {
+      case Volatility::kImmutable:
+        absl::StrAppend(&out, " IMMUTABLE");
+        break;
+      case Volatility::kStable:
+        absl::StrAppend(&out, " STABLE");
+        break;
+      case Volatility::kVolatile:
+        break;
+    }
+    if (f.strict) absl::StrAppend(&out, " STRICT");
+    switch (f.parallel) {
+      case ParallelSafety::kSafe:
+        absl::StrAppend(&out, " PARALLEL SAFE");
+        break;
+      case ParallelSafety::kRestricted:
+        absl::StrAppend(&out, " PARALLEL RESTRICTED");
+        break;
+      case ParallelSafety::kUnsafe:
+        break;
+    }
+  }
+  if (f.security_definer) absl::StrAppend(&out, " SECURITY DEFINER");
+  for (const std::string& setting : f.config) {
+    const size_t eq = setting.find('=');
+    if (!catalog_config || eq == std::string::npos) {
+      absl::StrAppend(&out, "\n SET ", setting);
+      continue;
+    }
+    const std::string name = setting.substr(0, eq);
+    const std::string value = setting.substr(eq + 1);
+    absl::StrAppend(&out, "\n SET ", QuoteIdent(name), " TO ",
+                    IsListSetting(name) ? value : QuoteLiteral(value));
+  }
+  if (f.sql_body) {
+    absl::StrAppend(&out, "\n", f.body);
+  } else {
+    absl::StrAppend(&out, "\nAS ", QuoteLiteral(f.body));
+  }
+  return out;
+}
+
+std::string DropFunctionSql(const std::string& schema, const Function& f) {
+  return absl::StrCat("DROP ", f.procedure ? "PROCEDURE " : "FUNCTION ",
+                      QualifiedName(schema, f.name), "(", f.identity, ")");
+}
+
+std::string CreateTriggerSql(const std::string& schema, const Trigger& t) {
+  std::vector<std::string> events;
+  for (const std::string& e : t.events) {
+    events.push_back(e == "UPDATE" && !t.update_columns.empty()
+                         ? absl::StrCat("UPDATE OF ", QuotedList(t.update_columns))
+                         : e);
+  }
+  std::vector<std::string> args;
+  for (const std::string& a : t.arguments) args.push_back(QuoteLiteral(a));
+  const char* timing = t.timing == TriggerTiming::kBefore  ? "BEFORE"
+                       : t.timing == TriggerTiming::kAfter ? "AFTER"
+                                                           : "INSTEAD OF";
+  std::string out = absl::StrCat(
+      "CREATE ", t.constraint ? "CONSTRAINT " : "", "TRIGGER ", QuoteIdent(t.name), " ", timing,
+      " ", absl::StrJoin(events, " OR "), " ON ", QualifiedName(schema, t.table));
+  if (t.constraint && t.deferrable) {
+    absl::StrAppend(&out, " DEFERRABLE", t.initially_deferred ? " INITIALLY DEFERRED" : "");
+  }
+  absl::StrAppend(&out, " FOR EACH ", t.for_each_row ? "ROW" : "STATEMENT");
+  if (!t.when.empty()) absl::StrAppend(&out, " WHEN (", t.when, ")");
+  absl::StrAppend(&out, " EXECUTE FUNCTION ", t.function, "(", absl::StrJoin(args, ", "), ")");
+  return out;
+}
+
+std::string DropTriggerSql(const std::string& schema, const Trigger& t) {
+  return absl::StrCat("DROP TRIGGER ", QuoteIdent(t.name), " ON ", QualifiedName(schema, t.table));
+}
+
+std::string TriggerEnabledSql(const std::string& schema, const Trigger& t) {
+  const char* how = t.enabled == TriggerEnabled::kDisabled  ? "DISABLE"
+                    : t.enabled == TriggerEnabled::kReplica ? "ENABLE REPLICA"
+                    : t.enabled == TriggerEnabled::kAlways  ? "ENABLE ALWAYS"
+                                                            : "ENABLE";
+  return absl::StrCat("ALTER TABLE ", QualifiedName(schema, t.table), " ", how, " TRIGGER ",
+                      QuoteIdent(t.name));
+}
+
 }  // namespace schemad

@@ -38,6 +38,7 @@ class Differ {
     DiffEnums();
     DiffTables();
     DiffSequences();
+    DiffFunctions();
     DiffViews();
     DiffUnmanaged();
     return std::move(out_);
@@ -217,6 +218,7 @@ class Differ {
       DiffColumns(want, *have);
       DiffConstraints(want, *have);
       DiffIndexes(want, *have);
+      DiffTriggers(want, *have);
     }
     for (const Table& have : actual_.tables) {
       if (desired_.FindTable(have.name) == nullptr && !IsIgnored(desired_, have.name)) {
@@ -340,6 +342,119 @@ class Differ {
   }
 
   // The indexes of one table or materialized view (`relation`).
+  // A function as DDL writes it (without its comment): functions compare
+  // equal when their statements do.
+  std::string FunctionText(const Function& f) const {
+    return FunctionSql(desired_.name, f, false, true);
+  }
+
+  void DiffFunctions() {
+    for (const Function& w : desired_.functions) {
+      const Function* h = actual_.FindFunction(w.Key());
+      const char* what = w.procedure ? "procedure" : "function";
+      Difference d{ObjectKind::kFunction, w.Key(), Change::kMissing,
+                   FunctionText(w),       "",      absl::StrCat(what, " is missing")};
+      d.object = w.Key();
+      if (h == nullptr) {
+        Add(std::move(d));
+        continue;
+      }
+      if (FunctionText(w) != FunctionText(*h)) {
+        d.change = Change::kChanged;
+        d.actual = FunctionText(*h);
+        d.attribute = Attribute::kDefinition;
+        d.detail = absl::StrCat(what, " definition differs");
+        Add(d);
+      }
+      if (w.comment != h->comment) {
+        d.change = Change::kChanged;
+        d.expected = OrNone(w.comment);
+        d.actual = OrNone(h->comment);
+        d.attribute = Attribute::kComment;
+        d.detail = "comment differs";
+        Add(std::move(d));
+      }
+    }
+    for (const Function& h : actual_.functions) {
+      if (desired_.FindFunction(h.Key()) != nullptr || IsIgnored(desired_, h.name) ||
+          IsIgnored(desired_, h.Key())) {
+        continue;
+      }
+      Difference d{ObjectKind::kFunction,
+                   h.Key(),
+                   Change::kExtra,
+                   "",
+                   FunctionText(h),
+                   absl::StrCat(h.procedure ? "procedure" : "function", " is not declared")};
+      d.object = h.Key();
+      Add(std::move(d));
+    }
+  }
+
+  static const char* EnabledName(TriggerEnabled e) {
+    switch (e) {
+      case TriggerEnabled::kEnabled:
+        return "ENABLE";
+      case TriggerEnabled::kDisabled:
+        return "DISABLE";
+      case TriggerEnabled::kReplica:
+        return "ENABLE REPLICA";
+      case TriggerEnabled::kAlways:
+        return "ENABLE ALWAYS";
+    }
+    return "?";
+  }
+
+  void DiffTriggers(const Table& want, const Table& have) {
+    for (const Trigger& w : want.triggers) {
+      const Trigger* h = have.FindTrigger(w.name);
+      Difference d{ObjectKind::kTrigger,
+                   absl::StrCat(want.name, ".", w.name),
+                   Change::kMissing,
+                   w.definition,
+                   "",
+                   "trigger is missing"};
+      d.table = want.name;
+      d.object = w.name;
+      if (h == nullptr) {
+        Add(std::move(d));
+        continue;
+      }
+      d.change = Change::kChanged;
+      if (w.definition != h->definition) {
+        Difference c = d;
+        c.actual = h->definition;
+        c.attribute = Attribute::kDefinition;
+        c.detail = "trigger definition differs";
+        Add(std::move(c));
+      }
+      if (w.enabled != h->enabled) {
+        Difference c = d;
+        c.expected = EnabledName(w.enabled);
+        c.actual = EnabledName(h->enabled);
+        c.attribute = Attribute::kEnabled;
+        c.detail = "trigger is enabled differently";
+        Add(std::move(c));
+      }
+      if (w.comment != h->comment) {
+        d.expected = OrNone(w.comment);
+        d.actual = OrNone(h->comment);
+        d.attribute = Attribute::kComment;
+        d.detail = "comment differs";
+        Add(std::move(d));
+      }
+    }
+    for (const Trigger& h : have.triggers) {
+      if (want.FindTrigger(h.name) != nullptr || IsIgnored(desired_, h.name, want.name)) continue;
+      Difference d{ObjectKind::kTrigger, absl::StrCat(want.name, ".", h.name),
+                   Change::kExtra,       "",
+                   h.definition,         "trigger is not declared"};
+      d.table = want.name;
+      d.object = h.name;
+      Add(std::move(d));
+    }
+  }
+
   static ObjectKind ViewKind(const View& v) {
     return v.materialized ? ObjectKind::kMaterializedView : ObjectKind::kView;
   }
@@ -551,6 +666,8 @@ const char* AttributeName(Attribute attribute) {
       return "options";
     case Attribute::kComment:
       return "comment";
+    case Attribute::kEnabled:
+      return "enabled";
   }
   return "?";
 }

@@ -1,6 +1,7 @@
 #include "schemad/model/model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -49,6 +50,13 @@ const Sequence* Schema::FindSequence(const std::string& n) const {
   return FindByName(sequences, n);
 }
 
+const Trigger* Table::FindTrigger(const std::string& n) const { return FindByName(triggers, n); }
+const Function* Schema::FindFunction(const std::string& key) const {
+  for (const Function& f : functions) {
+    if (f.Key() == key) return &f;
+  }
+  return nullptr;
+}
 const View* Schema::FindView(const std::string& n) const { return FindByName(views, n); }
 const Index* View::FindIndex(const std::string& n) const { return FindByName(indexes, n); }
 
@@ -62,6 +70,8 @@ void SortSchema(Schema& schema) {
   SortByName(schema.extensions);
   SortByName(schema.sequences);
   SortByName(schema.views);
+  std::stable_sort(schema.functions.begin(), schema.functions.end(),
+                   [](const Function& a, const Function& b) { return a.Key() < b.Key(); });
   for (View& view : schema.views) SortByName(view.indexes);
   std::sort(schema.unmanaged.begin(), schema.unmanaged.end(),
             [](const UnmanagedObject& a, const UnmanagedObject& b) {
@@ -70,6 +80,7 @@ void SortSchema(Schema& schema) {
   for (Table& table : schema.tables) {
     SortByName(table.constraints);
     SortByName(table.indexes);
+    SortByName(table.triggers);
   }
 }
 
@@ -105,6 +116,10 @@ std::string SerializeForFingerprint(const Schema& schema) {
         absl::StrAppend(&out, " colcomment ", c->name, "|", c->comment, "\n");
     }
     if (!t.comment.empty()) absl::StrAppend(&out, " comment ", t.comment, "\n");
+    for (const Trigger& g : t.triggers) {
+      absl::StrAppend(&out, " trg ", g.name, "|", g.definition, "|", static_cast<int>(g.enabled),
+                      "|", g.comment, "\n");
+    }
     for (const Constraint& c : t.constraints) {
       absl::StrAppend(&out, " con ", c.name, "|", c.definition, "|", c.validated, "\n");
     }
@@ -112,6 +127,12 @@ std::string SerializeForFingerprint(const Schema& schema) {
       absl::StrAppend(&out, " idx ", i.name, "|", i.unique, "|", i.definition, "|", i.valid,
                       "\n");
     }
+  }
+  for (const Function& f : schema.functions) {
+    absl::StrAppend(&out, "fn ", f.name, "(", f.arguments, ")|", f.returns, "|", f.language, "|",
+                    f.body, "|", static_cast<int>(f.volatility), "|", f.strict, "|",
+                    f.security_definer, "|", static_cast<int>(f.parallel), "|",
+                    absl::StrJoin(f.config, ";"), "|", f.procedure, "|", f.comment, "\n");
   }
   for (const View& v : schema.views) {
     absl::StrAppend(&out, "view ", v.name, "|", v.materialized, "|", v.security_invoker, "|",
@@ -142,6 +163,23 @@ std::vector<const View*> ViewsInDependencyOrder(const Schema& schema) {
   };
   for (const View& view : schema.views) place(view);
   return out;
+}
+
+bool UsesRelationTypes(const Function& function, const Schema& schema) {
+  const std::string text = absl::StrCat(function.arguments, " ", function.returns);
+  std::string word;
+  auto names_relation = [&](const std::string& w) {
+    return !w.empty() && (schema.FindTable(w) != nullptr || schema.FindView(w) != nullptr);
+  };
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$') {
+      word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      continue;
+    }
+    if (names_relation(word)) return true;
+    word.clear();
+  }
+  return names_relation(word);
 }
 
 std::string ReferentialActionFromCode(char code) {

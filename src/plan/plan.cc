@@ -30,6 +30,8 @@ enum Stage {
   kEnumRecreateStage,
   kDropColumnsStage,
   kDropTablesStage,
+  // Before tables: defaults, checks and indexes may call them.
+  kCreateFunctionsStage,
   // Before tables: a column default may call a sequence.
   kCreateSequencesStage,
   kCreateTablesStage,
@@ -40,12 +42,19 @@ enum Stage {
   kAddConstraintsStage,
   kCreateIndexesStage,
   kAddForeignKeysStage,
-  // Views once everything they read exists; comments on anything created.
+  // Functions whose arguments or result name a table's row type.
+  kCreateLateFunctionsStage,
+  // Views once everything they read exists; triggers once their functions
+  // do; what an IMMUTABLE function's replacement invalidates; comments on
+  // anything created.
   kCreateViewsStage,
+  kCreateTriggersStage,
+  kRebuildStage,
   kCommentsStage,
   // ONLINE mode: NOT VALID constraints added above are validated, each in a
   // phase of its own, once every brief change is done.
   kValidateStage,
+  kDropFunctionsStage,
   kDropTypesStage,
 };
 
@@ -132,6 +141,7 @@ class Planner {
     }
     PlanTableDrops();
     PlanViews();
+    PlanTriggers();
     PlanLeftoverCleanup();
     std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
       return std::make_pair(a.stage, a.suborder) < std::make_pair(b.stage, b.suborder);
@@ -738,7 +748,11 @@ class Planner {
         handled_.erase(i);  // PlanViews, once what they read is planned
         return;
       case ObjectKind::kFunction:
+        PlanFunction(d, r);
+        return;
       case ObjectKind::kTrigger:
+        handled_.erase(i);  // PlanTriggers, once what they read is planned
+        return;
       case ObjectKind::kPolicy:
       case ObjectKind::kRule:
       case ObjectKind::kForeignTable:
@@ -832,6 +846,7 @@ class Planner {
              {.statement = AddStatement(c), .table = table.name});
       }
     }
+    for (const Trigger& t : table.triggers) EmitCreateTrigger(t, {}, 0);
     if (!table.comment.empty()) EmitComment("TABLE", T(table.name), table.comment, table.name, {});
     for (const Column& c : table.columns) {
       if (!c.comment.empty()) {
@@ -1054,6 +1069,7 @@ class Planner {
         return;
       case Attribute::kNone:
       case Attribute::kOptions:
+      case Attribute::kEnabled:
       case Attribute::kGenerated:  // planned with dependents (PlanGeneratedColumns)
       case Attribute::kDefinition:
       case Attribute::kValid:
@@ -1481,6 +1497,276 @@ class Planner {
     }
   }
 
+  // --- functions and triggers -----------------------------------------------
+
+  std::string FunctionTarget(const Function& f) const {
+    return absl::StrCat(T(f.name), "(", f.identity, ")");
+  }
+
+  Stage FunctionStage(const Function& f) const {
+    return UsesRelationTypes(f, desired_) ? kCreateLateFunctionsStage : kCreateFunctionsStage;
+  }
+
+  void EmitFunctionComment(const Function& f, std::vector<int> resolves, int group = 0) {
+    EmitComment(f.procedure ? "PROCEDURE" : "FUNCTION", FunctionTarget(f), f.comment, "",
+                std::move(resolves), group);
+  }
+
+  void PlanFunction(const Difference& d, std::vector<int> r) {
+    const Function* want = desired_.FindFunction(d.object);
+    const Function* have = actual_.FindFunction(d.object);
+    if (d.change == Change::kExtra) {
+      Emit(kDropFunctionsStage, DropFunctionSql(s_, *have),
+           {.statement = StatementKind::kDropFunction,
+            .hazards = {{HazardKind::kDropsObject,
+                         absl::StrCat("drops ", have->procedure ? "procedure " : "function ",
+                                      d.name, ", which the registry does not declare")}},
+            .resolves = r});
+      return;
+    }
+    if (d.change == Change::kMissing) {
+      Emit(FunctionStage(*want), FunctionSql(s_, *want, false, true),
+           {.statement = StatementKind::kCreateFunction, .resolves = r});
+      if (!want->comment.empty()) EmitFunctionComment(*want, {});
+      return;
+    }
+    if (d.attribute == Attribute::kComment) {
+      EmitFunctionComment(*want, r);
+      return;
+    }
+    std::vector<Hazard> hazards;
+    if (want->security_definer && !have->security_definer) {
+      hazards.push_back(
+          {HazardKind::kAuthz, absl::StrCat("function ", d.name,
+                                            " becomes SECURITY DEFINER: it runs "
+                                            "with its owner's privileges for every caller")});
+    }
+    const bool replaceable = want->returns == have->returns && want->arguments == have->arguments &&
+                             want->procedure == have->procedure;
+    const int group = NewGroup();
+    if (replaceable) {
+      std::vector<std::string> stored;  // what keeps values the old body computed
+      for (const std::string& dep : have->dependents) {
+        if (absl::StartsWith(dep, "index:") || absl::StartsWith(dep, "constraint:") ||
+            absl::StartsWith(dep, "column:")) {
+          stored.push_back(dep);
+        }
+      }
+      const bool immutable =
+          have->volatility == Volatility::kImmutable || want->volatility == Volatility::kImmutable;
+      if (immutable && !stored.empty()) {
+        hazards.push_back(
+            {HazardKind::kCorrectness,
+             absl::StrCat("replaces IMMUTABLE function ", d.name, ", which ",
+                          absl::StrJoin(stored, ", "),
+                          " use: what they stored with the old body may not match the new one; "
+                          "the plan rebuilds the indexes and re-checks the constraints, but a "
+                          "generated column or default keeps the values it stored")});
+      }
+      Emit(FunctionStage(*want), FunctionSql(s_, *want, true, true),
+           {.statement = StatementKind::kCreateFunction,
+            .hazards = std::move(hazards),
+            .resolves = r,
+            .group = group});
+      if (!immutable) return;
+      for (const std::string& dep : stored) PlanRebuildAfterReplace(dep, group);
+      return;
+    }
+    // The signature changes in a way CREATE OR REPLACE cannot: drop and
+    // re-create, with the views and triggers that call it around it.
+    std::vector<std::string> blockers;
+    for (const std::string& dep : have->dependents) {
+      if (absl::StartsWith(dep, "view:")) {
+        forced_views_[dep.substr(5)].push_back(group);
+      } else if (absl::StartsWith(dep, "trigger:")) {
+        forced_triggers_[dep.substr(8)].push_back(group);
+      } else {
+        blockers.push_back(dep);
+      }
+    }
+    std::string blocked;
+    if (!blockers.empty()) {
+      blocked = absl::StrCat(absl::StrJoin(blockers, ", "), " use ", d.name,
+                             ", whose arguments or result change, which needs DROP FUNCTION: "
+                             "change them first (or give the new signature another name)");
+    }
+    cohesive_.insert(group);
+    hazards.push_back({HazardKind::kDropsObject,
+                       absl::StrCat("drops and re-creates ", d.name,
+                                    " (its argument names, defaults or result change, which "
+                                    "CREATE OR REPLACE cannot do): privileges granted on it are "
+                                    "not restored")});
+    Emit(kDropColumnsStage, DropFunctionSql(s_, *have),
+         {.statement = StatementKind::kDropFunction,
+          .hazards = std::move(hazards),
+          .resolves = r,
+          .group = group,
+          .suborder = -1,
+          .blocked = blocked});
+    Emit(FunctionStage(*want), FunctionSql(s_, *want, false, true),
+         {.statement = StatementKind::kCreateFunction, .group = group});
+    if (!want->comment.empty()) EmitFunctionComment(*want, {}, group);
+  }
+
+  // After an IMMUTABLE function an index or check uses is replaced: the
+  // index is rebuilt, the check dropped and added again (checking every
+  // row with the new body).
+  void PlanRebuildAfterReplace(const std::string& dependent, int group) {
+    if (absl::StartsWith(dependent, "index:")) {
+      const std::string name = dependent.substr(6);
+      for (const Table& t : actual_.tables) {
+        if (t.FindIndex(name) == nullptr) continue;
+        Emit(kRebuildStage, absl::StrCat("REINDEX INDEX ", T(name)),
+             {.statement = StatementKind::kReindex, .table = t.name, .group = group});
+      }
+      return;
+    }
+    if (!absl::StartsWith(dependent, "constraint:")) return;
+    const std::string key = dependent.substr(11);
+    const size_t dot = key.find('.');
+    if (dot == std::string::npos) return;
+    const std::string table = key.substr(0, dot);
+    const Table* want_table = desired_.FindTable(table);
+    const Constraint* want = want_table ? want_table->FindConstraint(key.substr(dot + 1)) : nullptr;
+    const Table* have_table = actual_.FindTable(table);
+    const Constraint* have = have_table ? have_table->FindConstraint(key.substr(dot + 1)) : nullptr;
+    if (want == nullptr || have == nullptr || want->kind != ConstraintKind::kCheck ||
+        want->definition != have->definition) {
+      return;  // its own difference re-creates it (or drops it)
+    }
+    Emit(kRebuildStage,
+         absl::StrCat("ALTER TABLE ", T(table), " DROP CONSTRAINT ", QuoteIdent(want->name)),
+         {.statement = StatementKind::kDropConstraint, .table = table, .group = group});
+    Emit(kRebuildStage, AddConstraintSql(s_, table, *want),
+         {.statement = StatementKind::kAddCheck, .table = table, .group = group, .suborder = 1});
+  }
+
+  // CREATE TRIGGER (as PostgreSQL printed the canonical one), its enabled
+  // state and comment.
+  void EmitCreateTrigger(const Trigger& t, std::vector<int> resolves, int group,
+                         bool or_replace = false) {
+    std::string sql = t.definition;
+    if (or_replace && absl::StartsWith(sql, "CREATE TRIGGER ")) {
+      sql = absl::StrCat("CREATE OR REPLACE TRIGGER ", sql.substr(15));
+    }
+    Emit(kCreateTriggersStage, sql,
+         {.statement = StatementKind::kCreateTrigger,
+          .table = t.table,
+          .resolves = std::move(resolves),
+          .group = group});
+    if (t.enabled != TriggerEnabled::kEnabled) {
+      Emit(kCreateTriggersStage, TriggerEnabledSql(s_, t),
+           {.statement = StatementKind::kAlterTriggerEnabled,
+            .table = t.table,
+            .group = group,
+            .suborder = 1});
+    }
+    if (!t.comment.empty()) {
+      EmitComment("TRIGGER", absl::StrCat(QuoteIdent(t.name), " ON ", T(t.table)), t.comment,
+                  t.table, {}, group);
+    }
+  }
+
+  // Triggers are planned after views: like a view, a trigger that reads a
+  // column a step drops or retypes (or calls a function that is dropped
+  // and re-created) is dropped before it and re-created after it.
+  void PlanTriggers() {
+    std::map<std::string, const Trigger*> managed;  // "table.name"
+    for (const Table& t : actual_.tables) {
+      const Table* want_table = desired_.FindTable(t.name);
+      if (want_table == nullptr) continue;  // DROP TABLE takes its triggers
+      for (const Trigger& g : t.triggers) {
+        if (want_table->FindTrigger(g.name) != nullptr || !IsIgnored(desired_, g.name, t.name)) {
+          managed[absl::StrCat(t.name, ".", g.name)] = &g;
+        }
+      }
+    }
+    std::map<std::string, int> rebuild;  // key -> group
+    auto join = [&](const std::string& key, int group) {
+      int& g = rebuild[key];
+      if (g == 0) g = NewGroup();
+      if (group != 0) Union(g, group);
+    };
+    for (const auto& [key, have] : managed) {
+      const Table* want_table = desired_.FindTable(have->table);
+      const Trigger* want = want_table->FindTrigger(have->name);
+      if (want == nullptr) continue;
+      if (want->definition != have->definition && (want->constraint || have->constraint)) {
+        join(key, 0);
+      }
+      auto forced = forced_triggers_.find(key);
+      if (forced != forced_triggers_.end()) {
+        for (int g : forced->second) join(key, g);
+      }
+    }
+    for (Entry& e : entries_) {
+      if (e.breaks.empty()) continue;
+      for (const auto& [key, have] : managed) {
+        if (!Contains(have->depends_on, e.breaks)) continue;
+        if (e.step.group == 0) e.step.group = NewGroup();
+        join(key, e.step.group);
+        cohesive_.insert(e.step.group);
+      }
+    }
+    for (const auto& [key, group] : rebuild) {
+      const Trigger& have = *managed[key];
+      const Trigger* want = desired_.FindTable(have.table)->FindTrigger(have.name);
+      cohesive_.insert(group);
+      std::vector<int> resolves;
+      MarkHandled(DiffsFor(ObjectKind::kTrigger, have.table, have.name), &resolves);
+      Emit(kDropViewsStage, DropTriggerSql(s_, have),
+           {.statement = StatementKind::kDropTrigger,
+            .table = have.table,
+            .resolves = std::move(resolves),
+            .group = group});
+      if (want != nullptr) EmitCreateTrigger(*want, {}, group);
+    }
+    for (int i = 0; i < static_cast<int>(diffs_.size()); ++i) {
+      const Difference& d = diffs_[i];
+      if (d.kind != ObjectKind::kTrigger || d.change == Change::kUnmanaged || handled_.count(i)) {
+        continue;
+      }
+      std::vector<int> r;
+      MarkHandled({i}, &r);
+      const Table* want_table = desired_.FindTable(d.table);
+      const Trigger* want = want_table ? want_table->FindTrigger(d.object) : nullptr;
+      const Table* have_table = actual_.FindTable(d.table);
+      const Trigger* have = have_table ? have_table->FindTrigger(d.object) : nullptr;
+      switch (d.change) {
+        case Change::kMissing:
+          EmitCreateTrigger(*want, r, 0);
+          break;
+        case Change::kExtra:
+          Emit(kDropViewsStage, DropTriggerSql(s_, *have),
+               {.statement = StatementKind::kDropTrigger,
+                .table = d.table,
+                .hazards = {{HazardKind::kDropsObject,
+                             absl::StrCat("drops trigger ", d.name,
+                                          ", which the registry does not declare")}},
+                .resolves = r});
+          break;
+        case Change::kChanged:
+          if (d.attribute == Attribute::kDefinition) {
+            Emit(kCreateTriggersStage,
+                 absl::StrCat("CREATE OR REPLACE TRIGGER ", want->definition.substr(15)),
+                 {.statement = StatementKind::kCreateTrigger, .table = d.table, .resolves = r});
+          } else if (d.attribute == Attribute::kEnabled) {
+            Emit(kCreateTriggersStage, TriggerEnabledSql(s_, *want),
+                 {.statement = StatementKind::kAlterTriggerEnabled,
+                  .table = d.table,
+                  .resolves = r,
+                  .suborder = 1});
+          } else {
+            EmitComment("TRIGGER", absl::StrCat(QuoteIdent(want->name), " ON ", T(d.table)),
+                        want->comment, d.table, r);
+          }
+          break;
+        case Change::kUnmanaged:
+          break;
+      }
+    }
+  }
+
   // --- views ----------------------------------------------------------------
 
   bool IsView(const std::string& name) const {
@@ -1612,6 +1898,11 @@ class Planner {
                             : "its new query drops, renames, reorders or retypes columns, which "
                               "CREATE OR REPLACE VIEW cannot do";
       }
+    }
+    for (const auto& [name, groups] : forced_views_) {
+      if (!managed.count(name)) continue;
+      rebuild.emplace(name, "it calls a function that is dropped and re-created");
+      for (int g : groups) Union(group_of(name), g);
     }
     for (Entry& e : entries_) {
       if (e.breaks.empty()) continue;
@@ -1803,6 +2094,10 @@ class Planner {
   // "table.name" of temporary objects a recipe reuses.
   std::set<std::string> claimed_;
   std::map<int, int> parent_;
+  // Views and triggers ("table.name") that call a function the plan drops
+  // and re-creates, with the groups of those steps.
+  std::map<std::string, std::vector<int>> forced_views_;
+  std::map<std::string, std::vector<int>> forced_triggers_;
   // Groups (before Find) that re-create views: one phase in ONLINE mode.
   std::set<int> cohesive_;
 };
@@ -1835,6 +2130,8 @@ const char* HazardName(HazardKind kind) {
       return "INDEX_BUILD";
     case HazardKind::kAuthz:
       return "AUTHZ";
+    case HazardKind::kCorrectness:
+      return "CORRECTNESS";
   }
   return "?";
 }
@@ -1980,6 +2277,16 @@ LockSpec LocksOf(StatementKind kind, bool not_valid) {
       return table(kAccessExclusive, LockHold::kBrief);
     case StatementKind::kComment:
       return table(LockMode::kShareUpdateExclusive, LockHold::kBrief);
+    case StatementKind::kCreateFunction:
+    case StatementKind::kDropFunction:
+      return {};
+    case StatementKind::kCreateTrigger:
+    case StatementKind::kAlterTriggerEnabled:
+      return table(LockMode::kShareRowExclusive, LockHold::kBrief);
+    case StatementKind::kDropTrigger:
+      return table(kAccessExclusive, LockHold::kBrief);
+    case StatementKind::kReindex:
+      return table(LockMode::kShare, LockHold::kScan);
   }
   return {};
 }

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -334,6 +335,120 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
     }
   }
   return index;
+}
+
+// One function or procedure.
+Function LoadFunction(Validator& v, const SourceMap& map, int i, const pb::Function& x) {
+  const std::string where = map.Where({{"function", i}});
+  const char* what = x.procedure() ? "procedure" : "function";
+  v.CheckName(x.name(), where, what);
+  Function f;
+  f.name = x.name();
+  f.arguments = x.arguments();
+  f.returns = x.returns();
+  f.language = absl::AsciiStrToLower(x.language());
+  f.body = x.body();
+  f.volatility = x.volatility() == pb::VOLATILITY_IMMUTABLE ? Volatility::kImmutable
+                 : x.volatility() == pb::VOLATILITY_STABLE  ? Volatility::kStable
+                                                            : Volatility::kVolatile;
+  f.strict = x.strict();
+  f.security_definer = x.security_definer();
+  f.parallel = x.parallel() == pb::PARALLEL_SAFE         ? ParallelSafety::kSafe
+               : x.parallel() == pb::PARALLEL_RESTRICTED ? ParallelSafety::kRestricted
+                                                         : ParallelSafety::kUnsafe;
+  f.config.assign(x.config().begin(), x.config().end());
+  f.procedure = x.procedure();
+  f.comment = x.comment();
+  f.source = where;
+  if (f.language != "sql" && f.language != "plpgsql") {
+    v.errors.push_back(absl::StrCat(
+        where, ": ", what, " \"", x.name(), "\" is in language \"", x.language(),
+        "\"; a registry declares only sql and plpgsql functions (trusted languages: C and "
+        "untrusted languages run outside the database's control)"));
+  }
+  if (x.procedure() && !x.returns().empty()) {
+    v.errors.push_back(absl::StrCat(where, ": procedure \"", x.name(), "\" cannot have returns"));
+  }
+  if (!x.procedure() && absl::StripAsciiWhitespace(x.returns()).empty()) {
+    v.errors.push_back(absl::StrCat(where, ": function \"", x.name(), "\" has no returns"));
+  }
+  if (absl::StripAsciiWhitespace(x.body()).empty()) {
+    v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(), "\" has no body"));
+  }
+  if (x.procedure() || !absl::StripAsciiWhitespace(x.returns()).empty()) {
+    if (std::optional<ShapeError> e =
+            CheckFunctionSignature(x.arguments(), x.returns(), x.procedure())) {
+      v.errors.push_back(absl::StrCat(where, ": arguments \"", Excerpt(x.arguments()),
+                                      "\" and returns \"", Excerpt(x.returns()), "\" ",
+                                      e->message));
+    }
+  }
+  for (int k = 0; k < x.config_size(); ++k) {
+    v.CheckSql(x.config(k), SqlShape::kSetting, map.Where({{"function", i}, {"config", k}}),
+               "setting");
+  }
+  return f;
+}
+
+// One trigger of table `table` (whose columns are `columns`).
+Trigger LoadTrigger(Validator& v, const SourceMap& map, int ti, int i, const pb::Trigger& x,
+                    const std::string& table, const std::map<std::string, std::string>& columns) {
+  const std::string where = map.Where({{"table", ti}, {"trigger", i}});
+  const std::string& name = x.name();
+  v.CheckName(name, where, "trigger");
+  auto error = [&](const std::string& what) {
+    v.errors.push_back(absl::StrCat(where, ": trigger \"", name, "\" ", what));
+  };
+  Trigger t;
+  t.name = name;
+  t.table = table;
+  t.timing = x.timing() == pb::TRIGGER_TIMING_AFTER        ? TriggerTiming::kAfter
+             : x.timing() == pb::TRIGGER_TIMING_INSTEAD_OF ? TriggerTiming::kInsteadOf
+                                                           : TriggerTiming::kBefore;
+  std::set<int> events;
+  for (int k = 0; k < x.event_size(); ++k) {
+    if (!events.insert(x.event(k)).second) error("lists an event twice");
+  }
+  // In PostgreSQL's order, whatever the declaration's.
+  const std::pair<int, const char*> kEvents[] = {{pb::TRIGGER_EVENT_INSERT, "INSERT"},
+                                                 {pb::TRIGGER_EVENT_DELETE, "DELETE"},
+                                                 {pb::TRIGGER_EVENT_UPDATE, "UPDATE"},
+                                                 {pb::TRIGGER_EVENT_TRUNCATE, "TRUNCATE"}};
+  for (const auto& [event, event_name] : kEvents) {
+    if (events.count(event)) t.events.push_back(event_name);
+  }
+  if (events.empty()) error("has no event");
+  t.update_columns.assign(x.update_column().begin(), x.update_column().end());
+  if (!t.update_columns.empty() && !events.count(pb::TRIGGER_EVENT_UPDATE)) {
+    error("lists update_column but not the UPDATE event");
+  }
+  for (const std::string& col : t.update_columns) {
+    if (!columns.count(col)) {
+      error(absl::StrCat("names unknown column \"", col, "\" of table \"", table, "\""));
+    }
+  }
+  t.for_each_row = x.for_each_row();
+  t.when = x.when();
+  v.CheckSql(x.when(), SqlShape::kExpression, where, "trigger condition");
+  t.function = x.function();
+  if (x.function().empty()) error("names no function");
+  v.CheckSql(x.function(), SqlShape::kQualifiedName, where, "trigger function");
+  t.arguments.assign(x.argument().begin(), x.argument().end());
+  t.constraint = x.constraint();
+  t.deferrable = x.deferrable();
+  t.initially_deferred = x.initially_deferred();
+  if (x.constraint() && (x.timing() != pb::TRIGGER_TIMING_AFTER || !x.for_each_row())) {
+    error("is a constraint trigger: it must be AFTER and FOR EACH ROW");
+  }
+  if (x.deferrable() && !x.constraint()) error("is deferrable but not a constraint trigger");
+  if (x.initially_deferred() && !x.deferrable()) error("is initially deferred but not deferrable");
+  t.enabled = x.enabled() == pb::TRIGGER_DISABLED          ? TriggerEnabled::kDisabled
+              : x.enabled() == pb::TRIGGER_ENABLED_REPLICA ? TriggerEnabled::kReplica
+              : x.enabled() == pb::TRIGGER_ENABLED_ALWAYS  ? TriggerEnabled::kAlways
+                                                           : TriggerEnabled::kEnabled;
+  t.comment = x.comment();
+  t.source = where;
+  return t;
 }
 
 // One view or materialized view.
@@ -789,6 +904,31 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         table.indexes.push_back(LoadIndex(v, *p.map, {{"table", ti}, {"index", i}}, t.index(i),
                                           t.name(), columns_seen));
       }
+      std::set<std::string> triggers_seen;
+      for (int i = 0; i < t.trigger_size(); ++i) {
+        const std::string tw = p.map->Where({{"table", ti}, {"trigger", i}});
+        if (!triggers_seen.insert(t.trigger(i).name()).second) {
+          v.errors.push_back(absl::StrCat(tw, ": duplicate trigger \"", t.trigger(i).name(),
+                                          "\" on table \"", t.name(), "\""));
+        }
+        table.triggers.push_back(
+            LoadTrigger(v, *p.map, ti, i, t.trigger(i), t.name(), columns_seen));
+      }
+    }
+  }
+
+  // Functions.
+  std::map<std::string, std::string> functions_seen;  // "name(arguments)" -> where
+  for (const ParsedFile& p : parsed) {
+    for (int i = 0; i < p.message.function_size(); ++i) {
+      Function f = LoadFunction(v, *p.map, i, p.message.function(i));
+      const std::string key = absl::StrCat(f.name, "(", f.arguments, ")");
+      auto [it, inserted] = functions_seen.emplace(key, f.source);
+      if (!inserted) {
+        v.errors.push_back(absl::StrCat(f.source, ": duplicate function \"", key,
+                                        "\" (first declared at ", it->second, ")"));
+      }
+      schema.functions.push_back(std::move(f));
     }
   }
 
@@ -879,6 +1019,9 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   }
   for (View& view : schema.views) {
     for (Index& i : view.indexes) i.definition = IndexDefinition(i);
+  }
+  for (Table& table : schema.tables) {
+    for (Trigger& t : table.triggers) t.definition = CreateTriggerSql(schema.name, t);
   }
   SortSchema(schema);
   return WithSchema(std::move(registry), "");

@@ -21,6 +21,7 @@
 #include "google/protobuf/text_format.h"
 #include "schemad/common/identifier.h"
 #include "schemad/registry/registry.h"
+#include "schemad/sqlparse/shape.h"
 #include "schemad/v1/registry.pb.h"
 
 namespace schemad {
@@ -92,6 +93,64 @@ void FillView(const View& v, pb::View* out) {
   for (const Index& i : v.indexes) FillIndex(i, out->add_index());
 }
 
+void FillTrigger(const Trigger& t, pb::Trigger* out) {
+  out->set_name(t.name);
+  out->set_comment(t.comment);
+  out->set_enabled(t.enabled == TriggerEnabled::kDisabled  ? pb::TRIGGER_DISABLED
+                   : t.enabled == TriggerEnabled::kReplica ? pb::TRIGGER_ENABLED_REPLICA
+                   : t.enabled == TriggerEnabled::kAlways  ? pb::TRIGGER_ENABLED_ALWAYS
+                                                           : pb::TRIGGER_ENABLED);
+  const std::optional<TriggerParts> parts = ParseTriggerDefinition(t.definition);
+  if (!parts.has_value()) return;  // loads back as an error naming the trigger
+  out->set_timing(parts->timing == "BEFORE"       ? pb::TRIGGER_TIMING_BEFORE
+                  : parts->timing == "INSTEAD OF" ? pb::TRIGGER_TIMING_INSTEAD_OF
+                                                  : pb::TRIGGER_TIMING_AFTER);
+  for (const std::string& e : parts->events) {
+    out->add_event(e == "INSERT"   ? pb::TRIGGER_EVENT_INSERT
+                   : e == "DELETE" ? pb::TRIGGER_EVENT_DELETE
+                   : e == "UPDATE" ? pb::TRIGGER_EVENT_UPDATE
+                                   : pb::TRIGGER_EVENT_TRUNCATE);
+  }
+  for (const std::string& c : parts->update_columns) out->add_update_column(c);
+  out->set_for_each_row(parts->for_each_row);
+  out->set_when(parts->when);
+  out->set_function(parts->function);
+  for (const std::string& a : parts->arguments) out->add_argument(a);
+  out->set_constraint(parts->constraint);
+  out->set_deferrable(parts->deferrable);
+  out->set_initially_deferred(parts->initially_deferred);
+}
+
+void FillFunction(const Function& f, pb::Function* out) {
+  out->set_name(f.name);
+  out->set_arguments(f.arguments);
+  out->set_returns(f.returns);
+  out->set_language(f.language);
+  out->set_body(f.body);
+  out->set_volatility(f.volatility == Volatility::kImmutable ? pb::VOLATILITY_IMMUTABLE
+                      : f.volatility == Volatility::kStable  ? pb::VOLATILITY_STABLE
+                                                             : pb::VOLATILITY_VOLATILE);
+  out->set_strict(f.strict);
+  out->set_security_definer(f.security_definer);
+  out->set_parallel(f.parallel == ParallelSafety::kSafe         ? pb::PARALLEL_SAFE
+                    : f.parallel == ParallelSafety::kRestricted ? pb::PARALLEL_RESTRICTED
+                                                                : pb::PARALLEL_UNSAFE);
+  // proconfig stores "name=value"; written back as "name = value".
+  for (const std::string& setting : f.config) {
+    const size_t eq = setting.find('=');
+    if (eq == std::string::npos) {
+      out->add_config(setting);
+      continue;
+    }
+    const std::string name = setting.substr(0, eq);
+    const std::string value = setting.substr(eq + 1);
+    const bool list = name == "search_path" || name == "temp_tablespaces";
+    out->add_config(absl::StrCat(name, " = ", list ? value : QuoteLiteral(value)));
+  }
+  out->set_procedure(f.procedure);
+  out->set_comment(f.comment);
+}
+
 void FillTable(const Table& t, pb::Table* out) {
   out->set_name(t.name);
   out->set_comment(t.comment);
@@ -140,6 +199,7 @@ void FillTable(const Table& t, pb::Table* out) {
     }
   }
   for (const Index& i : t.indexes) FillIndex(i, out->add_index());
+  for (const Trigger& g : t.triggers) FillTrigger(g, out->add_trigger());
 }
 
 // The file a table is written to; see WriteRegistryDir for the mapping and
@@ -257,6 +317,7 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema
   // Views (in the order they can be created) beside the settings: no table
   // file name can collide with them.
   for (const View* v : ViewsInDependencyOrder(schema)) FillView(*v, settings.add_view());
+  for (const Function& f : schema.functions) FillFunction(f, settings.add_function());
   names.push_back("registry.textproto");
   absl::Status status = WriteMessage(
       settings, "# Registry-wide declarations, written by schemad inspect.\n", dir / names.back());

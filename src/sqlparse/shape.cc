@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -105,6 +106,13 @@ const Value* SoleTarget(const Struct& tree) {
   return Field(res, "val");
 }
 
+// The statement of a one-statement tree, or null.
+const Value* SoleStatement(const Struct& tree) {
+  const Value* stmts = Field(tree, "stmts");
+  if (stmts == nullptr || stmts->list_value().values_size() != 1) return nullptr;
+  return Field(stmts->list_value().values(0).struct_value(), "stmt");
+}
+
 bool IsPlainIdentifier(absl::string_view text) {
   if (text.empty()) return false;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -173,10 +181,7 @@ std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
         error.message = absl::StrCat("is not one SQL query: ", error.message);
         return error;
       }
-      const Value* stmts = Field(*tree, "stmts");
-      const Value* stmt = stmts != nullptr && stmts->list_value().values_size() == 1
-                              ? Field(stmts->list_value().values(0).struct_value(), "stmt")
-                              : nullptr;
+      const Value* stmt = SoleStatement(*tree);
       if (stmt == nullptr || NodeType(*stmt) != "ViewStmt") {
         return ShapeError{"is not one SQL query (it adds statements)", -1};
       }
@@ -184,6 +189,26 @@ std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
       if (check == nullptr || check->string_value() != "CASCADED_CHECK_OPTION") {
         return ShapeError{"is not one SQL query (a comment or clause swallows what follows it)",
                           -1};
+      }
+      return std::nullopt;
+    }
+    case SqlShape::kSetting: {
+      const std::string prefix = "SET ";
+      ShapeError error;
+      std::optional<Struct> tree =
+          Parse(absl::StrCat(prefix, text), prefix.size(), text.size(), &error);
+      if (!tree.has_value()) {
+        error.message = absl::StrCat("is not one setting (name = value): ", error.message);
+        return error;
+      }
+      const Value* stmt = SoleStatement(*tree);
+      if (stmt == nullptr || NodeType(*stmt) != "VariableSetStmt") {
+        return ShapeError{"is not one setting (name = value)", -1};
+      }
+      const Value* kind = Field(NodeBody(*stmt), "kind");
+      if (kind == nullptr || kind->string_value() != "VAR_SET_VALUE" ||
+          Field(NodeBody(*stmt), "is_local") != nullptr) {
+        return ShapeError{"is not one setting with a value (name = value)", -1};
       }
       return std::nullopt;
     }
@@ -227,6 +252,131 @@ std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
     }
   }
   return ShapeError{"unknown shape", -1};
+}
+
+std::optional<ShapeError> CheckFunctionSignature(absl::string_view arguments,
+                                                 absl::string_view returns, bool procedure) {
+  for (absl::string_view text : {arguments, returns}) {
+    const size_t nul = text.find('\0');
+    if (nul != absl::string_view::npos) return ShapeError{"holds a NUL byte", -1};
+  }
+  const std::string sql =
+      procedure ? absl::StrCat("CREATE PROCEDURE f(", arguments, "\n) LANGUAGE sql AS ''")
+                : absl::StrCat("CREATE FUNCTION f(", arguments, "\n) RETURNS ", returns,
+                               "\nLANGUAGE sql AS ''");
+  ShapeError error;
+  std::optional<Struct> tree = Parse(sql, 0, sql.size(), &error);
+  if (!tree.has_value()) {
+    return ShapeError{absl::StrCat("is not an argument list and a return type: ", error.message),
+                      -1};
+  }
+  const Value* stmt = SoleStatement(*tree);
+  if (stmt == nullptr || NodeType(*stmt) != "CreateFunctionStmt") {
+    return ShapeError{"is not an argument list and a return type (it adds statements)", -1};
+  }
+  // Exactly the one LANGUAGE and AS the composition wrote: the text added
+  // no options of its own.
+  const Value* options = Field(NodeBody(*stmt), "options");
+  if (options == nullptr || options->list_value().values_size() != 2) {
+    return ShapeError{"is not an argument list and a return type (it adds function options)", -1};
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::vector<std::string> StringList(const Value* list) {
+  std::vector<std::string> out;
+  if (list == nullptr) return out;
+  for (const Value& item : list->list_value().values()) {
+    if (NodeType(item) != "String") continue;
+    const Value* text = Field(NodeBody(item), "sval");
+    out.push_back(text == nullptr ? "" : text->string_value());
+  }
+  return out;
+}
+
+// The text of the parenthesized WHEN condition of `definition`, found by
+// matching parentheses outside literals and quoted identifiers.
+std::string WhenText(absl::string_view definition) {
+  const size_t each = definition.find(" FOR EACH ");
+  const size_t when = definition.find(" WHEN (", each == absl::string_view::npos ? 0 : each);
+  if (when == absl::string_view::npos) return "";
+  const size_t start = when + 7;
+  int depth = 1;
+  for (size_t i = start; i < definition.size(); ++i) {
+    const char c = definition[i];
+    if (c == '\'' || c == '"') {
+      for (++i; i < definition.size(); ++i) {
+        if (definition[i] != c) continue;
+        if (i + 1 < definition.size() && definition[i + 1] == c) {
+          ++i;
+          continue;
+        }
+        break;
+      }
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')' && --depth == 0) {
+      return std::string(definition.substr(start, i - start));
+    }
+  }
+  return "";
+}
+
+std::string QuotedIfNeeded(const std::string& name) {
+  bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+  for (char c : name) {
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  }
+  if (plain) return name;
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::optional<TriggerParts> ParseTriggerDefinition(absl::string_view definition) {
+  ShapeError error;
+  std::optional<Struct> tree = Parse(std::string(definition), 0, definition.size(), &error);
+  if (!tree.has_value()) return std::nullopt;
+  const Value* stmt = SoleStatement(*tree);
+  if (stmt == nullptr || NodeType(*stmt) != "CreateTrigStmt") return std::nullopt;
+  const Struct& body = NodeBody(*stmt);
+  auto flag = [&](const char* name) {
+    const Value* v = Field(body, name);
+    return v != nullptr && v->bool_value();
+  };
+  auto number = [&](const char* name) {
+    const Value* v = Field(body, name);
+    return v == nullptr ? 0 : static_cast<int>(v->number_value());
+  };
+  TriggerParts out;
+  // PostgreSQL's TRIGGER_TYPE_* bits.
+  const int timing = number("timing");
+  out.timing = (timing & 2) != 0 ? "BEFORE" : (timing & 64) != 0 ? "INSTEAD OF" : "AFTER";
+  const int events = number("events");
+  if ((events & 4) != 0) out.events.push_back("INSERT");
+  if ((events & 8) != 0) out.events.push_back("DELETE");
+  if ((events & 16) != 0) out.events.push_back("UPDATE");
+  if ((events & 32) != 0) out.events.push_back("TRUNCATE");
+  out.update_columns = StringList(Field(body, "columns"));
+  out.for_each_row = flag("row");
+  out.when = WhenText(definition);
+  std::vector<std::string> name;
+  for (const std::string& part : StringList(Field(body, "funcname"))) {
+    name.push_back(QuotedIfNeeded(part));
+  }
+  out.function = absl::StrJoin(name, ".");
+  out.arguments = StringList(Field(body, "args"));
+  out.constraint = flag("isconstraint");
+  out.deferrable = flag("deferrable");
+  out.initially_deferred = flag("initdeferred");
+  return out;
 }
 
 namespace {

@@ -833,18 +833,17 @@ TEST(EngineTest, UnmanagedObjectsAreReportedNeverDroppedAndLeaveTheVerdictAlone)
   Engine engine(db->pool(), testing::MustLoadRegistry(registry));
   ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
   db->Exec(R"sql(
-CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
-CREATE TRIGGER trg_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer);
 ALTER TABLE items ENABLE ROW LEVEL SECURITY;
 CREATE POLICY p_all ON items USING (true);
 CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
 )sql");
   absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
   ASSERT_TRUE(diff.ok()) << diff.status();
-  EXPECT_THAT(DescribeDifferences(diff->differences),
-              ::testing::UnorderedElementsAre(
-                  "UNMANAGED function touch()", "UNMANAGED trigger items.trg_touch",
-                  "UNMANAGED policy items.p_all", "UNMANAGED domain positive"));
+  EXPECT_THAT(
+      DescribeDifferences(diff->differences),
+      ::testing::UnorderedElementsAre("UNMANAGED function total(integer)",
+                                      "UNMANAGED policy items.p_all", "UNMANAGED domain positive"));
   EXPECT_THAT(diff->plan.steps, IsEmpty());
   absl::StatusOr<StatusResult> status = engine.Status(Deadline());
   ASSERT_TRUE(status.ok()) << status.status();
@@ -853,17 +852,16 @@ CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
   absl::StatusOr<InitializeResult> init = engine.Initialize({.allow_hazards = all}, Deadline());
   ASSERT_TRUE(init.ok()) << init.status();
   EXPECT_EQ(init->outcome, Outcome::kAlreadyInSync);
-  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_trigger WHERE tgname = 'trg_touch'")[0][0].as<int>(),
-            1);
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_proc WHERE proname = 'total'")[0][0].as<int>(), 1);
   // An ignore pattern silences them like any other object.
-  Engine ignoring(db->pool(), testing::MustLoadRegistry(absl::StrCat(
-                                  "registry { ignore: \"touch\" "
-                                  "ignore: \"trg_*\" ignore: \"p_*\" ignore: \"positive\" }\n",
-                                  registry)));
+  Engine ignoring(db->pool(),
+                  testing::MustLoadRegistry(absl::StrCat("registry { ignore: \"total\" "
+                                                         "ignore: \"p_*\" ignore: \"positive\" }\n",
+                                                         registry)));
   diff = ignoring.Diff(Deadline());
   ASSERT_TRUE(diff.ok()) << diff.status();
   EXPECT_THAT(DescribeDifferences(diff->differences),
-              ::testing::ElementsAre("UNMANAGED function touch()"))
+              ::testing::ElementsAre("UNMANAGED function total(integer)"))
       << "a function's name carries its arguments";
 }
 

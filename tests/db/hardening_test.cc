@@ -326,9 +326,16 @@ CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = text, FUNCTION = public.sha
   EXPECT_EQ(init->outcome, Outcome::kApplied);
   absl::StatusOr<StatusResult> status = engine.Status(Deadline());
   ASSERT_TRUE(status.ok()) << status.status();
-  // Functions and operators are not managed (yet): the schema is in sync.
-  EXPECT_EQ(status->state, SyncState::kInSync);
-  ASSERT_TRUE(engine.Diff(Deadline()).ok());
+  // The planted functions are read (never called) and reported as extra:
+  // nothing else differs.
+  EXPECT_EQ(status->state, SyncState::kDrifted);
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_EQ(diff->differences.size(), 9u);
+  for (const Difference& d : diff->differences) {
+    EXPECT_EQ(d.kind, ObjectKind::kFunction) << d.name;
+    EXPECT_EQ(d.change, Change::kExtra) << d.name;
+  }
 }
 
 // Every legal oddity of a database is compared or reported, and never

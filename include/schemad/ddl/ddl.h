@@ -116,6 +116,22 @@ std::string DropViewSql(const std::string& schema, const View& view);
 std::string CommentSql(const std::string& what, const std::string& target,
                        const std::string& comment);
 
+// CREATE [OR REPLACE] FUNCTION|PROCEDURE schema.name(arguments) RETURNS
+// ... LANGUAGE ... <attributes> AS 'body' (or the SQL-standard body).
+// `config` entries are SET clauses as declared ("search_path = a, b"), or
+// with `catalog_config` as pg_proc.proconfig stores them ("name=value").
+std::string FunctionSql(const std::string& schema, const Function& function, bool or_replace,
+                        bool catalog_config);
+// DROP FUNCTION|PROCEDURE schema.name(identity arguments).
+std::string DropFunctionSql(const std::string& schema, const Function& function);
+// CREATE [CONSTRAINT] TRIGGER from a registry trigger's declared parts.
+std::string CreateTriggerSql(const std::string& schema, const Trigger& trigger);
+// DROP TRIGGER name ON schema.table.
+std::string DropTriggerSql(const std::string& schema, const Trigger& trigger);
+// ALTER TABLE schema.table ENABLE|DISABLE|ENABLE REPLICA|ENABLE ALWAYS
+// TRIGGER name.
+std::string TriggerEnabledSql(const std::string& schema, const Trigger& trigger);
+
 // "a", "b" quoted and comma-separated.
 std::string QuotedList(const std::vector<std::string>& names);
 

@@ -39,9 +39,13 @@ enum class ObjectKind {
   kSequence,
   kView,
   kMaterializedView,
-  // Kinds schemad does not manage yet: only ever Change::kUnmanaged.
+  // Functions and procedures; aggregates and window functions are only
+  // ever Change::kUnmanaged.
   kFunction,
+  // Triggers of tables; those of other relations are only ever
+  // Change::kUnmanaged.
   kTrigger,
+  // Kinds schemad does not manage yet: only ever Change::kUnmanaged.
   kPolicy,
   kRule,
   kForeignTable,
@@ -64,6 +68,8 @@ enum class Attribute {
   // A view's WITH (...) options.
   kOptions,
   kComment,
+  // A trigger's ENABLE / DISABLE / ENABLE REPLICA / ENABLE ALWAYS state.
+  kEnabled,
 };
 
 struct Difference {

@@ -102,16 +102,48 @@ struct Index {
   std::string source;
 };
 
+enum class TriggerTiming { kBefore, kAfter, kInsteadOf };
+enum class TriggerEnabled { kEnabled, kDisabled, kReplica, kAlways };
+
+// A trigger on a table. From the registry its parts are declared and
+// `definition` is composed from them; from the catalog (and after
+// canonicalization) `definition` is pg_get_triggerdef's and the parts are
+// not read: compare definitions only.
+struct Trigger {
+  std::string name;
+  std::string table;
+  std::string definition;
+  bool constraint = false;
+  TriggerEnabled enabled = TriggerEnabled::kEnabled;
+  std::string comment;
+  // Registry only: the declared parts.
+  TriggerTiming timing = TriggerTiming::kBefore;
+  std::vector<std::string> events;  // "INSERT", "UPDATE", "DELETE", "TRUNCATE"
+  std::vector<std::string> update_columns;
+  bool for_each_row = false;
+  std::string when;
+  std::string function;  // possibly qualified, as declared
+  std::vector<std::string> arguments;
+  bool deferrable = false;
+  bool initially_deferred = false;
+  // Catalog only: the columns it reads ("table.column") and the function
+  // it calls ("name(identity arguments)", when in the same schema).
+  std::vector<std::string> depends_on;
+  std::string source;
+};
+
 struct Table {
   std::string name;
   std::vector<Column> columns;  // in declaration (attnum) order
   std::vector<Constraint> constraints;
   std::vector<Index> indexes;
+  std::vector<Trigger> triggers;
   // COMMENT ON TABLE; "" for none.
   std::string comment;
   std::string source;
 
   const Column* FindColumn(const std::string& column_name) const;
+  const Trigger* FindTrigger(const std::string& trigger_name) const;
   const Constraint* FindConstraint(const std::string& constraint_name) const;
   const Index* FindIndex(const std::string& index_name) const;
 };
@@ -172,6 +204,45 @@ struct View {
   const Index* FindIndex(const std::string& index_name) const;
 };
 
+enum class Volatility { kVolatile, kStable, kImmutable };
+enum class ParallelSafety { kUnsafe, kRestricted, kSafe };
+
+// A function or procedure, known by its name and argument types.
+struct Function {
+  std::string name;
+  // The argument list: from the registry as declared, from the catalog as
+  // pg_get_function_arguments prints it (names, modes and defaults).
+  std::string arguments;
+  // Catalog only: the input argument types alone ("integer, text", as
+  // oidvectortypes prints proargtypes), which with the name identify it.
+  std::string identity;
+  // The return type ("integer", "SETOF users", "TABLE(a integer)"); "" for
+  // a procedure.
+  std::string returns;
+  std::string language;
+  std::string body;
+  // Catalog only: the body is SQL-standard (BEGIN ATOMIC ... END or
+  // RETURN ...), written after the attributes rather than as a string.
+  bool sql_body = false;
+  Volatility volatility = Volatility::kVolatile;
+  bool strict = false;
+  bool security_definer = false;
+  ParallelSafety parallel = ParallelSafety::kUnsafe;
+  // SET clauses: from the registry as declared ("search_path = a, b"), from
+  // the catalog as proconfig stores them ("search_path=a, b").
+  std::vector<std::string> config;
+  bool procedure = false;
+  std::string comment;
+  // Catalog only: what in the schema uses it: "index:<name>",
+  // "constraint:<table>.<name>", "column:<table>.<column>" (a default or
+  // generated expression), "view:<name>", "trigger:<table>.<name>".
+  std::vector<std::string> dependents;
+  std::string source;
+
+  // "name(identity)": the key of a function read from the catalog.
+  std::string Key() const { return name + "(" + identity + ")"; }
+};
+
 // An object of a kind schemad does not manage yet, read so that it can be
 // reported (never dropped): "view", "function", "trigger", ...
 struct UnmanagedObject {
@@ -191,6 +262,8 @@ struct Schema {
   std::vector<Extension> extensions;
   std::vector<Sequence> sequences;
   std::vector<View> views;
+  // By Key() (sorted); from the registry, by name and declared arguments.
+  std::vector<Function> functions;
   // Catalog only.
   std::vector<UnmanagedObject> unmanaged;
   // Glob patterns of database objects the registry ignores.
@@ -201,6 +274,8 @@ struct Schema {
   const Extension* FindExtension(const std::string& extension_name) const;
   const Sequence* FindSequence(const std::string& sequence_name) const;
   const View* FindView(const std::string& view_name) const;
+  // By Key(): "name(identity arguments)".
+  const Function* FindFunction(const std::string& key) const;
 };
 
 // Sorts tables, enums, extensions, sequences, views, and each table's (and
@@ -211,6 +286,10 @@ void SortSchema(Schema& schema);
 // Returns a canonical text serialization of everything the differ compares
 // (used for fingerprints): equal schemas serialize equally.
 std::string SerializeForFingerprint(const Schema& schema);
+
+// Whether the function's arguments or result name a table or view of
+// `schema` (its row type): it is then created after them.
+bool UsesRelationTypes(const Function& function, const Schema& schema);
 
 // The schema's views, each after the views it reads (`depends_on`), in
 // declaration order otherwise; a cycle is left as it is, for PostgreSQL to

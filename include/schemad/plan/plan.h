@@ -58,13 +58,16 @@ enum class HazardKind {
   // A view stops checking permissions and row-level security as its caller
   // (security_invoker turned off).
   kAuthz,
+  // An IMMUTABLE function that indexes, checks or generated columns use is
+  // replaced: what they stored with the old body may no longer match.
+  kCorrectness,
 };
 
 // Every hazard kind, in the proto's order.
 inline constexpr HazardKind kHazardKinds[] = {HazardKind::kDataLoss,     HazardKind::kDropsObject,
                                               HazardKind::kTableRewrite, HazardKind::kLongLock,
                                               HazardKind::kValidation,   HazardKind::kIndexBuild,
-                                              HazardKind::kAuthz};
+                                              HazardKind::kAuthz,        HazardKind::kCorrectness};
 
 // "DATA_LOSS", "DROPS_OBJECT", ...
 const char* HazardName(HazardKind kind);
@@ -155,6 +158,12 @@ enum class StatementKind {
   kReplaceView,
   kDropView,
   kComment,
+  kCreateFunction,
+  kDropFunction,
+  kCreateTrigger,
+  kDropTrigger,
+  kAlterTriggerEnabled,
+  kReindex,
 };
 
 // The lock a statement kind takes on its table (and, for foreign keys, on

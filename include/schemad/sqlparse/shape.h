@@ -34,6 +34,9 @@ enum class SqlShape {
   // parses it and nothing else (no trailing semicolon, no comment that
   // would swallow what follows it).
   kQuery,
+  // One SET clause of a function: "search_path = pg_catalog, pg_temp", as
+  // `SET <text>` parses it (a value, not FROM CURRENT or a reset).
+  kSetting,
 };
 
 struct ShapeError {
@@ -44,6 +47,28 @@ struct ShapeError {
 
 // Returns nothing when `text` has the shape, else what is wrong.
 std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape);
+
+// Checks a function's argument list and return type together, as
+// `CREATE FUNCTION f(<arguments>) RETURNS <returns> LANGUAGE sql AS ''`
+// (or a procedure, without RETURNS) parses them and nothing else.
+std::optional<ShapeError> CheckFunctionSignature(absl::string_view arguments,
+                                                 absl::string_view returns, bool procedure);
+
+// A CREATE [CONSTRAINT] TRIGGER statement taken apart (as
+// pg_get_triggerdef prints one), for writing it back as a registry.
+struct TriggerParts {
+  std::string timing;               // "BEFORE", "AFTER", "INSTEAD OF"
+  std::vector<std::string> events;  // "INSERT", "DELETE", "UPDATE", "TRUNCATE"
+  std::vector<std::string> update_columns;
+  bool for_each_row = false;
+  std::string when;      // the condition, without its parentheses
+  std::string function;  // name parts joined with ".", each quoted as needed
+  std::vector<std::string> arguments;
+  bool constraint = false;
+  bool deferrable = false;
+  bool initially_deferred = false;
+};
+std::optional<TriggerParts> ParseTriggerDefinition(absl::string_view definition);
 
 // The relations a query (kQuery's shape) reads by unqualified name:
 // "users", "v_active" (CTE names included), sorted and unique. Empty when
