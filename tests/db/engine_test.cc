@@ -1091,3 +1091,68 @@ view { name: "handles" query: "SELECT id, handle FROM accounts" }
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// Functions (overloads, a procedure, settings, SECURITY DEFINER) and
+// triggers of every form round trip through inspect; a body PostgreSQL
+// rejects is reported at its declaration, once everything it reads
+// exists, and nothing is created.
+TEST(EngineTest, FunctionsAndTriggersRoundTripAndBadBodiesNameTheirDeclaration) {
+  auto db = testing::TestDb::Create();
+  const std::string registry = R"reg(function {
+  name: "touch"
+  returns: "trigger"
+  language: "plpgsql"
+  body: "BEGIN NEW.seen := now(); RETURN NEW; END"
+  config: "search_path = pg_catalog, pg_temp"
+  security_definer: true
+  comment: "stamps seen"
+}
+function { name: "half" arguments: "x integer" returns: "integer" language: "sql" body: "SELECT x / 2" volatility: VOLATILITY_IMMUTABLE parallel: PARALLEL_SAFE }
+function { name: "half" arguments: "x numeric DEFAULT 1" returns: "numeric" language: "sql" body: "SELECT x / 2" strict: true }
+function { name: "event_count" returns: "bigint" language: "sql" body: "SELECT count(*) FROM events" volatility: VOLATILITY_STABLE }
+function { name: "purge" arguments: "keep integer" procedure: true language: "plpgsql" body: "BEGIN DELETE FROM events WHERE id > keep; END" }
+table {
+  name: "events"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "kind" type: "text" }
+  column { name: "seen" type: "timestamp with time zone" }
+  primary_key { name: "pk_events" column: "id" }
+  trigger { name: "trg_touch" timing: TRIGGER_TIMING_BEFORE event: TRIGGER_EVENT_INSERT event: TRIGGER_EVENT_UPDATE update_column: "kind" for_each_row: true when: "NEW.kind IS NOT NULL" function: "touch" comment: "on insert and kind changes" }
+  trigger { name: "trg_stmt" timing: TRIGGER_TIMING_AFTER event: TRIGGER_EVENT_TRUNCATE function: "touch" argument: "it's" argument: "b" enabled: TRIGGER_DISABLED }
+  trigger { name: "trg_deferred" constraint: true deferrable: true initially_deferred: true timing: TRIGGER_TIMING_AFTER event: TRIGGER_EVENT_DELETE for_each_row: true function: "touch" enabled: TRIGGER_ENABLED_ALWAYS }
+}
+)reg";
+  Engine engine(db->pool(), testing::MustLoadRegistry(registry));
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  absl::StatusOr<DiffResult> after = engine.Diff(Deadline());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(DescribeDifferences(after->differences), IsEmpty());
+  EXPECT_EQ(db->Query("SELECT tgenabled FROM pg_trigger WHERE tgname = 'trg_stmt'")[0][0]
+                .as<std::string>(),
+            "D");
+  ExpectInspectRoundTrips(*db, engine);
+
+  // A body that reads a column no table has: refused at its declaration.
+  auto fresh = testing::TestDb::Create();
+  Engine bad(fresh->pool(),
+             testing::MustLoadRegistry(absl::StrReplaceAll(
+                 registry, {{"SELECT count(*) FROM events", "SELECT count(nope) FROM events"}})));
+  absl::StatusOr<InitializeResult> refused = bad.Initialize({}, Deadline());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_THAT(
+      std::string(refused.status().message()),
+      HasSubstr("test.textproto:12:1: function[3]: PostgreSQL rejected the body of function "
+                "event_count"));
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("nope"));
+  EXPECT_EQ(fresh->Query("SELECT count(*) FROM pg_class WHERE relname = 'events'")[0][0].as<int>(),
+            0);
+}
+
+}  // namespace
+}  // namespace schemad

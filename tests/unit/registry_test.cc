@@ -761,3 +761,54 @@ view { name: "a" query: "SELECT id FROM t" security_barrier: true comment: "a vi
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// Functions in untrusted or C languages, signatures and settings that add
+// clauses or statements, and ill-formed triggers are refused at their
+// field before any SQL runs.
+TEST(RegistryRoutineTest, RefusesUntrustedLanguagesInjectedSignaturesAndBadTriggers) {
+  const std::string text = R"reg(function { name: "f1" returns: "int" language: "c" body: "f1" }
+function { name: "f2" returns: "int LANGUAGE c" language: "sql" body: "SELECT 1" }
+function { name: "f3" arguments: "a int) RETURNS int LANGUAGE c AS 'x' --" returns: "int" language: "sql" body: "SELECT 1" }
+function { name: "f4" returns: "int" language: "sql" body: "SELECT 1" config: "search_path = public; DROP TABLE t" }
+function { name: "f5" returns: "int" language: "plpgsql" body: "" }
+function { name: "f6" procedure: true returns: "int" language: "sql" body: "SELECT 1" }
+table {
+  name: "t"
+  column { name: "id" type: "int" }
+  trigger { name: "g1" function: "f" }
+  trigger { name: "g2" event: TRIGGER_EVENT_INSERT update_column: "id" function: "f" }
+  trigger { name: "g3" event: TRIGGER_EVENT_INSERT constraint: true function: "f" }
+  trigger { name: "g4" event: TRIGGER_EVENT_INSERT function: "f(); DROP TABLE t; --" }
+}
+)reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"r.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(r.status().message());
+  EXPECT_THAT(message, HasSubstr("r.textproto:1:1: function[0]: function \"f1\" is in language "
+                                 "\"c\"; a registry declares only sql and plpgsql functions"));
+  EXPECT_THAT(message, HasSubstr("r.textproto:2:1: function[1]: arguments \"\" and returns \"int "
+                                 "LANGUAGE c\" is not an argument list and a return type (it adds "
+                                 "function options)"));
+  EXPECT_THAT(message, HasSubstr("r.textproto:3:1: function[2]: arguments \"a int) RETURNS int "
+                                 "LANGUAGE c AS 'x' --\""));
+  EXPECT_THAT(message, HasSubstr("r.textproto:4:71: function[3].config[0]: setting \"search_path "
+                                 "= public; DROP TABLE t\" is not one setting"));
+  EXPECT_THAT(message, HasSubstr("r.textproto:5:1: function[4]: function \"f5\" has no body"));
+  EXPECT_THAT(message,
+              HasSubstr("r.textproto:6:1: function[5]: procedure \"f6\" cannot have returns"));
+  EXPECT_THAT(message, HasSubstr("table[0].trigger[0]: trigger \"g1\" has no event"));
+  EXPECT_THAT(message, HasSubstr("table[0].trigger[1]: trigger \"g2\" lists update_column but "
+                                 "not the UPDATE event"));
+  EXPECT_THAT(message, HasSubstr("table[0].trigger[2]: trigger \"g3\" is a constraint trigger: it "
+                                 "must be AFTER and FOR EACH ROW"));
+  EXPECT_THAT(message,
+              HasSubstr("table[0].trigger[3]: trigger function \"f(); DROP TABLE t; --\""));
+}
+
+}  // namespace
+}  // namespace schemad
