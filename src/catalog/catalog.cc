@@ -622,9 +622,51 @@ std::set<std::string> DeclaredObjects(const Schema& schema) {
 // Defence in depth: what PostgreSQL created must be exactly what was
 // declared, object for object. Anything else means a declaration did more
 // (or less) than its field says, and the registry is refused.
-absl::Status VerifyCanonical(const Schema& declared, const Schema& created) {
+absl::Status VerifyCanonical(const Schema& declared, const Schema& created,
+                             const std::vector<RegistryStatement>& sql) {
   const std::set<std::string> want = DeclaredObjects(declared);
-  const std::set<std::string> got = DeclaredObjects(created);
+  std::set<std::string> got = DeclaredObjects(created);
+  // What SQL files declare is what their statements create: each ran alone
+  // and was classified by PostgreSQL's grammar, and the names PostgreSQL
+  // gives unnamed constraints are not known offline. Their objects (and a
+  // SQL table's columns, constraints and indexes) are not compared.
+  std::set<std::string> sql_tables;
+  for (const RegistryStatement& rs : sql) {
+    const SqlStatement& st = rs.statement;
+    const std::string name = QuoteIdent(st.name);
+    switch (st.kind) {
+      case SqlStatementKind::kTable:
+        sql_tables.insert(name);
+        got.erase(absl::StrCat("table ", name));
+        break;
+      case SqlStatementKind::kIndex:
+        got.erase(absl::StrCat("index ", name));
+        break;
+      case SqlStatementKind::kSequence:
+        got.erase(absl::StrCat("sequence ", name));
+        break;
+      case SqlStatementKind::kView:
+        got.erase(absl::StrCat("view ", name));
+        break;
+      case SqlStatementKind::kMaterializedView:
+        got.erase(absl::StrCat("materialized view ", name));
+        break;
+      case SqlStatementKind::kTrigger:
+        got.erase(absl::StrCat("trigger ", QuoteIdent(st.table), ".", name));
+        break;
+      default:
+        break;
+    }
+  }
+  for (auto it = got.begin(); it != got.end();) {
+    bool of_sql_table = false;
+    for (const char* kind : {"column ", "constraint ", "trigger "}) {
+      for (const std::string& t : sql_tables) {
+        of_sql_table = of_sql_table || absl::StartsWith(*it, absl::StrCat(kind, t, "."));
+      }
+    }
+    it = of_sql_table ? got.erase(it) : std::next(it);
+  }
   std::vector<std::string> problems;
   for (const std::string& name : want) {
     if (!got.count(name)) problems.push_back(absl::StrCat(name, " was declared but not created"));
@@ -647,141 +689,252 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   const Schema& declared = registry.schema;
   const Schema want = RenderedForScratch(declared);
 
+  // Statements run by kind, whatever the file or format that declares them:
+  // each kind after what it may use (see Rank).
+  enum Rank {
+    kSetup,
+    kExtensions,
+    kEnums,
+    kFunctions,
+    kSequences,
+    kTables,
+    kSequenceOwners,
+    // Every index before any foreign key: a foreign key may reference
+    // columns that are unique only through another table's unique index.
+    kIndexes,
+    kConstraints,
+    kForeignKeys,
+    // Functions whose arguments or result name a table's row type.
+    kLateFunctions,
+    // Views in dependency order (`order`), each followed by its indexes.
+    kViews,
+    kTriggers,
+    kComments,
+  };
   struct Statement {
     std::string sql;
     std::string source;
     std::string what;
+    Rank rank = kSetup;
+    int order = 0;
+    // Creates one function: the declared one (null for a SQL statement).
+    bool creates_function = false;
+    const Function* function = nullptr;
   };
   std::vector<Statement> statements;
-  statements.push_back({absl::StrCat("CREATE SCHEMA ", QuoteIdent(scratch)), "",
-                        "scratch schema (schemad needs CREATE on the database)"});
+  auto add = [&](Rank rank, std::string sql, std::string source, std::string what,
+                 int order = 0) -> Statement& {
+    Statement& s = statements.emplace_back();
+    s.sql = std::move(sql);
+    s.source = std::move(source);
+    s.what = std::move(what);
+    s.rank = rank;
+    s.order = order;
+    return s;
+  };
+  add(kSetup, absl::StrCat("CREATE SCHEMA ", QuoteIdent(scratch)), "",
+      "scratch schema (schemad needs CREATE on the database)");
+  // Function bodies are checked once everything exists (as pg_dump does).
+  add(kSetup, "SELECT pg_catalog.set_config('check_function_bodies', 'off', true)", "", "settings");
   if (!want.extensions.empty()) {
     // Two canonicalizations creating the same not-yet-installed extension
     // block each other on PostgreSQL's catalog index until one rolls back:
     // serialize that part per database (released with the transaction).
-    statements.push_back(
-        {"SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
-         "pg_catalog.concat('schemad:extensions:', pg_catalog.current_database()), 0))",
-         "", "lock serializing extension creation"});
+    add(kExtensions,
+        "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
+        "pg_catalog.concat('schemad:extensions:', pg_catalog.current_database()), 0))",
+        "", "lock serializing extension creation");
   }
   for (const Extension& e : want.extensions) {
-    statements.push_back({CreateExtensionSql(e), e.source, absl::StrCat("extension ", e.name)});
+    add(kExtensions, CreateExtensionSql(e), e.source, absl::StrCat("extension ", e.name));
   }
   for (const EnumType& e : want.enums) {
-    statements.push_back({CreateEnumSql(scratch, e), e.source, absl::StrCat("enum type ", e.name)});
+    add(kEnums, CreateEnumSql(scratch, e), e.source, absl::StrCat("enum type ", e.name));
   }
-  // Functions before tables (defaults, checks and indexes may call them),
-  // with their bodies checked only once everything exists (as pg_dump
-  // does): those whose signature names a table come after the tables.
-  statements.push_back(
-      {"SELECT pg_catalog.set_config('check_function_bodies', 'off', true)", "", "settings"});
-  // The declared functions in the order they are created: matched, after
-  // creation, with the functions PostgreSQL made (in oid order).
-  std::vector<const Function*> function_order;
-  for (const Function& f : want.functions) {
-    if (!UsesRelationTypes(f, want)) function_order.push_back(&f);
+  // Relations declared anywhere (a function naming one's row type comes
+  // after them), and the views' dependency order across both formats.
+  std::set<std::string> relations;
+  std::map<std::string, std::vector<std::string>> view_reads;
+  std::vector<std::string> view_names;
+  for (const Table& t : want.tables) relations.insert(t.name);
+  for (const View& v : want.views) {
+    relations.insert(v.name);
+    view_reads[v.name] = v.depends_on;
+    view_names.push_back(v.name);
   }
-  for (const Function& f : want.functions) {
-    if (UsesRelationTypes(f, want)) function_order.push_back(&f);
+  for (const RegistryStatement& rs : registry.sql) {
+    const SqlStatement& st = rs.statement;
+    if (st.kind == SqlStatementKind::kTable) relations.insert(st.name);
+    if (st.kind == SqlStatementKind::kView || st.kind == SqlStatementKind::kMaterializedView) {
+      relations.insert(st.name);
+      view_reads[st.name] = st.reads;
+      view_names.push_back(st.name);
+    }
   }
+  std::map<std::string, int> view_order;
+  int placed = 0;
+  std::function<void(const std::string&, int)> place = [&](const std::string& name, int depth) {
+    if (view_order.count(name) || depth > 1000) return;
+    view_order[name] = -1;  // being placed: a cycle stops here
+    for (const std::string& dep : view_reads[name]) {
+      if (view_reads.count(dep) && dep != name) place(dep, depth + 1);
+    }
+    view_order[name] = ++placed;
+  };
+  for (const std::string& name : view_names) place(name, 0);
+
   for (const Function& f : want.functions) {
-    if (UsesRelationTypes(f, want)) continue;
-    statements.push_back({FunctionSql(scratch, f, false, false), f.source,
-                          absl::StrCat(f.procedure ? "procedure " : "function ", f.name)});
+    Statement& s = add(UsesRelationTypes(f, want) ? kLateFunctions : kFunctions,
+                       FunctionSql(scratch, f, false, false), f.source,
+                       absl::StrCat(f.procedure ? "procedure " : "function ", f.name));
+    s.creates_function = true;
+    s.function = &f;
   }
   // Sequences before tables: a column default may call one.
   for (const Sequence& q : want.sequences) {
-    statements.push_back(
-        {CreateSequenceSql(scratch, q), q.source, absl::StrCat("sequence ", q.name)});
+    add(kSequences, CreateSequenceSql(scratch, q), q.source, absl::StrCat("sequence ", q.name));
   }
   for (const Table& t : want.tables) {
-    statements.push_back({CreateTableSql(scratch, t), t.source, absl::StrCat("table ", t.name)});
+    add(kTables, CreateTableSql(scratch, t), t.source, absl::StrCat("table ", t.name));
   }
   for (const Sequence& q : want.sequences) {
     if (q.owned_by_table.empty()) continue;
-    statements.push_back(
-        {SequenceOwnedBySql(scratch, q), q.source, absl::StrCat("owner of sequence ", q.name)});
+    add(kSequenceOwners, SequenceOwnedBySql(scratch, q), q.source,
+        absl::StrCat("owner of sequence ", q.name));
   }
-  // Every index before any foreign key: a foreign key may reference
-  // columns that are unique only through another table's unique index.
   for (const Table& t : want.tables) {
     for (const Index& i : t.indexes) {
-      statements.push_back(
-          {CreateIndexSql(scratch, t.name, i), i.source, absl::StrCat("index ", i.name)});
+      add(kIndexes, CreateIndexSql(scratch, t.name, i), i.source, absl::StrCat("index ", i.name));
     }
   }
   for (const Table& t : want.tables) {
     for (const Constraint& c : t.constraints) {
-      if (c.kind == ConstraintKind::kForeignKey || !AddedAfterCreateTable(t, c)) continue;
-      statements.push_back(
-          {AddConstraintSql(scratch, t.name, c), c.source, absl::StrCat("constraint ", c.name)});
+      if (c.kind == ConstraintKind::kForeignKey) {
+        add(kForeignKeys, AddConstraintSql(scratch, t.name, c), c.source,
+            absl::StrCat("foreign key ", c.name));
+      } else if (AddedAfterCreateTable(t, c)) {
+        add(kConstraints, AddConstraintSql(scratch, t.name, c), c.source,
+            absl::StrCat("constraint ", c.name));
+      }
     }
   }
-  for (const Table& t : want.tables) {
-    for (const Constraint& c : t.constraints) {
-      if (c.kind != ConstraintKind::kForeignKey) continue;
-      statements.push_back(
-          {AddConstraintSql(scratch, t.name, c), c.source, absl::StrCat("foreign key ", c.name)});
-    }
-  }
-  for (const Function& f : want.functions) {
-    if (!UsesRelationTypes(f, want)) continue;
-    statements.push_back({FunctionSql(scratch, f, false, false), f.source,
-                          absl::StrCat(f.procedure ? "procedure " : "function ", f.name)});
-  }
-  // Views in dependency order; materialized ones WITH NO DATA (a rolled
-  // back creation would still run the query).
-  for (const View* view : ViewsInDependencyOrder(want)) {
-    statements.push_back(
-        {CreateViewSql(scratch, *view, /*or_replace=*/false, /*with_data=*/false), view->source,
-         absl::StrCat(view->materialized ? "materialized view " : "view ", view->name)});
-    for (const Index& i : view->indexes) {
-      statements.push_back(
-          {CreateIndexSql(scratch, view->name, i), i.source, absl::StrCat("index ", i.name)});
+  // Materialized views WITH NO DATA (a rolled back creation would still
+  // run the query).
+  for (const View& view : want.views) {
+    const int order = view_order[view.name] * 2;
+    add(kViews, CreateViewSql(scratch, view, /*or_replace=*/false, /*with_data=*/false),
+        view.source, absl::StrCat(view.materialized ? "materialized view " : "view ", view.name),
+        order);
+    for (const Index& i : view.indexes) {
+      add(kViews, CreateIndexSql(scratch, view.name, i), i.source, absl::StrCat("index ", i.name),
+          order + 1);
     }
   }
   for (const Table& t : want.tables) {
     for (const Trigger& g : t.triggers) {
       Trigger in_scratch = g;
       in_scratch.table = t.name;
-      statements.push_back(
-          {CreateTriggerSql(scratch, in_scratch), g.source, absl::StrCat("trigger ", g.name)});
+      add(kTriggers, CreateTriggerSql(scratch, in_scratch), g.source,
+          absl::StrCat("trigger ", g.name));
       if (g.enabled != TriggerEnabled::kEnabled) {
-        statements.push_back(
-            {TriggerEnabledSql(scratch, in_scratch), g.source, absl::StrCat("trigger ", g.name)});
+        add(kTriggers, TriggerEnabledSql(scratch, in_scratch), g.source,
+            absl::StrCat("trigger ", g.name));
       }
       if (!g.comment.empty()) {
-        statements.push_back(
-            {CommentSql("TRIGGER",
-                        absl::StrCat(QuoteIdent(g.name), " ON ", QualifiedName(scratch, t.name)),
-                        g.comment),
-             g.source, absl::StrCat("comment of trigger ", g.name)});
+        add(kComments,
+            CommentSql("TRIGGER",
+                       absl::StrCat(QuoteIdent(g.name), " ON ", QualifiedName(scratch, t.name)),
+                       g.comment),
+            g.source, absl::StrCat("comment of trigger ", g.name));
       }
     }
   }
   for (const Table& t : want.tables) {
     if (!t.comment.empty()) {
-      statements.push_back({CommentSql("TABLE", QualifiedName(scratch, t.name), t.comment),
-                            t.source, absl::StrCat("comment of table ", t.name)});
+      add(kComments, CommentSql("TABLE", QualifiedName(scratch, t.name), t.comment), t.source,
+          absl::StrCat("comment of table ", t.name));
     }
     for (const Column& c : t.columns) {
       if (c.comment.empty()) continue;
-      statements.push_back(
-          {CommentSql("COLUMN",
-                      absl::StrCat(QualifiedName(scratch, t.name), ".", QuoteIdent(c.name)),
-                      c.comment),
-           c.source, absl::StrCat("comment of column ", t.name, ".", c.name)});
+      add(kComments,
+          CommentSql("COLUMN",
+                     absl::StrCat(QualifiedName(scratch, t.name), ".", QuoteIdent(c.name)),
+                     c.comment),
+          c.source, absl::StrCat("comment of column ", t.name, ".", c.name));
     }
   }
   for (const View& v : want.views) {
     if (v.comment.empty()) continue;
-    statements.push_back({CommentSql(v.materialized ? "MATERIALIZED VIEW" : "VIEW",
-                                     QualifiedName(scratch, v.name), v.comment),
-                          v.source, absl::StrCat("comment of view ", v.name)});
+    add(kComments,
+        CommentSql(v.materialized ? "MATERIALIZED VIEW" : "VIEW", QualifiedName(scratch, v.name),
+                   v.comment),
+        v.source, absl::StrCat("comment of view ", v.name));
+  }
+  // SQL files: each statement as written (its names resolve to the scratch
+  // schema, first in search_path), by kind.
+  for (const RegistryStatement& rs : registry.sql) {
+    const SqlStatement& st = rs.statement;
+    const std::string what = absl::StrCat("statement");
+    switch (st.kind) {
+      case SqlStatementKind::kExtension:
+      case SqlStatementKind::kEnum:
+        break;  // in the model (above)
+      case SqlStatementKind::kSequence:
+        add(kSequences, st.text, rs.source, absl::StrCat("sequence ", st.name));
+        break;
+      case SqlStatementKind::kFunction: {
+        bool late = false;
+        for (const std::string& type : st.reads) late = late || relations.count(type) > 0;
+        add(late ? kLateFunctions : kFunctions, st.text, rs.source,
+            absl::StrCat("function ", st.name))
+            .creates_function = true;
+        break;
+      }
+      case SqlStatementKind::kTable:
+        add(kTables, st.text, rs.source, absl::StrCat("table ", st.name));
+        break;
+      case SqlStatementKind::kIndex:
+        if (view_order.count(st.table)) {
+          add(kViews, st.text, rs.source, absl::StrCat("index ", st.name),
+              view_order[st.table] * 2 + 1);
+        } else {
+          add(kIndexes, st.text, rs.source, absl::StrCat("index ", st.name));
+        }
+        break;
+      case SqlStatementKind::kConstraint:
+        add(kConstraints, st.text, rs.source, absl::StrCat("constraint on ", st.table));
+        break;
+      case SqlStatementKind::kForeignKey:
+        add(kForeignKeys, st.text, rs.source, absl::StrCat("foreign key on ", st.table));
+        break;
+      case SqlStatementKind::kView:
+      case SqlStatementKind::kMaterializedView:
+        add(kViews, st.text, rs.source,
+            absl::StrCat(st.kind == SqlStatementKind::kView ? "view " : "materialized view ",
+                         st.name),
+            view_order[st.name] * 2);
+        break;
+      case SqlStatementKind::kTrigger:
+        add(kTriggers, st.text, rs.source, absl::StrCat("trigger ", st.name));
+        break;
+      case SqlStatementKind::kComment:
+        add(kComments, st.text, rs.source, "comment");
+        break;
+    }
+  }
+  std::stable_sort(statements.begin(), statements.end(),
+                   [](const Statement& a, const Statement& b) {
+                     return std::make_pair(a.rank, a.order) < std::make_pair(b.rank, b.order);
+                   });
+  // The functions in the order they are created: matched, after creation,
+  // with the functions PostgreSQL made (in oid order).
+  std::vector<const Statement*> function_order;
+  for (const Statement& s : statements) {
+    if (s.creates_function) function_order.push_back(&s);
   }
 
   Schema result;
-  std::map<const Function*, std::string> function_keys;
+  std::map<const Statement*, std::string> function_keys;
   std::vector<std::string> volatile_functions;
   absl::Status status = Guard("canonicalizing the registry", [&]() -> absl::Status {
     pqxx::work tx(conn);
@@ -820,6 +973,8 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     }
     for (size_t i = 0; i < created.size(); ++i) {
       function_keys[function_order[i]] = created[i].first;
+      const std::string rejected = absl::StrCat(
+          function_order[i]->source, ": PostgreSQL rejected the body of ", function_order[i]->what);
       const char* validator = created[i].second == "sql"       ? "pg_catalog.fmgr_sql_validator"
                               : created[i].second == "plpgsql" ? "pg_catalog.plpgsql_validator"
                                                                : nullptr;
@@ -831,11 +986,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
                    absl::StrCat(QuoteIdent(scratch), ".", created[i].first));
         check.commit();
       } catch (...) {
-        return StatusFromCurrentException(
-            absl::StrCat(function_order[i]->source, ": PostgreSQL rejected the body of ",
-                         function_order[i]->procedure ? "procedure " : "function ",
-                         function_order[i]->name),
-            absl::StatusCode::kInvalidArgument);
+        return StatusFromCurrentException(rejected, absl::StatusCode::kInvalidArgument);
       }
     }
     for (const auto& row : Exec(pool, tx, queries::kVolatileFunctions)) {
@@ -845,7 +996,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  SCHEMAD_RETURN_IF_ERROR(VerifyCanonical(declared, result));
+  SCHEMAD_RETURN_IF_ERROR(VerifyCanonical(declared, result, registry.sql));
 
   const std::set<std::string> volatile_set(volatile_functions.begin(), volatile_functions.end());
   result.name = want.name;
@@ -855,11 +1006,26 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   for (Sequence& q : result.sequences) {
     if (const Sequence* source = want.FindSequence(q.name)) q.source = source->source;
   }
-  for (const auto& [declared, key] : function_keys) {
+  for (const auto& [statement, key] : function_keys) {
     for (Function& f : result.functions) {
       if (f.Key() != key) continue;
-      f.source = declared->source;
-      f.comment = declared->comment;
+      f.source = statement->source;
+      // A registry function's comment is its own field (a SQL file's is
+      // read back from COMMENT ON).
+      if (statement->function != nullptr) f.comment = statement->function->comment;
+    }
+  }
+  // Objects of SQL files: their statements' locations, for later errors.
+  for (const RegistryStatement& rs : registry.sql) {
+    const SqlStatement& st = rs.statement;
+    for (Table& t : result.tables) {
+      if (st.kind == SqlStatementKind::kTable && t.name == st.name) t.source = rs.source;
+    }
+    for (View& v : result.views) {
+      if ((st.kind == SqlStatementKind::kView || st.kind == SqlStatementKind::kMaterializedView) &&
+          v.name == st.name) {
+        v.source = rs.source;
+      }
     }
   }
   for (Table& t : result.tables) {

@@ -530,7 +530,7 @@ std::optional<size_t> FindJsonNestingBeyond(const std::string& json, int max_dep
 
 bool HasRegistryExtension(const std::filesystem::path& path) {
   const std::string ext = path.extension().string();
-  return ext == ".textproto" || ext == ".json";
+  return ext == ".textproto" || ext == ".json" || ext == ".sql";
 }
 
 }  // namespace
@@ -567,7 +567,7 @@ absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& d
   std::sort(paths.begin(), paths.end());
   if (paths.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(ShownPath(dir), ": no registry files (*.textproto or *.json)"));
+        absl::StrCat(ShownPath(dir), ": no registry files (*.textproto, *.json or *.sql)"));
   }
   std::vector<RegistrySource> files;
   for (const std::string& path : paths) {
@@ -582,10 +582,28 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
                                       const std::string& origin) {
   Validator v;
   std::vector<ParsedFile> parsed;
+  std::vector<RegistryStatement> sql_statements;
   for (const RegistrySource& file : files) {
     if (file.content.size() > kMaxFileBytes) {
       v.errors.push_back(absl::StrCat(file.path, ": file is ", file.content.size(),
                                       " bytes; registry files are limited to ", kMaxFileBytes));
+      continue;
+    }
+    if (absl::EndsWith(file.path, ".sql")) {
+      std::vector<SqlFileError> errors;
+      for (SqlStatement& st : ClassifySqlFile(file.content, &errors)) {
+        const LineColumn at = OffsetToLineColumn(file.content, st.offset);
+        sql_statements.push_back(
+            {std::move(st), absl::StrCat(file.path, ":", at.line, ":", at.column), ""});
+      }
+      for (const SqlFileError& e : errors) {
+        if (e.offset < 0) {
+          v.errors.push_back(absl::StrCat(file.path, ": ", e.message));
+          continue;
+        }
+        const LineColumn at = OffsetToLineColumn(file.content, e.offset);
+        v.errors.push_back(absl::StrCat(file.path, ":", at.line, ":", at.column, ": ", e.message));
+      }
       continue;
     }
     ParsedFile p;
@@ -946,6 +964,63 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     }
   }
 
+  // SQL files: enum types and extensions join the model; the rest run as
+  // written when canonicalizing. Names share the namespaces above.
+  for (RegistryStatement& rs : sql_statements) {
+    SqlStatement& st = rs.statement;
+    switch (st.kind) {
+      case SqlStatementKind::kEnum: {
+        v.CheckName(st.name, rs.source, "enum type");
+        if (schema.FindEnum(st.name) != nullptr) {
+          v.errors.push_back(absl::StrCat(rs.source, ": duplicate enum type \"", st.name, "\""));
+        }
+        schema.enums.push_back({st.name, st.values, rs.source});
+        continue;
+      }
+      case SqlStatementKind::kExtension:
+        if (schema.FindExtension(st.name) != nullptr) {
+          v.errors.push_back(absl::StrCat(rs.source, ": duplicate extension \"", st.name, "\""));
+        }
+        schema.extensions.push_back(
+            {st.name, st.values.empty() ? "" : st.values.front(), rs.source});
+        continue;
+      case SqlStatementKind::kTable:
+        v.CheckName(st.name, rs.source, "table");
+        claim_relation(st.name, rs.source, "table");
+        break;
+      case SqlStatementKind::kIndex:
+        v.CheckName(st.name, rs.source, "index");
+        claim_relation(st.name, rs.source, "index");
+        break;
+      case SqlStatementKind::kSequence:
+        v.CheckName(st.name, rs.source, "sequence");
+        claim_relation(st.name, rs.source, "sequence");
+        break;
+      case SqlStatementKind::kView:
+      case SqlStatementKind::kMaterializedView:
+        v.CheckName(st.name, rs.source, "view");
+        claim_relation(st.name, rs.source, "view");
+        break;
+      case SqlStatementKind::kFunction:
+        v.CheckName(st.name, rs.source, "function");
+        break;
+      case SqlStatementKind::kTrigger:
+        v.CheckName(st.name, rs.source, "trigger");
+        break;
+      case SqlStatementKind::kConstraint:
+      case SqlStatementKind::kForeignKey:
+      case SqlStatementKind::kComment:
+        break;
+    }
+    rs.normalized = NormalizedStatement(st.text);
+    registry.sql.push_back(std::move(rs));
+  }
+
+  std::set<std::string> sql_tables;
+  for (const RegistryStatement& rs : registry.sql) {
+    if (rs.statement.kind == SqlStatementKind::kTable) sql_tables.insert(rs.statement.name);
+  }
+
   // Cross-table checks: foreign key targets and enum types.
   std::set<std::string> declared_enums;
   for (const EnumType& e : schema.enums) {
@@ -989,6 +1064,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       if (c.kind != ConstraintKind::kForeignKey) continue;
       if (!c.ref_schema.empty()) continue;  // another schema: not managed here
       const Table* target = schema.FindTable(c.ref_table);
+      if (target == nullptr && sql_tables.count(c.ref_table)) continue;  // checked by PostgreSQL
       if (target == nullptr) {
         v.errors.push_back(absl::StrCat(c.source, ": foreign key \"", c.name,
                                         "\" references unknown table \"", c.ref_table, "\""));
@@ -1042,6 +1118,12 @@ Registry WithSchema(Registry registry, const std::string& schema_name) {
   Fingerprinter fp;
   fp.Add(SerializeForFingerprint(registry.schema));
   for (const std::string& pattern : registry.schema.ignore) fp.Add(pattern);
+  // SQL statements by their parse trees: reformatting, comments and moving
+  // statements between files change nothing.
+  std::vector<std::string> statements;
+  for (const RegistryStatement& rs : registry.sql) statements.push_back(rs.normalized);
+  std::sort(statements.begin(), statements.end());
+  for (const std::string& statement : statements) fp.Add(statement);
   registry.fingerprint = fp.Hex();
   return registry;
 }

@@ -4,10 +4,14 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -404,6 +408,364 @@ void CollectRelations(const Value& v, std::set<std::string>* out) {
 }
 
 }  // namespace
+
+namespace {
+
+const char* kAllowlist =
+    "a registry file holds only CREATE TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD "
+    "CONSTRAINT, CREATE TYPE ... AS ENUM, CREATE SEQUENCE, CREATE [OR REPLACE] VIEW, CREATE "
+    "MATERIALIZED VIEW ... WITH NO DATA, CREATE [OR REPLACE] FUNCTION | PROCEDURE | TRIGGER, "
+    "CREATE EXTENSION and COMMENT ON";
+
+// How a refused statement is named in its error.
+std::string StatementName(const std::string& node) {
+  static const auto* const kNames = new std::map<std::string, std::string>{
+      {"DoStmt", "DO"},
+      {"CopyStmt", "COPY"},
+      {"TransactionStmt", "transaction control (BEGIN, COMMIT, ROLLBACK, ...)"},
+      {"VariableSetStmt", "SET"},
+      {"VariableShowStmt", "SHOW"},
+      {"DropStmt", "DROP"},
+      {"InsertStmt", "INSERT"},
+      {"UpdateStmt", "UPDATE"},
+      {"DeleteStmt", "DELETE"},
+      {"SelectStmt", "SELECT"},
+      {"TruncateStmt", "TRUNCATE"},
+      {"CreateEventTrigStmt", "CREATE EVENT TRIGGER"},
+      {"CreateSchemaStmt", "CREATE SCHEMA"},
+      {"GrantStmt", "GRANT / REVOKE"},
+      {"AlterOwnerStmt", "ALTER ... OWNER TO"},
+      {"CreateRoleStmt", "CREATE ROLE"},
+      {"CallStmt", "CALL"},
+      {"ExecuteStmt", "EXECUTE"},
+      {"PrepareStmt", "PREPARE"},
+      {"LoadStmt", "LOAD"},
+      {"CreateDomainStmt", "CREATE DOMAIN"},
+      {"CompositeTypeStmt", "CREATE TYPE ... AS (composite)"},
+      {"CreatePolicyStmt", "CREATE POLICY"},
+      {"RuleStmt", "CREATE RULE"},
+  };
+  auto it = kNames->find(node);
+  return it != kNames->end() ? it->second : node;
+}
+
+std::string Str(const Struct& s, const char* name) {
+  const Value* v = Field(s, name);
+  return v == nullptr ? "" : v->string_value();
+}
+
+const Struct* Child(const Struct& s, const char* name) {
+  const Value* v = Field(s, name);
+  return v != nullptr && v->kind_case() == Value::kStructValue ? &v->struct_value() : nullptr;
+}
+
+}  // namespace
+
+std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
+                                          std::vector<SqlFileError>* errors) {
+  std::vector<SqlStatement> out;
+  const size_t nul = text.find('\0');
+  if (nul != absl::string_view::npos) {
+    errors->push_back({"holds a NUL byte", static_cast<int>(nul)});
+    return out;
+  }
+  ShapeError parse_error;
+  std::optional<Struct> tree = Parse(std::string(text), 0, text.size(), &parse_error);
+  if (!tree.has_value()) {
+    errors->push_back({parse_error.message, parse_error.offset});
+    return out;
+  }
+  const Value* stmts = Field(*tree, "stmts");
+  if (stmts == nullptr) return out;
+  for (const Value& raw : stmts->list_value().values()) {
+    const Struct& r = raw.struct_value();
+    const Value* loc = Field(r, "stmt_location");
+    const Value* len = Field(r, "stmt_len");
+    size_t start = loc == nullptr ? 0 : static_cast<size_t>(loc->number_value());
+    size_t end = len == nullptr || len->number_value() == 0
+                     ? text.size()
+                     : start + static_cast<size_t>(len->number_value());
+    end = std::min(end, text.size());
+    while (start < end && absl::ascii_isspace(static_cast<unsigned char>(text[start]))) ++start;
+    SqlStatement st;
+    st.offset = static_cast<int>(start);
+    st.text = std::string(absl::StripTrailingAsciiWhitespace(text.substr(start, end - start)));
+    if (absl::EndsWith(st.text, ";")) st.text.pop_back();
+    auto fail = [&](const std::string& message) {
+      errors->push_back({message, static_cast<int>(start)});
+    };
+    const Value* stmt = Field(r, "stmt");
+    if (stmt == nullptr) continue;
+    const std::string node = NodeType(*stmt);
+    const Struct& body = NodeBody(*stmt);
+    // A relation the statement creates or changes: never schema-qualified.
+    auto relation = [&](const Struct* rel, const char* what) -> std::string {
+      if (rel == nullptr) return "";
+      const std::string schema = Str(*rel, "schemaname");
+      const std::string name = Str(*rel, "relname");
+      if (!schema.empty()) {
+        fail(absl::StrCat(what, " \"", schema, ".", name,
+                          "\" is qualified with a schema: a registry's objects are created in "
+                          "its target schema; write \"",
+                          name, "\""));
+      }
+      return name;
+    };
+    // A name given as a list of parts (types, functions).
+    auto unqualified = [&](const Value* names, const char* what) -> std::string {
+      std::vector<std::string> parts;
+      if (names != nullptr) {
+        for (const Value& part : names->list_value().values()) {
+          if (NodeType(part) == "String") parts.push_back(Str(NodeBody(part), "sval"));
+        }
+      }
+      if (parts.size() > 1) {
+        fail(absl::StrCat(what, " \"", absl::StrJoin(parts, "."),
+                          "\" is qualified with a schema: a registry's objects are created in "
+                          "its target schema; write \"",
+                          parts.back(), "\""));
+      }
+      return parts.empty() ? "" : parts.back();
+    };
+    std::set<std::string> reads;
+    if (node == "CreateStmt") {
+      st.kind = SqlStatementKind::kTable;
+      const Struct* rel = Child(body, "relation");
+      st.name = relation(rel, "table");
+      if (rel != nullptr && Str(*rel, "relpersistence") == "t") {
+        fail(absl::StrCat("table \"", st.name,
+                          "\" is temporary: a registry declares lasting "
+                          "tables"));
+      }
+    } else if (node == "IndexStmt") {
+      st.kind = SqlStatementKind::kIndex;
+      st.table = relation(Child(body, "relation"), "table");
+      st.name = Str(body, "idxname");
+      if (st.name.empty()) fail("CREATE INDEX must name its index");
+      if (Field(body, "concurrent") != nullptr) {
+        fail(
+            "CREATE INDEX CONCURRENTLY cannot be canonicalized (it cannot run in a "
+            "transaction): drop CONCURRENTLY; ONLINE mode builds indexes concurrently");
+      }
+    } else if (node == "AlterTableStmt") {
+      st.table = relation(Child(body, "relation"), "table");
+      const Value* cmds = Field(body, "cmds");
+      bool only_constraints = cmds != nullptr && cmds->list_value().values_size() > 0;
+      bool foreign = false;
+      if (cmds != nullptr) {
+        for (const Value& cmd : cmds->list_value().values()) {
+          const Struct& c = NodeBody(cmd);
+          if (NodeType(cmd) != "AlterTableCmd" || Str(c, "subtype") != "AT_AddConstraint") {
+            only_constraints = false;
+            continue;
+          }
+          const Value* def = Field(c, "def");
+          if (def != nullptr && NodeType(*def) == "Constraint" &&
+              Str(NodeBody(*def), "contype") == "CONSTR_FOREIGN") {
+            foreign = true;
+          }
+        }
+      }
+      if (!only_constraints || Str(body, "objtype") != "OBJECT_TABLE") {
+        fail(absl::StrCat("ALTER ", Str(body, "objtype") == "OBJECT_TABLE" ? "TABLE" : "...",
+                          " other than ADD CONSTRAINT is not allowed: ", kAllowlist));
+      }
+      st.kind = foreign ? SqlStatementKind::kForeignKey : SqlStatementKind::kConstraint;
+    } else if (node == "CreateEnumStmt") {
+      st.kind = SqlStatementKind::kEnum;
+      st.name = unqualified(Field(body, "typeName"), "type");
+      const Value* vals = Field(body, "vals");
+      if (vals != nullptr) {
+        for (const Value& v : vals->list_value().values()) {
+          st.values.push_back(Str(NodeBody(v), "sval"));
+        }
+      }
+    } else if (node == "CreateSeqStmt") {
+      st.kind = SqlStatementKind::kSequence;
+      st.name = relation(Child(body, "sequence"), "sequence");
+    } else if (node == "CreateFunctionStmt") {
+      st.kind = SqlStatementKind::kFunction;
+      st.name = unqualified(Field(body, "funcname"), "function");
+      std::string language;
+      const Value* options = Field(body, "options");
+      if (options != nullptr) {
+        for (const Value& o : options->list_value().values()) {
+          const Struct& d = NodeBody(o);
+          if (Str(d, "defname") != "language") continue;
+          const Value* arg = Field(d, "arg");
+          if (arg != nullptr) language = absl::AsciiStrToLower(Str(NodeBody(*arg), "sval"));
+        }
+      }
+      if (language != "sql" && language != "plpgsql") {
+        fail(absl::StrCat("function \"", st.name, "\" is in language \"", language,
+                          "\"; a registry declares only sql and plpgsql functions (trusted "
+                          "languages: C and untrusted languages run outside the database's "
+                          "control)"));
+      }
+      auto type_names = [&](const Struct* type) {
+        if (type == nullptr) return;
+        const Value* names = Field(*type, "names");
+        if (names == nullptr || names->list_value().values_size() == 0) return;
+        const Value& last = names->list_value().values(names->list_value().values_size() - 1);
+        reads.insert(Str(NodeBody(last), "sval"));
+      };
+      const Value* params = Field(body, "parameters");
+      if (params != nullptr) {
+        for (const Value& p : params->list_value().values()) {
+          type_names(Child(NodeBody(p), "argType"));
+        }
+      }
+      type_names(Child(body, "returnType"));
+    } else if (node == "ViewStmt") {
+      st.kind = SqlStatementKind::kView;
+      st.name = relation(Child(body, "view"), "view");
+      const Value* query = Field(body, "query");
+      if (query != nullptr) CollectRelations(*query, &reads);
+    } else if (node == "CreateTableAsStmt") {
+      const Struct* into = Child(body, "into");
+      if (Str(body, "objtype") != "OBJECT_MATVIEW" || into == nullptr) {
+        fail(absl::StrCat("CREATE TABLE ... AS runs a query: ", kAllowlist));
+      } else {
+        st.kind = SqlStatementKind::kMaterializedView;
+        st.name = relation(Child(*into, "rel"), "materialized view");
+        if (Field(*into, "skipData") == nullptr) {
+          fail(absl::StrCat("materialized view \"", st.name,
+                            "\" must be declared WITH NO DATA: its query must not run when "
+                            "the registry is read (Initialize fills it)"));
+        }
+        const Value* query = Field(body, "query");
+        if (query != nullptr) CollectRelations(*query, &reads);
+      }
+    } else if (node == "CreateTrigStmt") {
+      st.kind = SqlStatementKind::kTrigger;
+      st.table = relation(Child(body, "relation"), "table");
+      st.name = Str(body, "trigname");
+    } else if (node == "CreateExtensionStmt") {
+      st.kind = SqlStatementKind::kExtension;
+      st.name = Str(body, "extname");
+      const Value* options = Field(body, "options");
+      if (options != nullptr) {
+        for (const Value& o : options->list_value().values()) {
+          const Struct& d = NodeBody(o);
+          const Value* arg = Field(d, "arg");
+          if (Str(d, "defname") == "schema" && arg != nullptr) {
+            st.values.push_back(Str(NodeBody(*arg), "sval"));
+          } else {
+            fail(absl::StrCat("CREATE EXTENSION takes only a SCHEMA option here"));
+          }
+        }
+      }
+    } else if (node == "CommentStmt") {
+      st.kind = SqlStatementKind::kComment;
+      const std::string objtype = Str(body, "objtype");
+      const Value* object = Field(body, "object");
+      size_t parts = 0;
+      if (object != nullptr && object->kind_case() == Value::kStructValue) {
+        const std::string object_node = NodeType(*object);
+        const Value* names = object_node == "List"             ? Field(NodeBody(*object), "items")
+                             : object_node == "ObjectWithArgs" ? Field(NodeBody(*object), "objname")
+                             : object_node == "TypeName"       ? Field(NodeBody(*object), "names")
+                                                               : nullptr;
+        if (object_node == "String") parts = 1;
+        if (names != nullptr) parts = static_cast<size_t>(names->list_value().values_size());
+      }
+      // Parts an unqualified name has: COLUMN t.c, TRIGGER/CONSTRAINT t.x.
+      static const auto* const kParts = new std::map<std::string, size_t>{
+          {"OBJECT_TABLE", 1},    {"OBJECT_VIEW", 1},         {"OBJECT_MATVIEW", 1},
+          {"OBJECT_INDEX", 1},    {"OBJECT_SEQUENCE", 1},     {"OBJECT_TYPE", 1},
+          {"OBJECT_FUNCTION", 1}, {"OBJECT_PROCEDURE", 1},    {"OBJECT_COLUMN", 2},
+          {"OBJECT_TRIGGER", 2},  {"OBJECT_TABCONSTRAINT", 2}};
+      auto it = kParts->find(objtype);
+      if (it == kParts->end()) {
+        fail(absl::StrCat("COMMENT ON ", objtype,
+                          " is not allowed: comments on tables, columns, "
+                          "views, indexes, sequences, types, functions, triggers and "
+                          "constraints only"));
+      } else if (parts > it->second) {
+        fail(
+            "COMMENT ON names its object with a schema: a registry's objects are in its target "
+            "schema; drop the qualification");
+      }
+    } else {
+      fail(absl::StrCat(StatementName(node), " is not allowed: ", kAllowlist));
+      continue;
+    }
+    st.reads.assign(reads.begin(), reads.end());
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+namespace {
+
+void StripLocations(Value* v) {
+  switch (v->kind_case()) {
+    case Value::kStructValue: {
+      auto* fields = v->mutable_struct_value()->mutable_fields();
+      for (const char* name : {"location", "stmt_location", "stmt_len"}) fields->erase(name);
+      for (auto& [name, child] : *fields) StripLocations(&child);
+      return;
+    }
+    case Value::kListValue:
+      for (Value& child : *v->mutable_list_value()->mutable_values()) StripLocations(&child);
+      return;
+    default:
+      return;
+  }
+}
+
+// A deterministic text of `v`: object keys sorted (a Struct's map has no
+// order of its own).
+void AppendCanonical(const Value& v, std::string* out) {
+  switch (v.kind_case()) {
+    case Value::kStructValue: {
+      std::map<std::string, const Value*> sorted;
+      for (const auto& [name, child] : v.struct_value().fields()) sorted[name] = &child;
+      out->push_back('{');
+      for (const auto& [name, child] : sorted) {
+        absl::StrAppend(out, name, ":");
+        AppendCanonical(*child, out);
+        out->push_back(',');
+      }
+      out->push_back('}');
+      return;
+    }
+    case Value::kListValue:
+      out->push_back('[');
+      for (const Value& child : v.list_value().values()) {
+        AppendCanonical(child, out);
+        out->push_back(',');
+      }
+      out->push_back(']');
+      return;
+    case Value::kStringValue:
+      absl::StrAppend(out, v.string_value().size(), "'", v.string_value());
+      return;
+    case Value::kNumberValue:
+      absl::StrAppend(out, v.number_value());
+      return;
+    case Value::kBoolValue:
+      out->append(v.bool_value() ? "true" : "false");
+      return;
+    default:
+      out->append("null");
+      return;
+  }
+}
+
+}  // namespace
+
+std::string NormalizedStatement(absl::string_view sql) {
+  ShapeError error;
+  std::optional<Struct> tree = Parse(std::string(sql), 0, sql.size(), &error);
+  if (!tree.has_value()) return "";
+  Value root;
+  *root.mutable_struct_value() = *std::move(tree);
+  StripLocations(&root);
+  std::string out;
+  AppendCanonical(root, &out);
+  return out;
+}
 
 std::vector<std::string> UnqualifiedRelations(absl::string_view query) {
   ShapeError error;

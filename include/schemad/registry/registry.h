@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "schemad/ddl/ddl.h"
 #include "schemad/model/model.h"
+#include "schemad/sqlparse/shape.h"
 
 namespace schemad {
 
@@ -25,9 +26,22 @@ struct RegistrySource {
   std::string content;
 };
 
+// A statement of a registry's .sql file (see ClassifySqlFile): run as it
+// is when canonicalizing, never on the target.
+struct RegistryStatement {
+  SqlStatement statement;
+  // "file:line:col" of its first character.
+  std::string source;
+  // Its parse tree without locations (formatting does not change it).
+  std::string normalized;
+};
+
 struct Registry {
-  // Validated, sorted; definitions as the registry spells them.
+  // Validated, sorted; definitions as the registry spells them. Enum types
+  // and extensions declared in SQL files are here too.
   Schema schema;
+  // The other statements of SQL files, in file (name) and statement order.
+  std::vector<RegistryStatement> sql;
   // Fingerprint of everything the registry declares (not of formatting).
   std::string fingerprint;
   // Where it came from: a directory, or "embedded:docbot".
@@ -37,7 +51,7 @@ struct Registry {
 // Returns the docbot registry compiled into the binary.
 const std::vector<RegistrySource>& EmbeddedDocbotRegistry();
 
-// Reads every *.textproto and *.json file of `dir` (not recursive), sorted
+// Reads every *.textproto, *.json and *.sql file of `dir` (not recursive), sorted
 // by name, following symbolic links; entries whose name starts with '.' are
 // ignored. NOT_FOUND when `dir` is missing; INVALID_ARGUMENT when it holds
 // no registry file, or, naming the entry, when a registry entry is a

@@ -75,6 +75,60 @@ std::optional<TriggerParts> ParseTriggerDefinition(absl::string_view definition)
 // the text does not parse.
 std::vector<std::string> UnqualifiedRelations(absl::string_view query);
 
+// --- registry files in SQL ---------------------------------------------------
+
+// What a statement of a SQL registry file declares: the allowlist.
+enum class SqlStatementKind {
+  kExtension,
+  kEnum,
+  kSequence,
+  kFunction,
+  kTable,
+  kIndex,
+  // ALTER TABLE ... ADD CONSTRAINT (other than a foreign key).
+  kConstraint,
+  kForeignKey,
+  kView,
+  kMaterializedView,
+  kTrigger,
+  kComment,
+};
+
+// One statement of a SQL file, classified by PostgreSQL's grammar.
+struct SqlStatement {
+  // Byte offset of its first character in the file, and its text (without
+  // the terminating semicolon).
+  int offset = 0;
+  std::string text;
+  SqlStatementKind kind = SqlStatementKind::kTable;
+  // The object it creates (for constraints, comments: "").
+  std::string name;
+  // The table an index, constraint or trigger belongs to.
+  std::string table;
+  // Views: the relations the query reads unqualified. Functions: the type
+  // names their arguments and result use.
+  std::vector<std::string> reads;
+  // Enums: their labels. Extensions: [schema] when one is named.
+  std::vector<std::string> values;
+};
+
+struct SqlFileError {
+  std::string message;
+  int offset = -1;  // into the file; -1 when none
+};
+
+// Splits and classifies `text` (a registry's .sql file). Statements off the
+// allowlist, objects named with a schema, temporary tables, concurrent
+// index builds, materialized views not declared WITH NO DATA and functions
+// in languages other than sql and plpgsql are errors (every one is
+// reported); nothing is run.
+std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
+                                          std::vector<SqlFileError>* errors);
+
+// The statement's parse tree without locations: equal for statements that
+// differ only in formatting and comments. "" when it does not parse.
+std::string NormalizedStatement(absl::string_view sql);
+
 struct LineColumn {
   int line = 1;    // 1-based
   int column = 1;  // 1-based, in bytes
