@@ -4,7 +4,7 @@
 //   schemad check   [--registry DIR] [--database-url URL]
 //                              validate a registry (and, with a database,
 //                              let PostgreSQL check its SQL); exit 1 if bad
-//   schemad inspect --database-url URL --out DIR [--schema S]
+//   schemad inspect --database-url URL --out DIR [--schema S] [--format textproto|sql]
 //                              write registry files for what a database has
 //
 // Every flag can also come from the environment as SCHEMAD_<FLAG> (upper
@@ -83,6 +83,9 @@ ABSL_FLAG(int, index_build_workers, 0,
           "(max_parallel_maintenance_workers); 0 keeps a build to one core, leaving the others "
           "to the application.");
 ABSL_FLAG(std::string, out, "", "inspect: directory to write registry files into.");
+ABSL_FLAG(std::string, format, "textproto",
+          "inspect: textproto (one .textproto file per table) or sql (one .sql file per table, "
+          "and files of their own for types, sequences, functions, views and foreign keys).");
 ABSL_FLAG(bool, replace, false,
           "inspect: replace --out when it exists and is not empty (written beside it, then "
           "swapped in).");
@@ -95,7 +98,7 @@ constexpr char kUsage[] =
     "Usage:\n"
     "  schemad serve [--listen ADDR] [--database-url URL] [--registry DIR] [flags]\n"
     "  schemad check [--registry DIR] [--database-url URL]\n"
-    "  schemad inspect --database-url URL --out DIR [--schema NAME]\n\n"
+    "  schemad inspect --database-url URL --out DIR [--schema NAME] [--format textproto|sql]\n\n"
     "Every flag is also read from SCHEMAD_<FLAG> (e.g. SCHEMAD_TOKENS_FILE); the database\n"
     "URL also from DATABASE_URL. Exit codes: 0 ok, 1 invalid registry or failure, 2 usage.";
 
@@ -248,6 +251,11 @@ int Inspect() {
     std::cerr << "schemad: " << db.status().message() << "\n";
     return 2;
   }
+  const std::string format = absl::GetFlag(FLAGS_format);
+  if (format != "textproto" && format != "sql") {
+    std::cerr << "schemad inspect: --format is textproto or sql, not \"" << format << "\"\n";
+    return 2;
+  }
   Registry target;
   target.schema.name = absl::GetFlag(FLAGS_schema).empty() ? "public" : absl::GetFlag(FLAGS_schema);
   Engine engine(db->get(), target);
@@ -264,8 +272,10 @@ int Inspect() {
     if (e.schema == live->name) own.push_back({e.name, "", ""});
   }
   live->extensions = own;
-  absl::StatusOr<std::vector<std::string>> written =
-      WriteRegistryDir(*live, out, {.replace = absl::GetFlag(FLAGS_replace)});
+  absl::StatusOr<std::vector<std::string>> written = WriteRegistryDir(
+      *live, out,
+      {.replace = absl::GetFlag(FLAGS_replace),
+       .format = format == "sql" ? RegistryFormat::kSql : RegistryFormat::kTextproto});
   if (!written.ok()) {
     std::cerr << "schemad inspect: " << written.status().message() << "\n";
     return 1;

@@ -882,6 +882,9 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
       case SqlStatementKind::kSequence:
         add(kSequences, st.text, rs.source, absl::StrCat("sequence ", st.name));
         break;
+      case SqlStatementKind::kSequenceOwner:
+        add(kSequenceOwners, st.text, rs.source, absl::StrCat("owner of sequence ", st.name));
+        break;
       case SqlStatementKind::kFunction: {
         bool late = false;
         for (const std::string& type : st.reads) late = late || relations.count(type) > 0;

@@ -66,6 +66,7 @@ std::string QuoteIdent(absl::string_view name) {
 }
 
 std::string QualifiedName(absl::string_view schema, absl::string_view name) {
+  if (schema.empty()) return QuoteIdent(name);
   return absl::StrCat(QuoteIdent(schema), ".", QuoteIdent(name));
 }
 

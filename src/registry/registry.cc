@@ -1005,10 +1005,11 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         v.CheckName(st.name, rs.source, "function");
         break;
       case SqlStatementKind::kTrigger:
-        v.CheckName(st.name, rs.source, "trigger");
+        if (!st.name.empty()) v.CheckName(st.name, rs.source, "trigger");
         break;
       case SqlStatementKind::kConstraint:
       case SqlStatementKind::kForeignKey:
+      case SqlStatementKind::kSequenceOwner:
       case SqlStatementKind::kComment:
         break;
     }

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
 #include "schemad/common/identifier.h"
+#include "schemad/ddl/ddl.h"
 #include "schemad/registry/registry.h"
 #include "schemad/sqlparse/shape.h"
 #include "schemad/v1/registry.pb.h"
@@ -206,7 +207,7 @@ void FillTable(const Table& t, pb::Table* out) {
 // why it is injective. The names kept as they are hold only lowercase ASCII
 // letters, digits and '_', and the encoded ones only those too, so no two
 // differ by case alone.
-std::string TableFileName(const std::string& name) {
+std::string TableFileName(const std::string& name, const char* extension = ".textproto") {
   bool plain = !name.empty() && name.size() <= kMaxIdentifierBytes &&
                absl::ascii_islower(static_cast<unsigned char>(name[0])) && name != "registry" &&
                !absl::StartsWith(name, "t_x");
@@ -214,8 +215,8 @@ std::string TableFileName(const std::string& name) {
     const unsigned char u = static_cast<unsigned char>(c);
     plain = plain && (absl::ascii_islower(u) || absl::ascii_isdigit(u) || c == '_');
   }
-  if (plain) return absl::StrCat(name, ".textproto");
-  return absl::StrCat("t_x", absl::BytesToHexString(name), ".textproto");
+  if (plain) return absl::StrCat(name, extension);
+  return absl::StrCat("t_x", absl::BytesToHexString(name), extension);
 }
 
 // `text` made safe inside a '#' comment: a line break would end the comment
@@ -334,6 +335,135 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema
   return names;
 }
 
+// Creates `path`, which must not exist, holding `content`.
+absl::Status WriteText(const std::string& content, const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("creating ", path.string()));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      return absl::ErrnoToStatus(error, absl::StrCat("writing ", path.string()));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("writing ", path.string()));
+  return absl::OkStatus();
+}
+
+// `table` as a SQL registry declares it: serial columns (whose sequence
+// has the implicit name) as serial types.
+Table AsDeclared(const Table& table) {
+  Table out = table;
+  for (Column& c : out.columns) {
+    if (c.serial_sequence.empty() ||
+        c.serial_sequence != absl::StrCat(table.name, "_", c.name, "_seq")) {
+      continue;
+    }
+    const std::string serial = c.type == "bigint"     ? "bigserial"
+                               : c.type == "integer"  ? "serial"
+                               : c.type == "smallint" ? "smallserial"
+                                                      : "";
+    if (serial.empty()) continue;
+    c.type = serial;
+    c.default_expr.clear();
+  }
+  return out;
+}
+
+// The registry files of `schema` as SQL into the empty directory `dir`.
+absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& schema,
+                                                               const std::filesystem::path& dir) {
+  std::vector<std::pair<std::string, std::string>> files;  // name, content
+  auto statements = [](const std::vector<std::string>& list, const std::string& header) {
+    std::string out = absl::StrCat("-- ", header, ", written by schemad inspect.\n");
+    for (const std::string& s : list) absl::StrAppend(&out, "\n", s, ";\n");
+    return out;
+  };
+  pb::RegistryFile settings;
+  settings.mutable_registry()->set_schema(schema.name);
+  for (const std::string& pattern : schema.ignore) settings.mutable_registry()->add_ignore(pattern);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(settings, &text);
+  files.push_back(
+      {"registry.textproto",
+       absl::StrCat("# Registry-wide declarations, written by schemad inspect.\n", text)});
+  std::vector<std::string> types;
+  for (const Extension& e : schema.extensions) types.push_back(CreateExtensionSql(e));
+  for (const EnumType& e : schema.enums) types.push_back(CreateEnumSql("", e));
+  if (!types.empty()) files.push_back({"_types.sql", statements(types, "Extensions and types")});
+  std::vector<std::string> sequences;
+  for (const Sequence& q : schema.sequences) {
+    sequences.push_back(CreateSequenceSql("", q));
+    if (!q.owned_by_table.empty()) sequences.push_back(SequenceOwnedBySql("", q));
+  }
+  if (!sequences.empty()) files.push_back({"_sequences.sql", statements(sequences, "Sequences")});
+  std::vector<std::string> functions;
+  for (const Function& f : schema.functions) {
+    functions.push_back(FunctionSql("", f, false, true));
+    if (!f.comment.empty()) {
+      functions.push_back(CommentSql(f.procedure ? "PROCEDURE" : "FUNCTION",
+                                     absl::StrCat(QuoteIdent(f.name), "(", f.identity, ")"),
+                                     f.comment));
+    }
+  }
+  if (!functions.empty()) {
+    files.push_back({"_functions.sql", statements(functions, "Functions and procedures")});
+  }
+  std::vector<std::string> foreign_keys;
+  for (const Table& original : schema.tables) {
+    const Table t = AsDeclared(original);
+    std::vector<std::string> list = {CreateTableSql("", t)};
+    for (const Constraint& c : t.constraints) {
+      if (c.kind == ConstraintKind::kForeignKey) {
+        foreign_keys.push_back(AddConstraintSql("", t.name, c));
+      } else if (AddedAfterCreateTable(t, c)) {
+        list.push_back(AddConstraintSql("", t.name, c));
+      }
+    }
+    for (const Index& i : t.indexes) list.push_back(CreateIndexSql("", t.name, i));
+    for (const Trigger& g : t.triggers) {
+      list.push_back(g.definition);
+      if (g.enabled != TriggerEnabled::kEnabled) list.push_back(TriggerEnabledSql("", g));
+      if (!g.comment.empty()) {
+        list.push_back(CommentSql(
+            "TRIGGER", absl::StrCat(QuoteIdent(g.name), " ON ", QuoteIdent(t.name)), g.comment));
+      }
+    }
+    if (!t.comment.empty()) list.push_back(CommentSql("TABLE", QuoteIdent(t.name), t.comment));
+    for (const Column& c : t.columns) {
+      if (c.comment.empty()) continue;
+      list.push_back(CommentSql("COLUMN", absl::StrCat(QuoteIdent(t.name), ".", QuoteIdent(c.name)),
+                                c.comment));
+    }
+    files.push_back({TableFileName(t.name, ".sql"),
+                     statements(list, absl::StrCat("Table \"", CommentText(t.name), "\""))});
+  }
+  std::vector<std::string> views;
+  for (const View* v : ViewsInDependencyOrder(schema)) {
+    views.push_back(CreateViewSql("", *v, /*or_replace=*/false, /*with_data=*/false));
+    for (const Index& i : v->indexes) views.push_back(CreateIndexSql("", v->name, i));
+    if (!v->comment.empty()) {
+      views.push_back(CommentSql(v->materialized ? "MATERIALIZED VIEW" : "VIEW",
+                                 QuoteIdent(v->name), v->comment));
+    }
+  }
+  if (!views.empty()) files.push_back({"_views.sql", statements(views, "Views")});
+  if (!foreign_keys.empty()) {
+    files.push_back({"_foreign_keys.sql", statements(foreign_keys, "Foreign keys")});
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, content] : files) {
+    absl::Status status = WriteText(content, dir / name);
+    if (!status.ok()) return status;
+    names.push_back(name);
+  }
+  return names;
+}
+
 // 0777 less the process's umask, read without changing it (Linux keeps it
 // in /proc/self/status); 0755 if it cannot be read.
 std::filesystem::perms DefaultDirectoryPerms() {
@@ -433,7 +563,9 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryDir(const Schema& schema,
     return absl::ErrnoToStatus(ec.value(),
                                absl::StrCat("setting permissions of ", fresh->string()));
   }
-  absl::StatusOr<std::vector<std::string>> names = WriteRegistryFiles(schema, *fresh);
+  absl::StatusOr<std::vector<std::string>> names = options.format == RegistryFormat::kSql
+                                                       ? WriteSqlRegistryFiles(schema, *fresh)
+                                                       : WriteRegistryFiles(schema, *fresh);
   if (!names.ok()) {
     discard(*fresh);
     return names.status();

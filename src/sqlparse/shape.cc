@@ -413,7 +413,8 @@ namespace {
 
 const char* kAllowlist =
     "a registry file holds only CREATE TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD "
-    "CONSTRAINT, CREATE TYPE ... AS ENUM, CREATE SEQUENCE, CREATE [OR REPLACE] VIEW, CREATE "
+    "CONSTRAINT | ENABLE/DISABLE TRIGGER, CREATE TYPE ... AS ENUM, CREATE SEQUENCE, ALTER "
+    "SEQUENCE ... OWNED BY, CREATE [OR REPLACE] VIEW, CREATE "
     "MATERIALIZED VIEW ... WITH NO DATA, CREATE [OR REPLACE] FUNCTION | PROCEDURE | TRIGGER, "
     "CREATE EXTENSION and COMMENT ON";
 
@@ -551,11 +552,17 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
       st.table = relation(Child(body, "relation"), "table");
       const Value* cmds = Field(body, "cmds");
       bool only_constraints = cmds != nullptr && cmds->list_value().values_size() > 0;
+      bool only_trigger_states = only_constraints;
       bool foreign = false;
       if (cmds != nullptr) {
         for (const Value& cmd : cmds->list_value().values()) {
           const Struct& c = NodeBody(cmd);
-          if (NodeType(cmd) != "AlterTableCmd" || Str(c, "subtype") != "AT_AddConstraint") {
+          const std::string subtype = Str(c, "subtype");
+          if (subtype != "AT_EnableTrig" && subtype != "AT_DisableTrig" &&
+              subtype != "AT_EnableReplicaTrig" && subtype != "AT_EnableAlwaysTrig") {
+            only_trigger_states = false;
+          }
+          if (NodeType(cmd) != "AlterTableCmd" || subtype != "AT_AddConstraint") {
             only_constraints = false;
             continue;
           }
@@ -566,11 +573,14 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
           }
         }
       }
-      if (!only_constraints || Str(body, "objtype") != "OBJECT_TABLE") {
-        fail(absl::StrCat("ALTER ", Str(body, "objtype") == "OBJECT_TABLE" ? "TABLE" : "...",
-                          " other than ADD CONSTRAINT is not allowed: ", kAllowlist));
+      if ((!only_constraints && !only_trigger_states) || Str(body, "objtype") != "OBJECT_TABLE") {
+        fail(absl::StrCat(
+            "ALTER ", Str(body, "objtype") == "OBJECT_TABLE" ? "TABLE" : "...",
+            " other than ADD CONSTRAINT or ENABLE/DISABLE TRIGGER is not allowed: ", kAllowlist));
       }
-      st.kind = foreign ? SqlStatementKind::kForeignKey : SqlStatementKind::kConstraint;
+      st.kind = only_trigger_states ? SqlStatementKind::kTrigger
+                : foreign           ? SqlStatementKind::kForeignKey
+                                    : SqlStatementKind::kConstraint;
     } else if (node == "CreateEnumStmt") {
       st.kind = SqlStatementKind::kEnum;
       st.name = unqualified(Field(body, "typeName"), "type");
@@ -579,6 +589,20 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
         for (const Value& v : vals->list_value().values()) {
           st.values.push_back(Str(NodeBody(v), "sval"));
         }
+      }
+    } else if (node == "AlterSeqStmt") {
+      // Only OWNED BY: the column a sequence belongs to.
+      st.kind = SqlStatementKind::kSequenceOwner;
+      st.name = relation(Child(body, "sequence"), "sequence");
+      const Value* options = Field(body, "options");
+      bool only_owner = options != nullptr && options->list_value().values_size() > 0;
+      if (options != nullptr) {
+        for (const Value& o : options->list_value().values()) {
+          only_owner = only_owner && Str(NodeBody(o), "defname") == "owned_by";
+        }
+      }
+      if (!only_owner) {
+        fail(absl::StrCat("ALTER SEQUENCE other than OWNED BY is not allowed: ", kAllowlist));
       }
     } else if (node == "CreateSeqStmt") {
       st.kind = SqlStatementKind::kSequence;

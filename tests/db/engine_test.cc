@@ -659,14 +659,17 @@ namespace {
 void ExpectInspectRoundTrips(testing::TestDb& db, Engine& engine) {
   absl::StatusOr<Schema> live = engine.Inspect(Deadline());
   ASSERT_TRUE(live.ok()) << live.status();
-  const std::string dir = testing::TempDir() + "/inspected";
-  ASSERT_TRUE(WriteRegistryDir(*live, dir).ok());
-  absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
-  ASSERT_TRUE(inspected.ok()) << inspected.status();
-  Engine again(db.pool(), *inspected);
-  absl::StatusOr<StatusResult> round = again.Status(Deadline());
-  ASSERT_TRUE(round.ok()) << round.status();
-  EXPECT_EQ(round->state, SyncState::kInSync);
+  for (RegistryFormat format : {RegistryFormat::kTextproto, RegistryFormat::kSql}) {
+    const std::string dir = testing::TempDir() + "/inspected";
+    ASSERT_TRUE(WriteRegistryDir(*live, dir, {.format = format}).ok());
+    absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
+    ASSERT_TRUE(inspected.ok()) << inspected.status();
+    Engine again(db.pool(), *inspected);
+    absl::StatusOr<DiffResult> round = again.Diff(Deadline());
+    ASSERT_TRUE(round.ok()) << round.status();
+    EXPECT_THAT(DescribeDifferences(round->differences), IsEmpty())
+        << (format == RegistryFormat::kSql ? "as SQL" : "as textproto");
+  }
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ inline constexpr size_t kMaxIdentifierBytes = 63;
 // Returns `name` quoted as a SQL identifier when it needs quoting.
 std::string QuoteIdent(absl::string_view name);
 
-// Returns "schema.name", each part quoted as needed.
+// Returns "schema.name", each part quoted as needed; just the name for an
+// empty schema (SQL registry files name objects unqualified).
 std::string QualifiedName(absl::string_view schema, absl::string_view name);
 
 // Returns `value` as a SQL string literal ('...' with quotes doubled; E'...'

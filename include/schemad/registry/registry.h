@@ -77,9 +77,18 @@ absl::Status CheckTargetSchemaName(const std::string& name);
 // fingerprint updated. No-op for an empty name.
 Registry WithSchema(Registry registry, const std::string& schema_name);
 
+enum class RegistryFormat { kTextproto, kSql };
+
 struct WriteRegistryOptions {
   // Replace `dir` when it exists and is not empty. Default: refuse.
   bool replace = false;
+  // kSql: registry.textproto with the registry-wide settings, one
+  // <table>.sql per table (CREATE TABLE, its constraints, indexes,
+  // triggers and comments), and _types.sql (extensions, enum types),
+  // _sequences.sql, _functions.sql, _views.sql and _foreign_keys.sql; the
+  // file names of tables follow the textproto mapping, and never begin
+  // with "_".
+  RegistryFormat format = RegistryFormat::kTextproto;
 };
 
 // Writes `schema` as registry files into `dir`: registry.textproto with the

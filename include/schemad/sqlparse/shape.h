@@ -82,6 +82,8 @@ enum class SqlStatementKind {
   kExtension,
   kEnum,
   kSequence,
+  // ALTER SEQUENCE ... OWNED BY.
+  kSequenceOwner,
   kFunction,
   kTable,
   kIndex,
@@ -90,6 +92,7 @@ enum class SqlStatementKind {
   kForeignKey,
   kView,
   kMaterializedView,
+  // CREATE TRIGGER, and ALTER TABLE ... ENABLE / DISABLE TRIGGER.
   kTrigger,
   kComment,
 };
