@@ -322,7 +322,8 @@ std::map<std::string, std::string> HeldLocks(testing::TestDb& db, int pid) {
   for (const auto& row : db.Query(absl::StrCat(
            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-           "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') AND l.granted AND l.pid = ",
+           "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i', 'v', 'm') AND l.granted AND "
+           "l.pid = ",
            pid))) {
     const std::string relation = row[0].as<std::string>();
     const std::string mode = row[1].as<std::string>();
@@ -395,6 +396,76 @@ TEST(OnlineTest, DeclaredLocksAreTheLocksPostgresTakes) {
   }
   EXPECT_EQ(TemporaryObjects(*db), 0);
   absl::StatusOr<StatusResult> status = engine.Status(Deadline(), ApplyMode::kOnline);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync) << "the plan's SQL, run by hand, converges";
+}
+
+// The statements of views, functions, triggers and comments take the locks
+// their steps declare (CREATE TRIGGER: SHARE ROW EXCLUSIVE; COMMENT: SHARE
+// UPDATE EXCLUSIVE; replacing or dropping a view: ACCESS EXCLUSIVE on it;
+// a function: none; REINDEX after an IMMUTABLE function changes: SHARE).
+TEST(OnlineTest, DeclaredLocksOfViewsFunctionsTriggersAndCommentsAreTheLocksPostgresTakes) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE FUNCTION norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(t)';
+CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TABLE items (id integer PRIMARY KEY, name text);
+CREATE INDEX ix_items_norm ON items (norm(name));
+CREATE VIEW v_items AS SELECT id FROM items;
+CREATE VIEW v_old AS SELECT name FROM items;
+CREATE TRIGGER trg_old BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION stamp();
+CREATE TRIGGER trg_on BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION stamp();
+)sql");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(
+function { name: "norm" arguments: "t text" returns: "text" language: "sql" body: "SELECT upper(t)" volatility: VOLATILITY_IMMUTABLE }
+function { name: "stamp" returns: "trigger" language: "plpgsql" body: "BEGIN RETURN NEW; END" }
+table {
+  name: "items"
+  comment: "things"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "name" type: "text" }
+  primary_key { name: "items_pkey" column: "id" }
+  index { name: "ix_items_norm" key { expression: "norm(name)" } }
+  trigger { name: "trg_new" timing: TRIGGER_TIMING_AFTER event: TRIGGER_EVENT_DELETE function: "stamp" }
+  trigger { name: "trg_on" timing: TRIGGER_TIMING_BEFORE event: TRIGGER_EVENT_UPDATE for_each_row: true function: "stamp" enabled: TRIGGER_DISABLED }
+}
+view { name: "v_items" query: "SELECT id, name FROM items" comment: "all items" }
+)reg"));
+  std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  std::set<StatementKind> kinds;
+  pqxx::connection runner(db->url());
+  const int pid = runner.backendpid();
+  {
+    pqxx::nontransaction set(runner);
+    set.exec("SET search_path = public");
+  }
+  for (const PlanStep& step : diff->plan.steps) {
+    SCOPED_TRACE(step.sql);
+    kinds.insert(step.statement);
+    std::map<std::string, std::string> declared;
+    for (const LockTaken& l : step.locks) declared[l.relation] = LockModeName(l.mode);
+    pqxx::work tx(runner);
+    tx.exec(step.sql);
+    std::map<std::string, std::string> held = HeldLocks(*db, pid);
+    tx.commit();
+    for (const auto& [relation, mode] : declared) {
+      EXPECT_EQ(held[relation], mode) << "on " << relation;
+    }
+    for (const auto& [relation, mode] : held) {
+      if (declared.count(relation) || relation == "ix_items_norm") continue;
+      EXPECT_TRUE(mode == "AccessShareLock" || mode == "RowShareLock")
+          << relation << " held in " << mode << " but not declared";
+    }
+  }
+  for (StatementKind k :
+       {StatementKind::kCreateTrigger, StatementKind::kDropTrigger,
+        StatementKind::kAlterTriggerEnabled, StatementKind::kComment, StatementKind::kReplaceView,
+        StatementKind::kDropView, StatementKind::kCreateFunction, StatementKind::kReindex}) {
+    EXPECT_TRUE(kinds.count(k)) << "no step of kind " << static_cast<int>(k);
+  }
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->state, SyncState::kInSync) << "the plan's SQL, run by hand, converges";
 }
