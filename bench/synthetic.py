@@ -34,13 +34,32 @@ def table_text(i):
         "}\n")
 
 
-def write_registry(n, directory):
+def objects_text(i):
+    """A view, a trigger function and a trigger for table t<i>."""
+    t = f"t{i}"
+    return (
+        f'function {{ name: "touch_{t}" returns: "trigger" language: "plpgsql" '
+        f'body: "BEGIN NEW.note := coalesce(NEW.note, \'\'); RETURN NEW; END" }}\n'
+        f'view {{ name: "v_{t}" query: "SELECT id, name, amount FROM {t} WHERE state = \'a\'" }}\n')
+
+
+def trigger_text(i):
+    t = f"t{i}"
+    return (f'  trigger {{ name: "trg_{t}_touch" timing: TRIGGER_TIMING_BEFORE '
+            f'event: TRIGGER_EVENT_INSERT for_each_row: true function: "touch_{t}" }}\n')
+
+
+def write_registry(n, directory, objects=False):
+    """With `objects`, each table also gets a view, a function and a trigger."""
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "registry.textproto"), "w") as f:
         f.write(ENUM)
     for i in range(n):
         with open(os.path.join(directory, f"t{i}.textproto"), "w") as f:
-            f.write(table_text(i))
+            text = table_text(i)
+            if objects:
+                text = text[:text.rindex("}")] + trigger_text(i) + "}\n" + objects_text(i)
+            f.write(text)
 
 
 def metadata(n):

@@ -120,6 +120,7 @@ void ApplyEnvironment() {
                            "max_connections",
                            "max_concurrent_calls",
                            "out",
+                           "format",
                            "replace",
                            "default_mode",
                            "online_lock_timeout",

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -451,6 +452,181 @@ Trigger LoadTrigger(Validator& v, const SourceMap& map, int ti, int i, const pb:
   return t;
 }
 
+// One table: its columns, constraints, indexes and triggers. Names of
+// relations (the table, its indexes and constraints backed by indexes) are
+// claimed in the schema-wide namespace through `claim_relation`.
+Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
+                const std::string& schema_name,
+                const std::function<void(const std::string&, const std::string&, const char*)>&
+                    claim_relation) {
+  const std::string where = map.Where({{"table", ti}});
+  v.CheckName(t.name(), where, "table");
+  claim_relation(t.name(), where, "table");
+  Table table;
+  table.name = t.name();
+  table.comment = t.comment();
+  table.source = where;
+  std::map<std::string, std::string> columns_seen;
+  for (int ci = 0; ci < t.column_size(); ++ci) {
+    const pb::Column& c = t.column(ci);
+    const std::string cw = map.Where({{"table", ti}, {"column", ci}});
+    v.CheckName(c.name(), cw, "column");
+    if (!c.name().empty() && !columns_seen.emplace(c.name(), cw).second) {
+      v.errors.push_back(
+          absl::StrCat(cw, ": duplicate column \"", c.name(), "\" in table \"", t.name(), "\""));
+    }
+    if (c.type().empty()) {
+      v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\" has no type"));
+    }
+    if (!c.generated().empty() && !c.default_().empty()) {
+      v.errors.push_back(
+          absl::StrCat(cw, ": column \"", c.name(), "\" is generated and cannot have a default"));
+    }
+    if (c.identity() != pb::IDENTITY_NONE && (!c.default_().empty() || !c.generated().empty())) {
+      v.errors.push_back(absl::StrCat(cw, ": identity column \"", c.name(),
+                                      "\" cannot have a default or generated expression"));
+    }
+    v.CheckSql(c.type(), SqlShape::kTypeName, cw, "type");
+    v.CheckSql(c.default_(), SqlShape::kExpression, cw, "default");
+    v.CheckSql(c.generated(), SqlShape::kExpression, cw, "generated expression");
+    v.CheckSql(c.using_(), SqlShape::kExpression, cw, "using expression");
+    Column& col = table.columns.emplace_back();
+    col.name = c.name();
+    col.type = c.type();
+    col.not_null = c.not_null();
+    col.default_expr = c.default_();
+    col.identity = c.identity() == pb::IDENTITY_ALWAYS       ? Identity::kAlways
+                   : c.identity() == pb::IDENTITY_BY_DEFAULT ? Identity::kByDefault
+                                                             : Identity::kNone;
+    col.generated = c.generated();
+    col.using_expr = c.using_();
+    col.comment = c.comment();
+    col.source = cw;
+  }
+  auto check_columns = [&](const google::protobuf::RepeatedPtrField<std::string>& cols,
+                           const std::string& cw, const std::string& what) {
+    if (cols.empty()) v.errors.push_back(absl::StrCat(cw, ": ", what, " lists no columns"));
+    for (const std::string& col : cols) {
+      if (!columns_seen.count(col)) {
+        v.errors.push_back(absl::StrCat(cw, ": ", what, " names unknown column \"", col,
+                                        "\" of table \"", t.name(), "\""));
+      }
+    }
+  };
+  std::map<std::string, std::string> constraints_seen;
+  auto claim_constraint = [&](const std::string& name, const std::string& cw) {
+    if (!name.empty() && !constraints_seen.emplace(name, cw).second) {
+      v.errors.push_back(
+          absl::StrCat(cw, ": duplicate constraint \"", name, "\" in table \"", t.name(), "\""));
+    }
+  };
+  if (t.has_primary_key()) {
+    const std::string cw = map.Where({{"table", ti}, {"primary_key", -1}});
+    v.CheckName(t.primary_key().name(), cw, "primary key");
+    claim_constraint(t.primary_key().name(), cw);
+    claim_relation(t.primary_key().name(), cw, "primary key");
+    check_columns(t.primary_key().column(), cw,
+                  absl::StrCat("primary key \"", t.primary_key().name(), "\""));
+    if (t.primary_key().initially_deferred() && !t.primary_key().deferrable()) {
+      v.errors.push_back(absl::StrCat(cw, ": primary key \"", t.primary_key().name(),
+                                      "\" is initially deferred but not deferrable"));
+    }
+    Constraint& c = table.constraints.emplace_back();
+    c.name = t.primary_key().name();
+    c.kind = ConstraintKind::kPrimaryKey;
+    c.columns.assign(t.primary_key().column().begin(), t.primary_key().column().end());
+    c.deferrable = t.primary_key().deferrable();
+    c.initially_deferred = t.primary_key().initially_deferred();
+    c.source = cw;
+  }
+  for (int i = 0; i < t.unique_size(); ++i) {
+    const pb::UniqueConstraint& u = t.unique(i);
+    const std::string cw = map.Where({{"table", ti}, {"unique", i}});
+    v.CheckName(u.name(), cw, "unique constraint");
+    claim_constraint(u.name(), cw);
+    claim_relation(u.name(), cw, "unique constraint");
+    check_columns(u.column(), cw, absl::StrCat("unique constraint \"", u.name(), "\""));
+    Constraint& c = table.constraints.emplace_back();
+    c.name = u.name();
+    c.kind = ConstraintKind::kUnique;
+    c.columns.assign(u.column().begin(), u.column().end());
+    c.nulls_not_distinct = u.nulls_not_distinct();
+    c.deferrable = u.deferrable();
+    c.initially_deferred = u.initially_deferred();
+    if (u.initially_deferred() && !u.deferrable()) {
+      v.errors.push_back(absl::StrCat(cw, ": unique constraint \"", u.name(),
+                                      "\" is initially deferred but not deferrable"));
+    }
+    c.source = cw;
+  }
+  for (int i = 0; i < t.foreign_key_size(); ++i) {
+    const pb::ForeignKey& f = t.foreign_key(i);
+    const std::string cw = map.Where({{"table", ti}, {"foreign_key", i}});
+    v.CheckName(f.name(), cw, "foreign key");
+    claim_constraint(f.name(), cw);
+    check_columns(f.column(), cw, absl::StrCat("foreign key \"", f.name(), "\""));
+    if (f.column_size() != f.references_column_size()) {
+      v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(), "\" has ", f.column_size(),
+                                      " column(s) but references ", f.references_column_size()));
+    }
+    if (f.initially_deferred() && !f.deferrable()) {
+      v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(),
+                                      "\" is initially deferred but not deferrable"));
+    }
+    Constraint& c = table.constraints.emplace_back();
+    c.name = f.name();
+    c.kind = ConstraintKind::kForeignKey;
+    c.columns.assign(f.column().begin(), f.column().end());
+    c.ref_table = f.references_table();
+    if (!f.references_schema().empty()) {
+      v.CheckName(f.references_schema(), cw, "referenced schema");
+      // The registry's own schema, spelled out, is the same as none.
+      if (f.references_schema() != schema_name) c.ref_schema = f.references_schema();
+    }
+    c.ref_columns.assign(f.references_column().begin(), f.references_column().end());
+    c.on_delete = ActionSql(f.on_delete());
+    c.on_update = ActionSql(f.on_update());
+    c.deferrable = f.deferrable();
+    c.initially_deferred = f.initially_deferred();
+    c.validated = !f.not_valid();
+    c.source = cw;
+  }
+  for (int i = 0; i < t.check_size(); ++i) {
+    const pb::CheckConstraint& k = t.check(i);
+    const std::string cw = map.Where({{"table", ti}, {"check", i}});
+    v.CheckName(k.name(), cw, "check constraint");
+    claim_constraint(k.name(), cw);
+    if (absl::StripAsciiWhitespace(k.expression()).empty()) {
+      v.errors.push_back(
+          absl::StrCat(cw, ": check constraint \"", k.name(), "\" has no expression"));
+    }
+    v.CheckSql(k.expression(), SqlShape::kExpression, cw, "check expression");
+    Constraint& c = table.constraints.emplace_back();
+    c.name = k.name();
+    c.kind = ConstraintKind::kCheck;
+    c.check_expr = k.expression();
+    c.no_inherit = k.no_inherit();
+    c.validated = !k.not_valid();
+    c.source = cw;
+  }
+  for (int i = 0; i < t.index_size(); ++i) {
+    const std::string cw = map.Where({{"table", ti}, {"index", i}});
+    claim_relation(t.index(i).name(), cw, "index");
+    table.indexes.push_back(
+        LoadIndex(v, map, {{"table", ti}, {"index", i}}, t.index(i), t.name(), columns_seen));
+  }
+  std::set<std::string> triggers_seen;
+  for (int i = 0; i < t.trigger_size(); ++i) {
+    const std::string tw = map.Where({{"table", ti}, {"trigger", i}});
+    if (!triggers_seen.insert(t.trigger(i).name()).second) {
+      v.errors.push_back(absl::StrCat(tw, ": duplicate trigger \"", t.trigger(i).name(),
+                                      "\" on table \"", t.name(), "\""));
+    }
+    table.triggers.push_back(LoadTrigger(v, map, ti, i, t.trigger(i), t.name(), columns_seen));
+  }
+  return table;
+}
+
 // One view or materialized view.
 View LoadView(Validator& v, const SourceMap& map, int i, const pb::View& x) {
   const std::string where = map.Where({{"view", i}});
@@ -764,174 +940,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   };
   for (const ParsedFile& p : parsed) {
     for (int ti = 0; ti < p.message.table_size(); ++ti) {
-      const pb::Table& t = p.message.table(ti);
-      const std::string where = p.map->Where({{"table", ti}});
-      v.CheckName(t.name(), where, "table");
-      claim_relation(t.name(), where, "table");
-      Table& table = schema.tables.emplace_back();
-      table.name = t.name();
-      table.comment = t.comment();
-      table.source = where;
-      std::map<std::string, std::string> columns_seen;
-      for (int ci = 0; ci < t.column_size(); ++ci) {
-        const pb::Column& c = t.column(ci);
-        const std::string cw = p.map->Where({{"table", ti}, {"column", ci}});
-        v.CheckName(c.name(), cw, "column");
-        if (!c.name().empty() && !columns_seen.emplace(c.name(), cw).second) {
-          v.errors.push_back(absl::StrCat(cw, ": duplicate column \"", c.name(), "\" in table \"",
-                                          t.name(), "\""));
-        }
-        if (c.type().empty()) {
-          v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\" has no type"));
-        }
-        if (!c.generated().empty() && !c.default_().empty()) {
-          v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(),
-                                          "\" is generated and cannot have a default"));
-        }
-        if (c.identity() != pb::IDENTITY_NONE && (!c.default_().empty() || !c.generated().empty())) {
-          v.errors.push_back(absl::StrCat(cw, ": identity column \"", c.name(),
-                                          "\" cannot have a default or generated expression"));
-        }
-        v.CheckSql(c.type(), SqlShape::kTypeName, cw, "type");
-        v.CheckSql(c.default_(), SqlShape::kExpression, cw, "default");
-        v.CheckSql(c.generated(), SqlShape::kExpression, cw, "generated expression");
-        v.CheckSql(c.using_(), SqlShape::kExpression, cw, "using expression");
-        Column& col = table.columns.emplace_back();
-        col.name = c.name();
-        col.type = c.type();
-        col.not_null = c.not_null();
-        col.default_expr = c.default_();
-        col.identity = c.identity() == pb::IDENTITY_ALWAYS       ? Identity::kAlways
-                       : c.identity() == pb::IDENTITY_BY_DEFAULT ? Identity::kByDefault
-                                                                 : Identity::kNone;
-        col.generated = c.generated();
-        col.using_expr = c.using_();
-        col.comment = c.comment();
-        col.source = cw;
-      }
-      auto check_columns = [&](const google::protobuf::RepeatedPtrField<std::string>& cols,
-                               const std::string& cw, const std::string& what) {
-        if (cols.empty()) v.errors.push_back(absl::StrCat(cw, ": ", what, " lists no columns"));
-        for (const std::string& col : cols) {
-          if (!columns_seen.count(col)) {
-            v.errors.push_back(absl::StrCat(cw, ": ", what, " names unknown column \"", col,
-                                            "\" of table \"", t.name(), "\""));
-          }
-        }
-      };
-      std::map<std::string, std::string> constraints_seen;
-      auto claim_constraint = [&](const std::string& name, const std::string& cw) {
-        if (!name.empty() && !constraints_seen.emplace(name, cw).second) {
-          v.errors.push_back(absl::StrCat(cw, ": duplicate constraint \"", name, "\" in table \"",
-                                          t.name(), "\""));
-        }
-      };
-      if (t.has_primary_key()) {
-        const std::string cw = p.map->Where({{"table", ti}, {"primary_key", -1}});
-        v.CheckName(t.primary_key().name(), cw, "primary key");
-        claim_constraint(t.primary_key().name(), cw);
-        claim_relation(t.primary_key().name(), cw, "primary key");
-        check_columns(t.primary_key().column(), cw,
-                      absl::StrCat("primary key \"", t.primary_key().name(), "\""));
-        if (t.primary_key().initially_deferred() && !t.primary_key().deferrable()) {
-          v.errors.push_back(absl::StrCat(cw, ": primary key \"", t.primary_key().name(),
-                                          "\" is initially deferred but not deferrable"));
-        }
-        Constraint& c = table.constraints.emplace_back();
-        c.name = t.primary_key().name();
-        c.kind = ConstraintKind::kPrimaryKey;
-        c.columns.assign(t.primary_key().column().begin(), t.primary_key().column().end());
-        c.deferrable = t.primary_key().deferrable();
-        c.initially_deferred = t.primary_key().initially_deferred();
-        c.source = cw;
-      }
-      for (int i = 0; i < t.unique_size(); ++i) {
-        const pb::UniqueConstraint& u = t.unique(i);
-        const std::string cw = p.map->Where({{"table", ti}, {"unique", i}});
-        v.CheckName(u.name(), cw, "unique constraint");
-        claim_constraint(u.name(), cw);
-        claim_relation(u.name(), cw, "unique constraint");
-        check_columns(u.column(), cw, absl::StrCat("unique constraint \"", u.name(), "\""));
-        Constraint& c = table.constraints.emplace_back();
-        c.name = u.name();
-        c.kind = ConstraintKind::kUnique;
-        c.columns.assign(u.column().begin(), u.column().end());
-        c.nulls_not_distinct = u.nulls_not_distinct();
-        c.deferrable = u.deferrable();
-        c.initially_deferred = u.initially_deferred();
-        if (u.initially_deferred() && !u.deferrable()) {
-          v.errors.push_back(absl::StrCat(cw, ": unique constraint \"", u.name(),
-                                          "\" is initially deferred but not deferrable"));
-        }
-        c.source = cw;
-      }
-      for (int i = 0; i < t.foreign_key_size(); ++i) {
-        const pb::ForeignKey& f = t.foreign_key(i);
-        const std::string cw = p.map->Where({{"table", ti}, {"foreign_key", i}});
-        v.CheckName(f.name(), cw, "foreign key");
-        claim_constraint(f.name(), cw);
-        check_columns(f.column(), cw, absl::StrCat("foreign key \"", f.name(), "\""));
-        if (f.column_size() != f.references_column_size()) {
-          v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(), "\" has ",
-                                          f.column_size(), " column(s) but references ",
-                                          f.references_column_size()));
-        }
-        if (f.initially_deferred() && !f.deferrable()) {
-          v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(),
-                                          "\" is initially deferred but not deferrable"));
-        }
-        Constraint& c = table.constraints.emplace_back();
-        c.name = f.name();
-        c.kind = ConstraintKind::kForeignKey;
-        c.columns.assign(f.column().begin(), f.column().end());
-        c.ref_table = f.references_table();
-        if (!f.references_schema().empty()) {
-          v.CheckName(f.references_schema(), cw, "referenced schema");
-          // The registry's own schema, spelled out, is the same as none.
-          if (f.references_schema() != schema.name) c.ref_schema = f.references_schema();
-        }
-        c.ref_columns.assign(f.references_column().begin(), f.references_column().end());
-        c.on_delete = ActionSql(f.on_delete());
-        c.on_update = ActionSql(f.on_update());
-        c.deferrable = f.deferrable();
-        c.initially_deferred = f.initially_deferred();
-        c.validated = !f.not_valid();
-        c.source = cw;
-      }
-      for (int i = 0; i < t.check_size(); ++i) {
-        const pb::CheckConstraint& k = t.check(i);
-        const std::string cw = p.map->Where({{"table", ti}, {"check", i}});
-        v.CheckName(k.name(), cw, "check constraint");
-        claim_constraint(k.name(), cw);
-        if (absl::StripAsciiWhitespace(k.expression()).empty()) {
-          v.errors.push_back(absl::StrCat(cw, ": check constraint \"", k.name(),
-                                          "\" has no expression"));
-        }
-        v.CheckSql(k.expression(), SqlShape::kExpression, cw, "check expression");
-        Constraint& c = table.constraints.emplace_back();
-        c.name = k.name();
-        c.kind = ConstraintKind::kCheck;
-        c.check_expr = k.expression();
-        c.no_inherit = k.no_inherit();
-        c.validated = !k.not_valid();
-        c.source = cw;
-      }
-      for (int i = 0; i < t.index_size(); ++i) {
-        const std::string cw = p.map->Where({{"table", ti}, {"index", i}});
-        claim_relation(t.index(i).name(), cw, "index");
-        table.indexes.push_back(LoadIndex(v, *p.map, {{"table", ti}, {"index", i}}, t.index(i),
-                                          t.name(), columns_seen));
-      }
-      std::set<std::string> triggers_seen;
-      for (int i = 0; i < t.trigger_size(); ++i) {
-        const std::string tw = p.map->Where({{"table", ti}, {"trigger", i}});
-        if (!triggers_seen.insert(t.trigger(i).name()).second) {
-          v.errors.push_back(absl::StrCat(tw, ": duplicate trigger \"", t.trigger(i).name(),
-                                          "\" on table \"", t.name(), "\""));
-        }
-        table.triggers.push_back(
-            LoadTrigger(v, *p.map, ti, i, t.trigger(i), t.name(), columns_seen));
-      }
+      schema.tables.push_back(
+          LoadTable(v, *p.map, ti, p.message.table(ti), schema.name, claim_relation));
     }
   }
 
