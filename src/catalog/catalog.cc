@@ -166,7 +166,6 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     columns_rows = ExecPrepared(pool, on, "schemad_columns", schema_name, known_keys);
     lookup_rows = ExecPrepared(pool, on, "schemad_index_lookups", schema_name);
     index_rows = ExecPrepared(pool, on, "schemad_indexes", schema_name, known_keys);
-    view_rows = ExecPrepared(pool, on, "schemad_views", schema_name, known_keys);
   };
   if (helper != nullptr) {
     helper_thread = std::thread([&] {
@@ -188,6 +187,9 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   const pqxx::result extension_rows = ExecPrepared(pool, tx, "schemad_extensions", schema_name);
   const pqxx::result sequence_rows = ExecPrepared(pool, tx, "schemad_sequences", schema_name);
   const pqxx::result unmanaged_rows = ExecPrepared(pool, tx, "schemad_unmanaged", schema_name);
+  // Views on this side: the helper's part (columns, indexes) is the longer
+  // one at 1,000 tables.
+  view_rows = ExecPrepared(pool, tx, "schemad_views", schema_name, known_keys);
   const pqxx::result function_rows = ExecPrepared(pool, tx, "schemad_functions", schema_name);
   const pqxx::result trigger_rows = ExecPrepared(pool, tx, "schemad_triggers", schema_name);
   if (helper_thread.joinable()) {

@@ -1159,3 +1159,52 @@ table {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+// An enum type re-created (a label removed) under a view that reads a
+// column of that type: the view is dropped before the recast and
+// re-created after it, in the re-creation's group, in both modes.
+TEST(EngineTest, AnEnumRecreatedUnderAViewRecreatesTheView) {
+  for (ApplyMode mode : {ApplyMode::kTransactional, ApplyMode::kOnline}) {
+    SCOPED_TRACE(ApplyModeName(mode));
+    auto db = testing::TestDb::Create();
+    const std::string base =
+        R"reg(registry { enum { name: "tier" label: "free" label: "gold" label: "paid" } }
+table {
+  name: "accounts"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "tier" type: "tier" not_null: true default: "'free'" }
+  primary_key { name: "pk_accounts" column: "id" }
+}
+view { name: "paying" query: "SELECT id, tier FROM accounts WHERE tier <> 'free'" }
+)reg";
+    {
+      Engine engine(db->pool(), testing::MustLoadRegistry(base));
+      ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+    }
+    db->Exec("INSERT INTO accounts VALUES (1, 'free'), (2, 'paid')");
+    Engine engine(db->pool(),
+                  testing::MustLoadRegistry(absl::StrReplaceAll(base, {{" label: \"gold\"", ""}})));
+    std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+    absl::StatusOr<DiffResult> diff = engine.Diff(Deadline(), mode);
+    ASSERT_TRUE(diff.ok()) << diff.status();
+    int view_group = -1, recast_group = -2;
+    for (const PlanStep& s : diff->plan.steps) {
+      if (absl::StartsWith(s.sql, "DROP VIEW")) view_group = s.group;
+      if (absl::StrContains(s.sql, "ALTER COLUMN tier TYPE")) recast_group = s.group;
+    }
+    EXPECT_EQ(view_group, recast_group);
+    absl::StatusOr<InitializeResult> init =
+        engine.Initialize({.mode = mode, .allow_hazards = all}, Deadline());
+    ASSERT_TRUE(init.ok()) << init.status();
+    absl::StatusOr<DiffResult> after = engine.Diff(Deadline(), mode);
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_THAT(DescribeDifferences(after->differences), IsEmpty());
+    EXPECT_EQ(db->Query("SELECT count(*) FROM paying")[0][0].as<int>(), 1);
+  }
+}
+
+}  // namespace
+}  // namespace schemad
