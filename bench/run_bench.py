@@ -259,7 +259,7 @@ def pgbench_catalog(url):
     for name, raw, plain in queries:
         # Not part of a schema read: canonicalization's, and the planner's
         # check of what depends on a drop.
-        if name in ("VolatileFunctions", "Dependents", "FunctionsByOid"):
+        if name in ("VolatileFunctions", "Dependents", "FunctionsByOid", "FunctionDependents"):
             continue
         q = (raw or plain).replace("$1::text", "'public'::text").replace("$1", "'public'")
         inlined.append(" ".join(q.split()))

@@ -235,9 +235,15 @@ int Check() {
       return 1;
     }
   }
+  // Objects declared in textproto or JSON; SQL files' statements counted
+  // as statements (what they create is known once PostgreSQL ran them).
   std::cout << "registry " << registry->origin << " is valid: " << registry->schema.tables.size()
-            << " tables, " << registry->schema.enums.size() << " enum types (schema "
-            << registry->schema.name << ", fingerprint " << registry->fingerprint << ")\n";
+            << " tables, " << registry->schema.enums.size() << " enum types, "
+            << registry->schema.views.size() << " views, " << registry->schema.functions.size()
+            << " functions";
+  if (!registry->sql.empty()) std::cout << ", " << registry->sql.size() << " SQL statements";
+  std::cout << " (schema " << registry->schema.name << ", fingerprint " << registry->fingerprint
+            << ")\n";
   return 0;
 }
 

@@ -617,6 +617,16 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                 found.end());
     if (!found.empty()) options.dependents[d.name] = std::move(found);
   }
+  // What uses a function the plan replaces or re-creates.
+  for (const Difference& d : out->differences) {
+    if (d.kind != ObjectKind::kFunction || d.change != Change::kChanged ||
+        d.attribute != Attribute::kDefinition) {
+      continue;
+    }
+    if (const Function* have = out->actual.FindFunction(d.object)) {
+      options.function_dependents[d.object] = FunctionDependents(pool, tx, desired.name, *have);
+    }
+  }
   if (!touched.empty()) {
     options.tables_with_rows =
         TablesWithRows(pool, tx, desired.name,

@@ -444,6 +444,12 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     s.owned_by_column = Text(row[9]);
   }
   for (const auto& row : function_rows) {
+    const std::string kind = Text(row[14]);
+    if (kind == "a" || kind == "w") {  // aggregates, window functions
+      schema.unmanaged.push_back(
+          {"function", absl::StrCat(Text(row[0]), "(", Text(row[2]), ")"), ""});
+      continue;
+    }
     Function& f = schema.functions.emplace_back();
     f.name = Text(row[0]);
     f.arguments = Text(row[1]);
@@ -465,7 +471,6 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     f.config = ArrayField(row[11]);
     f.procedure = Bool(row[12]);
     f.comment = Text(row[13]);
-    f.dependents = ArrayField(row[14]);
   }
   for (const auto& row : trigger_rows) {
     auto it = tables.find(Text(row[0]));
@@ -519,6 +524,18 @@ std::vector<std::string> Dependents(ConnectionPool& pool, pqxx::transaction_base
   for (const auto& row : ExecParams(pool, tx, queries::kDependents, schema_name,
                                     QualifiedName(schema_name, table), column)) {
     if (!row[0].is_null()) out.push_back(row[0].as<std::string>());
+  }
+  return out;
+}
+
+std::vector<std::string> FunctionDependents(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                            const std::string& schema_name,
+                                            const Function& function) {
+  std::vector<std::string> out;
+  const std::string signature =
+      absl::StrCat(QualifiedName(schema_name, function.name), "(", function.identity, ")");
+  for (const auto& row : ExecParams(pool, tx, queries::kFunctionDependents, signature)) {
+    out.push_back(Text(row[0]));
   }
   return out;
 }

@@ -69,6 +69,13 @@ std::vector<std::string> Dependents(ConnectionPool& pool, pqxx::transaction_base
                                     const std::string& schema_name, const std::string& table,
                                     const std::string& column);
 
+// What in schema `schema_name` uses `function` (a function read from it):
+// "index:<name>", "constraint:<table>.<name>", "column:<table>.<column>",
+// "view:<name>", "trigger:<table>.<name>". Throws libpqxx exceptions.
+std::vector<std::string> FunctionDependents(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                            const std::string& schema_name,
+                                            const Function& function);
+
 // Returns which of `tables` (in schema `schema_name`) hold at least one
 // row: one query per 200 tables. With `wait`, a locked table is waited for
 // (lock_timeout applies); without, it counts as holding rows. Throws

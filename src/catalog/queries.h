@@ -287,16 +287,6 @@ WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_nam
                    AND e.deptype OPERATOR(pg_catalog.=) 'e'
                   WHERE t.typrelid OPERATOR(pg_catalog.=) c.oid)
 UNION ALL
-SELECT 'function', p.proname::pg_catalog.text OPERATOR(pg_catalog.||) '(' OPERATOR(pg_catalog.||)
-         pg_catalog.pg_get_function_identity_arguments(p.oid) OPERATOR(pg_catalog.||) ')', ''
-FROM pg_catalog.pg_proc p
-WHERE p.pronamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
-  AND p.prokind OPERATOR(pg_catalog.=) ANY ('{a,w}'::pg_catalog."char"[])
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
-                  WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-                    AND e.objid OPERATOR(pg_catalog.=) p.oid
-                    AND e.deptype OPERATOR(pg_catalog.=) 'e')
-UNION ALL
 SELECT 'trigger', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
          tg.tgname::pg_catalog.text, c.relname::pg_catalog.text
 FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) tg.tgrelid
@@ -383,10 +373,12 @@ WHERE c.relnamespace OPERATOR(pg_catalog.=)
                     AND e.deptype OPERATOR(pg_catalog.=) 'e')
 ORDER BY c.relname)sql";
 
-// Functions and procedures (aggregates and window functions are reported
-// as unmanaged), with what in the schema depends on each (the model sorts
-// them). Its subplans' estimated cost is past jit_above_cost: catalog reads
-// run with jit off (JIT compilation cost 90 ms on an empty schema).
+// Functions and procedures, and aggregates and window functions (prokind
+// a, w: reported as unmanaged), in one scan of pg_proc (it has no index by
+// schema). The model sorts them. What depends on a function is read only
+// when a plan changes it (kFunctionDependents). Catalog reads run with jit
+// off: this query's estimated cost once passed jit_above_cost, and JIT
+// compilation cost 90 ms on an empty schema.
 inline constexpr char kFunctions[] = R"sql(
 SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid),
        pg_catalog.oidvectortypes(p.proargtypes),
@@ -401,51 +393,56 @@ SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid),
                  WHERE ds.objoid OPERATOR(pg_catalog.=) p.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
                    AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
-       ARRAY(SELECT DISTINCT x.name FROM pg_catalog.pg_depend d
-             CROSS JOIN LATERAL (SELECT CASE
-               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass THEN
-                 (SELECT 'index:' OPERATOR(pg_catalog.||) i.relname::pg_catalog.text
-                  FROM pg_catalog.pg_class i WHERE i.oid OPERATOR(pg_catalog.=) d.objid
-                    AND i.relkind OPERATOR(pg_catalog.=) ANY ('{i,I}'::pg_catalog."char"[]))
-               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
-                 (SELECT 'constraint:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
-                         OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) k.conname::pg_catalog.text
-                  FROM pg_catalog.pg_constraint k
-                  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) k.conrelid
-                  WHERE k.oid OPERATOR(pg_catalog.=) d.objid)
-               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN
-                 (SELECT 'column:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
-                         OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) a.attname::pg_catalog.text
-                  FROM pg_catalog.pg_attrdef ad
-                  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
-                  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
-                                                AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
-                  WHERE ad.oid OPERATOR(pg_catalog.=) d.objid)
-               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN
-                 (SELECT 'view:' OPERATOR(pg_catalog.||) v.relname::pg_catalog.text
-                  FROM pg_catalog.pg_rewrite w
-                  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) w.ev_class
-                  WHERE w.oid OPERATOR(pg_catalog.=) d.objid)
-               WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN
-                 (SELECT 'trigger:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
-                         OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) g.tgname::pg_catalog.text
-                  FROM pg_catalog.pg_trigger g
-                  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) g.tgrelid
-                  WHERE g.oid OPERATOR(pg_catalog.=) d.objid)
-               END AS name) x
-             WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-               AND d.refobjid OPERATOR(pg_catalog.=) p.oid
-               AND d.deptype OPERATOR(pg_catalog.=) 'n' AND x.name IS NOT NULL
-             ORDER BY 1)
+       p.prokind
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
 WHERE p.pronamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
-  AND p.prokind OPERATOR(pg_catalog.=) ANY ('{f,p}'::pg_catalog."char"[])
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
                   WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
                     AND e.objid OPERATOR(pg_catalog.=) p.oid
                     AND e.deptype OPERATOR(pg_catalog.=) 'e'))sql";
+
+// What in the schema uses the function $1 ("schema.name(argument types)"):
+// "index:<name>", "constraint:<table>.<name>", "column:<table>.<column>" (a
+// default or generated expression), "view:<name>", "trigger:<table>.<name>".
+inline constexpr char kFunctionDependents[] = R"sql(
+SELECT DISTINCT x.name FROM pg_catalog.pg_depend d
+       CROSS JOIN LATERAL (SELECT CASE
+         WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+           (SELECT 'index:' OPERATOR(pg_catalog.||) i.relname::pg_catalog.text
+            FROM pg_catalog.pg_class i WHERE i.oid OPERATOR(pg_catalog.=) d.objid
+              AND i.relkind OPERATOR(pg_catalog.=) ANY ('{i,I}'::pg_catalog."char"[]))
+         WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
+           (SELECT 'constraint:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
+                   OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) k.conname::pg_catalog.text
+            FROM pg_catalog.pg_constraint k
+            JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) k.conrelid
+            WHERE k.oid OPERATOR(pg_catalog.=) d.objid)
+         WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN
+           (SELECT 'column:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
+                   OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) a.attname::pg_catalog.text
+            FROM pg_catalog.pg_attrdef ad
+            JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
+            JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+                                          AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+            WHERE ad.oid OPERATOR(pg_catalog.=) d.objid)
+         WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN
+           (SELECT 'view:' OPERATOR(pg_catalog.||) v.relname::pg_catalog.text
+            FROM pg_catalog.pg_rewrite w
+            JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) w.ev_class
+            WHERE w.oid OPERATOR(pg_catalog.=) d.objid)
+         WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN
+           (SELECT 'trigger:' OPERATOR(pg_catalog.||) t.relname::pg_catalog.text
+                   OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) g.tgname::pg_catalog.text
+            FROM pg_catalog.pg_trigger g
+            JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) g.tgrelid
+            WHERE g.oid OPERATOR(pg_catalog.=) d.objid)
+         END AS name) x
+       WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+         AND d.refobjid OPERATOR(pg_catalog.=) $1::pg_catalog.regprocedure
+         AND d.deptype OPERATOR(pg_catalog.=) 'n' AND x.name IS NOT NULL
+       ORDER BY 1)sql";
 
 // Triggers of the schema's tables (not internal ones: those of foreign
 // keys), with the columns each reads.

@@ -1544,9 +1544,13 @@ class Planner {
     const bool replaceable = want->returns == have->returns && want->arguments == have->arguments &&
                              want->procedure == have->procedure;
     const int group = NewGroup();
+    const auto found = options_.function_dependents.find(d.object);
+    const std::vector<std::string> none;
+    const std::vector<std::string>& dependents =
+        found == options_.function_dependents.end() ? none : found->second;
     if (replaceable) {
       std::vector<std::string> stored;  // what keeps values the old body computed
-      for (const std::string& dep : have->dependents) {
+      for (const std::string& dep : dependents) {
         if (absl::StartsWith(dep, "index:") || absl::StartsWith(dep, "constraint:") ||
             absl::StartsWith(dep, "column:")) {
           stored.push_back(dep);
@@ -1575,7 +1579,7 @@ class Planner {
     // The signature changes in a way CREATE OR REPLACE cannot: drop and
     // re-create, with the views and triggers that call it around it.
     std::vector<std::string> blockers;
-    for (const std::string& dep : have->dependents) {
+    for (const std::string& dep : dependents) {
       if (absl::StartsWith(dep, "view:")) {
         forced_views_[dep.substr(5)].push_back(group);
       } else if (absl::StartsWith(dep, "trigger:")) {

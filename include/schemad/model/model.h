@@ -233,10 +233,6 @@ struct Function {
   std::vector<std::string> config;
   bool procedure = false;
   std::string comment;
-  // Catalog only: what in the schema uses it: "index:<name>",
-  // "constraint:<table>.<name>", "column:<table>.<column>" (a default or
-  // generated expression), "view:<name>", "trigger:<table>.<name>".
-  std::vector<std::string> dependents;
   std::string source;
 
   // "name(identity)": the key of a function read from the catalog.

@@ -228,6 +228,10 @@ struct PlanOptions {
   // that depend on a table ("table") or column ("table.column") the plan
   // would drop or retype: those steps are blocked, naming them.
   std::map<std::string, std::vector<std::string>> dependents;
+  // For each function whose definition changes (by Key()): what in the
+  // schema uses it ("index:<name>", "constraint:<table>.<name>",
+  // "column:<table>.<column>", "view:<name>", "trigger:<table>.<name>").
+  std::map<std::string, std::vector<std::string>> function_dependents;
 };
 
 struct Plan {
