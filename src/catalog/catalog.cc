@@ -319,6 +319,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
       fresh[row[21].as<std::string>()] = {c.check_expr};
     }
     c.no_inherit = Bool(row[14]);
+    c.comment = Text(row[22]);
     const std::string set_columns = Text(row[15]);
     c.nulls_not_distinct = Bool(row[16]);
     const std::vector<int64_t> index_keys = Numbers(Text(row[17]));
@@ -369,6 +370,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     index.columns = ArrayField(row[12]);
     const bool nulls_not_distinct = Bool(row[13]);
     const std::string reloptions = Text(row[14]);
+    index.comment = Text(row[16]);
 
     std::set<std::string> referenced(index.columns.begin(), index.columns.end());
     IndexExtras extras;
@@ -420,7 +422,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   }
 
   for (const auto& row : enum_rows) {
-    schema.enums.push_back({Text(row[0]), ArrayField(row[1]), ""});
+    schema.enums.push_back({Text(row[0]), ArrayField(row[1]), "", Text(row[2])});
   }
   // A serial column's sequence is part of its column.
   std::set<std::string> serial;
@@ -442,6 +444,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     s.cycle = row[7].as<bool>();
     s.owned_by_table = Text(row[8]);
     s.owned_by_column = Text(row[9]);
+    s.comment = Text(row[10]);
   }
   for (const auto& row : function_rows) {
     const std::string kind = Text(row[14]);
@@ -880,6 +883,38 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
                      absl::StrCat(QualifiedName(scratch, t.name), ".", QuoteIdent(c.name)),
                      c.comment),
           c.source, absl::StrCat("comment of column ", t.name, ".", c.name));
+    }
+  }
+  for (const EnumType& e : want.enums) {
+    if (e.comment.empty()) continue;
+    add(kComments, CommentSql("TYPE", QualifiedName(scratch, e.name), e.comment), e.source,
+        absl::StrCat("comment of type ", e.name));
+  }
+  for (const Sequence& q : want.sequences) {
+    if (q.comment.empty()) continue;
+    add(kComments, CommentSql("SEQUENCE", QualifiedName(scratch, q.name), q.comment), q.source,
+        absl::StrCat("comment of sequence ", q.name));
+  }
+  for (const Table& t : want.tables) {
+    for (const Index& i : t.indexes) {
+      if (i.comment.empty()) continue;
+      add(kComments, CommentSql("INDEX", QualifiedName(scratch, i.name), i.comment), i.source,
+          absl::StrCat("comment of index ", i.name));
+    }
+    for (const Constraint& k : t.constraints) {
+      if (k.comment.empty()) continue;
+      add(kComments,
+          CommentSql("CONSTRAINT",
+                     absl::StrCat(QuoteIdent(k.name), " ON ", QualifiedName(scratch, t.name)),
+                     k.comment),
+          k.source, absl::StrCat("comment of constraint ", k.name));
+    }
+  }
+  for (const View& v : want.views) {
+    for (const Index& i : v.indexes) {
+      if (i.comment.empty()) continue;
+      add(kComments, CommentSql("INDEX", QualifiedName(scratch, i.name), i.comment), i.source,
+          absl::StrCat("comment of index ", i.name));
     }
   }
   for (const View& v : want.views) {

@@ -74,6 +74,13 @@ class Differ {
         d.object = w.name;
         Add(std::move(d));
       }
+      if (w.comment != h->comment) {
+        Difference d{ObjectKind::kSequence, w.name,           Change::kChanged, OrNone(w.comment),
+                     OrNone(h->comment),    "comment differs"};
+        d.attribute = Attribute::kComment;
+        d.object = w.name;
+        Add(std::move(d));
+      }
     }
     for (const Sequence& h : actual_.sequences) {
       if (desired_.FindSequence(h.name) != nullptr || IsIgnored(desired_, h.name)) continue;
@@ -185,6 +192,14 @@ class Differ {
                      absl::StrJoin(have->labels, ", "),
                      "enum labels are in a different order"};
         d.attribute = Attribute::kLabels;
+        Add(std::move(d));
+      }
+      if (want.comment != have->comment) {
+        Difference d{ObjectKind::kEnum,     want.name,
+                     Change::kChanged,      OrNone(want.comment),
+                     OrNone(have->comment), "comment differs"};
+        d.attribute = Attribute::kComment;
+        d.object = want.name;
         Add(std::move(d));
       }
     }
@@ -314,6 +329,12 @@ class Differ {
           d.actual = "NOT VALID";
           d.attribute = Attribute::kValid;
           d.detail = "constraint is NOT VALID: existing rows were never checked";
+        } else if (w.comment != h->comment) {
+          d.change = Change::kChanged;
+          d.expected = OrNone(w.comment);
+          d.actual = OrNone(h->comment);
+          d.attribute = Attribute::kComment;
+          d.detail = "comment differs";
         } else {
           continue;
         }
@@ -550,6 +571,12 @@ class Differ {
           d.detail =
               "index is invalid (a concurrent build failed, was cancelled or is still running); "
               "it is not used";
+        } else if (w.comment != h->comment) {
+          d.change = Change::kChanged;
+          d.expected = OrNone(w.comment);
+          d.actual = OrNone(h->comment);
+          d.attribute = Attribute::kComment;
+          d.detail = "comment differs";
         } else {
           continue;
         }

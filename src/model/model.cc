@@ -91,12 +91,14 @@ std::string SerializeForFingerprint(const Schema& schema) {
   }
   for (const EnumType& e : schema.enums) {
     absl::StrAppend(&out, "enum ", e.name, " ", absl::StrJoin(e.labels, ","), "\n");
+    if (!e.comment.empty()) absl::StrAppend(&out, " comment ", e.comment, "\n");
   }
   for (const Sequence& s : schema.sequences) {
     auto opt = [](const std::optional<int64_t>& v) { return v ? absl::StrCat(*v) : "-"; };
     absl::StrAppend(&out, "seq ", s.name, " ", s.type, " ", opt(s.increment), " ", opt(s.min_value),
                     " ", opt(s.max_value), " ", opt(s.start), " ", opt(s.cache), " ", s.cycle, " ",
                     s.owned_by_table, ".", s.owned_by_column, "\n");
+    if (!s.comment.empty()) absl::StrAppend(&out, " comment ", s.comment, "\n");
   }
   for (const UnmanagedObject& u : schema.unmanaged) {
     absl::StrAppend(&out, "unmanaged ", u.kind, " ", u.name, "\n");
@@ -122,10 +124,12 @@ std::string SerializeForFingerprint(const Schema& schema) {
     }
     for (const Constraint& c : t.constraints) {
       absl::StrAppend(&out, " con ", c.name, "|", c.definition, "|", c.validated, "\n");
+      if (!c.comment.empty()) absl::StrAppend(&out, " concomment ", c.name, "|", c.comment, "\n");
     }
     for (const Index& i : t.indexes) {
       absl::StrAppend(&out, " idx ", i.name, "|", i.unique, "|", i.definition, "|", i.valid,
                       "\n");
+      if (!i.comment.empty()) absl::StrAppend(&out, " idxcomment ", i.name, "|", i.comment, "\n");
     }
   }
   for (const Function& f : schema.functions) {

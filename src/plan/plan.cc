@@ -142,6 +142,7 @@ class Planner {
     PlanTableDrops();
     PlanViews();
     PlanTriggers();
+    PlanCommentsOfCreatedObjects();
     PlanLeftoverCleanup();
     std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
       return std::make_pair(a.stage, a.suborder) < std::make_pair(b.stage, b.suborder);
@@ -383,7 +384,8 @@ class Planner {
         const Difference& d = diffs_[i];
         const bool about_labels =
             (d.kind == ObjectKind::kEnumLabel && d.table == want.name) ||
-            (d.kind == ObjectKind::kEnum && d.name == want.name && d.change == Change::kChanged);
+            (d.kind == ObjectKind::kEnum && d.name == want.name && d.change == Change::kChanged &&
+             d.attribute == Attribute::kLabels);
         if (!about_labels) continue;
         label_diffs.push_back(i);
         if (d.change != Change::kMissing) needs_recreate = true;
@@ -686,6 +688,10 @@ class Planner {
     std::vector<int> r = {i};
     handled_.insert(i);
     if (d.change == Change::kUnmanaged) return;
+    if (d.change == Change::kChanged && d.attribute == Attribute::kComment &&
+        PlanObjectComment(d, r)) {
+      return;
+    }
     switch (d.kind) {
       case ObjectKind::kSchema:
         Emit(kSchemaStage, absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(d.name)),
@@ -1497,6 +1503,134 @@ class Planner {
     }
   }
 
+  // --- comments of indexes, constraints, sequences and enum types ------------
+
+  // A changed comment of an index, constraint, sequence or enum type;
+  // false for other kinds.
+  bool PlanObjectComment(const Difference& d, const std::vector<int>& r) {
+    switch (d.kind) {
+      case ObjectKind::kIndex: {
+        const Index* want = FindDesiredIndex(d.table, d.object);
+        if (want == nullptr) return false;
+        EmitComment("INDEX", T(d.object), want->comment, d.table, r);
+        commented_.insert(absl::StrCat("index:", d.object));
+        return true;
+      }
+      case ObjectKind::kConstraint: {
+        const Table* t = desired_.FindTable(d.table);
+        const Constraint* want = t ? t->FindConstraint(d.object) : nullptr;
+        if (want == nullptr) return false;
+        EmitComment("CONSTRAINT", absl::StrCat(QuoteIdent(d.object), " ON ", T(d.table)),
+                    want->comment, d.table, r);
+        commented_.insert(absl::StrCat("constraint:", d.table, ".", d.object));
+        return true;
+      }
+      case ObjectKind::kSequence: {
+        const Sequence* want = desired_.FindSequence(d.name);
+        if (want == nullptr) return false;
+        EmitComment("SEQUENCE", T(d.name), want->comment, "", r);
+        commented_.insert(absl::StrCat("sequence:", d.name));
+        return true;
+      }
+      case ObjectKind::kEnum: {
+        const EnumType* want = desired_.FindEnum(d.name);
+        if (want == nullptr) return false;
+        EmitComment("TYPE", T(d.name), want->comment, "", r);
+        commented_.insert(absl::StrCat("type:", d.name));
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  const Index* FindDesiredIndex(const std::string& relation, const std::string& name) const {
+    if (const Table* t = desired_.FindTable(relation)) return t->FindIndex(name);
+    if (const View* v = desired_.FindView(relation)) return v->FindIndex(name);
+    return nullptr;
+  }
+
+  // An object the plan creates (or re-creates) starts without a comment:
+  // its declared comment follows, in the creating step's group.
+  void PlanCommentsOfCreatedObjects() {
+    struct Created {
+      std::string sql;
+      StatementKind statement;
+      int group;
+    };
+    std::vector<Created> created;
+    for (const Entry& e : entries_) created.push_back({e.step.sql, e.step.statement, e.step.group});
+    auto once = [&](const std::string& key) { return commented_.insert(key).second; };
+    for (const Created& c : created) {
+      switch (c.statement) {
+        case StatementKind::kCreateIndex:
+        case StatementKind::kCreateIndexConcurrently:
+        case StatementKind::kRenameIndex: {
+          auto comment_index = [&](const std::string& relation, const Index& index) {
+            if (index.comment.empty()) return;
+            const std::string q = QuoteIdent(index.name);
+            const bool creates =
+                absl::StrContains(c.sql, absl::StrCat(" INDEX ", q, " ON ")) ||
+                absl::StrContains(c.sql, absl::StrCat(" CONCURRENTLY ", q, " ON ")) ||
+                absl::EndsWith(c.sql, absl::StrCat(" RENAME TO ", q));
+            if (creates && once(absl::StrCat("index:", index.name))) {
+              EmitComment("INDEX", T(index.name), index.comment, relation, {}, c.group);
+            }
+          };
+          for (const Table& t : desired_.tables) {
+            for (const Index& i : t.indexes) comment_index(t.name, i);
+          }
+          for (const View& v : desired_.views) {
+            for (const Index& i : v.indexes) comment_index(v.name, i);
+          }
+          break;
+        }
+        case StatementKind::kCreateTable:
+        case StatementKind::kAddCheck:
+        case StatementKind::kAddForeignKey:
+        case StatementKind::kAddUniqueOrPrimaryKey:
+        case StatementKind::kAddConstraintUsingIndex:
+          for (const Table& t : desired_.tables) {
+            for (const Constraint& k : t.constraints) {
+              if (k.comment.empty()) continue;
+              const bool creates =
+                  c.statement == StatementKind::kCreateTable
+                      ? absl::StartsWith(c.sql, absl::StrCat("CREATE TABLE ", T(t.name), " (")) &&
+                            !AddedAfterCreateTable(t, k)
+                      : absl::StartsWith(c.sql,
+                                         absl::StrCat("ALTER TABLE ", T(t.name), " ADD CONSTRAINT ",
+                                                      QuoteIdent(k.name), " "));
+              if (creates && once(absl::StrCat("constraint:", t.name, ".", k.name))) {
+                EmitComment("CONSTRAINT", absl::StrCat(QuoteIdent(k.name), " ON ", T(t.name)),
+                            k.comment, t.name, {}, c.group);
+              }
+            }
+          }
+          break;
+        case StatementKind::kCreateSequence:
+          for (const Sequence& q : desired_.sequences) {
+            if (!q.comment.empty() &&
+                absl::StartsWith(c.sql, absl::StrCat("CREATE SEQUENCE ", T(q.name), " ")) &&
+                once(absl::StrCat("sequence:", q.name))) {
+              EmitComment("SEQUENCE", T(q.name), q.comment, "", {}, c.group);
+            }
+          }
+          break;
+        case StatementKind::kCreateType:
+          for (const EnumType& e : desired_.enums) {
+            if (!e.comment.empty() &&
+                absl::StartsWith(c.sql, absl::StrCat("CREATE TYPE ", T(e.name), " ")) &&
+                once(absl::StrCat("type:", e.name))) {
+              EmitComment("TYPE", T(e.name), e.comment, "", {}, c.group);
+            }
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
   // --- functions and triggers -----------------------------------------------
 
   std::string FunctionTarget(const Function& f) const {
@@ -2098,6 +2232,8 @@ class Planner {
   // "table.name" of temporary objects a recipe reuses.
   std::set<std::string> claimed_;
   std::map<int, int> parent_;
+  // Objects whose comment the plan sets ("index:<name>", "type:<name>", ...).
+  std::set<std::string> commented_;
   // Views and triggers ("table.name") that call a function the plan drops
   // and re-creates, with the groups of those steps.
   std::map<std::string, std::vector<int>> forced_views_;

@@ -305,6 +305,7 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
   index.predicate = x.where();
   index.include.assign(x.include().begin(), x.include().end());
   index.source = cw;
+  index.comment = x.comment();
   const bool known_columns = !columns.empty();
   for (int k = 0; k < x.key_size(); ++k) {
     const pb::IndexKey& key = x.key(k);
@@ -538,6 +539,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.deferrable = t.primary_key().deferrable();
     c.initially_deferred = t.primary_key().initially_deferred();
     c.source = cw;
+    c.comment = t.primary_key().comment();
   }
   for (int i = 0; i < t.unique_size(); ++i) {
     const pb::UniqueConstraint& u = t.unique(i);
@@ -558,6 +560,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
                                       "\" is initially deferred but not deferrable"));
     }
     c.source = cw;
+    c.comment = u.comment();
   }
   for (int i = 0; i < t.foreign_key_size(); ++i) {
     const pb::ForeignKey& f = t.foreign_key(i);
@@ -590,6 +593,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.initially_deferred = f.initially_deferred();
     c.validated = !f.not_valid();
     c.source = cw;
+    c.comment = f.comment();
   }
   for (int i = 0; i < t.check_size(); ++i) {
     const pb::CheckConstraint& k = t.check(i);
@@ -608,6 +612,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.no_inherit = k.no_inherit();
     c.validated = !k.not_valid();
     c.source = cw;
+    c.comment = k.comment();
   }
   for (int i = 0; i < t.index_size(); ++i) {
     const std::string cw = map.Where({{"table", ti}, {"index", i}});
@@ -867,6 +872,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       out.name = e.name();
       out.labels.assign(e.label().begin(), e.label().end());
       out.source = where;
+      out.comment = e.comment();
     }
     std::set<std::string> seen_extensions;
     for (int i = 0; i < s.extension_size(); ++i) {
@@ -917,6 +923,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       out.owned_by_table = q.owned_by_table();
       out.owned_by_column = q.owned_by_column();
       out.source = where;
+      out.comment = q.comment();
     }
     for (int i = 0; i < s.ignore_size(); ++i) {
       if (s.ignore(i).empty()) {

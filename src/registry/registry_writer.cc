@@ -79,6 +79,7 @@ void FillIndex(const Index& i, pb::Index* x) {
   }
   for (const std::string& col : i.include) x->add_include(col);
   x->set_where(i.predicate);
+  x->set_comment(i.comment);
 }
 
 void FillView(const View& v, pb::View* out) {
@@ -164,6 +165,7 @@ void FillTable(const Table& t, pb::Table* out) {
         for (const std::string& col : c.columns) pk->add_column(col);
         pk->set_deferrable(c.deferrable);
         pk->set_initially_deferred(c.initially_deferred);
+        pk->set_comment(c.comment);
         break;
       }
       case ConstraintKind::kUnique: {
@@ -173,6 +175,7 @@ void FillTable(const Table& t, pb::Table* out) {
         u->set_nulls_not_distinct(c.nulls_not_distinct);
         u->set_deferrable(c.deferrable);
         u->set_initially_deferred(c.initially_deferred);
+        u->set_comment(c.comment);
         break;
       }
       case ConstraintKind::kForeignKey: {
@@ -187,6 +190,7 @@ void FillTable(const Table& t, pb::Table* out) {
         f->set_deferrable(c.deferrable);
         f->set_initially_deferred(c.initially_deferred);
         f->set_not_valid(!c.validated);
+        f->set_comment(c.comment);
         break;
       }
       case ConstraintKind::kCheck: {
@@ -195,6 +199,7 @@ void FillTable(const Table& t, pb::Table* out) {
         k->set_expression(c.check_expr);
         k->set_no_inherit(c.no_inherit);
         k->set_not_valid(!c.validated);
+        k->set_comment(c.comment);
         break;
       }
     }
@@ -282,6 +287,7 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema
     pb::EnumType* out = s->add_enum_();
     out->set_name(e.name);
     for (const std::string& label : e.labels) out->add_label(label);
+    out->set_comment(e.comment);
   }
   for (const Extension& e : schema.extensions) {
     pb::Extension* out = s->add_extension();
@@ -313,6 +319,7 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema
     out->set_cycle(q.cycle);
     out->set_owned_by_table(q.owned_by_table);
     out->set_owned_by_column(q.owned_by_column);
+    out->set_comment(q.comment);
   }
   for (const std::string& pattern : schema.ignore) s->add_ignore(pattern);
   // Views (in the order they can be created) beside the settings: no table
@@ -393,12 +400,17 @@ absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& sch
        absl::StrCat("# Registry-wide declarations, written by schemad inspect.\n", text)});
   std::vector<std::string> types;
   for (const Extension& e : schema.extensions) types.push_back(CreateExtensionSql(e));
-  for (const EnumType& e : schema.enums) types.push_back(CreateEnumSql("", e));
+  for (const EnumType& e : schema.enums) {
+    types.push_back(CreateEnumSql("", e));
+    if (!e.comment.empty()) types.push_back(CommentSql("TYPE", QuoteIdent(e.name), e.comment));
+  }
   if (!types.empty()) files.push_back({"_types.sql", statements(types, "Extensions and types")});
   std::vector<std::string> sequences;
   for (const Sequence& q : schema.sequences) {
     sequences.push_back(CreateSequenceSql("", q));
     if (!q.owned_by_table.empty()) sequences.push_back(SequenceOwnedBySql("", q));
+    if (!q.comment.empty())
+      sequences.push_back(CommentSql("SEQUENCE", QuoteIdent(q.name), q.comment));
   }
   if (!sequences.empty()) files.push_back({"_sequences.sql", statements(sequences, "Sequences")});
   std::vector<std::string> functions;
@@ -420,11 +432,24 @@ absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& sch
     for (const Constraint& c : t.constraints) {
       if (c.kind == ConstraintKind::kForeignKey) {
         foreign_keys.push_back(AddConstraintSql("", t.name, c));
+        if (!c.comment.empty()) {
+          foreign_keys.push_back(
+              CommentSql("CONSTRAINT", absl::StrCat(QuoteIdent(c.name), " ON ", QuoteIdent(t.name)),
+                         c.comment));
+        }
       } else if (AddedAfterCreateTable(t, c)) {
         list.push_back(AddConstraintSql("", t.name, c));
       }
     }
-    for (const Index& i : t.indexes) list.push_back(CreateIndexSql("", t.name, i));
+    for (const Index& i : t.indexes) {
+      list.push_back(CreateIndexSql("", t.name, i));
+      if (!i.comment.empty()) list.push_back(CommentSql("INDEX", QuoteIdent(i.name), i.comment));
+    }
+    for (const Constraint& c : t.constraints) {
+      if (c.comment.empty() || c.kind == ConstraintKind::kForeignKey) continue;
+      list.push_back(CommentSql(
+          "CONSTRAINT", absl::StrCat(QuoteIdent(c.name), " ON ", QuoteIdent(t.name)), c.comment));
+    }
     for (const Trigger& g : t.triggers) {
       list.push_back(g.definition);
       if (g.enabled != TriggerEnabled::kEnabled) list.push_back(TriggerEnabledSql("", g));
@@ -445,7 +470,10 @@ absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& sch
   std::vector<std::string> views;
   for (const View* v : ViewsInDependencyOrder(schema)) {
     views.push_back(CreateViewSql("", *v, /*or_replace=*/false, /*with_data=*/false));
-    for (const Index& i : v->indexes) views.push_back(CreateIndexSql("", v->name, i));
+    for (const Index& i : v->indexes) {
+      views.push_back(CreateIndexSql("", v->name, i));
+      if (!i.comment.empty()) views.push_back(CommentSql("INDEX", QuoteIdent(i.name), i.comment));
+    }
     if (!v->comment.empty()) {
       views.push_back(CommentSql(v->materialized ? "MATERIALIZED VIEW" : "VIEW",
                                  QuoteIdent(v->name), v->comment));

@@ -996,13 +996,19 @@ namespace {
 TEST(EngineTest, ViewsMaterializedViewsAndCommentsRoundTrip) {
   auto db = testing::TestDb::Create();
   db->Exec("CREATE SCHEMA probe; CREATE SEQUENCE probe.canary");
-  const std::string registry = R"reg(table {
+  const std::string registry = R"reg(registry {
+  enum { name: "channel" label: "web" label: "shop" comment: "where orders come from" }
+  sequence { name: "order_numbers" comment: "printed on invoices" }
+}
+table {
   name: "orders"
   comment: "one row per order"
   column { name: "id" type: "bigint" not_null: true comment: "the order's number" }
   column { name: "total" type: "numeric(12,2)" not_null: true }
   column { name: "placed_at" type: "timestamp with time zone" not_null: true default: "now()" }
-  primary_key { name: "pk_orders" column: "id" }
+  primary_key { name: "pk_orders" column: "id" comment: "the order's key" }
+  check { name: "ck_orders_total" expression: "total >= 0" comment: "no negative totals" }
+  index { name: "ix_orders_placed_at" key { column: "placed_at" } comment: "by day" }
 }
 view {
   name: "big_order_ids"
@@ -1021,7 +1027,7 @@ view {
   materialized: true
   query: "SELECT date_trunc('day', placed_at) AS day, sum(total) AS total FROM orders GROUP BY 1"
   comment: "refreshed nightly"
-  index { name: "ux_daily_totals_day" unique: true key { column: "day" } }
+  index { name: "ux_daily_totals_day" unique: true key { column: "day" } comment: "one row a day" }
 }
 view { name: "canary_probe" materialized: true query: "SELECT nextval('probe.canary') AS n" }
 )reg";

@@ -17,29 +17,44 @@ using testing::DriftCase;
 using testing::RunDriftCase;
 
 constexpr char kBaseRegistry[] = R"pb(
-registry { schema: "public" }
-table {
-  name: "users"
-  comment: "people who sign in"
-  column { name: "id" type: "bigint" not_null: true comment: "surrogate key" }
-  column { name: "email" type: "character varying(200)" not_null: true }
-  column { name: "active" type: "boolean" not_null: true default: "true" }
-  column { name: "score" type: "integer" }
-  primary_key { name: "pk_users" column: "id" }
-}
-view {
-  name: "active_users"
-  query: "SELECT id, email FROM users WHERE active"
-  security_invoker: true
-  comment: "who can sign in"
-}
-view { name: "active_emails" query: "SELECT email FROM active_users" }
-view {
-  name: "user_scores"
-  materialized: true
-  query: "SELECT id, score FROM users"
-  index { name: "ux_user_scores_id" unique: true key { column: "id" } }
-}
+  registry {
+    schema: "public"
+    enum { name: "tier" label: "free" label: "paid" comment: "billing tiers" }
+    sequence { name: "invoice_numbers" comment: "one per invoice" }
+  }
+  table {
+    name: "users"
+    comment: "people who sign in"
+    column { name: "id" type: "bigint" not_null: true comment: "surrogate key" }
+    column { name: "email" type: "character varying(200)" not_null: true }
+    column { name: "active" type: "boolean" not_null: true default: "true" }
+    column { name: "score" type: "integer" }
+    primary_key { name: "pk_users" column: "id" }
+    check { name: "ck_users_id_positive" expression: "id > 0" comment: "ids start at 1" }
+    index {
+      name: "ix_users_active_id"
+      key { column: "active" }
+      key { column: "id" }
+      comment: "for the active list"
+    }
+  }
+  view {
+    name: "active_users"
+    query: "SELECT id, email FROM users WHERE active"
+    security_invoker: true
+    comment: "who can sign in"
+  }
+  view { name: "active_emails" query: "SELECT email FROM active_users" }
+  view {
+    name: "user_scores"
+    materialized: true
+    query: "SELECT id, score FROM users"
+    index {
+      name: "ux_user_scores_id"
+      unique: true
+      key { column: "id" }
+    }
+  }
 )pb";
 
 constexpr char kRows[] =
@@ -164,13 +179,43 @@ const std::vector<DriftCase>& Cases() {
        "COMMENT ON VIEW active_users IS 'other'",
        {"CHANGED view active_users comment"},
        {}},
+      {"IndexCommentDropped",
+       "COMMENT ON INDEX ix_users_active_id IS NULL",
+       {"CHANGED index users.ix_users_active_id comment"},
+       {},
+       false,
+       {},
+       {"COMMENT ON INDEX public.ix_users_active_id IS 'for the active list'"}},
+      {"ConstraintCommentChanged",
+       "COMMENT ON CONSTRAINT ck_users_id_positive ON users IS 'other'",
+       {"CHANGED constraint users.ck_users_id_positive comment"},
+       {},
+       false,
+       {},
+       {"COMMENT ON CONSTRAINT ck_users_id_positive ON public.users IS 'ids start at 1'"}},
+      {"EnumAndSequenceCommentsDropped",
+       "COMMENT ON TYPE tier IS NULL; COMMENT ON SEQUENCE invoice_numbers IS NULL",
+       {"CHANGED enum tier comment", "CHANGED sequence invoice_numbers comment"},
+       {}},
+      {"RecreatedIndexGetsItsCommentBack",
+       "DROP INDEX ix_users_active_id; CREATE INDEX ix_users_active_id ON users (id)",
+       {"CHANGED index users.ix_users_active_id definition"},
+       {"DROPS_OBJECT"},
+       false,
+       {},
+       {"DROP INDEX public.ix_users_active_id",
+        "CREATE INDEX ix_users_active_id ON public.users USING btree (active, id)",
+        "COMMENT ON INDEX public.ix_users_active_id IS 'for the active list'"}},
+      {"MissingEnumAndSequenceGetTheirComments",
+       "DROP TYPE tier; DROP SEQUENCE invoice_numbers",
+       {"MISSING enum tier", "MISSING sequence invoice_numbers"},
+       {}},
       {"IgnoredViewIsLeftAlone",
        "CREATE VIEW reporting_users AS SELECT id FROM users",
        {},
        {},
        false,
-       {{"registry { schema: \"public\" }",
-         "registry { schema: \"public\" ignore: \"reporting_*\" }"}}},
+       {{"  schema: \"public\"\n", "  schema: \"public\"\n  ignore: \"reporting_*\"\n"}}},
   };
   return *kCases;
 }

@@ -75,6 +75,8 @@ struct Constraint {
   std::string check_expr;
   bool no_inherit = false;
   std::string source;
+  // COMMENT ON CONSTRAINT; "" for none.
+  std::string comment;
 };
 
 struct IndexKey {
@@ -100,6 +102,8 @@ struct Index {
   // expressions, predicate), sorted.
   std::vector<std::string> columns;
   std::string source;
+  // COMMENT ON INDEX; "" for none.
+  std::string comment;
 };
 
 enum class TriggerTiming { kBefore, kAfter, kInsteadOf };
@@ -152,6 +156,8 @@ struct EnumType {
   std::string name;
   std::vector<std::string> labels;  // in sort order
   std::string source;
+  // COMMENT ON TYPE; "" for none.
+  std::string comment = "";
 };
 
 struct Extension {
@@ -176,6 +182,8 @@ struct Sequence {
   std::string owned_by_table;
   std::string owned_by_column;
   std::string source;
+  // COMMENT ON SEQUENCE; "" for none.
+  std::string comment;
 };
 
 enum class CheckOption { kNone, kLocal, kCascaded };
