@@ -191,7 +191,8 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   // one at 1,000 tables.
   view_rows = ExecPrepared(pool, tx, "schemad_views", schema_name, known_keys);
   const pqxx::result function_rows = ExecPrepared(pool, tx, "schemad_functions", schema_name);
-  const pqxx::result trigger_rows = ExecPrepared(pool, tx, "schemad_triggers", schema_name);
+  const pqxx::result trigger_rows =
+      ExecPrepared(pool, tx, "schemad_triggers", schema_name, known_keys);
   if (helper_thread.joinable()) {
     helper_thread.join();
     if (helper_error) std::rethrow_exception(helper_error);
@@ -482,6 +483,11 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     t.table = Text(row[0]);
     t.name = Text(row[1]);
     t.definition = Text(row[2]);
+    if (const std::vector<std::string>* hit = cached(row[7]); hit != nullptr && row[2].is_null()) {
+      t.definition = hit->at(0);
+    } else if (!row[7].is_null()) {
+      fresh[row[7].as<std::string>()] = {t.definition};
+    }
     t.constraint = Bool(row[3]);
     const std::string enabled = Text(row[4]);
     t.enabled = enabled == "D"   ? TriggerEnabled::kDisabled

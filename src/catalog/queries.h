@@ -461,9 +461,15 @@ SELECT DISTINCT x.name FROM pg_catalog.pg_depend d
        ORDER BY 1)sql";
 
 // Triggers of the schema's tables (not internal ones: those of foreign
-// keys), with the columns each reads.
+// keys), with the columns each reads. pg_get_triggerdef locks the table
+// (for a WHEN condition): the definition comes under the same key scheme as
+// expressions, the key covering everything it prints (name, table, type
+// bits, arguments, columns, condition, deferral, the names of the function
+// and columns it depends on, search_path).
 inline constexpr char kTriggers[] = R"sql(
-SELECT c.relname, g.tgname, pg_catalog.pg_get_triggerdef(g.oid, true),
+SELECT c.relname, g.tgname,
+       CASE WHEN tk.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
+            ELSE pg_catalog.pg_get_triggerdef(g.oid, true) END,
        g.tgconstraint OPERATOR(pg_catalog.<>) 0, g.tgenabled,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) g.oid
@@ -479,9 +485,22 @@ SELECT c.relname, g.tgname, pg_catalog.pg_get_triggerdef(g.oid, true),
                AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                AND d.refobjid OPERATOR(pg_catalog.=) c.oid
                AND d.refobjsubid OPERATOR(pg_catalog.>) 0
-             ORDER BY 1)
+             ORDER BY 1),
+       tk.key
 FROM pg_catalog.pg_trigger g
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.tgrelid
+LEFT JOIN LATERAL (
+  SELECT pg_catalog.md5(pg_catalog.concat_ws('|', 'g', g.tgname, c.relname,
+      g.tgtype::pg_catalog.text, g.tgargs::pg_catalog.text, g.tgattr::pg_catalog.text,
+      g.tgqual::pg_catalog.text, g.tgdeferrable::pg_catalog.text,
+      g.tginitdeferred::pg_catalog.text, (g.tgconstraint OPERATOR(pg_catalog.<>) 0)::pg_catalog.text,
+      pg_catalog.current_setting('search_path'),
+      (SELECT pg_catalog.string_agg(
+                pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid), ','
+                ORDER BY d.refclassid, d.refobjid, d.refobjsubid)
+       FROM pg_catalog.pg_depend d
+       WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+         AND d.objid OPERATOR(pg_catalog.=) g.oid))) AS key) tk ON true
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[]) AND NOT c.relispartition

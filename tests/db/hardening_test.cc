@@ -487,6 +487,54 @@ TEST(HardeningTest, AWarmEngineAnswersWhileATableIsLockedAndNeverServesAStaleDep
   EXPECT_EQ(after->state, SyncState::kDrifted);
 }
 
+// View and trigger definitions lock their tables when deparsed
+// (pg_get_viewdef, pg_get_triggerdef with a WHEN condition): a warm engine
+// reuses them under the same keys, so a locked table does not make Status
+// or Diff wait, and renaming the trigger's function is never served stale.
+TEST(HardeningTest, AWarmEngineReadsViewsAndTriggersOfALockedTableWithoutWaiting) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(
+function { name: "touch" returns: "trigger" language: "plpgsql" body: "BEGIN RETURN NEW; END" }
+table {
+  name: "items"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "price" type: "integer" }
+  primary_key { name: "pk_items" column: "id" }
+  trigger { name: "trg_price" timing: TRIGGER_TIMING_BEFORE event: TRIGGER_EVENT_UPDATE for_each_row: true when: "OLD.price IS DISTINCT FROM NEW.price" function: "touch" }
+}
+view { name: "priced" query: "SELECT id, price FROM items WHERE price IS NOT NULL" }
+)reg"));
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  absl::StatusOr<StatusResult> warm = engine.Status(Deadline());
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  ASSERT_EQ(warm->state, SyncState::kInSync);
+
+  pqxx::connection holder(db->url());
+  pqxx::work lock(holder);
+  lock.exec("LOCK TABLE items IN ACCESS EXCLUSIVE MODE");
+  absl::Time start = absl::Now();
+  absl::StatusOr<StatusResult> locked = engine.Status(Deadline());
+  ASSERT_TRUE(locked.ok()) << locked.status();
+  EXPECT_EQ(locked->state, SyncState::kInSync);
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(diff->differences, IsEmpty());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3)) << "no lock wait (lock_timeout is 5 s)";
+
+  // The trigger now prints another function name: its key changes, so the
+  // read deparses again (and fails fast on the lock) instead of answering
+  // from the old text.
+  db->Exec("ALTER FUNCTION touch() RENAME TO touch_renamed");
+  absl::StatusOr<StatusResult> renamed = engine.Status(Deadline());
+  ASSERT_FALSE(renamed.ok() && renamed->state == SyncState::kInSync)
+      << "a stale trigger definition was served";
+  lock.abort();
+  absl::StatusOr<DiffResult> after = engine.Diff(Deadline());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(testing::DescribeDifferences(after->differences),
+              ::testing::Contains("CHANGED trigger items.trg_price definition"));
+}
+
 }  // namespace
 }  // namespace schemad
 
