@@ -306,6 +306,17 @@ class Differ {
     }
   }
 
+  // Turns `d` into a comment change when the comments differ.
+  static bool CommentChanged(const std::string& want, const std::string& have, Difference* d) {
+    if (want == have) return false;
+    d->change = Change::kChanged;
+    d->expected = OrNone(want);
+    d->actual = OrNone(have);
+    d->attribute = Attribute::kComment;
+    d->detail = "comment differs";
+    return true;
+  }
+
   void DiffConstraints(const Table& want, const Table& have) {
     for (const Constraint& w : want.constraints) {
       const Constraint* h = have.FindConstraint(w.name);
@@ -329,13 +340,7 @@ class Differ {
           d.actual = "NOT VALID";
           d.attribute = Attribute::kValid;
           d.detail = "constraint is NOT VALID: existing rows were never checked";
-        } else if (w.comment != h->comment) {
-          d.change = Change::kChanged;
-          d.expected = OrNone(w.comment);
-          d.actual = OrNone(h->comment);
-          d.attribute = Attribute::kComment;
-          d.detail = "comment differs";
-        } else {
+        } else if (!CommentChanged(w.comment, h->comment, &d)) {
           continue;
         }
       }
@@ -387,14 +392,7 @@ class Differ {
         d.detail = absl::StrCat(what, " definition differs");
         Add(d);
       }
-      if (w.comment != h->comment) {
-        d.change = Change::kChanged;
-        d.expected = OrNone(w.comment);
-        d.actual = OrNone(h->comment);
-        d.attribute = Attribute::kComment;
-        d.detail = "comment differs";
-        Add(std::move(d));
-      }
+      if (CommentChanged(w.comment, h->comment, &d)) Add(std::move(d));
     }
     for (const Function& h : actual_.functions) {
       if (desired_.FindFunction(h.Key()) != nullptr || IsIgnored(desired_, h.name) ||
@@ -457,13 +455,7 @@ class Differ {
         c.detail = "trigger is enabled differently";
         Add(std::move(c));
       }
-      if (w.comment != h->comment) {
-        d.expected = OrNone(w.comment);
-        d.actual = OrNone(h->comment);
-        d.attribute = Attribute::kComment;
-        d.detail = "comment differs";
-        Add(std::move(d));
-      }
+      if (CommentChanged(w.comment, h->comment, &d)) Add(std::move(d));
     }
     for (const Trigger& h : have.triggers) {
       if (want.FindTrigger(h.name) != nullptr || IsIgnored(desired_, h.name, want.name)) continue;
@@ -571,13 +563,7 @@ class Differ {
           d.detail =
               "index is invalid (a concurrent build failed, was cancelled or is still running); "
               "it is not used";
-        } else if (w.comment != h->comment) {
-          d.change = Change::kChanged;
-          d.expected = OrNone(w.comment);
-          d.actual = OrNone(h->comment);
-          d.attribute = Attribute::kComment;
-          d.detail = "comment differs";
-        } else {
+        } else if (!CommentChanged(w.comment, h->comment, &d)) {
           continue;
         }
       }

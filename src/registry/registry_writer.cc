@@ -248,16 +248,9 @@ std::string CommentText(const std::string& text) {
   return out;
 }
 
-// Creates `path`, which must not exist, holding `header` and `message` in
-// text format.
-absl::Status WriteMessage(const google::protobuf::Message& message, const std::string& header,
-                          const std::filesystem::path& path) {
-  std::string text;
-  if (!google::protobuf::TextFormat::PrintToString(message, &text)) {
-    return absl::InternalError(absl::StrCat("formatting ", path.string()));
-  }
-  const std::string content = header + text;
-  // O_EXCL: two tables reaching one file is an error, never an overwrite.
+// Creates `path`, which must not exist, holding `content`. O_EXCL: two
+// objects reaching one file is an error, never an overwrite.
+absl::Status WriteText(const std::string& content, const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
   if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("creating ", path.string()));
   size_t done = 0;
@@ -273,6 +266,17 @@ absl::Status WriteMessage(const google::protobuf::Message& message, const std::s
   }
   if (::close(fd) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("writing ", path.string()));
   return absl::OkStatus();
+}
+
+// Creates `path`, which must not exist, holding `header` and `message` in
+// text format.
+absl::Status WriteMessage(const google::protobuf::Message& message, const std::string& header,
+                          const std::filesystem::path& path) {
+  std::string text;
+  if (!google::protobuf::TextFormat::PrintToString(message, &text)) {
+    return absl::InternalError(absl::StrCat("formatting ", path.string()));
+  }
+  return WriteText(header + text, path);
 }
 
 // The registry files of `schema` into the empty directory `dir`; returns
@@ -340,25 +344,6 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema
     if (!status.ok()) return status;
   }
   return names;
-}
-
-// Creates `path`, which must not exist, holding `content`.
-absl::Status WriteText(const std::string& content, const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("creating ", path.string()));
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      ::close(fd);
-      return absl::ErrnoToStatus(error, absl::StrCat("writing ", path.string()));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("writing ", path.string()));
-  return absl::OkStatus();
 }
 
 // `table` as a SQL registry declares it: serial columns (whose sequence
