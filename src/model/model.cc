@@ -20,6 +20,24 @@ const T* FindByName(const std::vector<T>& items, const std::string& name) {
   return nullptr;
 }
 
+// Finds the item whose key_of(item) is `key` in `items`, which SortSchema
+// keeps sorted by that key: binary search, then a linear scan as the
+// fallback for a schema built by hand in another order.
+template <typename T, typename KeyOf>
+const T* FindSorted(const std::vector<T>& items, const std::string& key, KeyOf key_of) {
+  auto it = std::lower_bound(items.begin(), items.end(), key,
+                             [&](const T& item, const std::string& k) { return key_of(item) < k; });
+  if (it != items.end() && key_of(*it) == key) return &*it;
+  if (std::is_sorted(items.begin(), items.end(),
+                     [&](const T& a, const T& b) { return key_of(a) < key_of(b); })) {
+    return nullptr;
+  }
+  for (const T& item : items) {
+    if (key_of(item) == key) return &item;
+  }
+  return nullptr;
+}
+
 template <typename T>
 void SortByName(std::vector<T>& items) {
   std::stable_sort(items.begin(), items.end(),
@@ -34,16 +52,7 @@ const Constraint* Table::FindConstraint(const std::string& n) const {
 }
 const Index* Table::FindIndex(const std::string& n) const { return FindByName(indexes, n); }
 const Table* Schema::FindTable(const std::string& n) const {
-  // Tables are kept sorted by SortSchema: binary search, then a linear scan
-  // as the fallback for a schema built by hand in another order.
-  auto it = std::lower_bound(tables.begin(), tables.end(), n,
-                             [](const Table& t, const std::string& name) { return t.name < name; });
-  if (it != tables.end() && it->name == n) return &*it;
-  if (std::is_sorted(tables.begin(), tables.end(),
-                     [](const Table& a, const Table& b) { return a.name < b.name; })) {
-    return nullptr;
-  }
-  return FindByName(tables, n);
+  return FindSorted(tables, n, [](const Table& t) -> const std::string& { return t.name; });
 }
 const EnumType* Schema::FindEnum(const std::string& n) const { return FindByName(enums, n); }
 const Sequence* Schema::FindSequence(const std::string& n) const {
@@ -52,12 +61,11 @@ const Sequence* Schema::FindSequence(const std::string& n) const {
 
 const Trigger* Table::FindTrigger(const std::string& n) const { return FindByName(triggers, n); }
 const Function* Schema::FindFunction(const std::string& key) const {
-  for (const Function& f : functions) {
-    if (f.Key() == key) return &f;
-  }
-  return nullptr;
+  return FindSorted(functions, key, [](const Function& f) { return f.Key(); });
 }
-const View* Schema::FindView(const std::string& n) const { return FindByName(views, n); }
+const View* Schema::FindView(const std::string& n) const {
+  return FindSorted(views, n, [](const View& v) -> const std::string& { return v.name; });
+}
 const Index* View::FindIndex(const std::string& n) const { return FindByName(indexes, n); }
 
 const Extension* Schema::FindExtension(const std::string& n) const {

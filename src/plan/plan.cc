@@ -1553,6 +1553,19 @@ class Planner {
   // An object the plan creates (or re-creates) starts without a comment:
   // its declared comment follows, in the creating step's group.
   void PlanCommentsOfCreatedObjects() {
+    // Most registries comment none of these: then there is nothing to match
+    // (and no step's SQL to copy).
+    bool any = false;
+    for (const Table& t : desired_.tables) {
+      for (const Index& i : t.indexes) any = any || !i.comment.empty();
+      for (const Constraint& k : t.constraints) any = any || !k.comment.empty();
+    }
+    for (const View& v : desired_.views) {
+      for (const Index& i : v.indexes) any = any || !i.comment.empty();
+    }
+    for (const Sequence& q : desired_.sequences) any = any || !q.comment.empty();
+    for (const EnumType& e : desired_.enums) any = any || !e.comment.empty();
+    if (!any) return;
     struct Created {
       std::string sql;
       StatementKind statement;
