@@ -31,7 +31,17 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 
 }  // namespace
 
-const char* RoleName(Role role) { return role == Role::kAdmin ? "admin" : "reader"; }
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kAdmin:
+      return "admin";
+    case Role::kPublisher:
+      return "publisher";
+    case Role::kReader:
+      return "reader";
+  }
+  return "reader";
+}
 
 TokenStore TokenStore::AllowAll() { return TokenStore(); }
 
@@ -63,18 +73,34 @@ absl::StatusOr<TokenStore> TokenStore::Parse(absl::string_view path, absl::strin
     std::vector<absl::string_view> parts =
         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     const std::string where = absl::StrCat(path, ":", line_number, ": ");
-    if (parts.size() != 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "expected `ROLE TOKEN` (roles: reader, admin)"));
+    if (parts.size() != 2 && parts.size() != 3) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "expected `ROLE TOKEN [NAME]` (roles: reader, publisher, admin)"));
     }
     Role role;
     if (parts[0] == "admin") {
       role = Role::kAdmin;
+    } else if (parts[0] == "publisher") {
+      role = Role::kPublisher;
     } else if (parts[0] == "reader") {
       role = Role::kReader;
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "unknown role \"", parts[0], "\" (roles: reader, admin)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "unknown role \"", parts[0], "\" (roles: reader, publisher, admin)"));
+    }
+    std::string name;
+    if (parts.size() == 3) {
+      name = std::string(parts[2]);
+      for (char c : name) {
+        if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
+            c != '-' && c != '@' && c != '/' && c != ':') {
+          return absl::InvalidArgumentError(absl::StrCat(
+              where, "NAME may hold letters, digits and . _ - @ / : only"));
+        }
+      }
+      if (name.size() > 64) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "NAME is longer than 64 characters"));
+      }
     }
     if (parts[1].size() < 8) {
       return absl::InvalidArgumentError(
@@ -83,7 +109,7 @@ absl::StatusOr<TokenStore> TokenStore::Parse(absl::string_view path, absl::strin
     if (!seen.insert(std::string(parts[1])).second) {
       return absl::InvalidArgumentError(absl::StrCat(where, "duplicate token"));
     }
-    store.tokens_.emplace_back(std::string(parts[1]), role);
+    store.tokens_.push_back({std::string(parts[1]), {role, name}});
   }
   if (store.tokens_.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": no tokens"));
@@ -92,7 +118,13 @@ absl::StatusOr<TokenStore> TokenStore::Parse(absl::string_view path, absl::strin
 }
 
 absl::StatusOr<Role> TokenStore::Authenticate(absl::string_view authorization) const {
-  if (!enabled_) return Role::kAdmin;
+  absl::StatusOr<CallerIdentity> identity = Identify(authorization);
+  if (!identity.ok()) return identity.status();
+  return identity->role;
+}
+
+absl::StatusOr<CallerIdentity> TokenStore::Identify(absl::string_view authorization) const {
+  if (!enabled_) return CallerIdentity{Role::kAdmin, ""};
   if (authorization.empty()) {
     return absl::UnauthenticatedError("missing `authorization: Bearer <token>` metadata");
   }
@@ -102,15 +134,15 @@ absl::StatusOr<Role> TokenStore::Authenticate(absl::string_view authorization) c
   }
   token = absl::StripAsciiWhitespace(token);
   bool found = false;
-  Role role = Role::kReader;
-  for (const auto& [known, known_role] : tokens_) {
-    if (ConstantTimeEquals(token, known) && !found) {
+  CallerIdentity identity;
+  for (const Token& known : tokens_) {
+    if (ConstantTimeEquals(token, known.token) && !found) {
       found = true;
-      role = known_role;
+      identity = known.identity;
     }
   }
   if (!found) return absl::UnauthenticatedError("unknown token");
-  return role;
+  return identity;
 }
 
 }  // namespace schemad

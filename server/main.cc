@@ -82,6 +82,11 @@ ABSL_FLAG(int, index_build_workers, 0,
           "Online mode: parallel workers of a concurrent index build "
           "(max_parallel_maintenance_workers); 0 keeps a build to one core, leaving the others "
           "to the application.");
+ABSL_FLAG(int, keep_registries, 50,
+          "Published registries kept besides labelled ones and the one applied last; older "
+          "unlabelled ones are pruned at each publish.");
+ABSL_FLAG(int, registry_cache, 8,
+          "Published registries whose canonical form is kept in memory (most recently used).");
 ABSL_FLAG(std::string, out, "", "inspect: directory to write registry files into.");
 ABSL_FLAG(std::string, format, "textproto",
           "inspect: textproto (one .textproto file per table) or sql (one .sql file per table, "
@@ -306,6 +311,14 @@ int Serve() {
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
   options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   options.max_concurrent_calls = absl::GetFlag(FLAGS_max_concurrent_calls);
+  options.schema = absl::GetFlag(FLAGS_schema);
+  options.keep_registries = absl::GetFlag(FLAGS_keep_registries);
+  options.registry_cache = absl::GetFlag(FLAGS_registry_cache);
+  if (options.keep_registries < 1 || options.registry_cache < 1) {
+    std::cerr << "schemad: refusing to start: --keep-registries and --registry-cache must be at "
+                 "least 1\n";
+    return 1;
+  }
   const std::string mode = absl::AsciiStrToLower(absl::GetFlag(FLAGS_default_mode));
   if (mode == "online") {
     options.default_mode = ApplyMode::kOnline;

@@ -33,6 +33,13 @@ struct ServerOptions {
   // InitializeStream sends a heartbeat when nothing else went out for this
   // long.
   absl::Duration stream_heartbeat = absl::Seconds(10);
+  // --schema: published registries are retargeted at it too.
+  std::string schema;
+  // Unlabelled published registries kept besides labelled ones and the one
+  // applied last (--keep-registries).
+  int keep_registries = 50;
+  // Engines of published registries kept in memory (--registry-cache).
+  int registry_cache = 8;
 };
 
 // Whether `listen` names only the loopback interface (127.0.0.0/8,

@@ -9,13 +9,18 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/any.pb.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.pb.h"
+#include "registries.h"
+#include "schemad/apply/registry_store.h"
 #include "schemad/common/status_macros.h"
 #include "schemad/v1/schema_service.grpc.pb.h"
 
@@ -24,6 +29,9 @@ namespace {
 
 namespace pb = ::schemad::v1;
 constexpr char kServiceName[] = "schemad.v1.SchemaService";
+// An absl::Status payload: a serialized pb::RegistryErrors that
+// ToGrpcStatus sends as the status's details.
+constexpr char kRegistryErrorsPayload[] = "type.schemad.dev/registry-errors";
 constexpr size_t kMaxMessageBytes = 4096;
 
 pb::ChangeKind ToProto(Change c) {
@@ -199,6 +207,44 @@ class ResponseBudget {
   bool taken_ = false;
 };
 
+// Who calls: the token's role and name (or the mTLS subject), and how
+// history and logs describe them.
+struct Caller {
+  Role role = Role::kReader;
+  std::string name;
+  std::string description;
+};
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+void ToProto(const StoredRegistryInfo& info, pb::RegistryInfo* out) {
+  out->set_id(info.id);
+  out->set_fingerprint(info.fingerprint);
+  for (const std::string& l : info.labels) out->add_labels(l);
+  *out->mutable_published_at() = ToTimestamp(info.published_at);
+  out->set_publisher(info.publisher);
+  out->set_files(static_cast<uint32_t>(info.files));
+  out->set_bytes(static_cast<uint64_t>(info.bytes));
+  out->set_schema(info.schema);
+}
+
+// Page tokens of the listing RPCs: "<prefix><id>", the last id returned.
+std::string PageToken(char prefix, int64_t id) { return absl::StrCat(std::string(1, prefix), id); }
+
+absl::StatusOr<int64_t> FromPageToken(const std::string& token, char prefix) {
+  int64_t id = 0;
+  if (token.empty()) return 0;
+  if (token[0] != prefix || !absl::SimpleAtoi(token.substr(1), &id) || id <= 0) {
+    return absl::InvalidArgumentError("page_token: not a token this server issued");
+  }
+  return id;
+}
+
+// Most bytes a published registry may hold (PublishRegistryStream).
+constexpr size_t kMaxPublishBytes = 64 << 20;
+
 // The request's mode, the server's default for UNSPECIFIED.
 absl::StatusOr<ApplyMode> ModeFromProto(int mode, ApplyMode default_mode) {
   switch (mode) {
@@ -221,6 +267,7 @@ absl::StatusOr<InitializeOptions> InitializeOptionsFromProto(const pb::Initializ
   InitializeOptions options;
   options.dry_run = request.dry_run();
   options.retry_failed = request.retry_failed();
+  options.allow_downgrade = request.allow_downgrade();
   if (request.expected_fingerprint().size() > 128) {
     return absl::InvalidArgumentError("expected_fingerprint: longer than any fingerprint");
   }
@@ -248,13 +295,97 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (message.size() > kMaxMessageBytes) {
     message = absl::StrCat(message.substr(0, kMaxMessageBytes), "... (truncated)");
   }
+  const auto errors = status.GetPayload(kRegistryErrorsPayload);
+  if (errors.has_value()) {
+    // grpc-status-details-bin: a google.rpc.Status (RpcStatus is its wire
+    // twin) with the RegistryErrors as an Any.
+    pb::RpcStatus details;
+    details.set_code(static_cast<int>(status.code()));
+    details.set_message(message);
+    google::protobuf::Any* any = details.add_details();
+    any->set_type_url("type.googleapis.com/schemad.v1.RegistryErrors");
+    any->set_value(std::string(*errors));
+    return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message,
+                        details.SerializeAsString());
+  }
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message);
+}
+
+pb::RegistryErrors ParseRegistryErrors(absl::string_view message,
+                                       const std::vector<std::string>& files) {
+  pb::RegistryErrors out;
+  std::vector<absl::string_view> lines = absl::StrSplit(message, '\n');
+  // The first line is the summary ("invalid registry ... (N errors):")
+  // when more follow.
+  if (lines.size() > 1) lines.erase(lines.begin());
+  for (absl::string_view line : lines) {
+    if (line.empty()) continue;
+    pb::RegistryError* e = out.add_errors();
+    absl::string_view rest = line;
+    // "file:line:column: ", "file: " (a registry file's name, where it
+    // appears first).
+    size_t best = absl::string_view::npos;
+    std::string file;
+    for (const std::string& name : files) {
+      const size_t at = line.find(absl::StrCat(name, ":"));
+      if (at != absl::string_view::npos && (at == 0 || line[at - 1] == '/' || line[at - 1] == ' ') &&
+          (best == absl::string_view::npos || at < best ||
+           (at == best && name.size() > file.size()))) {
+        best = at;
+        file = name;
+      }
+    }
+    if (best != absl::string_view::npos) {
+      e->set_file(file);
+      rest = line.substr(best + file.size() + 1);
+      uint32_t n = 0;
+      auto number = [&](uint32_t* out_n) {
+        size_t i = 0;
+        while (i < rest.size() && absl::ascii_isdigit(static_cast<unsigned char>(rest[i]))) ++i;
+        if (i == 0 || i >= rest.size() || rest[i] != ':' || !absl::SimpleAtoi(rest.substr(0, i), out_n)) {
+          return false;
+        }
+        rest.remove_prefix(i + 1);
+        return true;
+      };
+      if (number(&n)) {
+        e->set_line(n);
+        if (number(&n)) e->set_column(n);
+      }
+      rest = absl::StripLeadingAsciiWhitespace(rest);
+    }
+    // "field.path[2].name: message"
+    const size_t colon = rest.find(": ");
+    if (colon != absl::string_view::npos && colon > 0) {
+      const absl::string_view field = rest.substr(0, colon);
+      bool is_path = true;
+      for (char c : field) {
+        if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' &&
+            c != '[' && c != ']') {
+          is_path = false;
+          break;
+        }
+      }
+      if (is_path) {
+        e->set_field(std::string(field));
+        rest.remove_prefix(colon + 2);
+      }
+    }
+    e->set_message(std::string(rest));
+  }
+  return out;
 }
 
 class RunningServer::Impl final : public pb::SchemaService::Service {
  public:
   Impl(Engine* engine, TokenStore tokens, const ServerOptions& options)
-      : engine_(engine), tokens_(std::move(tokens)), options_(options) {}
+      : engine_(engine),
+        tokens_(std::move(tokens)),
+        options_(options),
+        store_(&engine->database(), options.keep_registries),
+        registries_(engine, &store_,
+                    {.schema = options.schema,
+                     .cache = static_cast<size_t>(std::max(options.registry_cache, 1))}) {}
 
   void set_health(grpc::HealthCheckServiceInterface* health) { health_ = health; }
 
@@ -267,13 +398,16 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
   grpc::Status Initialize(grpc::ServerContext* context, const pb::InitializeRequest* request,
                           pb::InitializeResponse* response) override {
     return Handle(
-        context, "Initialize", Role::kAdmin, [&](absl::Time deadline, Role role) -> absl::Status {
+        context, "Initialize", Role::kAdmin, [&](absl::Time deadline, const Caller& caller) -> absl::Status {
           SCHEMAD_ASSIGN_OR_RETURN(InitializeOptions options,
                                    InitializeOptionsFromProto(*request, options_.default_mode));
-          options.caller = absl::StrCat(context->peer(), " (", RoleName(role), ")");
+          options.caller = caller.description;
           options.cancelled = [context] { return context->IsCancelled(); };
-          SCHEMAD_ASSIGN_OR_RETURN(InitializeResult r, engine_->Initialize(options, deadline));
+          SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine,
+                                   Resolve(request->registry(), "registry", deadline));
+          SCHEMAD_ASSIGN_OR_RETURN(InitializeResult r, engine->Initialize(options, deadline));
           FillInitializeResponse(r, response);
+          response->set_registry_id(engine->registry().id);
           return absl::OkStatus();
         });
   }
@@ -282,10 +416,10 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                                 grpc::ServerWriter<pb::InitializeEvent>* writer) override {
     return Handle(
         context, "InitializeStream", Role::kAdmin,
-        [&](absl::Time deadline, Role role) -> absl::Status {
+        [&](absl::Time deadline, const Caller& caller) -> absl::Status {
           SCHEMAD_ASSIGN_OR_RETURN(InitializeOptions options,
                                    InitializeOptionsFromProto(*request, options_.default_mode));
-          options.caller = absl::StrCat(context->peer(), " (", RoleName(role), ")");
+          options.caller = caller.description;
           options.cancelled = [context] { return context->IsCancelled(); };
           // Writes are serialized; a heartbeat goes out whenever
           // nothing else did for 10 s.
@@ -319,12 +453,17 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
               }
             }
           });
-          absl::StatusOr<InitializeResult> r = engine_->Initialize(options, deadline);
+          absl::StatusOr<std::shared_ptr<Engine>> engine =
+              Resolve(request->registry(), "registry", deadline);
+          absl::StatusOr<InitializeResult> r =
+              engine.ok() ? (*engine)->Initialize(options, deadline)
+                          : absl::StatusOr<InitializeResult>(engine.status());
           done.Notify();
           heartbeat.join();
           if (!r.ok()) return r.status();
           pb::InitializeEvent last;
           FillInitializeResponse(*r, last.mutable_result());
+          last.mutable_result()->set_registry_id((*engine)->registry().id);
           write(last);
           return absl::OkStatus();
         });
@@ -332,10 +471,13 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
 
   grpc::Status Status(grpc::ServerContext* context, const pb::StatusRequest* request,
                       pb::StatusResponse* response) override {
-    return Handle(context, "Status", Role::kReader, [&](absl::Time deadline, Role) -> absl::Status {
+    return Handle(context, "Status", Role::kReader, [&](absl::Time deadline, const Caller&) -> absl::Status {
       SCHEMAD_ASSIGN_OR_RETURN(ApplyMode mode,
                                ModeFromProto(request->mode(), options_.default_mode));
-      SCHEMAD_ASSIGN_OR_RETURN(StatusResult r, engine_->Status(deadline, mode));
+      SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine,
+                               Resolve(request->registry(), "registry", deadline));
+      SCHEMAD_ASSIGN_OR_RETURN(StatusResult r, engine->Status(deadline, mode));
+      response->set_registry_id(engine->registry().id);
       response->set_state(ToProto(r.state));
       response->set_registry_fingerprint(r.registry_fingerprint);
       response->set_fingerprint(r.fingerprint);
@@ -356,7 +498,7 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                                     const pb::GetInitializeOutcomeRequest* request,
                                     pb::GetInitializeOutcomeResponse* response) override {
     return Handle(context, "GetInitializeOutcome", Role::kReader,
-                  [&](absl::Time deadline, Role) -> absl::Status {
+                  [&](absl::Time deadline, const Caller&) -> absl::Status {
                     SCHEMAD_ASSIGN_OR_RETURN(
                         RequestOutcome r, engine_->LookupRequest(request->request_id(), deadline));
                     if (!r.committed) {
@@ -377,12 +519,21 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
 
   grpc::Status Diff(grpc::ServerContext* context, const pb::DiffRequest* request,
                     pb::DiffResponse* response) override {
-    return Handle(context, "Diff", Role::kReader, [&](absl::Time deadline, Role) -> absl::Status {
+    return Handle(context, "Diff", Role::kReader, [&](absl::Time deadline, const Caller&) -> absl::Status {
       const uint32_t page_size =
           request->page_size() == 0 ? kDefaultPageSize : std::min(request->page_size(), kMaxPageSize);
       SCHEMAD_ASSIGN_OR_RETURN(ApplyMode mode,
                                ModeFromProto(request->mode(), options_.default_mode));
-      SCHEMAD_ASSIGN_OR_RETURN(DiffResult r, engine_->Diff(deadline, mode));
+      SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine,
+                               Resolve(request->registry(), "registry", deadline));
+      DiffResult r;
+      if (request->has_from()) {
+        SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> from,
+                                 Resolve(request->from(), "from", deadline));
+        SCHEMAD_ASSIGN_OR_RETURN(r, DiffRegistries(*from, *engine, mode, deadline));
+      } else {
+        SCHEMAD_ASSIGN_OR_RETURN(r, engine->Diff(deadline, mode));
+      }
       // A page token is "<fingerprint>:<difference offset>:<step offset>".
       size_t diff_at = 0, step_at = 0;
       if (!request->page_token().empty()) {
@@ -416,7 +567,7 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
       plan->set_phases(static_cast<uint32_t>(r.plan.phases));
       if (r.plan.mode == ApplyMode::kOnline) {
         plan->set_lock_timeout_ms(static_cast<uint32_t>(
-            absl::ToInt64Milliseconds(engine_->options().online_lock_timeout)));
+            absl::ToInt64Milliseconds(engine->options().online_lock_timeout)));
       }
       response->set_total_differences(static_cast<uint32_t>(r.differences.size()));
       response->set_total_steps(static_cast<uint32_t>(r.plan.steps.size()));
@@ -427,7 +578,261 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     });
   }
 
+  grpc::Status PublishRegistry(grpc::ServerContext* context,
+                               const pb::PublishRegistryRequest* request,
+                               pb::PublishRegistryResponse* response) override {
+    return Handle(context, "PublishRegistry", Role::kPublisher,
+                  [&](absl::Time deadline, const Caller& caller) -> absl::Status {
+                    std::vector<RegistrySource> files;
+                    for (const pb::RegistryFileContent& f : request->files()) {
+                      files.push_back({f.name(), f.content()});
+                    }
+                    std::vector<std::string> labels(request->labels().begin(),
+                                                    request->labels().end());
+                    return Publish(std::move(files), labels, request->move(), caller, deadline,
+                                   response);
+                  });
+  }
+
+  grpc::Status PublishRegistryStream(grpc::ServerContext* context,
+                                     grpc::ServerReader<pb::PublishRegistryRequest>* reader,
+                                     pb::PublishRegistryResponse* response) override {
+    return Handle(
+        context, "PublishRegistryStream", Role::kPublisher,
+        [&](absl::Time deadline, const Caller& caller) -> absl::Status {
+          std::vector<RegistrySource> files;
+          std::map<std::string, size_t> index;
+          std::vector<std::string> labels;
+          bool move = false;
+          size_t bytes = 0;
+          pb::PublishRegistryRequest part;
+          while (reader->Read(&part)) {
+            for (const pb::RegistryFileContent& f : part.files()) {
+              bytes += f.content().size();
+              if (bytes > kMaxPublishBytes) {
+                return absl::ResourceExhaustedError(absl::StrCat(
+                    "files: more than ", kMaxPublishBytes >> 20, " MiB in all"));
+              }
+              auto [it, added] = index.emplace(f.name(), files.size());
+              if (added) {
+                files.push_back({f.name(), f.content()});
+              } else {
+                files[it->second].content += f.content();
+              }
+            }
+            labels.insert(labels.end(), part.labels().begin(), part.labels().end());
+            move = move || part.move();
+          }
+          return Publish(std::move(files), labels, move, caller, deadline, response);
+        });
+  }
+
+  grpc::Status ListRegistries(grpc::ServerContext* context,
+                              const pb::ListRegistriesRequest* request,
+                              pb::ListRegistriesResponse* response) override {
+    return Handle(context, "ListRegistries", Role::kReader,
+                  [&](absl::Time deadline, const Caller&) -> absl::Status {
+                    const int size = request->page_size() == 0
+                                         ? 100
+                                         : static_cast<int>(std::min(request->page_size(), 1000u));
+                    SCHEMAD_ASSIGN_OR_RETURN(int64_t before,
+                                             FromPageToken(request->page_token(), 'r'));
+                    SCHEMAD_ASSIGN_OR_RETURN(std::vector<StoredRegistryInfo> page,
+                                             store_.List(size + 1, before, deadline));
+                    for (int i = 0; i < static_cast<int>(page.size()) && i < size; ++i) {
+                      ToProto(page[i], response->add_registries());
+                    }
+                    if (static_cast<int>(page.size()) > size) {
+                      response->set_next_page_token(PageToken('r', page[size - 1].row));
+                    }
+                    return absl::OkStatus();
+                  });
+  }
+
+  grpc::Status GetRegistry(grpc::ServerContext* context, const pb::GetRegistryRequest* request,
+                           pb::GetRegistryResponse* response) override {
+    return Handle(context, "GetRegistry", Role::kReader,
+                  [&](absl::Time deadline, const Caller&) -> absl::Status {
+                    SCHEMAD_ASSIGN_OR_RETURN(RegistrySelection selection,
+                                             FromProto(request->registry(), "registry"));
+                    if (selection.label.empty() && selection.fingerprint.empty()) {
+                      selection.label = "@default";
+                    }
+                    const Registry& served = engine_->registry();
+                    if (selection.label == "@default" || selection.fingerprint == served.id ||
+                        selection.fingerprint == served.fingerprint) {
+                      // The served registry, as it was read.
+                      StoredRegistryInfo info;
+                      info.id = served.id;
+                      info.fingerprint = served.fingerprint;
+                      info.schema = served.schema.name;
+                      info.publisher = served.origin;
+                      info.files = static_cast<int>(served.sources.size());
+                      info.labels = {"@default"};
+                      for (const RegistrySource& f : served.sources) {
+                        info.bytes += static_cast<int64_t>(f.content.size());
+                        pb::RegistryFileContent* file = response->add_files();
+                        file->set_name(f.path.substr(f.path.rfind('/') + 1));
+                        file->set_content(f.content);
+                      }
+                      ToProto(info, response->mutable_registry());
+                      return absl::OkStatus();
+                    }
+                    SCHEMAD_ASSIGN_OR_RETURN(StoredRegistry r, store_.Find(selection, deadline));
+                    ToProto(r.info, response->mutable_registry());
+                    for (const RegistrySource& f : r.files) {
+                      pb::RegistryFileContent* file = response->add_files();
+                      file->set_name(f.path);
+                      file->set_content(f.content);
+                    }
+                    return absl::OkStatus();
+                  });
+  }
+
+  grpc::Status History(grpc::ServerContext* context, const pb::HistoryRequest* request,
+                       pb::HistoryResponse* response) override {
+    return Handle(
+        context, "History", Role::kReader, [&](absl::Time deadline, const Caller&) -> absl::Status {
+          const int size = request->page_size() == 0
+                               ? 50
+                               : static_cast<int>(std::min(request->page_size(), 1000u));
+          SCHEMAD_ASSIGN_OR_RETURN(int64_t before, FromPageToken(request->page_token(), 'h'));
+          if (request->id() < 0) return absl::InvalidArgumentError("id: a run's id is positive");
+          SCHEMAD_ASSIGN_OR_RETURN(std::vector<HistoryEntry> rows,
+                                   store_.History(size + 1, before, request->id(), deadline));
+          ResponseBudget budget(kPageBytes);
+          for (int i = 0; i < static_cast<int>(rows.size()) && i < size; ++i) {
+            const HistoryEntry& h = rows[i];
+            pb::HistoryEntry* e = response->add_entries();
+            e->set_id(h.id);
+            e->set_kind(h.kind);
+            *e->mutable_started_at() = ToTimestamp(h.started_at);
+            *e->mutable_finished_at() = ToTimestamp(h.finished_at);
+            e->set_duration_ms(static_cast<uint32_t>(std::max(h.duration_ms, 0)));
+            e->set_caller(h.caller);
+            e->set_mode(h.mode == "ONLINE" ? pb::APPLY_MODE_ONLINE : pb::APPLY_MODE_TRANSACTIONAL);
+            e->set_state(h.state.substr(0, kMaxMessageBytes));
+            e->set_steps_executed(static_cast<uint32_t>(h.steps));
+            e->set_registry_fingerprint(h.registry_fingerprint);
+            e->set_registry_id(h.registry_id);
+            for (const std::string& l : h.registry_labels) e->add_registry_labels(l);
+            e->set_from_registry_id(h.from_registry_id);
+            e->set_request_id(h.request_id);
+            for (const std::string& sql : h.sql) {
+              PlanStep step;
+              step.sql = sql;
+              if (!budget.Fits(step)) break;
+              e->add_sql(sql);
+            }
+          }
+          if (request->id() == 0 && static_cast<int>(rows.size()) > size) {
+            response->set_next_page_token(PageToken('h', rows[size - 1].id));
+          }
+          return absl::OkStatus();
+        });
+  }
+
+  grpc::Status Rollback(grpc::ServerContext* context, const pb::RollbackRequest* request,
+                        pb::InitializeResponse* response) override {
+    return Handle(
+        context, "Rollback", Role::kAdmin,
+        [&](absl::Time deadline, const Caller& caller) -> absl::Status {
+          if (!request->has_to() ||
+              request->to().selector_case() == pb::RegistrySelector::SELECTOR_NOT_SET) {
+            return absl::InvalidArgumentError(
+                "to: required: the label or fingerprint of the version to return to");
+          }
+          pb::InitializeRequest as_initialize;
+          as_initialize.set_dry_run(request->dry_run());
+          *as_initialize.mutable_allow_hazards() = request->allow_hazards();
+          as_initialize.set_expected_fingerprint(request->expected_fingerprint());
+          as_initialize.set_mode(request->mode());
+          as_initialize.set_request_id(request->request_id());
+          SCHEMAD_ASSIGN_OR_RETURN(InitializeOptions options,
+                                   InitializeOptionsFromProto(as_initialize, options_.default_mode));
+          options.rollback = true;
+          options.caller = caller.description;
+          options.cancelled = [context] { return context->IsCancelled(); };
+          SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine,
+                                   Resolve(request->to(), "to", deadline));
+          SCHEMAD_ASSIGN_OR_RETURN(InitializeResult r, engine->Initialize(options, deadline));
+          FillInitializeResponse(r, response);
+          response->set_registry_id(engine->registry().id);
+          return absl::OkStatus();
+        });
+  }
+
  private:
+  static absl::StatusOr<RegistrySelection> FromProto(const pb::RegistrySelector& selector,
+                                                     const char* field) {
+    RegistrySelection out;
+    switch (selector.selector_case()) {
+      case pb::RegistrySelector::kLabel:
+        out.label = selector.label();
+        if (out.label.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(field, ".label: empty"));
+        }
+        break;
+      case pb::RegistrySelector::kFingerprint:
+        out.fingerprint = selector.fingerprint();
+        if (out.fingerprint.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(field, ".fingerprint: empty"));
+        }
+        break;
+      case pb::RegistrySelector::SELECTOR_NOT_SET:
+        break;
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::shared_ptr<Engine>> Resolve(const pb::RegistrySelector& selector,
+                                                  const char* field, absl::Time deadline) {
+    SCHEMAD_ASSIGN_OR_RETURN(RegistrySelection selection, FromProto(selector, field));
+    absl::StatusOr<std::shared_ptr<Engine>> engine = registries_.Resolve(selection, deadline);
+    if (!engine.ok() && engine.status().code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError(absl::StrCat(field, ": ", engine.status().message()));
+    }
+    return engine;
+  }
+
+  absl::Status Publish(std::vector<RegistrySource> files, const std::vector<std::string>& labels,
+                       bool move, const Caller& caller, absl::Time deadline,
+                       pb::PublishRegistryResponse* response) {
+    for (size_t i = 0; i < labels.size(); ++i) {
+      absl::Status usable = CheckLabel(labels[i]);
+      if (!usable.ok()) return Annotate(usable, absl::StrCat("labels[", i, "]"));
+    }
+    std::vector<std::string> names;
+    for (const RegistrySource& f : files) names.push_back(f.path);
+    auto with_details = [&](const absl::Status& status) {
+      absl::Status out(absl::StatusCode::kInvalidArgument, status.message());
+      out.SetPayload(kRegistryErrorsPayload,
+                     absl::Cord(ParseRegistryErrors(status.message(), names).SerializeAsString()));
+      return out;
+    };
+    const std::string id = RegistryFilesId(files);
+    absl::StatusOr<Registry> registry =
+        registries_.Load(files, absl::StrCat("published ", id.substr(0, 12)));
+    if (!registry.ok()) {
+      if (registry.status().code() != absl::StatusCode::kInvalidArgument) return registry.status();
+      return with_details(registry.status());
+    }
+    // Canonicalized before it is stored: what PostgreSQL rejects is an
+    // error of the registry's, with file and line.
+    std::shared_ptr<Engine> engine = registries_.EngineFor(*registry);
+    absl::Status prepared = engine->Prepare(deadline);
+    if (!prepared.ok()) {
+      if (prepared.code() != absl::StatusCode::kFailedPrecondition) return prepared;
+      return with_details(prepared);
+    }
+    const std::string publisher = caller.name.empty() ? caller.description : caller.name;
+    SCHEMAD_ASSIGN_OR_RETURN(PublishResult published,
+                             store_.Publish(*registry, labels, move, publisher, deadline));
+    ToProto(published.info, response->mutable_registry());
+    response->set_created(published.created);
+    return absl::OkStatus();
+  }
+
   static void FillInitializeResponse(const InitializeResult& r, pb::InitializeResponse* response) {
     response->set_outcome(ToProto(r.outcome));
     response->set_mode(ToProto(r.mode));
@@ -517,7 +922,7 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     if (it != metadata.end()) authorization.assign(it->second.data(), it->second.size());
     absl::Status status;
     std::string role_name = "-";
-    absl::StatusOr<Role> role = tokens_.Authenticate(authorization);
+    absl::StatusOr<CallerIdentity> role = tokens_.Identify(authorization);
     // A bound on concurrent calls: each holds a thread and may hold a
     // database connection; beyond it, callers back off instead of piling up.
     const bool admitted = in_flight_.fetch_add(1) < options_.max_concurrent_calls;
@@ -529,10 +934,11 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     } else if (!role.ok()) {
       status = role.status();
     } else {
-      role_name = RoleName(*role);
-      if (needed == Role::kAdmin && *role != Role::kAdmin) {
-        status = absl::PermissionDeniedError(
-            absl::StrCat(method, " needs the admin role; this token's role is reader"));
+      role_name = RoleName(role->role);
+      if (role->role < needed) {
+        status = absl::PermissionDeniedError(absl::StrCat(
+            method, " needs the ", needed == Role::kPublisher ? "publisher or admin" : "admin",
+            " role; this token's role is ", RoleName(role->role)));
       } else {
         // The caller's deadline bounds the call (an online index build may
         // run for hours); --default-deadline only calls that set none.
@@ -541,7 +947,22 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
         if (client_deadline < std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
           deadline = absl::FromChrono(client_deadline);
         }
-        status = fn(deadline, *role);
+        Caller caller;
+        caller.role = role->role;
+        caller.name = role->name;
+        if (caller.name.empty() && context->auth_context() != nullptr &&
+            context->auth_context()->IsPeerAuthenticated()) {
+          // mTLS: the client certificate's subject names the caller.
+          for (const grpc::string_ref& id : context->auth_context()->GetPeerIdentity()) {
+            caller.name.assign(id.data(), std::min<size_t>(id.size(), 128));
+            break;
+          }
+        }
+        caller.description =
+            caller.name.empty()
+                ? absl::StrCat(context->peer(), " (", RoleName(caller.role), ")")
+                : absl::StrCat(caller.name, " (", RoleName(caller.role), ", ", context->peer(), ")");
+        status = fn(deadline, caller);
         if (status.code() == absl::StatusCode::kUnavailable) {
           SetReady(false);
         } else if (status.ok()) {
@@ -564,6 +985,8 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
   Engine* const engine_;
   const TokenStore tokens_;
   const ServerOptions options_;
+  RegistryStore store_;
+  Registries registries_;
   grpc::HealthCheckServiceInterface* health_ = nullptr;
   std::atomic<int> ready_{-1};
   std::atomic<int> in_flight_{0};

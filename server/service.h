@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,6 +36,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // oversized ids and fingerprints.
 absl::StatusOr<InitializeOptions> InitializeOptionsFromProto(
     const schemad::v1::InitializeRequest& request, ApplyMode default_mode);
+
+// The lines of a registry's INVALID_ARGUMENT message ("file:line:col:
+// field: message") as structured errors; `files` are the registry's file
+// names.
+schemad::v1::RegistryErrors ParseRegistryErrors(absl::string_view message,
+                                                const std::vector<std::string>& files);
 
 class RunningServer {
  public:

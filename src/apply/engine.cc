@@ -171,9 +171,13 @@ std::set<std::string> Keys(const std::vector<Difference>& diffs) {
   return out;
 }
 
-bool DeclaredStillDiffers(const std::vector<Difference>& remaining) {
+// Whether what remains keeps the outcome PARTIAL: a difference in what the
+// registry declares; for a rollback, also an object the version lacks
+// (removing those is its purpose).
+bool DeclaredStillDiffers(const std::vector<Difference>& remaining, bool rollback) {
   for (const Difference& d : remaining) {
-    if (d.change != Change::kExtra && d.change != Change::kUnmanaged) return true;
+    if (d.change == Change::kUnmanaged) continue;
+    if (d.change != Change::kExtra || rollback) return true;
   }
   return false;
 }
@@ -1044,12 +1048,16 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
     SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(run.pool, tx));
     // Under the lock: a row still "running" belongs to a schemad that died.
     MarkInterrupted(run.pool, tx);
+    const int64_t from = LastAppliedRegistryId(run.pool, tx);
     run_id = StartRun(run.pool, tx,
                       {.started = run.started,
                        .caller = run.options.caller,
                        .registry_fingerprint = run.registry.fingerprint,
                        .request_id = run.options.request_id,
-                       .phases = static_cast<int>(phases.size())});
+                       .phases = static_cast<int>(phases.size()),
+                       .registry_id = StoreRegistry(run.pool, tx, run.registry, run.options.caller),
+                       .rollback = run.options.rollback,
+                       .from_registry_id = run.options.rollback ? from : 0});
     tx.commit();
     return absl::OkStatus();
   });
@@ -1178,11 +1186,42 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
     result->cause =
         absl::StrCat("the run completed, but reading the schema back failed: ", read.message());
   }
-  result->outcome = DeclaredStillDiffers(result->remaining) ? Outcome::kPartial : Outcome::kApplied;
+  result->outcome = DeclaredStillDiffers(result->remaining, run.options.rollback) ? Outcome::kPartial : Outcome::kApplied;
   return absl::OkStatus();
 }
 
 }  // namespace
+
+// Records a TRANSACTIONAL run that failed, in a transaction of its own
+// (best effort: the connection may be what failed). No steps: nothing of
+// it committed.
+static void RecordFailedRun(ConnectionPool& pool, Lease& lease, const InitializeOptions& options,
+                            const Registry& registry, absl::Time started,
+                            const absl::Status& failure) {
+  absl::Status recorded = Guard("recording the failed run", [&]() -> absl::Status {
+    pqxx::work tx(lease.conn());
+    pool.Count(2);
+    BeginSettings(pool, tx, {registry.schema.name}, absl::Now() + absl::Seconds(5), 0,
+                  pool.options().lock_timeout);
+    SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));
+    const int64_t from = LastAppliedRegistryId(pool, tx);
+    RecordHistory(pool, tx,
+                  {.started = started,
+                   .finished = absl::Now(),
+                   .caller = options.caller,
+                   .registry_fingerprint = registry.fingerprint,
+                   .request_id = options.request_id,
+                   .phases = 1,
+                   .registry_id = StoreRegistry(pool, tx, registry, options.caller),
+                   .rollback = options.rollback,
+                   .from_registry_id = options.rollback ? from : 0},
+                  absl::StrCat("failed: ", absl::StatusCodeToString(failure.code()), ": ",
+                               failure.message().substr(0, 1000)));
+    tx.commit();
+    return absl::OkStatus();
+  });
+  if (!recorded.ok()) lease.Discard();
+}
 
 absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& options,
                                                     absl::Time deadline) {
@@ -1226,7 +1265,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       quick.skipped = selection.skipped;
       quick.remaining = selection.expected_remaining;
       quick.outcome =
-          DeclaredStillDiffers(quick.remaining) ? Outcome::kPartial : Outcome::kAlreadyInSync;
+          DeclaredStillDiffers(quick.remaining, options.rollback) ? Outcome::kPartial : Outcome::kAlreadyInSync;
       quick_final = true;
     } else if (running.has_value()) {
       quick.outcome = Outcome::kInProgress;
@@ -1328,6 +1367,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     // died; marked "interrupted" by whichever Initialize comes next.
     int stale_runs = 0;
     std::map<std::string, int64_t> failed_on_data;
+    // The registry rows of the last applied registry and of this one (0:
+    // none, not stored).
+    int64_t last_applied_id = 0, stored_id = 0;
     absl::Status planned =
         ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
                     /*wait_for_locks=*/true, options.mode, &snapshot, deparse_cache_.get(),
@@ -1344,6 +1386,10 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                       if (version >= 3) {
                         stale_runs = CountRunning(pool, tx);
                         if (!options.retry_failed) failed_on_data = ReadDataFailures(pool, tx);
+                      }
+                      if (version >= 4) {
+                        last_applied_id = LastAppliedRegistryId(pool, tx);
+                        stored_id = FindStoredRegistry(pool, tx, registry_.id);
                       }
                     });
     if (!planned.ok()) return StoppedOr(watchdog, planned, "Initialize");
@@ -1375,13 +1421,24 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       result.outcome = Outcome::kAlreadyInSync;
       return absl::OkStatus();
     }
+    // Two versions live at once (a rolling deploy) must not flip a
+    // conflicting change back and forth: an older version than the one
+    // applied last runs steps only when asked to.
+    if (!selection.runs.empty() && stored_id != 0 && stored_id < last_applied_id &&
+        !options.allow_downgrade && !options.rollback) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "registry ", registry_.id, " (fingerprint ", registry_.fingerprint,
+          ") was published before the registry applied last; it has ", selection.runs.size(),
+          " step(s) to run, which could undo that version's changes. Roll back to it "
+          "(schemactl rollback), or pass allow_downgrade (--allow-downgrade) if this is meant"));
+    }
     if (options.dry_run) {
       result.outcome = Outcome::kDryRun;
       return absl::OkStatus();
     }
     if (result.executed.empty()) {
       result.outcome =
-          DeclaredStillDiffers(expected_remaining) ? Outcome::kPartial : Outcome::kAlreadyInSync;
+          DeclaredStillDiffers(expected_remaining, options.rollback) ? Outcome::kPartial : Outcome::kAlreadyInSync;
       return absl::OkStatus();
     }
     if (options.mode == ApplyMode::kOnline) {
@@ -1456,6 +1513,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
         }
         result.remaining = now;
         const absl::Time finished = absl::Now();
+        const int64_t from = LastAppliedRegistryId(pool, tx);
         RecordHistory(pool, tx,
                       {.started = started,
                        .finished = finished,
@@ -1463,7 +1521,10 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                        .registry_fingerprint = registry_.fingerprint,
                        .request_id = options.request_id,
                        .steps = result.executed,
-                       .phases = label_steps.empty() ? 1 : 2});
+                       .phases = label_steps.empty() ? 1 : 2,
+                       .registry_id = StoreRegistry(pool, tx, registry_, options.caller),
+                       .rollback = options.rollback,
+                       .from_registry_id = options.rollback ? from : 0});
         SCHEMAD_RETURN_IF_ERROR(CommitMarginLeft(deadline, "the plan"));
         SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
         tx.commit();
@@ -1485,14 +1546,35 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       if (!labels_committed.empty()) {
         applied = absl::Status(applied.code(), absl::StrCat(applied.message(), labels_committed));
       }
+      RecordFailedRun(pool, lease, options, registry_, started, applied);
       return applied;
     }
-    result.outcome = DeclaredStillDiffers(result.remaining) ? Outcome::kPartial : Outcome::kApplied;
+    result.outcome = DeclaredStillDiffers(result.remaining, options.rollback) ? Outcome::kPartial : Outcome::kApplied;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
   if (quick_final) return quick_answer();
   return result;
+}
+
+absl::StatusOr<DiffResult> DiffRegistries(Engine& from, Engine& to, ApplyMode mode,
+                                          absl::Time deadline) {
+  SCHEMAD_ASSIGN_OR_RETURN(Schema before, from.Desired(deadline));
+  SCHEMAD_ASSIGN_OR_RETURN(Schema after, to.Desired(deadline));
+  DiffResult out;
+  out.schema = after.name;
+  out.differences = DiffSchemas(after, before);
+  PlanOptions options;
+  options.mode = mode;
+  for (const Table& t : before.tables) options.tables_with_rows.insert(t.name);
+  out.plan = BuildPlan(after, before, out.differences, options);
+  Fingerprinter fp;
+  fp.Add("registry diff");
+  fp.Add(from.registry().fingerprint);
+  fp.Add(to.registry().fingerprint);
+  fp.Add(ApplyModeName(mode));
+  out.fingerprint = fp.Hex();
+  return out;
 }
 
 const char* OutcomeName(Outcome outcome) {

@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -27,7 +28,10 @@ struct Migration {
 // table (IF NOT EXISTS adopts it once its shape is verified); version 2 adds
 // the request id that lets a caller learn whether its Initialize committed;
 // version 3 the mode, the state of a run (NULL for rows written before:
-// completed) and the phases of online runs, recorded as each commits.
+// completed) and the phases of online runs, recorded as each commits;
+// version 4 the registry store (published registries, their files and
+// labels) and, in the history, the stored registry a run applied and
+// whether it was a rollback.
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration>* const kMigrations = new std::vector<Migration>{
       {1,
@@ -46,6 +50,37 @@ const std::vector<Migration>& Migrations() {
         "ADD COLUMN IF NOT EXISTS state text, ADD COLUMN IF NOT EXISTS phase_count integer, "
         "ADD COLUMN IF NOT EXISTS phases jsonb, ADD COLUMN IF NOT EXISTS pid integer, "
         "ADD COLUMN IF NOT EXISTS failed_step text"}},
+      {4,
+       {"CREATE TABLE IF NOT EXISTS schemad.registries (\n"
+        "    id bigserial PRIMARY KEY,\n"
+        "    files_id text NOT NULL UNIQUE,\n"
+        "    fingerprint text NOT NULL,\n"
+        "    schema_name text NOT NULL,\n"
+        "    published_at timestamptz NOT NULL,\n"
+        "    publisher text NOT NULL,\n"
+        "    file_count integer NOT NULL,\n"
+        "    byte_count bigint NOT NULL\n"
+        ")",
+        "CREATE INDEX IF NOT EXISTS registries_fingerprint_idx ON schemad.registries (fingerprint)",
+        "CREATE TABLE IF NOT EXISTS schemad.registry_files (\n"
+        "    registry_id bigint NOT NULL,\n"
+        "    name text NOT NULL,\n"
+        "    content bytea NOT NULL,\n"
+        "    PRIMARY KEY (registry_id, name)\n"
+        ")",
+        // Append-only: a label's registry is its newest row; older rows
+        // record its moves.
+        "CREATE TABLE IF NOT EXISTS schemad.registry_labels (\n"
+        "    id bigserial PRIMARY KEY,\n"
+        "    label text NOT NULL,\n"
+        "    registry_id bigint NOT NULL,\n"
+        "    assigned_at timestamptz NOT NULL,\n"
+        "    assigned_by text NOT NULL\n"
+        ")",
+        "CREATE INDEX IF NOT EXISTS registry_labels_label_idx ON schemad.registry_labels (label, id)",
+        "CREATE INDEX IF NOT EXISTS registry_labels_registry_idx ON schemad.registry_labels (registry_id)",
+        "ALTER TABLE schemad.history ADD COLUMN IF NOT EXISTS registry_id bigint, "
+        "ADD COLUMN IF NOT EXISTS kind text, ADD COLUMN IF NOT EXISTS from_registry_id bigint"}},
   };
   return *kMigrations;
 }
@@ -72,11 +107,38 @@ const std::map<std::string, std::string>& ExpectedShapes() {
            "not null, finished_at timestamp with time zone not null, caller text not null, "
            "registry_fingerprint text not null, steps jsonb not null, duration_ms integer not "
            "null, request_id text, mode text, state text, phase_count integer, phases jsonb, pid "
+           "integer, failed_step text, registry_id bigint, kind text, "
+           "from_registry_id bigint; "
+           "constraints history_pkey PRIMARY KEY (id); indexes 1; triggers 0; rules 0; "
+           "policies 0; inheritance 0"},
+          {"registries",
+           "kind r; columns id bigint not null default "
+           "nextval('schemad.registries_id_seq'::regclass), files_id text not null, fingerprint "
+           "text not null, schema_name text not null, published_at timestamp with time zone not "
+           "null, publisher text not null, file_count integer not null, byte_count bigint not "
+           "null; constraints registries_files_id_key UNIQUE (files_id), registries_pkey PRIMARY "
+           "KEY (id); indexes 3; triggers 0; rules 0; policies 0; inheritance 0"},
+          {"registry_files",
+           "kind r; columns registry_id bigint not null, name text not null, content bytea not "
+           "null; constraints registry_files_pkey PRIMARY KEY (registry_id, name); indexes 1; "
+           "triggers 0; rules 0; policies 0; inheritance 0"},
+          {"registry_labels",
+           "kind r; columns id bigint not null default "
+           "nextval('schemad.registry_labels_id_seq'::regclass), label text not null, "
+           "registry_id bigint not null, assigned_at timestamp with time zone not null, "
+           "assigned_by text not null; constraints registry_labels_pkey PRIMARY KEY (id); "
+           "indexes 3; triggers 0; rules 0; policies 0; inheritance 0"},
+          // Earlier layouts: still schemad's own, migrated on the next
+          // Initialize.
+          {"history@3",
+           "kind r; columns id bigint not null default "
+           "nextval('schemad.history_id_seq'::regclass), started_at timestamp with time zone "
+           "not null, finished_at timestamp with time zone not null, caller text not null, "
+           "registry_fingerprint text not null, steps jsonb not null, duration_ms integer not "
+           "null, request_id text, mode text, state text, phase_count integer, phases jsonb, pid "
            "integer, failed_step text; "
            "constraints history_pkey PRIMARY KEY (id); indexes 1; triggers 0; rules 0; "
            "policies 0; inheritance 0"},
-          // Earlier layouts: still schemad's own, migrated on the next
-          // Initialize.
           {"history@2",
            "kind r; columns id bigint not null default "
            "nextval('schemad.history_id_seq'::regclass), started_at timestamp with time zone "
@@ -188,9 +250,11 @@ absl::Status Verify(ConnectionPool& pool, pqxx::transaction_base& tx, bool* sche
   }
   for (const auto& row : Exec(pool, tx, kShapes)) {
     const std::string name = row[0].as<std::string>();
-    if (name == "history_id_seq") {
-      if (!row[2].as<bool>()) return Untrusted("sequence schemad.history_id_seq",
-                                               row[1].as<std::string>());
+    if (name == "history_id_seq" || name == "registries_id_seq" ||
+        name == "registry_labels_id_seq") {
+      if (!row[2].as<bool>()) {
+        return Untrusted(absl::StrCat("sequence schemad.", name), row[1].as<std::string>());
+      }
       continue;
     }
     const auto expected = ExpectedShapes().find(name);
@@ -229,6 +293,19 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
   bool exists = false;
   std::set<std::string> present;
   int history_version = 0;
+  SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
+  if (exists && history_version == kSelfSchemaVersion && present.count("version") &&
+      present.count("registries") && present.count("registry_files") &&
+      present.count("registry_labels")) {
+    const pqxx::result v = Exec(pool, tx, "SELECT pg_catalog.max(version) FROM schemad.version");
+    if (!v[0][0].is_null() && v[0][0].as<int>() >= kSelfSchemaVersion) return absl::OkStatus();
+  }
+  // Creating or migrating: one transaction at a time, whatever its target
+  // schema (Initialize of two schemas, PublishRegistry), until it commits.
+  Exec(pool, tx,
+       "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
+       "pg_catalog.concat('schemad:self:', pg_catalog.current_database()), 0))");
+  present.clear();
   SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
   if (!exists) {
     // A database schemad never touched (every fresh Initialize): the
@@ -272,6 +349,14 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
       return absl::FailedPreconditionError(
           "schemad.history lacks columns that schemad.version says were added (it was altered "
           "by someone else); drop or rename schema schemad and schemad recreates it");
+    }
+    for (const char* table : {"registries", "registry_files", "registry_labels"}) {
+      if (current >= 4 && !present.count(table)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "schemad.", table, " is missing although schemad.version says it was created (it "
+            "was dropped by someone else); drop or rename schema schemad and schemad recreates "
+            "it (published registries and history are lost)"));
+      }
     }
     return absl::OkStatus();
   }
@@ -318,30 +403,36 @@ std::string StepsJson(const std::vector<PlanStep>& steps) {
 
 }  // namespace
 
-void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record) {
+void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record,
+                   const std::string& state) {
   ExecParams(pool, tx,
              "INSERT INTO schemad.history (started_at, finished_at, caller, "
-             "registry_fingerprint, steps, duration_ms, request_id, mode, state, phase_count) "
+             "registry_fingerprint, steps, duration_ms, request_id, mode, state, phase_count, "
+             "registry_id, kind, from_registry_id) "
              "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 OPERATOR(pg_catalog./) "
              "1000000), pg_catalog.clock_timestamp(), $2, $3, $4::pg_catalog.jsonb, $5, "
-             "NULLIF($6, ''), 'TRANSACTIONAL', 'completed', $7)",
+             "NULLIF($6, ''), 'TRANSACTIONAL', $7, $8, NULLIF($9::pg_catalog.int8, 0), $10, "
+             "NULLIF($11::pg_catalog.int8, 0))",
              absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
              StepsJson(record.steps),
              static_cast<int>(absl::ToInt64Milliseconds(record.finished - record.started)),
-             record.request_id, record.phases);
+             record.request_id, state, record.phases, record.registry_id,
+             record.rollback ? "rollback" : "initialize", record.from_registry_id);
 }
 
 int64_t StartRun(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record) {
   return ExecParams(pool, tx,
                     "INSERT INTO schemad.history (started_at, finished_at, caller, "
                     "registry_fingerprint, steps, duration_ms, request_id, mode, state, "
-                    "phase_count, phases, pid) "
+                    "phase_count, phases, pid, registry_id, kind, from_registry_id) "
                     "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 "
                     "OPERATOR(pg_catalog./) 1000000), pg_catalog.clock_timestamp(), $2, $3, "
                     "'[]', 0, NULLIF($4, ''), 'ONLINE', 'running', $5, '[]', "
-                    "pg_catalog.pg_backend_pid()) RETURNING id",
+                    "pg_catalog.pg_backend_pid(), NULLIF($6::pg_catalog.int8, 0), $7, "
+                    "NULLIF($8::pg_catalog.int8, 0)) RETURNING id",
                     absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
-                    record.request_id, record.phases)[0][0]
+                    record.request_id, record.phases, record.registry_id,
+                    record.rollback ? "rollback" : "initialize", record.from_registry_id)[0][0]
       .as<int64_t>();
 }
 
@@ -388,6 +479,51 @@ std::map<std::string, int64_t> ReadDataFailures(ConnectionPool& pool, pqxx::tran
     out[row[0].as<std::string>()] = row[1].as<int64_t>();
   }
   return out;
+}
+
+int64_t FindStoredRegistry(ConnectionPool& pool, pqxx::transaction_base& tx,
+                           const std::string& files_id) {
+  const pqxx::result r = ExecParams(
+      pool, tx, "SELECT id FROM schemad.registries WHERE files_id OPERATOR(pg_catalog.=) $1",
+      files_id);
+  return r.empty() ? 0 : r[0][0].as<int64_t>();
+}
+
+int64_t StoreRegistry(ConnectionPool& pool, pqxx::transaction_base& tx, const Registry& registry,
+                      const std::string& publisher) {
+  int64_t bytes = 0;
+  for (const RegistrySource& f : registry.sources) bytes += static_cast<int64_t>(f.content.size());
+  // A concurrent store of the same files waits on the unique key, then
+  // finds its row.
+  const pqxx::result inserted = ExecParams(
+      pool, tx,
+      "INSERT INTO schemad.registries (files_id, fingerprint, schema_name, published_at, "
+      "publisher, file_count, byte_count) VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4, "
+      "$5, $6) ON CONFLICT (files_id) DO NOTHING RETURNING id",
+      registry.id, registry.fingerprint, registry.schema.name, publisher,
+      static_cast<int>(registry.sources.size()), bytes);
+  if (inserted.empty()) return FindStoredRegistry(pool, tx, registry.id);
+  const int64_t id = inserted[0][0].as<int64_t>();
+  for (const RegistrySource& f : registry.sources) {
+    const size_t slash = f.path.rfind('/');
+    // Bytes as hex text: exact, whatever they hold.
+    ExecParams(pool, tx,
+               "INSERT INTO schemad.registry_files (registry_id, name, content) "
+               "VALUES ($1, $2, pg_catalog.decode($3, 'hex'))",
+               id, slash == std::string::npos ? f.path : f.path.substr(slash + 1),
+               absl::BytesToHexString(f.content));
+  }
+  return id;
+}
+
+int64_t LastAppliedRegistryId(ConnectionPool& pool, pqxx::transaction_base& tx) {
+  const pqxx::result r = Exec(
+      pool, tx,
+      "SELECT registry_id FROM schemad.history WHERE registry_id IS NOT NULL AND (state IS NULL "
+      "OR state OPERATOR(pg_catalog.=) 'completed' OR pg_catalog.jsonb_array_length(steps) "
+      "OPERATOR(pg_catalog.>) 0 AND mode OPERATOR(pg_catalog.=) 'ONLINE') ORDER BY id DESC "
+      "LIMIT 1");
+  return r.empty() ? 0 : r[0][0].as<int64_t>();
 }
 
 int CountRunning(ConnectionPool& pool, pqxx::transaction_base& tx) {

@@ -26,11 +26,12 @@
 #include "absl/time/time.h"
 #include "db/pool.h"
 #include "schemad/plan/plan.h"
+#include "schemad/registry/registry.h"
 
 namespace schemad {
 
 // The layout version this build creates and understands.
-inline constexpr int kSelfSchemaVersion = 3;
+inline constexpr int kSelfSchemaVersion = 4;
 
 // Creates the schema (AUTHORIZATION CURRENT_USER) and its tables when
 // missing, applies pending migrations, and verifies ownership and shape.
@@ -57,11 +58,30 @@ struct HistoryRecord {
   std::vector<PlanStep> steps;
   // The number of phases of the plan.
   int phases = 0;
+  // schemad.registries' row of the registry applied (0: not stored), and
+  // for a rollback, of the one applied before.
+  int64_t registry_id = 0;
+  bool rollback = false;
+  int64_t from_registry_id = 0;
 };
 
-// Inserts the row of a TRANSACTIONAL Initialize (state "completed").
+// Inserts the row of a TRANSACTIONAL Initialize: state "completed", or
+// "failed: <why>" for a run that failed (recorded in a transaction of its
+// own, with the steps it would have run). Throws libpqxx exceptions.
+void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record,
+                   const std::string& state = "completed");
+
+// Stores `registry`'s files in schemad.registries unless they are stored
+// (by files id), and returns the row's id. Call after EnsureSelfSchema.
 // Throws libpqxx exceptions.
-void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record);
+int64_t StoreRegistry(ConnectionPool& pool, pqxx::transaction_base& tx, const Registry& registry,
+                      const std::string& publisher);
+// The stored row of files id `files_id`, or 0. Requires layout 4.
+int64_t FindStoredRegistry(ConnectionPool& pool, pqxx::transaction_base& tx,
+                           const std::string& files_id);
+// The registry row of the newest completed run that recorded one, or 0.
+// Requires layout 4.
+int64_t LastAppliedRegistryId(ConnectionPool& pool, pqxx::transaction_base& tx);
 
 // ONLINE runs: the row is inserted when the run starts (state "running",
 // no steps) and returns its id; each phase appends its steps in the

@@ -1118,7 +1118,27 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     for (Trigger& t : table.triggers) t.definition = CreateTriggerSql(schema.name, t);
   }
   SortSchema(schema);
+  registry.id = RegistryFilesId(files);
+  registry.sources = files;
   return WithSchema(std::move(registry), "");
+}
+
+std::string RegistryFilesId(const std::vector<RegistrySource>& files) {
+  std::vector<std::pair<std::string, const std::string*>> named;
+  for (const RegistrySource& f : files) {
+    const size_t slash = f.path.rfind('/');
+    named.emplace_back(slash == std::string::npos ? f.path : f.path.substr(slash + 1), &f.content);
+  }
+  std::sort(named.begin(), named.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  Fingerprinter fp;
+  fp.Add("schemad registry files v1");
+  for (const auto& [name, content] : named) {
+    fp.Add(name);
+    fp.Add(absl::StrCat(content->size()));
+    fp.Add(*content);
+  }
+  return fp.Hex();
 }
 
 absl::Status CheckTargetSchemaName(const std::string& name) {

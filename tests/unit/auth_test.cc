@@ -42,7 +42,7 @@ writer writer-token-0001
   ASSERT_FALSE(tokens.ok());
   EXPECT_EQ(tokens.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(tokens.status().message()),
-            "/etc/schemad/tokens:3: unknown role \"writer\" (roles: reader, admin)");
+            "/etc/schemad/tokens:3: unknown role \"writer\" (roles: reader, publisher, admin)");
 }
 
 TEST(TokenStoreTest, ReportsLineWithoutTokenAsMalformed) {
@@ -52,16 +52,41 @@ reader
   ASSERT_FALSE(tokens.ok());
   EXPECT_EQ(tokens.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(tokens.status().message()),
-            "tokens:2: expected `ROLE TOKEN` (roles: reader, admin)");
+            "tokens:2: expected `ROLE TOKEN [NAME]` (roles: reader, publisher, admin)");
 }
 
-TEST(TokenStoreTest, ReportsLineWithThreeFieldsAsMalformed) {
+TEST(TokenStoreTest, ReportsLineWithFourFieldsAsMalformed) {
   absl::StatusOr<TokenStore> tokens =
-      TokenStore::Parse("tokens", "admin s3cret-admin-token extra\n");
+      TokenStore::Parse("tokens", "admin s3cret-admin-token deploy-bot extra\n");
   ASSERT_FALSE(tokens.ok());
   EXPECT_EQ(tokens.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(tokens.status().message()),
-            "tokens:1: expected `ROLE TOKEN` (roles: reader, admin)");
+            "tokens:1: expected `ROLE TOKEN [NAME]` (roles: reader, publisher, admin)");
+}
+
+TEST(TokenStoreTest, NamesAndThePublisherRoleAreRead) {
+  absl::StatusOr<TokenStore> tokens = TokenStore::Parse("tokens", R"(admin s3cret-admin-token
+publisher ci-publisher-token github-actions
+reader reader-token-0001 grafana
+)");
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  absl::StatusOr<CallerIdentity> admin = tokens->Identify("Bearer s3cret-admin-token");
+  ASSERT_TRUE(admin.ok());
+  EXPECT_EQ(admin->role, Role::kAdmin);
+  EXPECT_EQ(admin->name, "");
+  absl::StatusOr<CallerIdentity> publisher = tokens->Identify("Bearer ci-publisher-token");
+  ASSERT_TRUE(publisher.ok());
+  EXPECT_EQ(publisher->role, Role::kPublisher);
+  EXPECT_EQ(publisher->name, "github-actions");
+  EXPECT_STREQ(RoleName(publisher->role), "publisher");
+  absl::StatusOr<CallerIdentity> reader = tokens->Identify("Bearer reader-token-0001");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(reader->name, "grafana");
+
+  absl::StatusOr<TokenStore> bad = TokenStore::Parse("tokens", "reader reader-token-0001 a;b\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(std::string(bad.status().message()),
+            "tokens:1: NAME may hold letters, digits and . _ - @ / : only");
 }
 
 TEST(TokenStoreTest, ReportsShortToken) {

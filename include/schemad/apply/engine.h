@@ -117,6 +117,13 @@ struct InitializeOptions {
   // Polled while the change runs: true stops it (the statement in flight
   // is cancelled, the transaction rolled back). Empty: never.
   std::function<bool()> cancelled;
+  // Runs steps of a registry stored before the one applied last (see
+  // Initialize).
+  bool allow_downgrade = false;
+  // A rollback: recorded as one (with the registry applied before), older
+  // registries allowed, and objects the registry lacks keep the outcome
+  // PARTIAL.
+  bool rollback = false;
 };
 
 enum class Outcome {
@@ -197,8 +204,11 @@ class Engine {
   // history row. PENDING depends on the mode (its plan's hazards).
   absl::StatusOr<StatusResult> Status(absl::Time deadline,
                                       ApplyMode mode = ApplyMode::kTransactional);
-  // See the header comment. FAILED_PRECONDITION for a stale
-  // expected_fingerprint; ABORTED on lock timeout; DEADLINE_EXCEEDED when
+  // See the header comment. Every run that executes steps records the
+  // registry's files in schemad.registries (the registry store); a registry
+  // stored before the one applied last is FAILED_PRECONDITION when it has
+  // steps to run, unless allow_downgrade or rollback. FAILED_PRECONDITION
+  // for a stale expected_fingerprint; ABORTED on lock timeout; DEADLINE_EXCEEDED when
   // the deadline passes first; INTERNAL when the read-back check fails.
   absl::StatusOr<InitializeResult> Initialize(const InitializeOptions& options,
                                               absl::Time deadline);
@@ -248,6 +258,14 @@ class Engine {
   absl::Mutex init_mu_;
   bool init_busy_ ABSL_GUARDED_BY(init_mu_) = false;
 };
+
+// What takes a database at `from`'s registry to `to`'s registry: the
+// differences and plan between their canonical forms, every table assumed
+// to hold rows (hazards as for a live database). Reads nothing of the live
+// schema (canonicalizing a registry not yet cached uses the database's
+// scratch schema).
+absl::StatusOr<DiffResult> DiffRegistries(Engine& from, Engine& to, ApplyMode mode,
+                                          absl::Time deadline);
 
 const char* OutcomeName(Outcome outcome);
 const char* InitializeEventKindName(InitializeEvent::Kind kind);

@@ -46,7 +46,15 @@ struct Registry {
   std::string fingerprint;
   // Where it came from: a directory, or "embedded:docbot".
   std::string origin;
+  // Hash of the files as sent (RegistryFilesId), and the files: what the
+  // registry store keeps.
+  std::string id;
+  std::vector<RegistrySource> sources;
 };
+
+// Hash of a registry's files: their base names and bytes, in name order
+// (the id a published registry is stored under).
+std::string RegistryFilesId(const std::vector<RegistrySource>& files);
 
 // Returns the docbot registry compiled into the binary.
 const std::vector<RegistrySource>& EmbeddedDocbotRegistry();
