@@ -299,3 +299,79 @@ std::string RenderEvent(const v1::InitializeEvent& e) {
 }
 
 }  // namespace schemad::client
+
+namespace schemad::client {
+
+std::string RenderRegistryInfo(const v1::RegistryInfo& r) {
+  return absl::StrCat(r.id(), "  fingerprint ", r.fingerprint(), "  schema ", r.schema(), "  ",
+                      r.files(), " files, ", r.bytes(), " bytes  published ",
+                      Timestamp(r.published_at()), " by ", r.publisher(), "  labels ",
+                      r.labels().empty() ? "-" : absl::StrJoin(r.labels(), ","));
+}
+
+std::string RenderPublish(const v1::PublishRegistryResponse& r, const Style& style) {
+  return absl::StrCat(
+      Paint(style, kGreen, r.created() ? "published" : "already published (labels updated)"), "\n",
+      RenderRegistryInfo(r.registry()), "\n");
+}
+
+std::string RenderRegistries(const v1::ListRegistriesResponse& r, const Style& style) {
+  std::string out =
+      Paint(style, kBold,
+            absl::StrCat(Pad("ID", 32), "  ", Pad("FINGERPRINT", 32), "  ", Pad("PUBLISHED", 20),
+                         "  ", Pad("PUBLISHER", 16), "  FILES  LABELS"));
+  out += "\n";
+  for (const v1::RegistryInfo& i : r.registries()) {
+    absl::StrAppend(&out, Pad(i.id(), 32), "  ", Pad(i.fingerprint(), 32), "  ",
+                    Pad(Timestamp(i.published_at()), 20), "  ", Pad(i.publisher(), 16), "  ",
+                    Pad(absl::StrCat(i.files()), 5), "  ",
+                    i.labels().empty() ? "-" : absl::StrJoin(i.labels(), ","), "\n");
+  }
+  if (r.registries().empty()) out += "(no published registry)\n";
+  return out;
+}
+
+std::string RenderHistory(const v1::HistoryResponse& r, const Style& style) {
+  std::string out =
+      Paint(style, kBold,
+            absl::StrCat(Pad("ID", 6), "  ", Pad("KIND", 10), "  ", Pad("FINISHED", 20), "  ",
+                         Pad("MODE", 13), "  STEPS  ", Pad("REGISTRY", 12), "  ", Pad("LABELS", 16),
+                         "  STATE  CALLER"));
+  out += "\n";
+  for (const v1::HistoryEntry& e : r.entries()) {
+    const bool ok = e.state() == "completed";
+    absl::StrAppend(
+        &out, Pad(absl::StrCat(e.id()), 6), "  ", Pad(e.kind(), 10), "  ",
+        Pad(Timestamp(e.finished_at()), 20), "  ", Pad(v1::ApplyMode_Name(e.mode()).substr(11), 13),
+        "  ", Pad(absl::StrCat(e.steps_executed()), 5), "  ",
+        Pad(e.registry_id().empty() ? e.registry_fingerprint().substr(0, 12)
+                                    : e.registry_id().substr(0, 12),
+            12),
+        "  ", Pad(e.registry_labels().empty() ? "-" : absl::StrJoin(e.registry_labels(), ","), 16),
+        "  ", Paint(style, ok ? kGreen : kRed, e.state().substr(0, 60)), "  ", e.caller(), "\n");
+  }
+  if (r.entries().empty()) out += "(no run recorded)\n";
+  return out;
+}
+
+std::string RenderHistoryEntry(const v1::HistoryEntry& e, const Style& style) {
+  std::string out = absl::StrCat(
+      Paint(style, kBold, absl::StrCat("run ", e.id(), " (", e.kind(), ")")), "\n",
+      "state         ", e.state(), "\n", "started       ", Timestamp(e.started_at()), "\n",
+      "finished      ", Timestamp(e.finished_at()), " (", e.duration_ms(), " ms)\n",
+      "caller        ", e.caller(), "\n", "mode          ", v1::ApplyMode_Name(e.mode()).substr(11),
+      "\n", "registry      ", e.registry_id().empty() ? "-" : e.registry_id(), " (fingerprint ",
+      e.registry_fingerprint(), ")",
+      e.registry_labels().empty()
+          ? ""
+          : absl::StrCat(" labels ", absl::StrJoin(e.registry_labels(), ",")),
+      "\n");
+  if (!e.from_registry_id().empty())
+    absl::StrAppend(&out, "rolled back   from ", e.from_registry_id(), "\n");
+  if (!e.request_id().empty()) absl::StrAppend(&out, "request       ", e.request_id(), "\n");
+  absl::StrAppend(&out, "steps         ", e.steps_executed(), "\n");
+  for (const std::string& sql : e.sql()) absl::StrAppend(&out, "\n", sql, ";\n");
+  return out;
+}
+
+}  // namespace schemad::client

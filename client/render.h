@@ -18,6 +18,12 @@ std::string RenderDiff(const v1::DiffResponse& r, const Style& style);
 // The plan as a reviewable SQL script, hazards as comments.
 std::string RenderPlanSql(const v1::Plan& plan);
 std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style);
+std::string RenderRegistryInfo(const v1::RegistryInfo& r);
+std::string RenderPublish(const v1::PublishRegistryResponse& r, const Style& style);
+std::string RenderRegistries(const v1::ListRegistriesResponse& r, const Style& style);
+std::string RenderHistory(const v1::HistoryResponse& r, const Style& style);
+// One run with the SQL that ran.
+std::string RenderHistoryEntry(const v1::HistoryEntry& e, const Style& style);
 // One line (no newline) describing a progress event of InitializeStream.
 std::string RenderEvent(const v1::InitializeEvent& e);
 

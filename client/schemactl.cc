@@ -16,10 +16,13 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -53,6 +57,7 @@ enum ExitCode {
   kServerFailed = 7,
   kIncomplete = 8,
   kInProgress = 9,
+  kNotFound = 10,
 };
 
 constexpr char kHelp[] = R"(schemactl: client of schemad, the PostgreSQL schema service.
@@ -75,6 +80,23 @@ Commands:
         reviewable SQL script, hazards as comments (--online: phase by phase).
   --online is --mode online; --mode transactional|online overrides the server's
   --default-mode.
+  status, diff and initialize take --registry-version L: a published registry's label
+  (a git SHA, "prod", "@applied", "@default") or fingerprint instead of the served one.
+  initialize --allow-downgrade applies a version published before the one applied last.
+  diff --from L1 --to L2 [--exit-code]
+        What changes from registry version L1 to L2 (no database schema is read): a pull
+        request's lint. --exit-code: 0 no change, 3 changes all hazard-free, 4 changes
+        with hazards or blocked steps (like status --check).
+  publish DIR --label L[,L...] [--move]
+        Validate, canonicalize and store the registry in DIR (*.textproto, *.json, *.sql)
+        under its labels (immutable; --move moves environment labels such as prod).
+  registries    Published registries, newest first.
+  history [--limit N] | history show ID
+        Initialize and rollback runs, newest first; `show ID` with the SQL that ran.
+  rollback --to L [--dry-run] [--allow-hazards KIND,...] [--online]
+        Bring the database to registry version L. Objects L lacks are dropped only with
+        the hazards accepted (DATA_LOSS, DROPS_OBJECT); otherwise PARTIAL (exit 4).
+        Declarations come back, data does not: a re-created column is empty.
   health [--service NAME]
         gRPC health check; default service schemad.v1.SchemaService (readiness: the
         database is reachable); --service '' for liveness.
@@ -104,6 +126,7 @@ Exit codes:
     was cancelled; the next initialize finishes it
   9 initialize found another caller's online run in progress (IN_PROGRESS): nothing
     was done by this call; an API pod's start-up may treat it as success
+  10 NOT_FOUND: no published registry has that label or fingerprint
 )";
 
 // The hazard kinds, from the proto (one vocabulary): "DATA_LOSS", ...
@@ -136,7 +159,29 @@ struct Args {
   bool retry_failed = false;
   v1::ApplyMode mode = v1::APPLY_MODE_UNSPECIFIED;
   std::string service = "schemad.v1.SchemaService";
+  // Arguments after the command: publish DIR, history show ID.
+  std::vector<std::string> positional;
+  std::vector<std::string> labels;
+  bool move = false;
+  std::string registry_version, from, to;
+  bool exit_code = false;
+  bool allow_downgrade = false;
+  int limit = 0;
 };
+
+// A registry version as the server takes it: a fingerprint or files id (32
+// lowercase hex digits), otherwise a label.
+v1::RegistrySelector Selector(const std::string& version) {
+  v1::RegistrySelector s;
+  bool hex = version.size() == 32;
+  for (char c : version) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  if (hex) {
+    s.set_fingerprint(version);
+  } else {
+    s.set_label(version);
+  }
+  return s;
+}
 
 absl::Duration ParseDurationFlag(const std::string& name, const std::string& value) {
   absl::Duration d;
@@ -159,8 +204,13 @@ Args ParseArgs(int argc, char** argv) {
       std::exit(kOk);
     }
     if (!absl::StartsWith(arg, "--")) {
-      if (!a.command.empty()) throw UsageError{absl::StrCat("unexpected argument \"", arg, "\"")};
-      a.command = arg;
+      if (a.command.empty()) {
+        a.command = arg;
+      } else if ((a.command == "publish" || a.command == "history") && a.positional.size() < 2) {
+        a.positional.push_back(arg);
+      } else {
+        throw UsageError{absl::StrCat("unexpected argument \"", arg, "\"")};
+      }
       continue;
     }
     std::string name = arg.substr(2), value;
@@ -237,33 +287,96 @@ Args ParseArgs(int argc, char** argv) {
       a.sql = flag();
     } else if (name == "service") {
       a.service = take();
+    } else if (name == "label") {
+      for (absl::string_view l : absl::StrSplit(take(), ',', absl::SkipWhitespace())) {
+        a.labels.emplace_back(absl::StripAsciiWhitespace(l));
+      }
+    } else if (name == "move") {
+      a.move = flag();
+    } else if (name == "registry-version") {
+      a.registry_version = take();
+    } else if (name == "from") {
+      a.from = take();
+    } else if (name == "to") {
+      a.to = take();
+    } else if (name == "exit-code") {
+      a.exit_code = flag();
+    } else if (name == "allow-downgrade") {
+      a.allow_downgrade = flag();
+    } else if (name == "limit") {
+      if (!absl::SimpleAtoi(take(), &a.limit) || a.limit < 1 || a.limit > 1000) {
+        throw UsageError{"--limit must be 1 to 1000"};
+      }
     } else {
       throw UsageError{absl::StrCat("unknown flag --", name)};
     }
   }
-  if (a.command.empty()) throw UsageError{"no command (initialize, status, diff, health)"};
+  if (a.command.empty()) {
+    throw UsageError{
+        "no command (initialize, status, diff, health, publish, registries, history, "
+        "rollback)"};
+  }
   auto only = [&](bool set, const char* flag_name, const char* command) {
     if (set && a.command != command) {
       throw UsageError{absl::StrCat("--", flag_name, " belongs to `", command, "`")};
     }
   };
-  if (a.command != "initialize" && a.command != "status" && a.command != "diff" &&
-      a.command != "health") {
-    throw UsageError{absl::StrCat("unknown command \"", a.command,
-                                  "\" (initialize, status, diff, health)")};
+  static const std::set<std::string> kCommands = {
+      "initialize", "status", "diff", "health", "publish", "registries", "history", "rollback"};
+  if (!kCommands.count(a.command)) {
+    throw UsageError{
+        absl::StrCat("unknown command \"", a.command, "\" (", absl::StrJoin(kCommands, ", "), ")")};
   }
-  only(a.dry_run, "dry-run", "initialize");
-  only(!a.allow_hazards.empty(), "allow-hazards", "initialize");
-  only(!a.expect_fingerprint.empty(), "expect-fingerprint", "initialize");
+  // Flags shared by initialize and rollback.
+  auto applying = [&](bool set, const char* flag_name) {
+    if (set && a.command != "initialize" && a.command != "rollback") {
+      throw UsageError{absl::StrCat("--", flag_name, " belongs to `initialize` and `rollback`")};
+    }
+  };
+  applying(a.dry_run, "dry-run");
+  applying(!a.allow_hazards.empty(), "allow-hazards");
+  applying(!a.expect_fingerprint.empty(), "expect-fingerprint");
+  only(a.allow_downgrade, "allow-downgrade", "initialize");
+  only(!a.labels.empty(), "label", "publish");
+  only(a.move, "move", "publish");
+  only(a.exit_code, "exit-code", "diff");
+  only(!a.from.empty(), "from", "diff");
+  only(a.limit > 0, "limit", "history");
+  if (!a.to.empty() && a.command != "diff" && a.command != "rollback") {
+    throw UsageError{"--to belongs to `diff` and `rollback`"};
+  }
+  if (!a.registry_version.empty() && a.command != "initialize" && a.command != "status" &&
+      a.command != "diff") {
+    throw UsageError{"--registry-version belongs to initialize, status and diff"};
+  }
+  if (a.command == "diff" && !a.to.empty() && !a.registry_version.empty()) {
+    throw UsageError{"diff: --to and --registry-version name the same thing; give one"};
+  }
+  if (a.command == "diff" && a.to.empty() != a.from.empty()) {
+    throw UsageError{"diff: --from and --to go together"};
+  }
+  if (a.command == "publish" && (a.positional.size() != 1 || a.labels.empty())) {
+    throw UsageError{"publish needs a registry directory and --label (publish DIR --label L)"};
+  }
+  if (a.command == "rollback" && a.to.empty()) {
+    throw UsageError{"rollback needs --to LABEL|FINGERPRINT"};
+  }
+  if (a.command == "history" && !a.positional.empty() &&
+      (a.positional[0] != "show" || a.positional.size() != 2)) {
+    throw UsageError{"history takes `show ID`"};
+  }
   only(a.wait > absl::ZeroDuration(), "wait", "initialize");
   only(a.check, "check", "status");
   only(a.retry_failed, "retry-failed", "initialize");
   only(a.sql, "sql", "diff");
-  if (a.mode != v1::APPLY_MODE_UNSPECIFIED && a.command == "health") {
-    throw UsageError{"--online and --mode belong to initialize, status and diff"};
+  if (a.mode != v1::APPLY_MODE_UNSPECIFIED && a.command != "initialize" && a.command != "status" &&
+      a.command != "diff" && a.command != "rollback") {
+    throw UsageError{"--online and --mode belong to initialize, rollback, status and diff"};
   }
   if (a.timeout == absl::ZeroDuration()) {
-    a.timeout = a.command == "initialize" ? absl::Minutes(10) : absl::Seconds(30);
+    a.timeout = a.command == "initialize" || a.command == "rollback" || a.command == "publish"
+                    ? absl::Minutes(10)
+                    : absl::Seconds(30);
   }
   if (a.tls_cert.empty() != a.tls_key.empty()) {
     throw UsageError{"--tls-cert and --tls-key go together"};
@@ -317,9 +430,12 @@ int Fail(const grpc::Status& status, absl::Time deadline, const Args& a) {
     case grpc::StatusCode::PERMISSION_DENIED:
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ALREADY_EXISTS:
       return kRefused;
     case grpc::StatusCode::UNAVAILABLE:
       return kUnreachable;
+    case grpc::StatusCode::NOT_FOUND:
+      return kNotFound;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       // Our own deadline passing means no answer came; otherwise the
       // server reported a statement timeout.
@@ -480,6 +596,90 @@ grpc::Status CallInitialize(v1::SchemaService::Stub& stub, grpc::ClientContext& 
   return status;
 }
 
+// The exit code of an Initialize or Rollback answer (`printed`: Print's).
+int OutcomeCode(const v1::InitializeResponse& response, int printed) {
+  if (printed != kOk) return printed;
+  switch (response.outcome()) {
+    case v1::InitializeResponse::PARTIAL:
+      return kDrifted;
+    case v1::InitializeResponse::INCOMPLETE:
+      return kIncomplete;
+    case v1::InitializeResponse::IN_PROGRESS:
+      return kInProgress;
+    default:
+      return kOk;
+  }
+}
+
+// publish DIR: the directory's registry files (not recursive, dot files
+// skipped), streamed in messages under 1 MiB.
+int Publish(v1::SchemaService::Stub& stub, const Args& a, const Style& style) {
+  const std::string& dir = a.positional[0];
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    if (absl::EndsWith(name, ".textproto") || absl::EndsWith(name, ".json") ||
+        absl::EndsWith(name, ".sql")) {
+      names.push_back(name);
+    }
+  }
+  if (error) {
+    std::cerr << "schemactl: publish: cannot read " << dir << ": " << error.message() << "\n";
+    return kClientError;
+  }
+  if (names.empty()) {
+    std::cerr << "schemactl: publish: " << dir << " holds no *.textproto, *.json or *.sql file\n";
+    return kClientError;
+  }
+  std::sort(names.begin(), names.end());
+  const absl::Time deadline = absl::Now() + a.timeout;
+  grpc::ClientContext ctx;
+  Prepare(ctx, a, deadline);
+  v1::PublishRegistryResponse response;
+  std::unique_ptr<grpc::ClientWriter<v1::PublishRegistryRequest>> writer =
+      stub.PublishRegistryStream(&ctx, &response);
+  constexpr size_t kChunk = 512 << 10;
+  v1::PublishRegistryRequest part;
+  for (const std::string& l : a.labels) part.add_labels(l);
+  part.set_move(a.move);
+  size_t in_part = 0;
+  bool writing = true;
+  auto flush = [&]() {
+    if (writing && !writer->Write(part)) writing = false;  // Finish() says why
+    part.Clear();
+    in_part = 0;
+  };
+  for (const std::string& name : names) {
+    const std::string content = ReadFileOrDie((std::filesystem::path(dir) / name).string());
+    size_t at = 0;
+    do {
+      const size_t n = std::min(kChunk - std::min(in_part, kChunk), content.size() - at);
+      v1::RegistryFileContent* f = part.add_files();
+      f->set_name(name);
+      f->set_content(content.substr(at, n));
+      at += n;
+      in_part += n + name.size() + 16;
+      if (in_part >= kChunk) flush();
+    } while (at < content.size());
+  }
+  if (part.files_size() > 0 || part.labels_size() > 0) flush();
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) {
+    int code = Fail(status, deadline, a);
+    v1::RpcStatus details;
+    v1::RegistryErrors errors;
+    if (a.format == "json" && details.ParseFromString(status.error_details()) &&
+        details.details_size() > 0 && details.details(0).UnpackTo(&errors)) {
+      Print(errors, "", a);
+    }
+    return code;
+  }
+  return Print(response, RenderPublish(response, style), a);
+}
+
 int Run(const Args& a) {
   Style style;
   style.color = a.format == "text" && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
@@ -497,9 +697,7 @@ int Run(const Args& a) {
     grpc::Status status = health.Check(&ctx, request, &response);
     if (!status.ok()) {
       int code = Fail(status, deadline, a);
-      return code == kServerFailed && status.error_code() == grpc::StatusCode::NOT_FOUND
-                 ? kUnreachable
-                 : code;
+      return status.error_code() == grpc::StatusCode::NOT_FOUND ? kUnreachable : code;
     }
     const std::string state =
         grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
@@ -519,6 +717,7 @@ int Run(const Args& a) {
     Prepare(ctx, a, deadline);
     v1::StatusRequest request;
     request.set_mode(a.mode);
+    if (!a.registry_version.empty()) *request.mutable_registry() = Selector(a.registry_version);
     grpc::Status status = stub.Status(&ctx, request, &response);
     if (!status.ok()) return Fail(status, deadline, a);
     int code = Print(response, RenderStatus(response, style), a);
@@ -536,6 +735,11 @@ int Run(const Args& a) {
     const absl::Time deadline = absl::Now() + a.timeout;
     v1::DiffRequest request;
     request.set_mode(a.mode);
+    if (!a.registry_version.empty()) *request.mutable_registry() = Selector(a.registry_version);
+    if (!a.to.empty()) {
+      *request.mutable_registry() = Selector(a.to);
+      *request.mutable_from() = Selector(a.from);
+    }
     for (;;) {
       grpc::ClientContext ctx;
       Prepare(ctx, a, deadline);
@@ -557,12 +761,94 @@ int Run(const Args& a) {
       request.set_page_token(next);
     }
     response.clear_next_page_token();
+    int code = kOk;
     if (a.sql) {
-      if (a.format == "json") return Print(response.plan(), "", a);
-      std::cout << RenderPlanSql(response.plan());
-      return kOk;
+      if (a.format == "json") {
+        code = Print(response.plan(), "", a);
+      } else {
+        std::cout << RenderPlanSql(response.plan());
+      }
+    } else {
+      code = Print(response, RenderDiff(response, style), a);
     }
-    return Print(response, RenderDiff(response, style), a);
+    if (code != kOk || !a.exit_code) return code;
+    // Like `terraform plan -detailed-exitcode` and migra: the verdict.
+    bool hazardous = false;
+    for (const v1::PlanStep& step : response.plan().steps()) {
+      hazardous = hazardous || step.hazards_size() > 0 || !step.blocked().empty();
+    }
+    for (const v1::Difference& d : response.differences()) {
+      // A difference the plan does not resolve (unmanaged aside) needs a person.
+      hazardous = hazardous || (d.change() != v1::UNMANAGED && response.plan().steps().empty());
+    }
+    if (hazardous) return kDrifted;
+    return response.differences().empty() ? kOk : kPending;
+  }
+
+  if (a.command == "publish") {
+    return Publish(stub, a, style);
+  }
+
+  if (a.command == "registries") {
+    v1::ListRegistriesResponse all;
+    v1::ListRegistriesRequest request;
+    const absl::Time deadline = absl::Now() + a.timeout;
+    do {
+      grpc::ClientContext ctx;
+      Prepare(ctx, a, deadline);
+      v1::ListRegistriesResponse page;
+      grpc::Status status = stub.ListRegistries(&ctx, request, &page);
+      if (!status.ok()) return Fail(status, deadline, a);
+      for (v1::RegistryInfo& r : *page.mutable_registries()) *all.add_registries() = std::move(r);
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
+    return Print(all, RenderRegistries(all, style), a);
+  }
+
+  if (a.command == "history") {
+    v1::HistoryRequest request;
+    if (!a.positional.empty()) {
+      int64_t id = 0;
+      if (!absl::SimpleAtoi(a.positional[1], &id) || id <= 0) {
+        std::cerr << "schemactl: history show: \"" << a.positional[1] << "\" is not a run id\n";
+        return kUsage;
+      }
+      request.set_id(id);
+    } else {
+      request.set_page_size(a.limit > 0 ? a.limit : 20);
+    }
+    v1::HistoryResponse response;
+    grpc::ClientContext ctx;
+    const absl::Time deadline = absl::Now() + a.timeout;
+    Prepare(ctx, a, deadline);
+    grpc::Status status = stub.History(&ctx, request, &response);
+    if (!status.ok()) return Fail(status, deadline, a);
+    if (request.id() != 0 && response.entries_size() == 1) {
+      return Print(response.entries(0), RenderHistoryEntry(response.entries(0), style), a);
+    }
+    return Print(response, RenderHistory(response, style), a);
+  }
+
+  if (a.command == "rollback") {
+    v1::RollbackRequest request;
+    *request.mutable_to() = Selector(a.to);
+    request.set_dry_run(a.dry_run);
+    request.set_expected_fingerprint(a.expect_fingerprint);
+    request.set_mode(a.mode);
+    request.set_request_id(RandomRequestId());
+    for (const std::string& h : a.allow_hazards) request.add_allow_hazards(h);
+    v1::InitializeResponse response;
+    grpc::ClientContext ctx;
+    const absl::Time deadline = absl::Now() + a.timeout;
+    Prepare(ctx, a, deadline);
+    grpc::Status status = stub.Rollback(&ctx, request, &response);
+    if (!status.ok()) {
+      if (!a.dry_run && IsAmbiguous(status, deadline)) {
+        return ResolveAmbiguous(stub, a, status, request.request_id());
+      }
+      return Fail(status, deadline, a);
+    }
+    return OutcomeCode(response, Print(response, RenderInitialize(response, style), a));
   }
 
   // initialize
@@ -574,6 +860,8 @@ int Run(const Args& a) {
   request.set_expected_fingerprint(a.expect_fingerprint);
   request.set_mode(a.mode);
   request.set_retry_failed(a.retry_failed);
+  request.set_allow_downgrade(a.allow_downgrade);
+  if (!a.registry_version.empty()) *request.mutable_registry() = Selector(a.registry_version);
   for (const std::string& h : a.allow_hazards) request.add_allow_hazards(h);
   const absl::Time wait_until = absl::Now() + a.wait;
   absl::Time last_progress = absl::InfinitePast();
@@ -584,18 +872,7 @@ int Run(const Args& a) {
     Prepare(ctx, a, deadline);
     grpc::Status status = CallInitialize(stub, ctx, request, a, &response);
     if (status.ok()) {
-      int code = Print(response, RenderInitialize(response, style), a);
-      if (code != kOk) return code;
-      switch (response.outcome()) {
-        case v1::InitializeResponse::PARTIAL:
-          return kDrifted;
-        case v1::InitializeResponse::INCOMPLETE:
-          return kIncomplete;
-        case v1::InitializeResponse::IN_PROGRESS:
-          return kInProgress;
-        default:
-          return kOk;
-      }
+      return OutcomeCode(response, Print(response, RenderInitialize(response, style), a));
     }
     // Lock waits (ABORTED) end when the other session finishes: worth
     // retrying within --wait, like an unreachable server or database.

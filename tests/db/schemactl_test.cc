@@ -560,17 +560,103 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{"status --frobnicate", "unknown flag --frobnicate"},
         UsageCase{"migrate", "unknown command \"migrate\""}, UsageCase{"", "no command"},
         UsageCase{"status --sql", "--sql belongs to `diff`"},
+        UsageCase{"publish", "publish needs a registry directory and --label"},
+        UsageCase{"publish /tmp", "publish needs a registry directory and --label"},
+        UsageCase{"rollback", "rollback needs --to"},
+        UsageCase{"diff --from v1", "--from and --to go together"},
+        UsageCase{"status --move", "--move belongs to `publish`"},
+        UsageCase{"registries --registry-version v1", "--registry-version belongs to"},
+        UsageCase{"history show", "history takes `show ID`"},
         UsageCase{"--format yaml status", "--format must be text or json"}));
 
 TEST(SchemactlHelpTest, HelpExitsZeroAndListsExitCodes) {
   CommandResult r = Schemactl("--help");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("Exit codes:"));
-  for (const char* line :
-       {"  0 success", "  1 unexpected", "  2 bad usage", "  3 status --check",
-        "  4 status --check", "  5 refused", "  6 unreachable", "  7 failed on the server"}) {
+  for (const char* line : {"  0 success", "  1 unexpected", "  2 bad usage", "  3 status --check",
+                           "  4 status --check", "  5 refused", "  6 unreachable",
+                           "  7 failed on the server", "  10 NOT_FOUND"}) {
     EXPECT_THAT(r.output, HasSubstr(line));
   }
+}
+
+// --- registry versions -------------------------------------------------------
+
+// The CI recipe: publish a branch's registry under its commit, lint it
+// against what is applied, initialize that version, look at history, roll
+// back.
+TEST_F(SchemactlTest, PublishDiffInitializeHistoryAndRollbackByVersion) {
+  StartServer();
+  const std::string v1_dir = absl::StrCat(dir_, "/v1"), v2_dir = absl::StrCat(dir_, "/v2");
+  ASSERT_EQ(RunCommand(absl::StrCat("mkdir -p ", v1_dir, " ", v2_dir)).exit_code, 0);
+  const std::string notes = "CREATE TABLE notes (id bigint PRIMARY KEY, body text);\n";
+  std::ofstream(absl::StrCat(v1_dir, "/notes.sql")) << notes;
+  std::ofstream(absl::StrCat(v2_dir, "/notes.sql")) << notes;
+  std::ofstream(absl::StrCat(v2_dir, "/tags.sql"))
+      << "CREATE TABLE tags (id bigint PRIMARY KEY);\n";
+
+  CommandResult r = Ctl(absl::StrCat("publish ", v1_dir, " --label sha1,prod"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("published"));
+  EXPECT_THAT(r.output, HasSubstr("labels prod,sha1"));
+  r = Ctl(absl::StrCat("publish ", v2_dir, " --label sha2,prod"));
+  EXPECT_EQ(r.exit_code, 5) << r.output;  // ALREADY_EXISTS: prod names sha1's registry
+  EXPECT_THAT(r.output, HasSubstr("labels are immutable"));
+  r = Ctl(absl::StrCat("publish ", v2_dir, " --label sha2"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  r = Ctl("registries");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("sha2"));
+  EXPECT_THAT(r.output, HasSubstr("prod,sha1"));
+
+  // The lint: what sha2 changes against sha1, without any database schema.
+  r = Ctl("diff --from sha1 --to sha2 --exit-code");
+  EXPECT_EQ(r.exit_code, 3) << r.output;  // changes, all hazard-free
+  EXPECT_THAT(r.output, HasSubstr("tags"));
+  r = Ctl("diff --from sha2 --to sha1 --exit-code");
+  EXPECT_EQ(r.exit_code, 4) << r.output;  // drops: hazards
+  EXPECT_THAT(r.output, HasSubstr("DATA_LOSS"));
+  r = Ctl("diff --from sha1 --to sha1 --exit-code");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+
+  r = Ctl("status --registry-version sha1 --check");
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  r = Ctl("initialize --registry-version sha1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = Ctl("initialize --registry-version sha2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(TableExists("tags"));
+  r = Ctl("status --registry-version @applied --check");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+
+  r = Ctl("history");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("sha2"));
+  EXPECT_THAT(r.output, HasSubstr("prod,sha1"));
+  r = Ctl("--format json history --limit 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string json = Compact(r.output);
+  const size_t id_at = json.find("\"id\":\"");
+  ASSERT_NE(id_at, std::string::npos) << r.output;
+  const std::string id = json.substr(id_at + 6, json.find('"', id_at + 6) - id_at - 6);
+  r = Ctl(absl::StrCat("history show ", id));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("CREATE TABLE public.tags"));
+
+  r = Ctl("rollback --to prod");
+  EXPECT_EQ(r.exit_code, 4) << r.output;  // PARTIAL: dropping tags needs DATA_LOSS
+  EXPECT_TRUE(TableExists("tags"));
+  r = Ctl("rollback --to prod --allow-hazards DATA_LOSS,DROPS_OBJECT");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(TableExists("tags"));
+  r = Ctl("history --limit 1");
+  EXPECT_THAT(r.output, HasSubstr("rollback"));
+
+  r = Ctl("status --registry-version no-such-version");
+  EXPECT_EQ(r.exit_code, 10) << r.output;
+  r = CtlAs(kReaderToken, absl::StrCat("publish ", v1_dir, " --label x"));
+  EXPECT_EQ(r.exit_code, 5) << r.output;
 }
 
 // --- refused by the server ----------------------------------------------------
