@@ -828,6 +828,7 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     const std::string publisher = caller.name.empty() ? caller.description : caller.name;
     SCHEMAD_ASSIGN_OR_RETURN(PublishResult published,
                              store_.Publish(*registry, labels, move, publisher, deadline));
+    engine->SaveCanonical(deadline);
     ToProto(published.info, response->mutable_registry());
     response->set_created(published.created);
     return absl::OkStatus();

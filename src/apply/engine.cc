@@ -19,6 +19,7 @@
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
 #include "schemad/common/status_macros.h"
+#include "schemad/model/codec.h"
 
 namespace schemad {
 
@@ -192,13 +193,70 @@ Engine::Engine(Database* db, Registry registry, EngineOptions options)
 
 Engine::~Engine() = default;
 
-// Returns the canonical desired schema, computing it on `conn` if needed.
-// Shared, not copied: a 5,000-table model is megabytes.
+// The stored canonical model of `registry` on this server (schemad.canonical,
+// layout 5), if any; sets `*key` to its key. Best effort: any failure is
+// "none" (canonicalizing is always correct, only slower).
+static std::optional<Schema> LoadStoredCanonical(ConnectionPool& pool, Lease& lease,
+                                                 const Registry& registry) {
+  std::optional<Schema> out;
+  absl::Status ignored = Guard("reading the stored canonical model", [&]() -> absl::Status {
+    pqxx::read_transaction tx(lease.conn());
+    pool.Count(2);
+    bool usable = false;
+    std::set<std::string> tables;
+    SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(pool, tx, &usable, nullptr, &tables));
+    if (!tables.count("canonical")) return absl::OkStatus();
+    // Keyed by what the registry declares, computed afresh, not by its
+    // fingerprint field.
+    std::optional<std::string> model =
+        ReadCanonical(pool, tx, CanonicalKey(pool, tx, ComputeRegistryFingerprint(registry)));
+    tx.commit();
+    if (!model.has_value()) return absl::OkStatus();
+    absl::StatusOr<Schema> decoded = DecodeSchema(*model);
+    if (decoded.ok() && decoded->name == registry.schema.name) out = *std::move(decoded);
+    return absl::OkStatus();
+  });
+  return out;
+}
+
+// Stores a freshly canonicalized model when schemad's schema has its table
+// (created by Initialize or PublishRegistry; never by a read). Best effort.
+static void StoreCanonical(ConnectionPool& pool, Lease& lease, const Registry& registry,
+                           const Schema& canonical) {
+  absl::Status ignored = Guard("storing the canonical model", [&]() -> absl::Status {
+    pqxx::work tx(lease.conn());
+    pool.Count(2);
+    bool usable = false;
+    std::set<std::string> tables;
+    SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(pool, tx, &usable, nullptr, &tables));
+    if (!tables.count("canonical")) return absl::OkStatus();
+    // The key as of now: canonicalizing may have created the registry's
+    // extensions, which a restarted schemad then finds installed.
+    const std::string key = CanonicalKey(pool, tx, ComputeRegistryFingerprint(registry));
+    if (!ExecParams(pool, tx, "SELECT 1 FROM schemad.canonical WHERE key OPERATOR(pg_catalog.=) $1",
+                    key)
+             .empty()) {
+      return absl::OkStatus();
+    }
+    WriteCanonical(pool, tx, key, registry.fingerprint, EncodeSchema(canonical));
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+// Returns the canonical desired schema: cached in memory, else stored in
+// the database for this registry and server, else computed on `lease`
+// (and stored). Shared, not copied: a 5,000-table model is megabytes.
 static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
     absl::Mutex& mu, std::shared_ptr<const Schema>& cache, ConnectionPool& pool, Lease& lease,
-    const Registry& registry) {
+    const Registry& registry, CanonicalStats* stats) {
   absl::MutexLock lock(&mu);
   if (cache != nullptr) return cache;
+  if (std::optional<Schema> stored = LoadStoredCanonical(pool, lease, registry)) {
+    ++stats->loaded;
+    cache = std::make_shared<const Schema>(*std::move(stored));
+    return cache;
+  }
   absl::StatusOr<Schema> canonical = Canonicalize(pool, lease.conn(), registry);
   // Another replica canonicalizing at the same moment (extensions are
   // created in a serialized section): retry rather than fail.
@@ -217,8 +275,23 @@ static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
     }
     return canonical.status();
   }
+  ++stats->canonicalized;
   cache = std::make_shared<const Schema>(*std::move(canonical));
+  StoreCanonical(pool, lease, registry, *cache);
   return cache;
+}
+
+void Engine::SaveCanonical(absl::Time deadline) {
+  std::shared_ptr<const Schema> canonical;
+  {
+    absl::MutexLock lock(&cache_mu_);
+    canonical = canonical_;
+  }
+  if (canonical == nullptr) return;
+  absl::Status ignored = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+    StoreCanonical(db_->pool(), lease, registry_, *canonical);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Engine::Prepare(absl::Time deadline) {
@@ -228,7 +301,7 @@ absl::Status Engine::Prepare(absl::Time deadline) {
   }
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "canonicalizing the registry"));
   return WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    return CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_).status();
+    return CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_).status();
   });
 }
 
@@ -327,8 +400,9 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "reading the registry"));
   Schema out;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_));
     out = *canonical;
     return absl::OkStatus();
   });
@@ -402,8 +476,9 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline, ApplyMode mode) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
   DiffResult result;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_));
     const Schema& desired = *canonical;
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, desired, options_, deadline,
@@ -432,8 +507,9 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the status check"));
   StatusResult result;
   absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_));
     const Schema& desired = *canonical;
     result = StatusResult{};  // a retried attempt starts afresh
     Snapshot snapshot;
@@ -1239,8 +1315,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   bool quick_done = false;
   bool quick_final = false;
   auto quick_read = [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_));
     Snapshot snapshot;
     std::optional<RunningRun> running;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
@@ -1359,8 +1436,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       if (!ignored.ok()) lease.Discard();  // closing the session releases it
     };
 
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, pool, lease, registry_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, pool, lease, registry_, &stats_));
     const Schema& desired = *canonical;
     Snapshot snapshot;
     // Rows of online runs still "running": under the lock, their schemad
@@ -1554,6 +1632,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   });
   if (!status.ok()) return status;
   if (quick_final) return quick_answer();
+  // The run may have created schemad's schema: keep the canonical model
+  // there for the next start.
+  if (!result.executed.empty()) SaveCanonical(absl::Now() + absl::Seconds(5));
   return result;
 }
 

@@ -5,13 +5,15 @@
 #include <stdexcept>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/util/json_util.h"
-#include "schemad/common/status_macros.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "schemad/common/fingerprint.h"
+#include "schemad/common/status_macros.h"
+#include "schemad/model/codec.h"
 
 namespace schemad {
 namespace {
@@ -31,7 +33,8 @@ struct Migration {
 // completed) and the phases of online runs, recorded as each commits;
 // version 4 the registry store (published registries, their files and
 // labels) and, in the history, the stored registry a run applied and
-// whether it was a rollback.
+// whether it was a rollback; version 5 the canonical models of registries,
+// keyed by everything they depend on.
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration>* const kMigrations = new std::vector<Migration>{
       {1,
@@ -77,10 +80,20 @@ const std::vector<Migration>& Migrations() {
         "    assigned_at timestamptz NOT NULL,\n"
         "    assigned_by text NOT NULL\n"
         ")",
-        "CREATE INDEX IF NOT EXISTS registry_labels_label_idx ON schemad.registry_labels (label, id)",
-        "CREATE INDEX IF NOT EXISTS registry_labels_registry_idx ON schemad.registry_labels (registry_id)",
+        "CREATE INDEX IF NOT EXISTS registry_labels_label_idx ON schemad.registry_labels (label, "
+        "id)",
+        "CREATE INDEX IF NOT EXISTS registry_labels_registry_idx ON schemad.registry_labels "
+        "(registry_id)",
         "ALTER TABLE schemad.history ADD COLUMN IF NOT EXISTS registry_id bigint, "
         "ADD COLUMN IF NOT EXISTS kind text, ADD COLUMN IF NOT EXISTS from_registry_id bigint"}},
+      {5,
+       {"CREATE TABLE IF NOT EXISTS schemad.canonical (\n"
+        "    key text PRIMARY KEY,\n"
+        "    registry_fingerprint text NOT NULL,\n"
+        "    model bytea NOT NULL,\n"
+        "    model_hash text NOT NULL,\n"
+        "    created_at timestamptz NOT NULL\n"
+        ")"}},
   };
   return *kMigrations;
 }
@@ -118,6 +131,11 @@ const std::map<std::string, std::string>& ExpectedShapes() {
            "null, publisher text not null, file_count integer not null, byte_count bigint not "
            "null; constraints registries_files_id_key UNIQUE (files_id), registries_pkey PRIMARY "
            "KEY (id); indexes 3; triggers 0; rules 0; policies 0; inheritance 0"},
+          {"canonical",
+           "kind r; columns key text not null, registry_fingerprint text not null, model bytea "
+           "not null, model_hash text not null, created_at timestamp with time zone not null; "
+           "constraints canonical_pkey PRIMARY KEY (key); indexes 1; triggers 0; rules 0; "
+           "policies 0; inheritance 0"},
           {"registry_files",
            "kind r; columns registry_id bigint not null, name text not null, content bytea not "
            "null; constraints registry_files_pkey PRIMARY KEY (registry_id, name); indexes 1; "
@@ -296,7 +314,7 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
   SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
   if (exists && history_version == kSelfSchemaVersion && present.count("version") &&
       present.count("registries") && present.count("registry_files") &&
-      present.count("registry_labels")) {
+      present.count("registry_labels") && present.count("canonical")) {
     const pqxx::result v = Exec(pool, tx, "SELECT pg_catalog.max(version) FROM schemad.version");
     if (!v[0][0].is_null() && v[0][0].as<int>() >= kSelfSchemaVersion) return absl::OkStatus();
   }
@@ -350,8 +368,9 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
           "schemad.history lacks columns that schemad.version says were added (it was altered "
           "by someone else); drop or rename schema schemad and schemad recreates it");
     }
-    for (const char* table : {"registries", "registry_files", "registry_labels"}) {
-      if (current >= 4 && !present.count(table)) {
+    for (const auto& [table, since] : std::vector<std::pair<const char*, int>>{
+             {"registries", 4}, {"registry_files", 4}, {"registry_labels", 4}, {"canonical", 5}}) {
+      if (current >= since && !present.count(table)) {
         return absl::FailedPreconditionError(absl::StrCat(
             "schemad.", table, " is missing although schemad.version says it was created (it "
             "was dropped by someone else); drop or rename schema schemad and schemad recreates "
@@ -370,7 +389,8 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
 }
 
 absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                              bool* history_usable, int* history_version_out) {
+                              bool* history_usable, int* history_version_out,
+                              std::set<std::string>* tables) {
   bool exists = false;
   std::set<std::string> present;
   int history_version = 0;
@@ -378,6 +398,7 @@ absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
   SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
   *history_usable = present.count("history") > 0;
   if (history_version_out != nullptr) *history_version_out = history_version;
+  if (tables != nullptr) *tables = present;
   return absl::OkStatus();
 }
 
@@ -524,6 +545,52 @@ int64_t LastAppliedRegistryId(ConnectionPool& pool, pqxx::transaction_base& tx) 
       "OPERATOR(pg_catalog.>) 0 AND mode OPERATOR(pg_catalog.=) 'ONLINE') ORDER BY id DESC "
       "LIMIT 1");
   return r.empty() ? 0 : r[0][0].as<int64_t>();
+}
+
+std::string CanonicalKey(ConnectionPool& pool, pqxx::transaction_base& tx,
+                         const std::string& registry_fingerprint) {
+  const pqxx::result r =
+      Exec(pool, tx,
+           "SELECT pg_catalog.current_setting('server_version_num'), COALESCE((SELECT "
+           "pg_catalog.string_agg(e.extname OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) "
+           "e.extversion, ',' ORDER BY e.extname) FROM pg_catalog.pg_extension e), '')");
+  Fingerprinter fp;
+  fp.Add(kCanonicalFormVersion);
+  fp.Add(absl::StrCat(kModelCodecVersion));
+  fp.Add(registry_fingerprint);
+  fp.Add(r[0][0].as<std::string>());
+  fp.Add(r[0][1].as<std::string>());
+  return fp.Hex();
+}
+
+std::optional<std::string> ReadCanonical(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                         const std::string& key) {
+  const pqxx::result r = ExecParams(pool, tx,
+                                    "SELECT pg_catalog.encode(model, 'hex'), model_hash FROM "
+                                    "schemad.canonical WHERE key OPERATOR(pg_catalog.=) $1",
+                                    key);
+  if (r.empty()) return std::nullopt;
+  std::string model = absl::HexStringToBytes(r[0][0].as<std::string>());
+  Fingerprinter fp;
+  fp.Add(model);
+  // It becomes DDL: a model that does not match its hash is not used.
+  if (fp.Hex() != r[0][1].as<std::string>()) return std::nullopt;
+  return model;
+}
+
+void WriteCanonical(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& key,
+                    const std::string& registry_fingerprint, const std::string& model) {
+  Fingerprinter fp;
+  fp.Add(model);
+  ExecParams(pool, tx,
+             "INSERT INTO schemad.canonical (key, registry_fingerprint, model, model_hash, "
+             "created_at) VALUES ($1, $2, pg_catalog.decode($3, 'hex'), $4, "
+             "pg_catalog.clock_timestamp()) ON CONFLICT (key) DO NOTHING",
+             key, registry_fingerprint, absl::BytesToHexString(model), fp.Hex());
+  // Bounded: the newest 100 models.
+  Exec(pool, tx,
+       "DELETE FROM schemad.canonical WHERE key OPERATOR(pg_catalog.<>) ALL (SELECT key FROM "
+       "schemad.canonical ORDER BY created_at DESC LIMIT 100)");
 }
 
 int CountRunning(ConnectionPool& pool, pqxx::transaction_base& tx) {

@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@
 namespace schemad {
 
 // The layout version this build creates and understands.
-inline constexpr int kSelfSchemaVersion = 4;
+inline constexpr int kSelfSchemaVersion = 5;
 
 // Creates the schema (AUTHORIZATION CURRENT_USER) and its tables when
 // missing, applies pending migrations, and verifies ownership and shape.
@@ -45,8 +46,10 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx);
 // `*history_version` to its layout version, 1 to kSelfSchemaVersion);
 // FAILED_PRECONDITION as EnsureSelfSchema otherwise. Throws libpqxx
 // exceptions.
+// `*tables` (when given) gets the names of schemad's verified tables.
 absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                              bool* history_usable, int* history_version = nullptr);
+                              bool* history_usable, int* history_version = nullptr,
+                              std::set<std::string>* tables = nullptr);
 
 struct HistoryRecord {
   absl::Time started;
@@ -79,6 +82,20 @@ int64_t StoreRegistry(ConnectionPool& pool, pqxx::transaction_base& tx, const Re
 // The stored row of files id `files_id`, or 0. Requires layout 4.
 int64_t FindStoredRegistry(ConnectionPool& pool, pqxx::transaction_base& tx,
                            const std::string& files_id);
+// What a canonical model depends on besides the codec: bump when
+// canonicalization changes what it produces for the same registry.
+inline constexpr char kCanonicalFormVersion[] = "schemad canonical form 1";
+// The key of a registry's canonical model on this server: its fingerprint,
+// server_version_num, every installed extension's version, the codec's and
+// the canonical form's versions.
+std::string CanonicalKey(ConnectionPool& pool, pqxx::transaction_base& tx,
+                         const std::string& registry_fingerprint);
+// The stored model of `key` when its hash matches (layout 5), else nothing.
+std::optional<std::string> ReadCanonical(ConnectionPool& pool, pqxx::transaction_base& tx,
+                                         const std::string& key);
+// Stores a model (kept: the newest 100). Requires layout 5.
+void WriteCanonical(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& key,
+                    const std::string& registry_fingerprint, const std::string& model);
 // The registry row of the newest completed run that recorded one, or 0.
 // Requires layout 4.
 int64_t LastAppliedRegistryId(ConnectionPool& pool, pqxx::transaction_base& tx);

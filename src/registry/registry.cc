@@ -1153,6 +1153,11 @@ absl::Status CheckTargetSchemaName(const std::string& name) {
 
 Registry WithSchema(Registry registry, const std::string& schema_name) {
   if (!schema_name.empty()) registry.schema.name = schema_name;
+  registry.fingerprint = ComputeRegistryFingerprint(registry);
+  return registry;
+}
+
+std::string ComputeRegistryFingerprint(const Registry& registry) {
   Fingerprinter fp;
   fp.Add(SerializeForFingerprint(registry.schema));
   for (const std::string& pattern : registry.schema.ignore) fp.Add(pattern);
@@ -1162,8 +1167,7 @@ Registry WithSchema(Registry registry, const std::string& schema_name) {
   for (const RegistryStatement& rs : registry.sql) statements.push_back(rs.normalized);
   std::sort(statements.begin(), statements.end());
   for (const std::string& statement : statements) fp.Add(statement);
-  registry.fingerprint = fp.Hex();
-  return registry;
+  return fp.Hex();
 }
 
 absl::StatusOr<Registry> LoadRegistryDir(const std::string& dir) {

@@ -295,7 +295,7 @@ TEST(HardeningTest, AnOlderHistoryTableIsAdoptedAndMigratedAdditively) {
   EXPECT_EQ(
       db->Query("SELECT string_agg(version::text, ',' ORDER BY version) FROM schemad.version")[0][0]
           .as<std::string>(),
-      "1,2,3,4");
+      "1,2,3,4,5");
   EXPECT_EQ(db->Query("SELECT nspowner = (SELECT oid FROM pg_roles WHERE rolname = "
                       "current_user) FROM pg_namespace WHERE nspname = 'schemad'")[0][0]
                 .as<bool>(),

@@ -667,5 +667,53 @@ TEST_F(RegistryVersionsTest, AStreamedPublishCarriesARegistryBeyondOneMessage) {
       static_cast<int>(big.size()));
 }
 
+// A restarted schemad (a new engine) reads the canonical model the last one
+// stored instead of canonicalizing again; the model it reads plans exactly
+// what a fresh one does; a server or extension change, or a stored model
+// that does not match its hash, means canonicalizing again.
+TEST_F(RegistryVersionsTest, ARestartedEngineReadsTheStoredCanonicalModel) {
+  const absl::Time deadline = absl::Now() + absl::Minutes(2);
+  Engine first(db_->pool(), *LoadEmbeddedRegistry());
+  // Before schemad's schema exists nothing is stored (a read never creates it).
+  ASSERT_TRUE(first.Status(deadline).ok());
+  EXPECT_EQ(first.canonical_stats().canonicalized.load(), 1);
+  EXPECT_FALSE(StoreExists());
+  absl::StatusOr<InitializeResult> applied = first.Initialize({.caller = "test"}, deadline);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(Count("SELECT count(*) FROM schemad.canonical"), 1);
+
+  // Drift, so that the plans compared below are not empty.
+  db_->Exec("ALTER TABLE users DROP COLUMN full_name; CREATE INDEX extra_ix ON documents (id)");
+  Engine restarted(db_->pool(), *LoadEmbeddedRegistry());
+  absl::StatusOr<DiffResult> fresh = first.Diff(deadline);
+  absl::StatusOr<DiffResult> loaded = restarted.Diff(deadline);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(restarted.canonical_stats().loaded.load(), 1);
+  EXPECT_EQ(restarted.canonical_stats().canonicalized.load(), 0);
+  EXPECT_EQ(testing::DescribeDifferences(loaded->differences),
+            testing::DescribeDifferences(fresh->differences));
+  ASSERT_EQ(loaded->plan.steps.size(), fresh->plan.steps.size());
+  for (size_t i = 0; i < fresh->plan.steps.size(); ++i) {
+    EXPECT_EQ(loaded->plan.steps[i].sql, fresh->plan.steps[i].sql);
+  }
+  EXPECT_EQ(loaded->fingerprint, fresh->fingerprint);
+  EXPECT_GE(loaded->differences.size(), 2u);
+
+  // An extension installed (or upgraded) since: another key.
+  db_->Exec("CREATE EXTENSION pg_trgm");
+  Engine after_extension(db_->pool(), *LoadEmbeddedRegistry());
+  ASSERT_TRUE(after_extension.Prepare(deadline).ok());
+  EXPECT_EQ(after_extension.canonical_stats().canonicalized.load(), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM schemad.canonical"), 2);
+
+  // A model that does not match its hash is never used.
+  db_->Exec("UPDATE schemad.canonical SET model = model || '\\x00'::bytea");
+  Engine after_corruption(db_->pool(), *LoadEmbeddedRegistry());
+  ASSERT_TRUE(after_corruption.Prepare(deadline).ok());
+  EXPECT_EQ(after_corruption.canonical_stats().loaded.load(), 0);
+  EXPECT_EQ(after_corruption.canonical_stats().canonicalized.load(), 1);
+}
+
 }  // namespace
 }  // namespace schemad

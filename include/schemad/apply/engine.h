@@ -190,6 +190,14 @@ struct EngineOptions {
   int index_build_workers = 0;
 };
 
+// How the canonical model was obtained, over the engine's life.
+struct CanonicalStats {
+  // Computed in the scratch schema.
+  std::atomic<int64_t> canonicalized{0};
+  // Read back from schemad.canonical (a restart, another replica).
+  std::atomic<int64_t> loaded{0};
+};
+
 class DeparseCache;  // src/catalog
 
 class Engine {
@@ -230,6 +238,11 @@ class Engine {
   absl::StatusOr<std::vector<std::string>> CheckPrivileges(absl::Time deadline);
   // Whether the canonical registry is cached.
   bool prepared() const;
+  const CanonicalStats& canonical_stats() const { return stats_; }
+  // Stores the canonical model in schemad.canonical when it is not there
+  // (after the schema schemad owns was created: Initialize, publish).
+  // Best effort.
+  void SaveCanonical(absl::Time deadline);
   // The registry as PostgreSQL canonicalizes it (cached).
   absl::StatusOr<Schema> Desired(absl::Time deadline);
 
@@ -248,6 +261,7 @@ class Engine {
 
   mutable absl::Mutex cache_mu_;
   std::shared_ptr<const Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
+  CanonicalStats stats_;
 
   absl::StatusOr<StatusResult> StatusOnce(absl::Time deadline, ApplyMode mode);
 

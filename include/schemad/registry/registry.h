@@ -85,6 +85,11 @@ absl::Status CheckTargetSchemaName(const std::string& name);
 // fingerprint updated. No-op for an empty name.
 Registry WithSchema(Registry registry, const std::string& schema_name);
 
+// The fingerprint of what `registry` declares now (its `fingerprint` field
+// as LoadRegistry and WithSchema set it), computed afresh: keys that must
+// not trust the field (a stored canonical model) use it.
+std::string ComputeRegistryFingerprint(const Registry& registry);
+
 enum class RegistryFormat { kTextproto, kSql };
 
 struct WriteRegistryOptions {
