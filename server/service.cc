@@ -478,6 +478,8 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                                Resolve(request->registry(), "registry", deadline));
       SCHEMAD_ASSIGN_OR_RETURN(StatusResult r, engine->Status(deadline, mode));
       response->set_registry_id(engine->registry().id);
+      SCHEMAD_ASSIGN_OR_RETURN(std::string canonical, engine->CanonicalFingerprint(deadline));
+      response->set_canonical_fingerprint(canonical);
       response->set_state(ToProto(r.state));
       response->set_registry_fingerprint(r.registry_fingerprint);
       response->set_fingerprint(r.fingerprint);
@@ -830,6 +832,8 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                              store_.Publish(*registry, labels, move, publisher, deadline));
     engine->SaveCanonical(deadline);
     ToProto(published.info, response->mutable_registry());
+    SCHEMAD_ASSIGN_OR_RETURN(std::string canonical, engine->CanonicalFingerprint(deadline));
+    response->mutable_registry()->set_canonical_fingerprint(canonical);
     response->set_created(published.created);
     return absl::OkStatus();
   }

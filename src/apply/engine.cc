@@ -410,6 +410,21 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
   return out;
 }
 
+absl::StatusOr<std::string> Engine::CanonicalFingerprint(absl::Time deadline) {
+  SCHEMAD_RETURN_IF_ERROR(Prepare(deadline));
+  std::shared_ptr<const Schema> canonical;
+  {
+    absl::MutexLock lock(&cache_mu_);
+    canonical = canonical_;
+  }
+  if (canonical == nullptr) return absl::InternalError("the canonical model is not cached");
+  Fingerprinter fp;
+  fp.Add("canonical");
+  fp.Add(SerializeForFingerprint(*canonical));
+  for (const std::string& pattern : canonical->ignore) fp.Add(pattern);
+  return fp.Hex();
+}
+
 // Reads the live schema and plans against `desired` inside `tx`.
 static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
                               pqxx::transaction_base* helper, const Registry& registry,

@@ -240,6 +240,39 @@ TEST_F(RegistryVersionsTest, PublishIsIdempotentAndGetReturnsTheFilesByteForByte
   EXPECT_THAT(list.registries(1).labels(), ElementsAre("3f9c2e1"));
 }
 
+// The same schema written as SQL and as textproto: two registries (their
+// files and fingerprints differ), one canonical model and its fingerprint.
+TEST_F(RegistryVersionsTest, SqlAndTextprotoFormsOfDocbotShareTheCanonicalFingerprint) {
+  Start();
+  absl::StatusOr<std::vector<RegistrySource>> sql =
+      ReadRegistryDir(testing::SourcePath("deploy/registry/docbot-sql"));
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  pb::PublishRegistryResponse as_sql, as_textproto;
+  grpc::Status s = Publish(FilesOf(*sql), {"docbot-sql"}, &as_sql);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  s = Publish(FilesOf(EmbeddedDocbotRegistry()), {"docbot-textproto"}, &as_textproto);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(as_sql.registry().id(), as_textproto.registry().id());
+  EXPECT_NE(as_sql.registry().fingerprint(), as_textproto.registry().fingerprint());
+  EXPECT_FALSE(as_sql.registry().canonical_fingerprint().empty());
+  EXPECT_EQ(as_sql.registry().canonical_fingerprint(),
+            as_textproto.registry().canonical_fingerprint());
+
+  pb::StatusRequest request;
+  *request.mutable_registry() = Label("docbot-sql");
+  pb::StatusResponse status;
+  grpc::ClientContext ctx;
+  Auth(ctx, kReader);
+  s = stub_->Status(&ctx, request, &status);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(status.canonical_fingerprint(), as_textproto.registry().canonical_fingerprint());
+
+  // A different schema has a different one.
+  pb::PublishRegistryResponse other;
+  ASSERT_TRUE(Publish({{"tables.textproto", kV1}}, {"other"}, &other).ok());
+  EXPECT_NE(other.registry().canonical_fingerprint(), as_sql.registry().canonical_fingerprint());
+}
+
 TEST_F(RegistryVersionsTest, EveryFormatPublishes) {
   Start();
   pb::PublishRegistryResponse json;

@@ -245,6 +245,10 @@ class Engine {
   void SaveCanonical(absl::Time deadline);
   // The registry as PostgreSQL canonicalizes it (cached).
   absl::StatusOr<Schema> Desired(absl::Time deadline);
+  // Fingerprint of the canonical model: equal for every spelling of the
+  // same schema (SQL or textproto files, any formatting). Canonicalizes
+  // when not cached.
+  absl::StatusOr<std::string> CanonicalFingerprint(absl::Time deadline);
 
   const Registry& registry() const { return registry_; }
   const EngineOptions& options() const { return options_; }
