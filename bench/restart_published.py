@@ -14,7 +14,6 @@ schemad's peak RSS. Prints rows for docs/benchmarks.md.
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,14 +44,7 @@ def first_status(url, addr_label):
 def main():
     rb.BIN = sys.argv[1]
     sizes = [int(a) for a in sys.argv[2:]] or [1000, 5000]
-    rb.WORK = tempfile.mkdtemp(prefix="schemad-restart.")
-    os.chmod(rb.WORK, 0o711)
-    pgdir = os.path.join(rb.WORK, "pg")
-    port = rb.run([os.path.join(rb.ROOT, "scripts", "pg-cluster"), "start", pgdir,
-                   "-c", "max_locks_per_transaction=1024"],
-                  env=dict(os.environ, SCHEMAD_TEST_MAX_LOCKS="1024")).stdout.strip()
-    base = f"postgresql://postgres:{rb.PASSWORD}@127.0.0.1:{port}"
-    admin = f"{base}/postgres"
+    pgdir, base, admin = rb.start_cluster("schemad-restart.")
     try:
         for n in sizes:
             reg = os.path.join(rb.WORK, f"registry-{n}")
@@ -74,11 +66,7 @@ def main():
                   f"{max(w[1] for w in warm):.0f} MB / {cold_rss:.0f} MB", flush=True)
             rb.psql(admin, f"DROP DATABASE {dbname}")
     finally:
-        for p in rb.children:
-            if p.poll() is None:
-                p.kill()
-        rb.run([os.path.join(rb.ROOT, "scripts", "pg-cluster"), "stop", pgdir, "immediate"],
-               check=False)
+        rb.stop_all(pgdir)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,29 @@ class Schemad:
         self.proc.wait(timeout=60)
 
 
+def start_cluster(prefix, *settings):
+    """A throwaway cluster in a fresh rb.WORK: returns (pgdir, base URL, admin URL)."""
+    global WORK
+    WORK = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(WORK, 0o711)
+    pgdir = os.path.join(WORK, "pg")
+    args = ["-c", "max_locks_per_transaction=1024"]
+    for setting in settings:
+        args += ["-c", setting]
+    port = run([os.path.join(ROOT, "scripts", "pg-cluster"), "start", pgdir, *args],
+               env=dict(os.environ, SCHEMAD_TEST_MAX_LOCKS="1024")).stdout.strip()
+    base = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}"
+    return pgdir, base, f"{base}/postgres"
+
+
+def stop_all(pgdir):
+    """Kills the schemad children and stops the cluster."""
+    for p in children:
+        if p.poll() is None:
+            p.kill()
+    run([os.path.join(ROOT, "scripts", "pg-cluster"), "stop", pgdir, "immediate"], check=False)
+
+
 def loadgen(addr, method, concurrency=1, seconds=3.0, requests=0, deadline=600):
     cmd = [os.path.join(BIN, "schemad_loadgen"), "--server", addr, "--method", method,
            "--concurrency", str(concurrency), "--seconds", str(seconds), "--deadline", str(deadline)]

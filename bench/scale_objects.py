@@ -10,7 +10,6 @@ RSS, as rows of docs/benchmarks.md's scale table.
 """
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,16 +20,9 @@ import synthetic  # noqa: E402
 def main():
     rb.BIN = sys.argv[1]
     sizes = [int(a) for a in sys.argv[2:]] or [1000]
-    rb.WORK = tempfile.mkdtemp(prefix="schemad-objects.")
-    os.chmod(rb.WORK, 0o711)
-    pgdir = os.path.join(rb.WORK, "pg")
-    port = rb.run([os.path.join(rb.ROOT, "scripts", "pg-cluster"), "start", pgdir,
-                   "-c", "max_locks_per_transaction=1024",
-                   "-c", "shared_preload_libraries=pg_stat_statements",
-                   "-c", "pg_stat_statements.track=all"],
-                  env=dict(os.environ, SCHEMAD_TEST_MAX_LOCKS="1024")).stdout.strip()
-    base = f"postgresql://postgres:{rb.PASSWORD}@127.0.0.1:{port}"
-    admin = f"{base}/postgres"
+    pgdir, base, admin = rb.start_cluster("schemad-objects.",
+                                          "shared_preload_libraries=pg_stat_statements",
+                                          "pg_stat_statements.track=all")
     try:
         rb.psql(admin, "CREATE EXTENSION pg_stat_statements")
         for n in sizes:
@@ -56,11 +48,7 @@ def main():
             server.stop()
             rb.psql(admin, f"DROP DATABASE {dbname}")
     finally:
-        for p in rb.children:
-            if p.poll() is None:
-                p.kill()
-        rb.run([os.path.join(rb.ROOT, "scripts", "pg-cluster"), "stop", pgdir, "immediate"],
-               check=False)
+        rb.stop_all(pgdir)
 
 
 if __name__ == "__main__":
