@@ -201,6 +201,9 @@ std::string RenderInitialize(const v1::InitializeResponse& r, const Style& style
                           : kGreen;
   std::string out = absl::StrCat("outcome  ", Paint(style, color, outcome), "  (fingerprint ",
                                  r.fingerprint(), ")\n");
+  for (const std::string& note : r.notes()) {
+    absl::StrAppend(&out, Paint(style, kYellow, "note"), "     ", note, "\n");
+  }
   if (r.outcome() == v1::InitializeResponse::INCOMPLETE) {
     absl::StrAppend(&out, "online run ", r.run_id(), ": ", r.phases_committed(), " of ", r.phases(),
                     " phases committed; phase ", r.failed_phase(), " failed: ", r.cause(),

@@ -760,6 +760,9 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
           SCHEMAD_ASSIGN_OR_RETURN(InitializeResult r, engine->Initialize(options, deadline));
           FillInitializeResponse(r, response);
           response->set_registry_id(engine->registry().id);
+          response->add_notes(
+              "a rollback restores declarations, not data: a table or column it drops loses its "
+              "rows, and one it re-creates comes back empty (restore data from a backup)");
           return absl::OkStatus();
         });
   }

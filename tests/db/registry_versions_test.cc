@@ -556,6 +556,8 @@ TEST_F(RegistryVersionsTest, RollbackIsPartialUntilItsDropsAreAcceptedAndIsRecor
   EXPECT_EQ(response.outcome(), pb::InitializeResponse::PARTIAL);
   EXPECT_GT(response.skipped_count(), 0u);
   EXPECT_EQ(response.registry_id(), v1);
+  ASSERT_EQ(response.notes_size(), 1);
+  EXPECT_THAT(response.notes(0), HasSubstr("declarations, not data"));
   EXPECT_FALSE(db_->Query("SELECT to_regclass('public.tags')")[0][0].is_null());
 
   request.set_dry_run(true);

@@ -646,6 +646,7 @@ TEST_F(SchemactlTest, PublishDiffInitializeHistoryAndRollbackByVersion) {
 
   r = Ctl("rollback --to prod");
   EXPECT_EQ(r.exit_code, 4) << r.output;  // PARTIAL: dropping tags needs DATA_LOSS
+  EXPECT_THAT(r.output, HasSubstr("declarations, not data"));
   EXPECT_TRUE(TableExists("tags"));
   r = Ctl("rollback --to prod --allow-hazards DATA_LOSS,DROPS_OBJECT");
   EXPECT_EQ(r.exit_code, 0) << r.output;

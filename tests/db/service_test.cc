@@ -495,6 +495,24 @@ TEST_F(ServiceTest, MutualTlsAcceptsTheRightCaAndRefusesTheWrongOne) {
   pb::StatusResponse plain;
   EXPECT_EQ(Status(&plain).error_code(), grpc::StatusCode::UNAVAILABLE) << "no plaintext";
 
+  // The client certificate names the caller in history (its token has no
+  // name): CN=client.
+  {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pki.Read("ca.pem");
+    ssl.pem_cert_chain = pki.Read("client.pem");
+    ssl.pem_private_key = pki.Read("client.key");
+    auto stub = pb::SchemaService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", server_->port()), grpc::SslCredentials(ssl)));
+    grpc::ClientContext ctx;
+    Auth(ctx, kAdmin);
+    pb::InitializeResponse response;
+    ASSERT_TRUE(stub->Initialize(&ctx, pb::InitializeRequest(), &response).ok());
+    EXPECT_EQ(response.outcome(), pb::InitializeResponse::APPLIED);
+    EXPECT_THAT(db->Query("SELECT caller FROM schemad.history")[0][0].as<std::string>(),
+                ::testing::StartsWith("client (admin, ipv4:127.0.0.1:"));
+  }
+
   // The same through schemactl's TLS flags (a statically linked OpenSSL).
   const std::string ctl = absl::StrCat(testing::BinaryPath("schemactl"), " --server 127.0.0.1:",
                                        server_->port(), " --token ", kReader, " --timeout 5s",
