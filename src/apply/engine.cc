@@ -193,6 +193,20 @@ Engine::Engine(Database* db, Registry registry, EngineOptions options)
 
 Engine::~Engine() = default;
 
+// What a canonical model depends on in the registry: every field of its
+// model (the codec writes them all; its size checks stop the build when
+// one is added) and its SQL statements, so that no field the fingerprint
+// leaves out can serve a stale model.
+static std::string RegistryContentKey(const Registry& registry) {
+  Fingerprinter fp;
+  fp.Add(EncodeSchema(registry.schema));
+  for (const RegistryStatement& rs : registry.sql) {
+    fp.Add(rs.statement.text);
+    fp.Add(rs.source);
+  }
+  return fp.Hex();
+}
+
 // The stored canonical model of `registry` on this server (schemad.canonical,
 // layout 5), if any; sets `*key` to its key. Best effort: any failure is
 // "none" (canonicalizing is always correct, only slower).
@@ -206,10 +220,10 @@ static std::optional<Schema> LoadStoredCanonical(ConnectionPool& pool, Lease& le
     std::set<std::string> tables;
     SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(pool, tx, &usable, nullptr, &tables));
     if (!tables.count("canonical")) return absl::OkStatus();
-    // Keyed by what the registry declares, computed afresh, not by its
+    // Keyed by every field of what the registry declares, not by its
     // fingerprint field.
     std::optional<std::string> model =
-        ReadCanonical(pool, tx, CanonicalKey(pool, tx, ComputeRegistryFingerprint(registry)));
+        ReadCanonical(pool, tx, CanonicalKey(pool, tx, RegistryContentKey(registry)));
     tx.commit();
     if (!model.has_value()) return absl::OkStatus();
     absl::StatusOr<Schema> decoded = DecodeSchema(*model);
@@ -232,7 +246,7 @@ static void StoreCanonical(ConnectionPool& pool, Lease& lease, const Registry& r
     if (!tables.count("canonical")) return absl::OkStatus();
     // The key as of now: canonicalizing may have created the registry's
     // extensions, which a restarted schemad then finds installed.
-    const std::string key = CanonicalKey(pool, tx, ComputeRegistryFingerprint(registry));
+    const std::string key = CanonicalKey(pool, tx, RegistryContentKey(registry));
     if (!ExecParams(pool, tx, "SELECT 1 FROM schemad.canonical WHERE key OPERATOR(pg_catalog.=) $1",
                     key)
              .empty()) {

@@ -271,6 +271,18 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.identity = identity == "a"   ? Identity::kAlways
                  : identity == "d" ? Identity::kByDefault
                                    : Identity::kNone;
+    if (c.identity != Identity::kNone && !row[12].is_null()) {
+      IdentityOptions o;
+      o.increment = Int(row[12]);
+      o.min_value = Int(row[13]);
+      o.max_value = Int(row[14]);
+      o.start = Int(row[15]);
+      o.cache = Int(row[16]);
+      o.cycle = Bool(row[17]);
+      // Defaults left unset, on both sides alike: a registry may leave them
+      // out, and inspect writes only what differs.
+      c.identity_options = WithoutDefaultIdentityOptions(c.type, o);
+    }
     const std::string sequence = Text(row[7]);
     if (!sequence.empty() && absl::StartsWith(c.default_expr, "nextval(")) {
       c.serial_sequence = sequence;

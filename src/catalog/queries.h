@@ -60,9 +60,21 @@ SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) a.attnum), '')
+                   AND ds.objsubid OPERATOR(pg_catalog.=) a.attnum), '') AS comment,
+       iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+LEFT JOIN LATERAL (
+  SELECT q.seqincrement, q.seqmin, q.seqmax, q.seqstart, q.seqcache, q.seqcycle
+  FROM pg_catalog.pg_depend d
+  JOIN pg_catalog.pg_sequence q ON q.seqrelid OPERATOR(pg_catalog.=) d.objid
+  WHERE a.attidentity OPERATOR(pg_catalog.<>) ''
+    AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+    AND d.refobjid OPERATOR(pg_catalog.=) a.attrelid
+    AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum
+    AND d.deptype OPERATOR(pg_catalog.=) 'i'
+  LIMIT 1) iq ON true
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid
                                   AND ad.adnum OPERATOR(pg_catalog.=) a.attnum
 LEFT JOIN LATERAL (

@@ -288,6 +288,14 @@ class Differ {
         AddColumnChange(want, w, Attribute::kIdentity, IdentityName(w.identity),
                         IdentityName(h->identity), "identity differs");
       }
+      if (w.identity != Identity::kNone && h->identity != Identity::kNone) {
+        const std::string want_options = IdentityOptionsSql(w.identity_options);
+        const std::string have_options = IdentityOptionsSql(h->identity_options);
+        if (want_options != have_options) {
+          AddColumnChange(want, w, Attribute::kOptions, want_options, have_options,
+                          "identity options differ");
+        }
+      }
       if (w.comment != h->comment) {
         AddColumnChange(want, w, Attribute::kComment, OrNone(w.comment), OrNone(h->comment),
                         "comment differs");

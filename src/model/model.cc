@@ -124,6 +124,14 @@ std::string SerializeForFingerprint(const Schema& schema) {
                       "\n");
       if (!c->comment.empty())
         absl::StrAppend(&out, " colcomment ", c->name, "|", c->comment, "\n");
+      const IdentityOptions& o = c->identity_options;
+      if (o.increment || o.min_value || o.max_value || o.start || o.cache || o.cycle) {
+        auto v = [](const std::optional<int64_t>& x) {
+          return x.has_value() ? absl::StrCat(*x) : std::string("-");
+        };
+        absl::StrAppend(&out, " colidentity ", c->name, "|", v(o.increment), "|", v(o.min_value),
+                        "|", v(o.max_value), "|", v(o.start), "|", v(o.cache), "|", o.cycle, "\n");
+      }
     }
     if (!t.comment.empty()) absl::StrAppend(&out, " comment ", t.comment, "\n");
     for (const Trigger& g : t.triggers) {

@@ -1045,18 +1045,20 @@ class Planner {
                                           " and its sequence: inserts must then supply values")}},
                 .resolves = r});
         } else if (have->identity == Identity::kNone) {
-          Emit(kAlterColumnsStage,
-               absl::StrCat(alter_col, "ADD GENERATED ",
-                            want->identity == Identity::kAlways ? "ALWAYS" : "BY DEFAULT",
-                            " AS IDENTITY"),
-               {.statement = StatementKind::kAlterIdentity,
-                .table = d.table,
-                .hazards = {{HazardKind::kValidation,
-                             absl::StrCat("makes ", d.name,
-                                          " an identity column: it must be NOT NULL and its "
-                                          "new sequence starts at 1, below existing values")}},
-                .resolves = r,
-                .suborder = 5});
+          const std::string options = IdentityOptionsSql(want->identity_options);
+          Emit(
+              kAlterColumnsStage,
+              absl::StrCat(alter_col, "ADD GENERATED ",
+                           want->identity == Identity::kAlways ? "ALWAYS" : "BY DEFAULT",
+                           " AS IDENTITY", options.empty() ? "" : absl::StrCat(" (", options, ")")),
+              {.statement = StatementKind::kAlterIdentity,
+               .table = d.table,
+               .hazards = {{HazardKind::kValidation,
+                            absl::StrCat("makes ", d.name,
+                                         " an identity column: it must be NOT NULL and its "
+                                         "new sequence starts at 1, below existing values")}},
+               .resolves = r,
+               .suborder = 5});
         } else {
           Emit(kAlterColumnsStage,
                absl::StrCat(alter_col, "SET GENERATED ",
@@ -1073,8 +1075,28 @@ class Planner {
       case Attribute::kComment:
         EmitComment("COLUMN", absl::StrCat(T(d.table), ".", col), want->comment, d.table, r);
         return;
+      case Attribute::kOptions: {
+        // The identity's sequence options, every one spelled out (an unset
+        // one goes back to its default). A narrower range fails when the
+        // sequence's current value lies outside it.
+        const IdentityOptions w = WithDefaultIdentityOptions(want->type, want->identity_options);
+        const IdentityOptions h = WithDefaultIdentityOptions(have->type, have->identity_options);
+        std::vector<Hazard> hazards;
+        if (*w.min_value > *h.min_value || *w.max_value < *h.max_value) {
+          hazards.push_back({HazardKind::kValidation,
+                             absl::StrCat("narrows the range of the identity of ", d.name,
+                                          ": fails if its sequence's current value lies outside "
+                                          "it")});
+        }
+        Emit(kAlterColumnsStage, absl::StrCat(alter_col, SetIdentityOptionsSql(w)),
+             {.statement = StatementKind::kAlterIdentity,
+              .table = d.table,
+              .hazards = std::move(hazards),
+              .resolves = r,
+              .suborder = 6});
+        return;
+      }
       case Attribute::kNone:
-      case Attribute::kOptions:
       case Attribute::kEnabled:
       case Attribute::kGenerated:  // planned with dependents (PlanGeneratedColumns)
       case Attribute::kDefinition:

@@ -499,6 +499,29 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     col.identity = c.identity() == pb::IDENTITY_ALWAYS       ? Identity::kAlways
                    : c.identity() == pb::IDENTITY_BY_DEFAULT ? Identity::kByDefault
                                                              : Identity::kNone;
+    if (c.has_identity_options()) {
+      const pb::IdentityOptions& o = c.identity_options();
+      if (c.identity() == pb::IDENTITY_NONE) {
+        v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(),
+                                        "\" has identity_options but is not an identity column"));
+      }
+      if (o.has_increment() && o.increment() == 0) {
+        v.errors.push_back(absl::StrCat(cw, ": identity_options.increment: must not be zero"));
+      }
+      if (o.has_cache() && o.cache() < 1) {
+        v.errors.push_back(absl::StrCat(cw, ": identity_options.cache: must be at least 1"));
+      }
+      if (o.has_min_value() && o.has_max_value() && o.min_value() >= o.max_value()) {
+        v.errors.push_back(
+            absl::StrCat(cw, ": identity_options: min_value must be less than max_value"));
+      }
+      if (o.has_increment()) col.identity_options.increment = o.increment();
+      if (o.has_min_value()) col.identity_options.min_value = o.min_value();
+      if (o.has_max_value()) col.identity_options.max_value = o.max_value();
+      if (o.has_start()) col.identity_options.start = o.start();
+      if (o.has_cache()) col.identity_options.cache = o.cache();
+      col.identity_options.cycle = o.cycle();
+    }
     col.generated = c.generated();
     col.using_expr = c.using_();
     col.comment = c.comment();

@@ -59,6 +59,17 @@ void FillColumn(const Table& table, const Column& c, pb::Column* out) {
                     : c.identity == Identity::kByDefault ? pb::IDENTITY_BY_DEFAULT
                                                          : pb::IDENTITY_NONE);
   out->set_generated(c.generated);
+  const IdentityOptions& o = c.identity_options;
+  if (c.identity != Identity::kNone &&
+      (o.increment || o.min_value || o.max_value || o.start || o.cache || o.cycle)) {
+    pb::IdentityOptions* x = out->mutable_identity_options();
+    if (o.increment) x->set_increment(*o.increment);
+    if (o.min_value) x->set_min_value(*o.min_value);
+    if (o.max_value) x->set_max_value(*o.max_value);
+    if (o.start) x->set_start(*o.start);
+    if (o.cache) x->set_cache(*o.cache);
+    x->set_cycle(o.cycle);
+  }
 }
 
 void FillIndex(const Index& i, pb::Index* x) {

@@ -14,8 +14,18 @@ Schema EveryField() {
   s.name = "app";
   s.exists = false;
   s.ignore = {"alembic_*"};
-  Column c{"id",       "bigint",     true,     "nextval('s')", Identity::kByDefault, "a + 1",
-           "t_id_seq", "id::bigint", "the id", true,           "t.textproto:3:5"};
+  Column c{"id",
+           "bigint",
+           true,
+           "nextval('s')",
+           Identity::kByDefault,
+           IdentityOptions{5, -10, 1000, 7, 3, true},
+           "a + 1",
+           "t_id_seq",
+           "id::bigint",
+           "the id",
+           true,
+           "t.textproto:3:5"};
   Constraint k;
   k.name = "fk";
   k.kind = ConstraintKind::kForeignKey;
@@ -114,6 +124,10 @@ TEST(CodecTest, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(SerializeForFingerprint(*back), SerializeForFingerprint(s));
   // Spot checks of fields the fingerprint leaves out.
   EXPECT_EQ(back->tables[0].columns[0].source, "t.textproto:3:5");
+  EXPECT_EQ(back->tables[0].columns[0].identity_options.start, 7);
+  EXPECT_TRUE(back->tables[0].columns[0].identity_options.cycle);
+  EXPECT_EQ(back->tables[0].columns[0].identity_options.start, 7);
+  EXPECT_TRUE(back->tables[0].columns[0].identity_options.cycle);
   EXPECT_EQ(back->sequences[0].start, INT64_MIN);
   EXPECT_EQ(back->sequences[0].increment, -2);
   EXPECT_EQ(back->views[0].indexes[0].keys[1].nulls, IndexKey::Nulls::kFirst);

@@ -812,3 +812,30 @@ table {
 
 }  // namespace
 }  // namespace schemad
+
+namespace schemad {
+namespace {
+
+TEST(RegistryIdentityOptionsTest, ReportsOptionsWithoutIdentityAndImpossibleValues) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "a" type: "bigint" identity_options { start: 5 } }
+  column { name: "b" type: "bigint" identity: IDENTITY_ALWAYS
+           identity_options { increment: 0 cache: 0 min_value: 10 max_value: 10 } }
+  column { name: "c" type: "bigint" identity: IDENTITY_ALWAYS identity_options { start: 7 } }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_FALSE(r.ok());
+  const std::string message(r.status().message());
+  EXPECT_THAT(message, ::testing::HasSubstr(
+                           "t.textproto:3:3: table[0].column[0]: column \"a\" has identity_options "
+                           "but is not an identity column"));
+  EXPECT_THAT(message, ::testing::HasSubstr("identity_options.increment: must not be zero"));
+  EXPECT_THAT(message, ::testing::HasSubstr("identity_options.cache: must be at least 1"));
+  EXPECT_THAT(message, ::testing::HasSubstr("min_value must be less than max_value"));
+  EXPECT_THAT(message, ::testing::HasSubstr("(4 errors)"));
+}
+
+}  // namespace
+}  // namespace schemad

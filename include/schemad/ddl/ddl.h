@@ -93,6 +93,17 @@ std::string CreateEnumSql(const std::string& schema, const EnumType& type);
 // "AS bigint INCREMENT BY 1 MINVALUE 1 ... [NO] CYCLE": the options that are
 // set (all of them for a sequence read from the catalog), without OWNED BY.
 std::string SequenceOptionsSql(const Sequence& sequence);
+// An identity's options as CREATE takes them ("START WITH 10 INCREMENT BY
+// 5 NO CYCLE"), only those set but CYCLE; "" when none is set.
+std::string IdentityOptionsSql(const IdentityOptions& options);
+// The same as ALTER COLUMN takes them ("SET START WITH 10 SET NO CYCLE");
+// pass WithDefaultIdentityOptions' result, so unset options are reset.
+std::string SetIdentityOptionsSql(const IdentityOptions& options);
+// `options` with every unset value set to PostgreSQL's default.
+IdentityOptions WithDefaultIdentityOptions(const std::string& type, IdentityOptions options);
+// `options` with the values PostgreSQL would choose for an identity column
+// of `type` unset (the increment's sign decides the defaults).
+IdentityOptions WithoutDefaultIdentityOptions(const std::string& type, IdentityOptions options);
 // CREATE SEQUENCE schema.name <options> (OWNED BY follows separately, once
 // the table exists: SequenceOwnedBySql).
 std::string CreateSequenceSql(const std::string& schema, const Sequence& sequence);

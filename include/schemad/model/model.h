@@ -22,6 +22,18 @@ namespace schemad {
 
 enum class Identity { kNone, kAlways, kByDefault };
 
+// The options of an identity column's sequence. Unset: PostgreSQL's
+// default for the column's type and the increment's sign (the catalog
+// reader leaves defaults unset, so both sides compare alike).
+struct IdentityOptions {
+  std::optional<int64_t> increment;
+  std::optional<int64_t> min_value;
+  std::optional<int64_t> max_value;
+  std::optional<int64_t> start;
+  std::optional<int64_t> cache;
+  bool cycle = false;
+};
+
 struct Column {
   std::string name;
   // As PostgreSQL spells it ("character varying(320)"); from the registry
@@ -31,6 +43,8 @@ struct Column {
   bool not_null = false;
   std::string default_expr;
   Identity identity = Identity::kNone;
+  // Identity columns only.
+  IdentityOptions identity_options;
   // Expression of a stored generated column; empty when not generated.
   std::string generated;
   // Catalog only: the sequence owned by this column and used by its default
