@@ -291,17 +291,17 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
 
 absl::StatusOr<std::string> Engine::CanonicalFingerprint(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(Prepare(deadline));
-  std::shared_ptr<const Schema> canonical;
-  {
-    absl::MutexLock lock(&cache_mu_);
-    canonical = canonical_;
+  absl::MutexLock lock(&cache_mu_);
+  if (canonical_ == nullptr) return absl::InternalError("the canonical model is not cached");
+  // Computed once per model (Status returns it on every call).
+  if (canonical_fingerprint_.empty()) {
+    Fingerprinter fp;
+    fp.Add("canonical");
+    fp.Add(SerializeForFingerprint(*canonical_));
+    for (const std::string& pattern : canonical_->ignore) fp.Add(pattern);
+    canonical_fingerprint_ = fp.Hex();
   }
-  if (canonical == nullptr) return absl::InternalError("the canonical model is not cached");
-  Fingerprinter fp;
-  fp.Add("canonical");
-  fp.Add(SerializeForFingerprint(*canonical));
-  for (const std::string& pattern : canonical->ignore) fp.Add(pattern);
-  return fp.Hex();
+  return canonical_fingerprint_;
 }
 
 // Reads the live schema and plans against `desired` inside `tx`.

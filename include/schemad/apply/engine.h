@@ -265,6 +265,7 @@ class Engine {
 
   mutable absl::Mutex cache_mu_;
   std::shared_ptr<const Schema> canonical_ ABSL_GUARDED_BY(cache_mu_);
+  std::string canonical_fingerprint_ ABSL_GUARDED_BY(cache_mu_);
   CanonicalStats stats_;
 
   absl::StatusOr<StatusResult> StatusOnce(absl::Time deadline, ApplyMode mode);
