@@ -889,19 +889,23 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
       }
     }
   }
+  // COMMENT ON COLUMN of a table's or a view's columns.
+  auto add_column_comments = [&](const std::string& relation, const std::vector<Column>& columns) {
+    for (const Column& c : columns) {
+      if (c.comment.empty()) continue;
+      add(kComments,
+          CommentSql("COLUMN",
+                     absl::StrCat(QualifiedName(scratch, relation), ".", QuoteIdent(c.name)),
+                     c.comment),
+          c.source, absl::StrCat("comment of column ", relation, ".", c.name));
+    }
+  };
   for (const Table& t : want.tables) {
     if (!t.comment.empty()) {
       add(kComments, CommentSql("TABLE", QualifiedName(scratch, t.name), t.comment), t.source,
           absl::StrCat("comment of table ", t.name));
     }
-    for (const Column& c : t.columns) {
-      if (c.comment.empty()) continue;
-      add(kComments,
-          CommentSql("COLUMN",
-                     absl::StrCat(QualifiedName(scratch, t.name), ".", QuoteIdent(c.name)),
-                     c.comment),
-          c.source, absl::StrCat("comment of column ", t.name, ".", c.name));
-    }
+    add_column_comments(t.name, t.columns);
   }
   for (const EnumType& e : want.enums) {
     if (e.comment.empty()) continue;
@@ -936,6 +940,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     }
   }
   for (const View& v : want.views) {
+    add_column_comments(v.name, v.columns);
     if (v.comment.empty()) continue;
     add(kComments,
         CommentSql(v.materialized ? "MATERIALIZED VIEW" : "VIEW", QualifiedName(scratch, v.name),

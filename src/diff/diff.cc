@@ -525,6 +525,20 @@ class Differ {
         AddViewChange(w, Attribute::kComment, OrNone(w.comment), OrNone(h->comment),
                       "comment differs");
       }
+      // Comments on its columns (those both sides have; a column that
+      // comes or goes changes the query, reported above).
+      for (const Column& wc : w.columns) {
+        const auto hc = std::find_if(h->columns.begin(), h->columns.end(),
+                                     [&](const Column& c) { return c.name == wc.name; });
+        if (hc == h->columns.end() || hc->comment == wc.comment) continue;
+        Difference d{ObjectKind::kColumn, absl::StrCat(w.name, ".", wc.name),
+                     Change::kChanged,    OrNone(wc.comment),
+                     OrNone(hc->comment), "comment differs"};
+        d.table = w.name;
+        d.object = wc.name;
+        d.attribute = Attribute::kComment;
+        Add(std::move(d));
+      }
       DiffIndexes(w.name, w.indexes, h->indexes);
     }
     for (const View& h : actual_.views) {

@@ -212,6 +212,19 @@ void Planner::PlanDifference(int i, const Difference& d) {
       }
       return;
     case ObjectKind::kColumn:
+      if (desired_.FindTable(d.table) == nullptr && desired_.FindView(d.table) != nullptr) {
+        // A view's column: only its comment is ever planned (once: a view
+        // re-created by this plan has its column comments emitted with it).
+        if (commented_.insert(absl::StrCat("column:", d.name)).second) {
+          const Column* want = nullptr;
+          for (const Column& c : desired_.FindView(d.table)->columns) {
+            if (c.name == d.object) want = &c;
+          }
+          EmitComment("COLUMN", absl::StrCat(T(d.table), ".", QuoteIdent(d.object)),
+                      want != nullptr ? want->comment : "", d.table, r);
+        }
+        return;
+      }
       PlanColumn(d, r);
       return;
     case ObjectKind::kConstraint:

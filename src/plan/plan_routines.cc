@@ -508,6 +508,14 @@ void Planner::EmitCreateView(const View& want, std::vector<int> resolves, int gr
     EmitComment(want.materialized ? "MATERIALIZED VIEW" : "VIEW", T(want.name), want.comment,
                 want.name, {}, group);
   }
+  for (const Column& c : want.columns) {
+    if (c.comment.empty() ||
+        !commented_.insert(absl::StrCat("column:", want.name, ".", c.name)).second) {
+      continue;
+    }
+    EmitComment("COLUMN", absl::StrCat(T(want.name), ".", QuoteIdent(c.name)), c.comment, want.name,
+                {}, group);
+  }
 }
 
 void Planner::PlanViews() {

@@ -671,6 +671,22 @@ View LoadView(Validator& v, const SourceMap& map, int i, const pb::View& x) {
                                                                            : CheckOption::kNone;
   view.comment = x.comment();
   view.source = where;
+  // Comments on its output columns: kept as columns with only a name and a
+  // comment (the canonical model has the real ones, with their types).
+  std::set<std::string> commented;
+  for (int k = 0; k < x.column_comment_size(); ++k) {
+    const pb::ViewColumnComment& cc = x.column_comment(k);
+    const std::string cw = map.Where({{"view", i}, {"column_comment", k}});
+    v.CheckName(cc.column(), cw, "view column");
+    if (!commented.insert(cc.column()).second) {
+      v.errors.push_back(absl::StrCat(cw, ": column \"", cc.column(), "\" of view \"", x.name(),
+                                      "\" is commented twice"));
+    }
+    Column& c = view.columns.emplace_back();
+    c.name = cc.column();
+    c.comment = cc.comment();
+    c.source = cw;
+  }
   const std::string qw = map.Where({{"view", i}, {"query", -1}});
   if (absl::StripAsciiWhitespace(x.query()).empty()) {
     v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(), "\" has no query"));

@@ -104,6 +104,12 @@ void FillView(const View& v, pb::View* out) {
                                                                    : pb::VIEW_CHECK_OPTION_NONE);
   out->set_comment(v.comment);
   for (const Index& i : v.indexes) FillIndex(i, out->add_index());
+  for (const Column& c : v.columns) {
+    if (c.comment.empty()) continue;
+    pb::ViewColumnComment* cc = out->add_column_comment();
+    cc->set_column(c.name);
+    cc->set_comment(c.comment);
+  }
 }
 
 void FillTrigger(const Trigger& t, pb::Trigger* out) {
@@ -473,6 +479,11 @@ absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& sch
     if (!v->comment.empty()) {
       views.push_back(CommentSql(v->materialized ? "MATERIALIZED VIEW" : "VIEW",
                                  QuoteIdent(v->name), v->comment));
+    }
+    for (const Column& c : v->columns) {
+      if (c.comment.empty()) continue;
+      views.push_back(CommentSql(
+          "COLUMN", absl::StrCat(QuoteIdent(v->name), ".", QuoteIdent(c.name)), c.comment));
     }
   }
   if (!views.empty()) files.push_back({"_views.sql", statements(views, "Views")});

@@ -1059,6 +1059,7 @@ view {
   security_invoker: true
   security_barrier: true
   comment: "orders worth a look"
+  column_comment { column: "total" comment: "with tax" }
 }
 view {
   name: "daily_totals"
@@ -1066,6 +1067,7 @@ view {
   query: "SELECT date_trunc('day', placed_at) AS day, sum(total) AS total FROM orders GROUP BY 1"
   comment: "refreshed nightly"
   index { name: "ux_daily_totals_day" unique: true key { column: "day" } comment: "one row a day" }
+  column_comment { column: "day" comment: "midnight UTC" }
 }
 view { name: "canary_probe" materialized: true query: "SELECT nextval('probe.canary') AS n" }
 )reg";
@@ -1082,6 +1084,11 @@ view { name: "canary_probe" materialized: true query: "SELECT nextval('probe.can
   EXPECT_EQ(db->Query("SELECT obj_description('big_orders'::regclass, 'pg_class')")[0][0]
                 .as<std::string>(),
             "orders worth a look");
+  EXPECT_EQ(db->Query("SELECT col_description('big_orders'::regclass, 2)")[0][0].as<std::string>(),
+            "with tax");
+  EXPECT_EQ(
+      db->Query("SELECT col_description('daily_totals'::regclass, 1)")[0][0].as<std::string>(),
+      "midnight UTC");
   EXPECT_EQ(db->Query("SELECT col_description('orders'::regclass, 1)")[0][0].as<std::string>(),
             "the order's number");
   EXPECT_EQ(db->Query("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = "

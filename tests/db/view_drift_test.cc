@@ -43,6 +43,7 @@ constexpr char kBaseRegistry[] = R"pb(
     query: "SELECT id, email FROM users WHERE active"
     security_invoker: true
     comment: "who can sign in"
+    column_comment { column: "email" comment: "where we write" }
   }
   view { name: "active_emails" query: "SELECT email FROM active_users" }
   view {
@@ -78,7 +79,9 @@ const std::vector<DriftCase>& Cases() {
        {"CREATE VIEW public.active_users WITH (security_invoker=true) AS\n SELECT users.id,\n"
         "    users.email\n   FROM users\n  WHERE users.active",
         "CREATE VIEW public.active_emails AS\n SELECT active_users.email\n   FROM active_users",
-        "COMMENT ON VIEW public.active_users IS 'who can sign in'"}},
+        "COMMENT ON VIEW public.active_users IS 'who can sign in'",
+        // A re-created view gets its column comments back too.
+        "COMMENT ON COLUMN public.active_users.email IS 'where we write'"}},
       {"ExtraView", "CREATE VIEW stray AS SELECT 1 AS x", {"EXTRA view stray"}, {"DROPS_OBJECT"}},
       {"ExtraViewOverExtraTable",
        "CREATE TABLE legacy (x int); CREATE VIEW legacy_v AS SELECT x FROM legacy",
@@ -175,6 +178,20 @@ const std::vector<DriftCase>& Cases() {
        false,
        {},
        {"COMMENT ON COLUMN public.users.email IS NULL"}},
+      {"ViewColumnCommentDropped",
+       "COMMENT ON COLUMN active_users.email IS NULL",
+       {"CHANGED column active_users.email comment"},
+       {},
+       false,
+       {},
+       {"COMMENT ON COLUMN public.active_users.email IS 'where we write'"}},
+      {"ViewColumnCommentExtra",
+       "COMMENT ON COLUMN active_emails.email IS 'stray'",
+       {"CHANGED column active_emails.email comment"},
+       {},
+       false,
+       {},
+       {"COMMENT ON COLUMN public.active_emails.email IS NULL"}},
       {"ViewCommentChanged",
        "COMMENT ON VIEW active_users IS 'other'",
        {"CHANGED view active_users comment"},
