@@ -132,7 +132,9 @@ void ApplyEnvironment() {
                            "lock_retries",
                            "lock_retry_max_backoff",
                            "index_build_timeout",
-                           "index_build_workers"}) {
+                           "index_build_workers",
+                           "keep_registries",
+                           "registry_cache"}) {
     std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
     if (value == nullptr && std::string(name) == "database_url") value = std::getenv("DATABASE_URL");

@@ -663,6 +663,22 @@ TEST(SchemadBinaryTest, RefusesUnboundedTimeoutsAndSystemSchemas) {
   }
 }
 
+// The registry store's bounds, from flags and from SCHEMAD_<FLAG> alike.
+TEST(SchemadBinaryTest, RefusesRegistryStoreBoundsBelowOne) {
+  auto db = testing::TestDb::Create();
+  for (const char* how : {"--keep-registries 0", "--registry-cache 0",
+                          "ENV:SCHEMAD_KEEP_REGISTRIES", "ENV:SCHEMAD_REGISTRY_CACHE"}) {
+    const std::string spec = how;
+    const bool env = spec.rfind("ENV:", 0) == 0;
+    testing::CommandResult r = testing::RunCommand(absl::StrCat(
+        env ? absl::StrCat("env ", spec.substr(4), "=0 ") : "", testing::BinaryPath("schemad"),
+        " serve --listen 127.0.0.1:0 --database-url '", db->url(), "' ", env ? "" : spec));
+    EXPECT_EQ(r.exit_code, 1) << how << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("--keep-registries and --registry-cache must be at least 1"))
+        << how;
+  }
+}
+
 }  // namespace
 }  // namespace schemad
 
