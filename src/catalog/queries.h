@@ -64,17 +64,21 @@ SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.
        iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
-LEFT JOIN LATERAL (
-  SELECT q.seqincrement, q.seqmin, q.seqmax, q.seqstart, q.seqcache, q.seqcycle
-  FROM pg_catalog.pg_depend d
-  JOIN pg_catalog.pg_sequence q ON q.seqrelid OPERATOR(pg_catalog.=) d.objid
-  WHERE a.attidentity OPERATOR(pg_catalog.<>) ''
-    AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-    AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-    AND d.refobjid OPERATOR(pg_catalog.=) a.attrelid
-    AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum
-    AND d.deptype OPERATOR(pg_catalog.=) 'i'
-  LIMIT 1) iq ON true
+-- Identity sequences' options: from pg_sequence (one row per sequence) to
+-- its owning column through pg_depend's depender index, joined once (a
+-- per-column lateral lookup was planned as a scan per column).
+LEFT JOIN (SELECT d.refobjid, d.refobjsubid, q.seqincrement, q.seqmin, q.seqmax, q.seqstart,
+                  q.seqcache, q.seqcycle
+           FROM pg_catalog.pg_sequence q
+           JOIN pg_catalog.pg_depend d
+             ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND d.objid OPERATOR(pg_catalog.=) q.seqrelid
+            AND d.objsubid OPERATOR(pg_catalog.=) 0
+            AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND d.deptype OPERATOR(pg_catalog.=) 'i') iq
+  ON iq.refobjid OPERATOR(pg_catalog.=) a.attrelid
+ AND iq.refobjsubid OPERATOR(pg_catalog.=) a.attnum
+ AND a.attidentity OPERATOR(pg_catalog.<>) ''
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid
                                   AND ad.adnum OPERATOR(pg_catalog.=) a.attnum
 LEFT JOIN LATERAL (
