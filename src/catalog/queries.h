@@ -48,7 +48,10 @@ ORDER BY c.relname)sql";
 
 // A default cannot reference columns, so it deparses without its relation
 // (pg_get_expr(..., 0) takes no lock on it); a generated expression needs
-// the relation for its column names.
+// the relation for its column names. Identity sequences' options come from
+// pg_sequence (one row per sequence) joined once to their columns through
+// pg_depend's depender index: a per-column lateral lookup was planned as a
+// scan per column (2.8x slower at 1,000 tables).
 inline constexpr char kColumns[] = R"sql(
 SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
        CASE WHEN ad.adbin IS NULL THEN ''
@@ -64,9 +67,6 @@ SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.
        iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
--- Identity sequences' options: from pg_sequence (one row per sequence) to
--- its owning column through pg_depend's depender index, joined once (a
--- per-column lateral lookup was planned as a scan per column).
 LEFT JOIN (SELECT d.refobjid, d.refobjsubid, q.seqincrement, q.seqmin, q.seqmax, q.seqstart,
                   q.seqcache, q.seqcycle
            FROM pg_catalog.pg_sequence q
