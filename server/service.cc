@@ -242,8 +242,10 @@ absl::StatusOr<int64_t> FromPageToken(const std::string& token, char prefix) {
   return id;
 }
 
-// Most bytes a published registry may hold (PublishRegistryStream).
+// Most bytes a published registry may hold (PublishRegistryStream), and
+// most labels one publish may give.
 constexpr size_t kMaxPublishBytes = 64 << 20;
+constexpr size_t kMaxPublishLabels = 32;
 
 // The request's mode, the server's default for UNSPECIFIED.
 absl::StatusOr<ApplyMode> ModeFromProto(int mode, ApplyMode default_mode) {
@@ -803,6 +805,11 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
   absl::Status Publish(std::vector<RegistrySource> files, const std::vector<std::string>& labels,
                        bool move, const Caller& caller, absl::Time deadline,
                        pb::PublishRegistryResponse* response) {
+    // Each label is a lock and a row: a bound keeps one call's work bounded.
+    if (labels.size() > kMaxPublishLabels) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("labels: ", labels.size(), " labels; at most ", kMaxPublishLabels));
+    }
     for (size_t i = 0; i < labels.size(); ++i) {
       absl::Status usable = CheckLabel(labels[i]);
       if (!usable.ok()) return Annotate(usable, absl::StrCat("labels[", i, "]"));

@@ -350,6 +350,11 @@ TEST_F(RegistryVersionsTest, BadRegistriesGetStructuredErrorsAndNothingIsStored)
   s = Publish({{"tables.textproto", kV1}}, {"@applied"}, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("labels[0]"));
+  std::vector<std::string> many;
+  for (int i = 0; i < 33; ++i) many.push_back(absl::StrCat("label-", i));
+  s = Publish({{"tables.textproto", kV1}}, many, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("33 labels; at most 32"));
 
   if (StoreExists()) EXPECT_EQ(Count("SELECT count(*) FROM schemad.registries"), 0);
   // Nothing of the scratch work is left in the target schema either.
