@@ -940,7 +940,8 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
         }
         result.remaining = now;
         const absl::Time finished = absl::Now();
-        const int64_t from = LastAppliedRegistryId(pool, tx);
+        // The registry applied before: read while planning, under the same
+        // advisory lock, so it has not changed.
         RecordHistory(pool, tx,
                       {.started = started,
                        .finished = finished,
@@ -951,7 +952,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
                        .phases = label_steps.empty() ? 1 : 2,
                        .registry_id = StoreRegistry(pool, tx, registry_, options.caller),
                        .rollback = options.rollback,
-                       .from_registry_id = options.rollback ? from : 0});
+                       .from_registry_id = options.rollback ? last_applied_id : 0});
         SCHEMAD_RETURN_IF_ERROR(CommitMarginLeft(deadline, "the plan"));
         SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
         tx.commit();

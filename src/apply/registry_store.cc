@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "apply/engine_internal.h"
 #include "apply/self_schema.h"
 #include "db/pool.h"
 #include "google/protobuf/struct.pb.h"
@@ -32,22 +33,14 @@ void Settings(ConnectionPool& pool, pqxx::transaction_base& tx, absl::Time deadl
              TimeoutSetting(left), TimeoutSetting(pool.options().lock_timeout));
 }
 
+// The engine's connection handling (a broken connection replaced once, a
+// suspect session discarded), with `fn` under Guard.
 template <typename Fn>
 absl::Status WithLease(ConnectionPool& pool, absl::Time deadline, const char* what, Fn&& fn) {
-  if (absl::Now() >= deadline) {
-    return absl::DeadlineExceededError(absl::StrCat("deadline expired before ", what));
-  }
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    absl::StatusOr<std::unique_ptr<Lease>> lease = pool.Acquire(deadline, attempt > 0);
-    if (!lease.ok()) return lease.status();
-    absl::Status status = Guard(what, [&]() -> absl::Status { return fn(**lease); });
-    if (status.ok()) return status;
-    if (IsTransient(status) || status.code() == absl::StatusCode::kInternal) {
-      (*lease)->Discard();
-    }
-    if ((*lease)->fresh() || status.code() != absl::StatusCode::kUnavailable) return status;
-  }
-  return absl::UnavailableError("database unreachable");
+  SCHEMAD_RETURN_IF_ERROR(apply_internal::CheckDeadline(deadline, what));
+  return apply_internal::WithConnection(pool, deadline, [&](Lease& lease) {
+    return Guard(what, [&]() -> absl::Status { return fn(lease); });
+  });
 }
 
 // Whether schemad's store exists and is schemad's own (layout 4 or later).
