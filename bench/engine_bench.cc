@@ -22,20 +22,24 @@ std::string SyntheticTable(int i) {
       "  column { name: \"state\" type: \"text\" not_null: true default: \"'a'\" }\n",
       "  column { name: \"amount\" type: \"numeric(12,2)\" }\n",
       "  column { name: \"meta\" type: \"jsonb\" not_null: true default: \"'{}'::jsonb\" }\n",
-      "  column { name: \"created_at\" type: \"timestamp with time zone\" not_null: true default: \"now()\" }\n",
-      "  column { name: \"note\" type: \"text\" }\n",
-      "  primary_key { name: \"pk_", t, "\" column: \"id\" }\n",
-      "  unique { name: \"uq_", t, "_name\" column: \"name\" }\n",
+      "  column { name: \"created_at\" type: \"timestamp with time zone\" not_null: true default: "
+      "\"now()\" }\n",
+      "  column { name: \"note\" type: \"text\" }\n", "  primary_key { name: \"pk_", t,
+      "\" column: \"id\" }\n", "  unique { name: \"uq_", t, "_name\" column: \"name\" }\n",
       "  check { name: \"ck_", t, "_amount\" expression: \"amount >= 0\" }\n",
-      i > 0 ? absl::StrCat("  foreign_key { name: \"fk_", t, "_parent\" column: \"parent_id\" references_table: \"t", i - 1, "\" references_column: \"id\" }\n") : "",
+      i > 0 ? absl::StrCat("  foreign_key { name: \"fk_", t,
+                           "_parent\" column: \"parent_id\" references_table: \"t", i - 1,
+                           "\" references_column: \"id\" }\n")
+            : "",
       "  index { name: \"ix_", t, "_created_at\" key { column: \"created_at\" } }\n",
-      "  index { name: \"ix_", t, "_open\" key { column: \"parent_id\" } where: \"state = 'a'\" }\n",
-      "}\n");
+      "  index { name: \"ix_", t,
+      "_open\" key { column: \"parent_id\" } where: \"state = 'a'\" }\n", "}\n");
 }
 
 std::vector<RegistrySource> SyntheticRegistry(int n) {
   std::vector<RegistrySource> files;
-  for (int i = 0; i < n; ++i) files.push_back({absl::StrCat("t", i, ".textproto"), SyntheticTable(i)});
+  for (int i = 0; i < n; ++i)
+    files.push_back({absl::StrCat("t", i, ".textproto"), SyntheticTable(i)});
   return files;
 }
 

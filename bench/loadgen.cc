@@ -8,6 +8,8 @@
 // Methods: Status, Diff, Initialize (no-op on an in-sync database), Health,
 // mixed (Status 50%, Diff 30%, Initialize 10%, Health 10%). Every failure is
 // counted by gRPC status code; a request without a status would be a bug.
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -17,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -44,13 +44,20 @@ Options Parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--server") o.server = v;
-    else if (k == "--method") o.method = v;
-    else if (k == "--token") o.token = v;
-    else if (k == "--concurrency") o.concurrency = std::atoi(v.c_str());
-    else if (k == "--seconds") o.seconds = std::atof(v.c_str());
-    else if (k == "--requests") o.requests = std::atol(v.c_str());
-    else if (k == "--deadline") o.deadline_seconds = std::atof(v.c_str());
+    if (k == "--server")
+      o.server = v;
+    else if (k == "--method")
+      o.method = v;
+    else if (k == "--token")
+      o.token = v;
+    else if (k == "--concurrency")
+      o.concurrency = std::atoi(v.c_str());
+    else if (k == "--seconds")
+      o.seconds = std::atof(v.c_str());
+    else if (k == "--requests")
+      o.requests = std::atol(v.c_str());
+    else if (k == "--deadline")
+      o.deadline_seconds = std::atof(v.c_str());
     else {
       std::cerr << "unknown flag " << k << "\n";
       std::exit(2);

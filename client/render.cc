@@ -38,19 +38,21 @@ std::string RenderDifferences(const google::protobuf::RepeatedPtrField<v1::Diffe
     w_type = std::max(w_type, d.object_type().size());
     w_name = std::max(w_name, d.name().size());
   }
-  std::string out = Paint(style, kBold, absl::StrCat(Pad("CHANGE", w_change), "  ",
-                                                     Pad("TYPE", w_type), "  ",
-                                                     Pad("NAME", w_name), "  DETAIL"));
+  std::string out = Paint(style, kBold,
+                          absl::StrCat(Pad("CHANGE", w_change), "  ", Pad("TYPE", w_type), "  ",
+                                       Pad("NAME", w_name), "  DETAIL"));
   out += "\n";
   for (const auto& d : diffs) {
     const std::string change = v1::ChangeKind_Name(d.change());
-    const char* color = d.change() == v1::MISSING ? kYellow : d.change() == v1::EXTRA ? kRed : kYellow;
+    const char* color = d.change() == v1::MISSING ? kYellow
+                        : d.change() == v1::EXTRA ? kRed
+                                                  : kYellow;
     std::string detail = d.detail();
     if (d.change() == v1::CHANGED) {
       absl::StrAppend(&detail, ": want ", d.expected(), ", have ", d.actual());
     }
-    absl::StrAppend(&out, Paint(style, color, Pad(change, w_change)), "  ", Pad(d.object_type(), w_type),
-                    "  ", Pad(d.name(), w_name), "  ", detail, "\n");
+    absl::StrAppend(&out, Paint(style, color, Pad(change, w_change)), "  ",
+                    Pad(d.object_type(), w_type), "  ", Pad(d.name(), w_name), "  ", detail, "\n");
   }
   return out;
 }
@@ -102,9 +104,11 @@ std::string RenderStatus(const v1::StatusResponse& r, const Style& style) {
     absl::StrAppend(&out, Paint(style, kYellow, "warning"), "       ", warning, "\n");
   }
   if (r.state() == v1::StatusResponse::PENDING) {
-    absl::StrAppend(&out, Paint(style, kDim, "run `schemactl initialize` to apply the hazard-free plan\n"));
+    absl::StrAppend(
+        &out, Paint(style, kDim, "run `schemactl initialize` to apply the hazard-free plan\n"));
   } else if (r.state() == v1::StatusResponse::DRIFTED) {
-    absl::StrAppend(&out, Paint(style, kDim, "run `schemactl diff` to see the differences and hazards\n"));
+    absl::StrAppend(
+        &out, Paint(style, kDim, "run `schemactl diff` to see the differences and hazards\n"));
   }
   return out;
 }
@@ -115,11 +119,12 @@ std::string RenderDiff(const v1::DiffResponse& r, const Style& style) {
                         r.plan().schema(), ", fingerprint ", r.plan().fingerprint(), ")\n");
   }
   std::string out = RenderDifferences(r.differences(), style);
-  absl::StrAppend(&out, "\n", Paint(style, kBold, absl::StrCat("plan (", r.plan().steps_size(),
-                                                               " steps, schema ", r.plan().schema(),
-                                                               ", fingerprint ",
-                                                               r.plan().fingerprint(), "):")),
-                  "\n", RenderSteps(r.plan().steps(), style));
+  absl::StrAppend(
+      &out, "\n",
+      Paint(style, kBold,
+            absl::StrCat("plan (", r.plan().steps_size(), " steps, schema ", r.plan().schema(),
+                         ", fingerprint ", r.plan().fingerprint(), "):")),
+      "\n", RenderSteps(r.plan().steps(), style));
   return out;
 }
 
@@ -130,8 +135,8 @@ std::string RenderPlanSql(const v1::Plan& plan) {
                    plan.mode() == v1::APPLY_MODE_ONLINE ? "--online " : "", "--expect-fingerprint ",
                    plan.fingerprint(), " [--allow-hazards ...]\n");
   if (plan.steps().empty()) return absl::StrCat(out, "-- nothing to do: in sync\n");
-  std::string search_path = absl::StrCat("SET search_path TO \"",
-                                         absl::StrReplaceAll(plan.schema(), {{"\"", "\"\""}}), "\";\n");
+  std::string search_path = absl::StrCat(
+      "SET search_path TO \"", absl::StrReplaceAll(plan.schema(), {{"\"", "\"\""}}), "\";\n");
   auto step_sql = [](const v1::PlanStep& s) {
     std::string text;
     if (!s.blocked().empty()) absl::StrAppend(&text, "-- BLOCKED: ", s.blocked(), "\n");
@@ -177,8 +182,10 @@ std::string RenderPlanSql(const v1::Plan& plan) {
   bool any_own = false;
   for (const auto& s : plan.steps()) any_own |= s.own_transaction();
   if (any_own) {
-    absl::StrAppend(&out, "\n-- Enum labels: committed first, on their own (a new label is\n"
-                          "-- unusable in the transaction that adds it).\nBEGIN;\n", search_path);
+    absl::StrAppend(&out,
+                    "\n-- Enum labels: committed first, on their own (a new label is\n"
+                    "-- unusable in the transaction that adds it).\nBEGIN;\n",
+                    search_path);
     for (const auto& s : plan.steps()) {
       if (s.own_transaction()) absl::StrAppend(&out, step_sql(s));
     }

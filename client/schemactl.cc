@@ -186,7 +186,8 @@ v1::RegistrySelector Selector(const std::string& version) {
 absl::Duration ParseDurationFlag(const std::string& name, const std::string& value) {
   absl::Duration d;
   if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration()) {
-    throw UsageError{absl::StrCat("--", name, ": \"", value, "\" is not a duration (e.g. 30s, 10m)")};
+    throw UsageError{
+        absl::StrCat("--", name, ": \"", value, "\" is not a duration (e.g. 30s, 10m)")};
   }
   return d;
 }
@@ -523,8 +524,8 @@ int ResolveAmbiguous(v1::SchemaService::Stub& stub, const Args& a, const grpc::S
     absl::SleepFor(absl::Seconds(1));
   }
   std::cerr << "schemactl: initialize failed: "
-            << absl::StatusCodeToString(static_cast<absl::StatusCode>(failure.error_code()))
-            << ": " << failure.error_message() << "\nschemactl: whether request " << request_id
+            << absl::StatusCodeToString(static_cast<absl::StatusCode>(failure.error_code())) << ": "
+            << failure.error_message() << "\nschemactl: whether request " << request_id
             << " committed is unknown (" << last.error_message()
             << "); run `schemactl status` once the server answers\n";
   return kUnreachable;
@@ -706,8 +707,7 @@ int Run(const Args& a) {
     } else {
       std::cout << (a.service.empty() ? "(overall)" : a.service) << ": " << state << "\n";
     }
-    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kOk
-                                                                               : kUnreachable;
+    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kOk : kUnreachable;
   }
 
   if (a.command == "status") {

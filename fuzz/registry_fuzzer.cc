@@ -136,8 +136,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string names;
     for (const schemad::RegistrySource& f : files) names += " " + f.path;
     if (first.ok()) {
-      std::fprintf(stderr, "registry_fuzzer:%s: ok, %zu table(s), fingerprint %s\n",
-                   names.c_str(), first->schema.tables.size(), first->fingerprint.c_str());
+      std::fprintf(stderr, "registry_fuzzer:%s: ok, %zu table(s), fingerprint %s\n", names.c_str(),
+                   first->schema.tables.size(), first->fingerprint.c_str());
     } else {
       std::fprintf(stderr, "registry_fuzzer:%s: %s\n", names.c_str(),
                    first.status().ToString().c_str());

@@ -49,10 +49,12 @@ absl::StatusOr<TokenStore> TokenStore::LoadFile(const std::string& path) {
   // Whoever can write the tokens file can grant themselves admin.
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "tokens file ", path, " is writable by its group or by others (mode ",
-        absl::StrFormat("%04o", st.st_mode & 07777), "); anyone who can write it can grant themselves "
-        "admin: chmod go-w ", path));
+    return absl::FailedPreconditionError(
+        absl::StrCat("tokens file ", path, " is writable by its group or by others (mode ",
+                     absl::StrFormat("%04o", st.st_mode & 07777),
+                     "); anyone who can write it can grant themselves "
+                     "admin: chmod go-w ",
+                     path));
   }
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read tokens file ", path));
@@ -74,8 +76,8 @@ absl::StatusOr<TokenStore> TokenStore::Parse(absl::string_view path, absl::strin
         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     const std::string where = absl::StrCat(path, ":", line_number, ": ");
     if (parts.size() != 2 && parts.size() != 3) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, "expected `ROLE TOKEN [NAME]` (roles: reader, publisher, admin)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "expected `ROLE TOKEN [NAME]` (roles: reader, publisher, admin)"));
     }
     Role role;
     if (parts[0] == "admin") {
@@ -85,8 +87,8 @@ absl::StatusOr<TokenStore> TokenStore::Parse(absl::string_view path, absl::strin
     } else if (parts[0] == "reader") {
       role = Role::kReader;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, "unknown role \"", parts[0], "\" (roles: reader, publisher, admin)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "unknown role \"", parts[0], "\" (roles: reader, publisher, admin)"));
     }
     std::string name;
     if (parts.size() == 3) {
@@ -94,8 +96,8 @@ absl::StatusOr<TokenStore> TokenStore::Parse(absl::string_view path, absl::strin
       for (char c : name) {
         if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
             c != '-' && c != '@' && c != '/' && c != ':') {
-          return absl::InvalidArgumentError(absl::StrCat(
-              where, "NAME may hold letters, digits and . _ - @ / : only"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, "NAME may hold letters, digits and . _ - @ / : only"));
         }
       }
       if (name.size() > 64) {
@@ -103,8 +105,7 @@ absl::StatusOr<TokenStore> TokenStore::Parse(absl::string_view path, absl::strin
       }
     }
     if (parts[1].size() < 8) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "token is shorter than 8 characters"));
+      return absl::InvalidArgumentError(absl::StrCat(where, "token is shorter than 8 characters"));
     }
     if (!seen.insert(std::string(parts[1])).second) {
       return absl::InvalidArgumentError(absl::StrCat(where, "duplicate token"));
@@ -130,7 +131,8 @@ absl::StatusOr<CallerIdentity> TokenStore::Identify(absl::string_view authorizat
   }
   absl::string_view token = authorization;
   if (!absl::ConsumePrefix(&token, "Bearer ") && !absl::ConsumePrefix(&token, "bearer ")) {
-    return absl::UnauthenticatedError("malformed authorization metadata: expected `Bearer <token>`");
+    return absl::UnauthenticatedError(
+        "malformed authorization metadata: expected `Bearer <token>`");
   }
   token = absl::StripAsciiWhitespace(token);
   bool found = false;

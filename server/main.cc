@@ -28,10 +28,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
-#include "schemad/apply/database.h"
 #include "schemad/apply/engine.h"
 #include "schemad/common/file.h"
 #include "schemad/common/status_macros.h"
+#include "schemad/db/database.h"
 #include "schemad/registry/registry.h"
 #include "service.h"
 
@@ -137,7 +137,8 @@ void ApplyEnvironment() {
                            "registry_cache"}) {
     std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
     const char* value = std::getenv(env.c_str());
-    if (value == nullptr && std::string(name) == "database_url") value = std::getenv("DATABASE_URL");
+    if (value == nullptr && std::string(name) == "database_url")
+      value = std::getenv("DATABASE_URL");
     if (value == nullptr) continue;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     std::string error;
@@ -157,10 +158,10 @@ void PrintHelp() {
     std::string dashed = std::string(name);
     std::replace(dashed.begin(), dashed.end(), '_', '-');
     const std::string env = absl::StrCat("SCHEMAD_", absl::AsciiStrToUpper(name));
-    lines.emplace_back(dashed, absl::StrCat("  --", dashed, "  (default: \"",
-                                            flag->DefaultValue(), "\"; env ", env,
-                                            name == "database_url" ? " or DATABASE_URL" : "",
-                                            ")\n      ", flag->Help(), "\n"));
+    lines.emplace_back(
+        dashed, absl::StrCat("  --", dashed, "  (default: \"", flag->DefaultValue(), "\"; env ",
+                             env, name == "database_url" ? " or DATABASE_URL" : "", ")\n      ",
+                             flag->Help(), "\n"));
   }
   std::sort(lines.begin(), lines.end());
   for (const auto& [name, text] : lines) std::cout << text;
@@ -209,9 +210,9 @@ absl::StatusOr<std::unique_ptr<Database>> OpenDatabase() {
         {"--statement-timeout", absl::GetFlag(FLAGS_statement_timeout)},
         {"--connect-timeout", absl::GetFlag(FLAGS_connect_timeout)}}) {
     if (value < absl::Milliseconds(1)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(flag, " must be at least 1ms (got ", absl::FormatDuration(value),
-                       "); schemad always bounds its waits"));
+      return absl::InvalidArgumentError(absl::StrCat(flag, " must be at least 1ms (got ",
+                                                     absl::FormatDuration(value),
+                                                     "); schemad always bounds its waits"));
     }
   }
   DatabaseOptions options;
@@ -412,8 +413,8 @@ int main(int argc, char** argv) {
   }
   std::vector<char*> rewritten;
   for (std::string& arg : storage) rewritten.push_back(arg.data());
-  std::vector<char*> args = absl::ParseCommandLine(static_cast<int>(rewritten.size()),
-                                                   rewritten.data());
+  std::vector<char*> args =
+      absl::ParseCommandLine(static_cast<int>(rewritten.size()), rewritten.data());
   if (args.size() != 2) {
     std::cerr << schemad::kUsage << "\n";
     return 2;

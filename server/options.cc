@@ -32,11 +32,11 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   }
   if (options.tokens_file.empty() && !options.allow_unauthenticated_remote &&
       !IsLoopbackAddress(options.listen)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "refusing to listen on ", options.listen,
-        " without credentials: every caller would be admin. Pass --tokens-file (or "
-        "SCHEMAD_TOKENS_FILE), listen on 127.0.0.1, or accept the risk with "
-        "--allow-unauthenticated-remote"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to listen on ", options.listen,
+                     " without credentials: every caller would be admin. Pass --tokens-file (or "
+                     "SCHEMAD_TOKENS_FILE), listen on 127.0.0.1, or accept the risk with "
+                     "--allow-unauthenticated-remote"));
   }
   return absl::OkStatus();
 }

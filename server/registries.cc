@@ -50,9 +50,8 @@ absl::StatusOr<Registry> Registries::Load(const std::vector<RegistrySource>& fil
     }
   }
   if (!errors.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid registry ", origin, " (",
-                                                   errors.size(), " error",
-                                                   errors.size() == 1 ? "" : "s", "):\n",
+    return absl::InvalidArgumentError(absl::StrCat("invalid registry ", origin, " (", errors.size(),
+                                                   " error", errors.size() == 1 ? "" : "s", "):\n",
                                                    absl::StrJoin(errors, "\n")));
   }
   absl::StatusOr<Registry> registry = LoadRegistry(files, origin);
@@ -80,8 +79,8 @@ std::shared_ptr<Engine> Registries::EngineFor(Registry registry) {
       return cache_.front();
     }
   }
-  cache_.push_front(std::make_shared<Engine>(&served_->database(), std::move(registry),
-                                             served_->options()));
+  cache_.push_front(
+      std::make_shared<Engine>(&served_->database(), std::move(registry), served_->options()));
   while (cache_.size() > std::max<size_t>(options_.cache, 1)) cache_.pop_back();
   return cache_.front();
 }
@@ -89,9 +88,8 @@ std::shared_ptr<Engine> Registries::EngineFor(Registry registry) {
 absl::StatusOr<std::shared_ptr<Engine>> Registries::Resolve(const RegistrySelection& selection,
                                                             absl::Time deadline) {
   const Registry& served = served_->registry();
-  if ((selection.label.empty() && selection.fingerprint.empty()) ||
-      selection.label == "@default" || selection.fingerprint == served.fingerprint ||
-      selection.fingerprint == served.id) {
+  if ((selection.label.empty() && selection.fingerprint.empty()) || selection.label == "@default" ||
+      selection.fingerprint == served.fingerprint || selection.fingerprint == served.id) {
     return std::shared_ptr<Engine>(served_, [](Engine*) {});
   }
   if (!selection.label.empty() && selection.label != "@applied") {
@@ -124,14 +122,13 @@ absl::StatusOr<std::shared_ptr<Engine>> Registries::Resolve(const RegistrySelect
       }
     }
   }
-  absl::StatusOr<Registry> registry =
-      Load(stored->files, absl::StrCat("store:", stored->info.id));
+  absl::StatusOr<Registry> registry = Load(stored->files, absl::StrCat("store:", stored->info.id));
   if (!registry.ok()) {
     // Stored by a release whose loader accepted it, or stored under another
     // --schema: it cannot be served as it is.
-    return absl::FailedPreconditionError(absl::StrCat(
-        "published registry ", stored->info.id, " cannot be served: ",
-        registry.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("published registry ", stored->info.id,
+                     " cannot be served: ", registry.status().message()));
   }
   return EngineFor(*std::move(registry));
 }

@@ -1,22 +1,22 @@
 #include "service.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include <grpcpp/resource_quota.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
-
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
-#include "google/protobuf/any.pb.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/any.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.pb.h"
 #include "registries.h"
@@ -330,7 +330,8 @@ pb::RegistryErrors ParseRegistryErrors(absl::string_view message,
     std::string file;
     for (const std::string& name : files) {
       const size_t at = line.find(absl::StrCat(name, ":"));
-      if (at != absl::string_view::npos && (at == 0 || line[at - 1] == '/' || line[at - 1] == ' ') &&
+      if (at != absl::string_view::npos &&
+          (at == 0 || line[at - 1] == '/' || line[at - 1] == ' ') &&
           (best == absl::string_view::npos || at < best ||
            (at == best && name.size() > file.size()))) {
         best = at;
@@ -344,7 +345,8 @@ pb::RegistryErrors ParseRegistryErrors(absl::string_view message,
       auto number = [&](uint32_t* out_n) {
         size_t i = 0;
         while (i < rest.size() && absl::ascii_isdigit(static_cast<unsigned char>(rest[i]))) ++i;
-        if (i == 0 || i >= rest.size() || rest[i] != ':' || !absl::SimpleAtoi(rest.substr(0, i), out_n)) {
+        if (i == 0 || i >= rest.size() || rest[i] != ':' ||
+            !absl::SimpleAtoi(rest.substr(0, i), out_n)) {
           return false;
         }
         rest.remove_prefix(i + 1);
@@ -400,7 +402,8 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
   grpc::Status Initialize(grpc::ServerContext* context, const pb::InitializeRequest* request,
                           pb::InitializeResponse* response) override {
     return Handle(
-        context, "Initialize", Role::kAdmin, [&](absl::Time deadline, const Caller& caller) -> absl::Status {
+        context, "Initialize", Role::kAdmin,
+        [&](absl::Time deadline, const Caller& caller) -> absl::Status {
           SCHEMAD_ASSIGN_OR_RETURN(InitializeOptions options,
                                    InitializeOptionsFromProto(*request, options_.default_mode));
           options.caller = caller.description;
@@ -473,162 +476,165 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
 
   grpc::Status Status(grpc::ServerContext* context, const pb::StatusRequest* request,
                       pb::StatusResponse* response) override {
-    return Handle(context, "Status", Role::kReader, [&](absl::Time deadline, const Caller&) -> absl::Status {
-      SCHEMAD_ASSIGN_OR_RETURN(ApplyMode mode,
-                               ModeFromProto(request->mode(), options_.default_mode));
-      SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine,
-                               Resolve(request->registry(), "registry", deadline));
-      SCHEMAD_ASSIGN_OR_RETURN(StatusResult r, engine->Status(deadline, mode));
-      response->set_registry_id(engine->registry().id);
-      SCHEMAD_ASSIGN_OR_RETURN(std::string canonical, engine->CanonicalFingerprint(deadline));
-      response->set_canonical_fingerprint(canonical);
-      response->set_state(ToProto(r.state));
-      response->set_registry_fingerprint(r.registry_fingerprint);
-      response->set_fingerprint(r.fingerprint);
-      response->set_last_applied_fingerprint(r.last_applied_fingerprint);
-      for (const std::string& w : r.warnings) response->add_warnings(w);
-      if (r.last_applied_at.has_value()) {
-        *response->mutable_last_applied_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-            absl::ToUnixMicros(*r.last_applied_at));
-      }
-      response->set_missing(r.missing);
-      response->set_extra(r.extra);
-      response->set_changed(r.changed);
-      return absl::OkStatus();
-    });
+    return Handle(
+        context, "Status", Role::kReader, [&](absl::Time deadline, const Caller&) -> absl::Status {
+          SCHEMAD_ASSIGN_OR_RETURN(ApplyMode mode,
+                                   ModeFromProto(request->mode(), options_.default_mode));
+          SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine,
+                                   Resolve(request->registry(), "registry", deadline));
+          SCHEMAD_ASSIGN_OR_RETURN(StatusResult r, engine->Status(deadline, mode));
+          response->set_registry_id(engine->registry().id);
+          SCHEMAD_ASSIGN_OR_RETURN(std::string canonical, engine->CanonicalFingerprint(deadline));
+          response->set_canonical_fingerprint(canonical);
+          response->set_state(ToProto(r.state));
+          response->set_registry_fingerprint(r.registry_fingerprint);
+          response->set_fingerprint(r.fingerprint);
+          response->set_last_applied_fingerprint(r.last_applied_fingerprint);
+          for (const std::string& w : r.warnings) response->add_warnings(w);
+          if (r.last_applied_at.has_value()) {
+            *response->mutable_last_applied_at() =
+                google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+                    absl::ToUnixMicros(*r.last_applied_at));
+          }
+          response->set_missing(r.missing);
+          response->set_extra(r.extra);
+          response->set_changed(r.changed);
+          return absl::OkStatus();
+        });
   }
 
   grpc::Status GetInitializeOutcome(grpc::ServerContext* context,
                                     const pb::GetInitializeOutcomeRequest* request,
                                     pb::GetInitializeOutcomeResponse* response) override {
-    return Handle(context, "GetInitializeOutcome", Role::kReader,
-                  [&](absl::Time deadline, const Caller&) -> absl::Status {
-                    SCHEMAD_ASSIGN_OR_RETURN(
-                        RequestOutcome r, engine_->LookupRequest(request->request_id(), deadline));
-                    if (!r.committed) {
-                      response->set_outcome(pb::GetInitializeOutcomeResponse::NOT_COMMITTED);
-                      return absl::OkStatus();
-                    }
-                    response->set_outcome(
-                        r.complete ? pb::GetInitializeOutcomeResponse::COMMITTED
-                                   : pb::GetInitializeOutcomeResponse::PARTIALLY_COMMITTED);
-                    *response->mutable_finished_at() =
-                        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-                            absl::ToUnixMicros(r.finished_at));
-                    response->set_steps(static_cast<uint32_t>(r.steps));
-                    response->set_registry_fingerprint(r.registry_fingerprint);
-                    return absl::OkStatus();
-                  });
+    return Handle(
+        context, "GetInitializeOutcome", Role::kReader,
+        [&](absl::Time deadline, const Caller&) -> absl::Status {
+          SCHEMAD_ASSIGN_OR_RETURN(RequestOutcome r,
+                                   engine_->LookupRequest(request->request_id(), deadline));
+          if (!r.committed) {
+            response->set_outcome(pb::GetInitializeOutcomeResponse::NOT_COMMITTED);
+            return absl::OkStatus();
+          }
+          response->set_outcome(r.complete ? pb::GetInitializeOutcomeResponse::COMMITTED
+                                           : pb::GetInitializeOutcomeResponse::PARTIALLY_COMMITTED);
+          *response->mutable_finished_at() =
+              google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+                  absl::ToUnixMicros(r.finished_at));
+          response->set_steps(static_cast<uint32_t>(r.steps));
+          response->set_registry_fingerprint(r.registry_fingerprint);
+          return absl::OkStatus();
+        });
   }
 
   grpc::Status Diff(grpc::ServerContext* context, const pb::DiffRequest* request,
                     pb::DiffResponse* response) override {
-    return Handle(context, "Diff", Role::kReader, [&](absl::Time deadline, const Caller&) -> absl::Status {
-      const uint32_t page_size =
-          request->page_size() == 0 ? kDefaultPageSize : std::min(request->page_size(), kMaxPageSize);
-      SCHEMAD_ASSIGN_OR_RETURN(ApplyMode mode,
-                               ModeFromProto(request->mode(), options_.default_mode));
-      SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine,
-                               Resolve(request->registry(), "registry", deadline));
-      DiffResult r;
-      if (request->has_from()) {
-        SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> from,
-                                 Resolve(request->from(), "from", deadline));
-        SCHEMAD_ASSIGN_OR_RETURN(r, DiffRegistries(*from, *engine, mode, deadline));
-      } else {
-        SCHEMAD_ASSIGN_OR_RETURN(r, engine->Diff(deadline, mode));
-      }
-      // A page token is "<fingerprint>:<difference offset>:<step offset>".
-      size_t diff_at = 0, step_at = 0;
-      if (!request->page_token().empty()) {
-        const std::vector<std::string> parts = absl::StrSplit(request->page_token(), ':');
-        if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &diff_at) ||
-            !absl::SimpleAtoi(parts[2], &step_at) || diff_at > r.differences.size() ||
-            step_at > r.plan.steps.size()) {
-          return absl::InvalidArgumentError("page_token: not a token this server issued");
-        }
-        if (parts[0] != r.fingerprint) {
-          return absl::FailedPreconditionError(
-              "page_token: the schema changed since the first page (its fingerprint moved); "
-              "start again from the first page");
-        }
-      }
-      ResponseBudget budget(kPageBytes);
-      size_t d = diff_at;
-      for (; d < r.differences.size() && d - diff_at < page_size && budget.Fits(r.differences[d]);
-           ++d) {
-        ToProto(r.differences[d], response->add_differences());
-      }
-      pb::Plan* plan = response->mutable_plan();
-      size_t s = step_at;
-      for (; s < r.plan.steps.size() && s - step_at < page_size && budget.Fits(r.plan.steps[s]);
-           ++s) {
-        ToProto(r.plan.steps[s], plan->add_steps());
-      }
-      plan->set_fingerprint(r.fingerprint);
-      plan->set_schema(r.schema);
-      plan->set_mode(ToProto(r.plan.mode));
-      plan->set_phases(static_cast<uint32_t>(r.plan.phases));
-      if (r.plan.mode == ApplyMode::kOnline) {
-        plan->set_lock_timeout_ms(static_cast<uint32_t>(
-            absl::ToInt64Milliseconds(engine->options().online_lock_timeout)));
-      }
-      response->set_total_differences(static_cast<uint32_t>(r.differences.size()));
-      response->set_total_steps(static_cast<uint32_t>(r.plan.steps.size()));
-      if (d < r.differences.size() || s < r.plan.steps.size()) {
-        response->set_next_page_token(absl::StrCat(r.fingerprint, ":", d, ":", s));
-      }
-      return absl::OkStatus();
-    });
+    return Handle(
+        context, "Diff", Role::kReader, [&](absl::Time deadline, const Caller&) -> absl::Status {
+          const uint32_t page_size = request->page_size() == 0
+                                         ? kDefaultPageSize
+                                         : std::min(request->page_size(), kMaxPageSize);
+          SCHEMAD_ASSIGN_OR_RETURN(ApplyMode mode,
+                                   ModeFromProto(request->mode(), options_.default_mode));
+          SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine,
+                                   Resolve(request->registry(), "registry", deadline));
+          DiffResult r;
+          if (request->has_from()) {
+            SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<Engine> from,
+                                     Resolve(request->from(), "from", deadline));
+            SCHEMAD_ASSIGN_OR_RETURN(r, DiffRegistries(*from, *engine, mode, deadline));
+          } else {
+            SCHEMAD_ASSIGN_OR_RETURN(r, engine->Diff(deadline, mode));
+          }
+          // A page token is "<fingerprint>:<difference offset>:<step offset>".
+          size_t diff_at = 0, step_at = 0;
+          if (!request->page_token().empty()) {
+            const std::vector<std::string> parts = absl::StrSplit(request->page_token(), ':');
+            if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &diff_at) ||
+                !absl::SimpleAtoi(parts[2], &step_at) || diff_at > r.differences.size() ||
+                step_at > r.plan.steps.size()) {
+              return absl::InvalidArgumentError("page_token: not a token this server issued");
+            }
+            if (parts[0] != r.fingerprint) {
+              return absl::FailedPreconditionError(
+                  "page_token: the schema changed since the first page (its fingerprint moved); "
+                  "start again from the first page");
+            }
+          }
+          ResponseBudget budget(kPageBytes);
+          size_t d = diff_at;
+          for (;
+               d < r.differences.size() && d - diff_at < page_size && budget.Fits(r.differences[d]);
+               ++d) {
+            ToProto(r.differences[d], response->add_differences());
+          }
+          pb::Plan* plan = response->mutable_plan();
+          size_t s = step_at;
+          for (; s < r.plan.steps.size() && s - step_at < page_size && budget.Fits(r.plan.steps[s]);
+               ++s) {
+            ToProto(r.plan.steps[s], plan->add_steps());
+          }
+          plan->set_fingerprint(r.fingerprint);
+          plan->set_schema(r.schema);
+          plan->set_mode(ToProto(r.plan.mode));
+          plan->set_phases(static_cast<uint32_t>(r.plan.phases));
+          if (r.plan.mode == ApplyMode::kOnline) {
+            plan->set_lock_timeout_ms(static_cast<uint32_t>(
+                absl::ToInt64Milliseconds(engine->options().online_lock_timeout)));
+          }
+          response->set_total_differences(static_cast<uint32_t>(r.differences.size()));
+          response->set_total_steps(static_cast<uint32_t>(r.plan.steps.size()));
+          if (d < r.differences.size() || s < r.plan.steps.size()) {
+            response->set_next_page_token(absl::StrCat(r.fingerprint, ":", d, ":", s));
+          }
+          return absl::OkStatus();
+        });
   }
 
   grpc::Status PublishRegistry(grpc::ServerContext* context,
                                const pb::PublishRegistryRequest* request,
                                pb::PublishRegistryResponse* response) override {
-    return Handle(context, "PublishRegistry", Role::kPublisher,
-                  [&](absl::Time deadline, const Caller& caller) -> absl::Status {
-                    std::vector<RegistrySource> files;
-                    for (const pb::RegistryFileContent& f : request->files()) {
-                      files.push_back({f.name(), f.content()});
-                    }
-                    std::vector<std::string> labels(request->labels().begin(),
-                                                    request->labels().end());
-                    return Publish(std::move(files), labels, request->move(), caller, deadline,
-                                   response);
-                  });
+    return Handle(
+        context, "PublishRegistry", Role::kPublisher,
+        [&](absl::Time deadline, const Caller& caller) -> absl::Status {
+          std::vector<RegistrySource> files;
+          for (const pb::RegistryFileContent& f : request->files()) {
+            files.push_back({f.name(), f.content()});
+          }
+          std::vector<std::string> labels(request->labels().begin(), request->labels().end());
+          return Publish(std::move(files), labels, request->move(), caller, deadline, response);
+        });
   }
 
   grpc::Status PublishRegistryStream(grpc::ServerContext* context,
                                      grpc::ServerReader<pb::PublishRegistryRequest>* reader,
                                      pb::PublishRegistryResponse* response) override {
-    return Handle(
-        context, "PublishRegistryStream", Role::kPublisher,
-        [&](absl::Time deadline, const Caller& caller) -> absl::Status {
-          std::vector<RegistrySource> files;
-          std::map<std::string, size_t> index;
-          std::vector<std::string> labels;
-          bool move = false;
-          size_t bytes = 0;
-          pb::PublishRegistryRequest part;
-          while (reader->Read(&part)) {
-            for (const pb::RegistryFileContent& f : part.files()) {
-              bytes += f.content().size();
-              if (bytes > kMaxPublishBytes) {
-                return absl::ResourceExhaustedError(absl::StrCat(
-                    "files: more than ", kMaxPublishBytes >> 20, " MiB in all"));
-              }
-              auto [it, added] = index.emplace(f.name(), files.size());
-              if (added) {
-                files.push_back({f.name(), f.content()});
-              } else {
-                files[it->second].content += f.content();
-              }
-            }
-            labels.insert(labels.end(), part.labels().begin(), part.labels().end());
-            move = move || part.move();
-          }
-          return Publish(std::move(files), labels, move, caller, deadline, response);
-        });
+    return Handle(context, "PublishRegistryStream", Role::kPublisher,
+                  [&](absl::Time deadline, const Caller& caller) -> absl::Status {
+                    std::vector<RegistrySource> files;
+                    std::map<std::string, size_t> index;
+                    std::vector<std::string> labels;
+                    bool move = false;
+                    size_t bytes = 0;
+                    pb::PublishRegistryRequest part;
+                    while (reader->Read(&part)) {
+                      for (const pb::RegistryFileContent& f : part.files()) {
+                        bytes += f.content().size();
+                        if (bytes > kMaxPublishBytes) {
+                          return absl::ResourceExhaustedError(absl::StrCat(
+                              "files: more than ", kMaxPublishBytes >> 20, " MiB in all"));
+                        }
+                        auto [it, added] = index.emplace(f.name(), files.size());
+                        if (added) {
+                          files.push_back({f.name(), f.content()});
+                        } else {
+                          files[it->second].content += f.content();
+                        }
+                      }
+                      labels.insert(labels.end(), part.labels().begin(), part.labels().end());
+                      move = move || part.move();
+                    }
+                    return Publish(std::move(files), labels, move, caller, deadline, response);
+                  });
   }
 
   grpc::Status ListRegistries(grpc::ServerContext* context,
@@ -752,8 +758,9 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
           as_initialize.set_expected_fingerprint(request->expected_fingerprint());
           as_initialize.set_mode(request->mode());
           as_initialize.set_request_id(request->request_id());
-          SCHEMAD_ASSIGN_OR_RETURN(InitializeOptions options,
-                                   InitializeOptionsFromProto(as_initialize, options_.default_mode));
+          SCHEMAD_ASSIGN_OR_RETURN(
+              InitializeOptions options,
+              InitializeOptionsFromProto(as_initialize, options_.default_mode));
           options.rollback = true;
           options.caller = caller.description;
           options.cancelled = [context] { return context->IsCancelled(); };
@@ -943,9 +950,9 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     const bool admitted = in_flight_.fetch_add(1) < options_.max_concurrent_calls;
     absl::Cleanup leave = [this] { in_flight_.fetch_sub(1); };
     if (!admitted) {
-      status = absl::ResourceExhaustedError(absl::StrCat(
-          "schemad is serving ", options_.max_concurrent_calls,
-          " calls at once (--max-concurrent-calls); retry with backoff"));
+      status = absl::ResourceExhaustedError(
+          absl::StrCat("schemad is serving ", options_.max_concurrent_calls,
+                       " calls at once (--max-concurrent-calls); retry with backoff"));
     } else if (!role.ok()) {
       status = role.status();
     } else {
@@ -973,10 +980,10 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
             break;
           }
         }
-        caller.description =
-            caller.name.empty()
-                ? absl::StrCat(context->peer(), " (", RoleName(caller.role), ")")
-                : absl::StrCat(caller.name, " (", RoleName(caller.role), ", ", context->peer(), ")");
+        caller.description = caller.name.empty()
+                                 ? absl::StrCat(context->peer(), " (", RoleName(caller.role), ")")
+                                 : absl::StrCat(caller.name, " (", RoleName(caller.role), ", ",
+                                                context->peer(), ")");
         status = fn(deadline, caller);
         if (status.code() == absl::StatusCode::kUnavailable) {
           SetReady(false);
@@ -986,13 +993,15 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
       }
     }
     if (options_.log_requests) {
-      std::cerr << absl::StrFormat("schemad: rpc=%s caller=%s role=%s code=%s duration_ms=%.1f%s\n",
-                                   method, context->peer(), role_name,
-                                   absl::StatusCodeToString(status.code()),
-                                   absl::ToDoubleMilliseconds(absl::Now() - start),
-                                   status.ok() ? "" : absl::StrCat(" error=\"",
-                                       std::string(status.message()).substr(
-                                           0, std::string(status.message()).find('\n')), "\""));
+      std::cerr << absl::StrFormat(
+          "schemad: rpc=%s caller=%s role=%s code=%s duration_ms=%.1f%s\n", method, context->peer(),
+          role_name, absl::StatusCodeToString(status.code()),
+          absl::ToDoubleMilliseconds(absl::Now() - start),
+          status.ok() ? ""
+                      : absl::StrCat(" error=\"",
+                                     std::string(status.message())
+                                         .substr(0, std::string(status.message()).find('\n')),
+                                     "\""));
     }
     return ToGrpcStatus(status);
   }
@@ -1041,9 +1050,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions& 
       ssl.pem_root_certs = ReadFile(options.tls_client_ca, &read_status);
       if (read_status.ok() &&
           ssl.pem_root_certs.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--tls-client-ca ", options.tls_client_ca,
-            " holds no PEM certificate: no client could ever be verified"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("--tls-client-ca ", options.tls_client_ca,
+                         " holds no PEM certificate: no client could ever be verified"));
       }
       ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
     }

@@ -52,8 +52,7 @@ class RunningServer {
   void Wait();
 
  private:
-  friend absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions&,
-                                                                    Engine*);
+  friend absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(const ServerOptions&, Engine*);
   class Impl;
   RunningServer() = default;
   std::unique_ptr<Impl> service_;

@@ -54,7 +54,9 @@ Engine::Engine(Database* db, Registry registry, EngineOptions options)
     : db_(db),
       registry_(std::move(registry)),
       options_(options),
-      deparse_cache_(std::make_unique<DeparseCache>()) {}
+      deparse_cache_(std::make_unique<DeparseCache>()) {
+  RegisterQueries(PoolOf(*db_));
+}
 
 Engine::~Engine() = default;
 
@@ -148,8 +150,8 @@ static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
     // database (a missing extension, a type PostgreSQL rejects): an
     // operator must fix one or the other.
     if (canonical.status().code() == absl::StatusCode::kInvalidArgument) {
-      absl::Status status = Annotate(canonical.status(),
-                                     "the served registry cannot be created on this database");
+      absl::Status status =
+          Annotate(canonical.status(), "the served registry cannot be created on this database");
       return absl::Status(absl::StatusCode::kFailedPrecondition, status.message());
     }
     return canonical.status();
@@ -167,8 +169,8 @@ void Engine::SaveCanonical(absl::Time deadline) {
     canonical = canonical_;
   }
   if (canonical == nullptr) return;
-  absl::Status ignored = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    StoreCanonical(db_->pool(), lease, registry_, *canonical);
+  absl::Status ignored = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
+    StoreCanonical(PoolOf(*db_), lease, registry_, *canonical);
     return absl::OkStatus();
   });
 }
@@ -179,8 +181,8 @@ absl::Status Engine::Prepare(absl::Time deadline) {
     if (canonical_ != nullptr) return absl::OkStatus();
   }
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "canonicalizing the registry"));
-  return WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
-    return CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_).status();
+  return WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
+    return CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_).status();
   });
 }
 
@@ -190,23 +192,23 @@ absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_
     return absl::InvalidArgumentError("request_id: 1 to 64 characters");
   }
   RequestOutcome out;
-  SCHEMAD_RETURN_IF_ERROR(WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+  SCHEMAD_RETURN_IF_ERROR(WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
     return Guard("looking up the request in schemad.history", [&]() -> absl::Status {
       pqxx::work tx(lease.conn());
-      db_->pool().Count(2);
-      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, 0,
-                    db_->pool().options().lock_timeout);
+      PoolOf(*db_).Count(2);
+      BeginSettings(PoolOf(*db_), tx, {registry_.schema.name}, deadline, 0,
+                    PoolOf(*db_).options().lock_timeout);
       // An Initialize of this schema in progress holds the advisory lock:
       // wait for it (lock_timeout bounds the wait), so that the answer is
       // final rather than "not yet".
-      ExecParams(db_->pool(), tx,
+      ExecParams(PoolOf(*db_), tx,
                  absl::StrCat("SELECT pg_catalog.pg_advisory_xact_lock_shared(", kLockKey, ")"),
                  registry_.schema.name);
       bool usable = false;
       int version = 0;
-      SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(db_->pool(), tx, &usable, &version));
+      SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(PoolOf(*db_), tx, &usable, &version));
       if (usable && version >= 2) {
-        std::optional<HistoryRow> row = ReadRequest(db_->pool(), tx, request_id, version);
+        std::optional<HistoryRow> row = ReadRequest(PoolOf(*db_), tx, request_id, version);
         // An ONLINE run's row exists from its start: only phases that
         // committed count.
         if (row.has_value() && (row->state == "completed" || row->steps > 0)) {
@@ -226,12 +228,12 @@ absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_
 
 absl::StatusOr<std::vector<std::string>> Engine::CheckPrivileges(absl::Time deadline) {
   std::vector<std::string> warnings;
-  SCHEMAD_RETURN_IF_ERROR(WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+  SCHEMAD_RETURN_IF_ERROR(WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
     return Guard("checking schemad's privileges", [&]() -> absl::Status {
       pqxx::read_transaction tx(lease.conn());
-      db_->pool().Count(2);
+      PoolOf(*db_).Count(2);
       const pqxx::result r = ExecParams(
-          db_->pool(), tx,
+          PoolOf(*db_), tx,
           "SELECT CURRENT_USER::pg_catalog.text, r.rolsuper, "
           "pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'), "
           "(SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE') "
@@ -243,8 +245,7 @@ absl::StatusOr<std::vector<std::string>> Engine::CheckPrivileges(absl::Time dead
       if (r[0][1].as<bool>()) {
         warnings.push_back(absl::StrCat(
             "connected as superuser \"", role,
-            "\": schemad needs only CREATE on the database and on schema \"",
-            registry_.schema.name,
+            "\": schemad needs only CREATE on the database and on schema \"", registry_.schema.name,
             "\" and ownership of what it alters; run it as a role that owns the application's "
             "schema (README: \"Database privileges\")"));
       }
@@ -256,12 +257,11 @@ absl::StatusOr<std::vector<std::string>> Engine::CheckPrivileges(absl::Time dead
             QuoteIdent(role), ")"));
       }
       if (!r[0][3].is_null() && !r[0][3].as<bool>()) {
-        warnings.push_back(absl::StrCat("role \"", role, "\" lacks CREATE on schema \"",
-                                        registry_.schema.name,
-                                        "\": Initialize cannot create tables there (GRANT CREATE "
-                                        "ON SCHEMA ",
-                                        QuoteIdent(registry_.schema.name), " TO ",
-                                        QuoteIdent(role), ")"));
+        warnings.push_back(
+            absl::StrCat("role \"", role, "\" lacks CREATE on schema \"", registry_.schema.name,
+                         "\": Initialize cannot create tables there (GRANT CREATE "
+                         "ON SCHEMA ",
+                         QuoteIdent(registry_.schema.name), " TO ", QuoteIdent(role), ")"));
       }
       tx.commit();
       return absl::OkStatus();
@@ -278,10 +278,10 @@ bool Engine::prepared() const {
 absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "reading the registry"));
   Schema out;
-  absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+  absl::Status status = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
     SCHEMAD_ASSIGN_OR_RETURN(
         std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_));
+        CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_));
     out = *canonical;
     return absl::OkStatus();
   });
@@ -360,8 +360,8 @@ static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Regist
     return absl::OkStatus();
   });
   if (SqlStateOf(status) == "55P03") {
-    return absl::Status(status.code(), absl::StrCat(status.message(),
-                                                    LockedTables(pool, lease, desired.name)));
+    return absl::Status(status.code(),
+                        absl::StrCat(status.message(), LockedTables(pool, lease, desired.name)));
   }
   return status;
 }
@@ -369,13 +369,13 @@ static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Regist
 absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline, ApplyMode mode) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
   DiffResult result;
-  absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+  absl::Status status = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
     SCHEMAD_ASSIGN_OR_RETURN(
         std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_));
+        CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_));
     const Schema& desired = *canonical;
     Snapshot snapshot;
-    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(db_->pool(), lease, registry_, desired, options_, deadline,
+    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(PoolOf(*db_), lease, registry_, desired, options_, deadline,
                                         /*wait_for_locks=*/false, mode, &snapshot,
                                         deparse_cache_.get(), [](pqxx::dbtransaction&) {}));
     result.differences = std::move(snapshot.differences);
@@ -400,15 +400,15 @@ absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline, ApplyMode mode)
 absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode mode) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the status check"));
   StatusResult result;
-  absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+  absl::Status status = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
     SCHEMAD_ASSIGN_OR_RETURN(
         std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_));
+        CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_));
     const Schema& desired = *canonical;
     result = StatusResult{};  // a retried attempt starts afresh
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
-        db_->pool(), lease, registry_, desired, options_, deadline, /*wait_for_locks=*/false, mode,
+        PoolOf(*db_), lease, registry_, desired, options_, deadline, /*wait_for_locks=*/false, mode,
         &snapshot, deparse_cache_.get(), [&](pqxx::dbtransaction& tx) {
           // Once the history table is known to be schemad's own, read it
           // directly (one round trip less); if it was dropped since, Status
@@ -418,7 +418,7 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
           int version = history_version_.load();
           if (version == 0) {
             bool has_history = false;
-            absl::Status trusted = VerifySelfSchema(db_->pool(), tx, &has_history, &version);
+            absl::Status trusted = VerifySelfSchema(PoolOf(*db_), tx, &has_history, &version);
             if (!trusted.ok()) {
               has_history = false;
               result.warnings.push_back(std::string(trusted.message()));
@@ -429,7 +429,7 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
           if (version > 0) {
             std::optional<HistoryRow> last;
             try {
-              last = ReadLastApplied(db_->pool(), tx, version);
+              last = ReadLastApplied(PoolOf(*db_), tx, version);
             } catch (const pqxx::sql_error& e) {
               if (e.sqlstate() == "42P01") history_version_.store(0);
               throw;
@@ -471,13 +471,13 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
 absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the inspection"));
   Schema result;
-  absl::Status status = WithConnection(db_->pool(), deadline, [&](Lease& lease) -> absl::Status {
+  absl::Status status = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
     return Guard("reading the database schema", [&]() -> absl::Status {
       pqxx::read_transaction tx(lease.conn());
-      db_->pool().Count(2);
-      BeginSettings(db_->pool(), tx, {registry_.schema.name}, deadline, kLargeSchemaTables,
-                    db_->pool().options().lock_timeout);
-      result = ReadSchema(db_->pool(), tx, registry_.schema.name, nullptr, deparse_cache_.get());
+      PoolOf(*db_).Count(2);
+      BeginSettings(PoolOf(*db_), tx, {registry_.schema.name}, deadline, kLargeSchemaTables,
+                    PoolOf(*db_).options().lock_timeout);
+      result = ReadSchema(PoolOf(*db_), tx, registry_.schema.name, nullptr, deparse_cache_.get());
       tx.commit();
       return absl::OkStatus();
     });
@@ -666,19 +666,20 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   auto quick_read = [&](Lease& lease) -> absl::Status {
     SCHEMAD_ASSIGN_OR_RETURN(
         std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, db_->pool(), lease, registry_, &stats_));
+        CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_));
     Snapshot snapshot;
     std::optional<RunningRun> running;
-    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
-        db_->pool(), lease, registry_, *canonical, options_, deadline,
-        /*wait_for_locks=*/false, options.mode, &snapshot, deparse_cache_.get(),
-        [&](pqxx::dbtransaction& tx) {
-          bool usable = false;
-          int version = 0;
-          if (VerifySelfSchema(db_->pool(), tx, &usable, &version).ok() && usable && version >= 3) {
-            running = ReadRunningRun(db_->pool(), tx);
-          }
-        }));
+    SCHEMAD_RETURN_IF_ERROR(
+        ReadAndPlan(PoolOf(*db_), lease, registry_, *canonical, options_, deadline,
+                    /*wait_for_locks=*/false, options.mode, &snapshot, deparse_cache_.get(),
+                    [&](pqxx::dbtransaction& tx) {
+                      bool usable = false;
+                      int version = 0;
+                      if (VerifySelfSchema(PoolOf(*db_), tx, &usable, &version).ok() && usable &&
+                          version >= 3) {
+                        running = ReadRunningRun(PoolOf(*db_), tx);
+                      }
+                    }));
     quick_done = true;
     quick = InitializeResult{};
     quick.mode = options.mode;
@@ -690,8 +691,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     } else if (selection.runs.empty() && !options.dry_run) {
       quick.skipped = selection.skipped;
       quick.remaining = selection.expected_remaining;
-      quick.outcome =
-          DeclaredStillDiffers(quick.remaining, options.rollback) ? Outcome::kPartial : Outcome::kAlreadyInSync;
+      quick.outcome = DeclaredStillDiffers(quick.remaining, options.rollback)
+                          ? Outcome::kPartial
+                          : Outcome::kAlreadyInSync;
       quick_final = true;
     } else if (running.has_value()) {
       quick.outcome = Outcome::kInProgress;
@@ -717,7 +719,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     if (!init_busy_) slot = init_busy_ = true;
   }
   if (!slot) {
-    SCHEMAD_RETURN_IF_ERROR(WithConnection(db_->pool(), deadline, quick_read));
+    SCHEMAD_RETURN_IF_ERROR(WithConnection(PoolOf(*db_), deadline, quick_read));
     if (quick_final) return quick_answer();
     absl::MutexLock lock(&init_mu_);
     auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(init_mu_) { return !init_busy_; };
@@ -733,7 +735,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   };
 
   const absl::Time started = absl::Now();
-  ConnectionPool& pool = db_->pool();
+  ConnectionPool& pool = PoolOf(*db_);
   InitializeResult result;
   absl::Status status = WithConnection(pool, deadline, [&](Lease& lease) -> absl::Status {
     const std::string& schema_name = registry_.schema.name;
@@ -864,8 +866,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       return absl::OkStatus();
     }
     if (result.executed.empty()) {
-      result.outcome =
-          DeclaredStillDiffers(expected_remaining, options.rollback) ? Outcome::kPartial : Outcome::kAlreadyInSync;
+      result.outcome = DeclaredStillDiffers(expected_remaining, options.rollback)
+                           ? Outcome::kPartial
+                           : Outcome::kAlreadyInSync;
       return absl::OkStatus();
     }
     if (options.mode == ApplyMode::kOnline) {
@@ -897,11 +900,11 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       if (!labels.ok()) return StoppedOr(watchdog, labels, "adding enum labels");
       std::vector<std::string> sql;
       for (const PlanStep& s : label_steps) sql.push_back(s.sql);
-      labels_committed = absl::StrCat(
-          "; note: ", label_steps.size(),
-          " enum label step(s) had already committed on their own before the main "
-          "transaction: ",
-          absl::StrJoin(sql, "; "));
+      labels_committed =
+          absl::StrCat("; note: ", label_steps.size(),
+                       " enum label step(s) had already committed on their own before the main "
+                       "transaction: ",
+                       absl::StrJoin(sql, "; "));
     }
 
     // Each step is sent alone (one statement per call, extended protocol);
@@ -977,7 +980,8 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       RecordFailedRun(pool, lease, options, registry_, started, applied);
       return applied;
     }
-    result.outcome = DeclaredStillDiffers(result.remaining, options.rollback) ? Outcome::kPartial : Outcome::kApplied;
+    result.outcome = DeclaredStillDiffers(result.remaining, options.rollback) ? Outcome::kPartial
+                                                                              : Outcome::kApplied;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -24,8 +24,7 @@ using Lease = ConnectionPool::Lease;
 // searched for functions and operators: nothing planted elsewhere is
 // called) and a statement timeout within the caller's deadline.
 void Settings(ConnectionPool& pool, pqxx::transaction_base& tx, absl::Time deadline) {
-  const absl::Duration left =
-      std::min(deadline - absl::Now(), pool.options().statement_timeout);
+  const absl::Duration left = std::min(deadline - absl::Now(), pool.options().statement_timeout);
   ExecParams(pool, tx,
              "SELECT pg_catalog.set_config('search_path', '', true), "
              "pg_catalog.set_config('statement_timeout', $1, true), "
@@ -117,12 +116,12 @@ void Prune(ConnectionPool& pool, pqxx::transaction_base& tx, int keep_last) {
   ExecParams(pool, tx,
              absl::StrCat("DELETE FROM schemad.registry_files WHERE registry_id IN (", doomed, ")"),
              applied);
-  ExecParams(pool, tx,
-             absl::StrCat("DELETE FROM schemad.registry_labels WHERE registry_id IN (", doomed,
-                          ")"),
+  ExecParams(
+      pool, tx,
+      absl::StrCat("DELETE FROM schemad.registry_labels WHERE registry_id IN (", doomed, ")"),
+      applied);
+  ExecParams(pool, tx, absl::StrCat("DELETE FROM schemad.registries WHERE id IN (", doomed, ")"),
              applied);
-  ExecParams(pool, tx,
-             absl::StrCat("DELETE FROM schemad.registries WHERE id IN (", doomed, ")"), applied);
 }
 
 }  // namespace
@@ -133,9 +132,10 @@ absl::Status CheckLabel(const std::string& label) {
         absl::StrCat("label \"", label.substr(0, 64), "\": 1 to 128 characters"));
   }
   if (label[0] == '@' || label[0] == '.') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "label \"", label, "\": labels starting with '@' are reserved (@default, @applied), "
-        "and may not start with '.'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("label \"", label,
+                     "\": labels starting with '@' are reserved (@default, @applied), "
+                     "and may not start with '.'"));
   }
   for (char c : label) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-' &&
@@ -156,7 +156,7 @@ absl::StatusOr<PublishResult> RegistryStore::Publish(const Registry& registry,
   std::vector<std::string> sorted = labels;
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  ConnectionPool& pool = db_->pool();
+  ConnectionPool& pool = PoolOf(*db_);
   PublishResult result;
   SCHEMAD_RETURN_IF_ERROR(WithLease(pool, deadline, "publishing the registry", [&](Lease& lease) {
     pqxx::work tx(lease.conn());
@@ -203,39 +203,40 @@ absl::StatusOr<PublishResult> RegistryStore::Publish(const Registry& registry,
 
 absl::StatusOr<StoredRegistry> RegistryStore::Find(const RegistrySelection& selection,
                                                    absl::Time deadline) {
-  ConnectionPool& pool = db_->pool();
+  ConnectionPool& pool = PoolOf(*db_);
   const std::string what = selection.label.empty()
                                ? absl::StrCat("fingerprint \"", selection.fingerprint, "\"")
                                : absl::StrCat("label \"", selection.label, "\"");
   StoredRegistry out;
   bool found = false;
-  SCHEMAD_RETURN_IF_ERROR(WithLease(pool, deadline, "reading the registry store", [&](Lease& lease) {
-    pqxx::read_transaction tx(lease.conn());
-    pool.Count(2);
-    Settings(pool, tx, deadline);
-    SCHEMAD_ASSIGN_OR_RETURN(bool readable, StoreReadable(pool, tx));
-    if (!readable) return absl::OkStatus();
-    pqxx::result r;
-    if (selection.label == "@applied") {
-      r = ExecParams(pool, tx, InfoQuery("WHERE r.id = $1"), LastAppliedRegistryId(pool, tx));
-    } else if (!selection.label.empty()) {
-      r = ExecParams(pool, tx,
-                     InfoQuery(absl::StrCat("WHERE r.id = (SELECT registry_id FROM ",
-                                            kCurrentLabels, " c WHERE c.label = $1)")),
-                     selection.label);
-    } else {
-      r = ExecParams(pool, tx,
-                     InfoQuery("WHERE r.files_id = $1 OR r.fingerprint = $1 "
-                               "ORDER BY r.files_id = $1 DESC, r.id DESC LIMIT 1"),
-                     selection.fingerprint);
-    }
-    if (r.empty()) return absl::OkStatus();
-    found = true;
-    out.info = InfoFromRow(r[0]);
-    out.files = ReadFiles(pool, tx, out.info.row);
-    tx.commit();
-    return absl::OkStatus();
-  }));
+  SCHEMAD_RETURN_IF_ERROR(
+      WithLease(pool, deadline, "reading the registry store", [&](Lease& lease) {
+        pqxx::read_transaction tx(lease.conn());
+        pool.Count(2);
+        Settings(pool, tx, deadline);
+        SCHEMAD_ASSIGN_OR_RETURN(bool readable, StoreReadable(pool, tx));
+        if (!readable) return absl::OkStatus();
+        pqxx::result r;
+        if (selection.label == "@applied") {
+          r = ExecParams(pool, tx, InfoQuery("WHERE r.id = $1"), LastAppliedRegistryId(pool, tx));
+        } else if (!selection.label.empty()) {
+          r = ExecParams(pool, tx,
+                         InfoQuery(absl::StrCat("WHERE r.id = (SELECT registry_id FROM ",
+                                                kCurrentLabels, " c WHERE c.label = $1)")),
+                         selection.label);
+        } else {
+          r = ExecParams(pool, tx,
+                         InfoQuery("WHERE r.files_id = $1 OR r.fingerprint = $1 "
+                                   "ORDER BY r.files_id = $1 DESC, r.id DESC LIMIT 1"),
+                         selection.fingerprint);
+        }
+        if (r.empty()) return absl::OkStatus();
+        found = true;
+        out.info = InfoFromRow(r[0]);
+        out.files = ReadFiles(pool, tx, out.info.row);
+        tx.commit();
+        return absl::OkStatus();
+      }));
   if (!found) {
     return absl::NotFoundError(absl::StrCat(
         "no published registry has ", what,
@@ -246,7 +247,7 @@ absl::StatusOr<StoredRegistry> RegistryStore::Find(const RegistrySelection& sele
 
 absl::StatusOr<std::vector<StoredRegistryInfo>> RegistryStore::List(int limit, int64_t before_row,
                                                                     absl::Time deadline) {
-  ConnectionPool& pool = db_->pool();
+  ConnectionPool& pool = PoolOf(*db_);
   std::vector<StoredRegistryInfo> out;
   SCHEMAD_RETURN_IF_ERROR(WithLease(pool, deadline, "listing registries", [&](Lease& lease) {
     pqxx::read_transaction tx(lease.conn());
@@ -255,8 +256,7 @@ absl::StatusOr<std::vector<StoredRegistryInfo>> RegistryStore::List(int limit, i
     SCHEMAD_ASSIGN_OR_RETURN(bool readable, StoreReadable(pool, tx));
     if (!readable) return absl::OkStatus();
     for (const auto& row :
-         ExecParams(pool, tx,
-                    InfoQuery("WHERE $1 = 0 OR r.id < $1 ORDER BY r.id DESC LIMIT $2"),
+         ExecParams(pool, tx, InfoQuery("WHERE $1 = 0 OR r.id < $1 ORDER BY r.id DESC LIMIT $2"),
                     before_row, limit)) {
       out.push_back(InfoFromRow(row));
     }
@@ -269,7 +269,7 @@ absl::StatusOr<std::vector<StoredRegistryInfo>> RegistryStore::List(int limit, i
 absl::StatusOr<std::vector<HistoryEntry>> RegistryStore::History(int limit, int64_t before_id,
                                                                  int64_t only,
                                                                  absl::Time deadline) {
-  ConnectionPool& pool = db_->pool();
+  ConnectionPool& pool = PoolOf(*db_);
   std::vector<HistoryEntry> out;
   SCHEMAD_RETURN_IF_ERROR(WithLease(pool, deadline, "reading the history", [&](Lease& lease) {
     pqxx::read_transaction tx(lease.conn());
@@ -284,15 +284,15 @@ absl::StatusOr<std::vector<HistoryEntry>> RegistryStore::History(int limit, int6
       return version >= since ? std::string(expr) : std::string(otherwise);
     };
     const std::string registry_cols =
-        version >= 4
-            ? absl::StrCat("r.files_id, f.files_id, COALESCE((SELECT pg_catalog.string_agg("
+        version >= 4 ? absl::StrCat(
+                           "r.files_id, f.files_id, COALESCE((SELECT pg_catalog.string_agg("
                            "l.label, E'\\n' ORDER BY l.label) FROM ",
                            kCurrentLabels, " l WHERE l.registry_id = h.registry_id), '')")
-            : "NULL::text, NULL::text, ''";
-    const std::string joins =
-        version >= 4 ? " LEFT JOIN schemad.registries r ON r.id = h.registry_id "
-                       "LEFT JOIN schemad.registries f ON f.id = h.from_registry_id"
-                     : "";
+                     : "NULL::text, NULL::text, ''";
+    const std::string joins = version >= 4
+                                  ? " LEFT JOIN schemad.registries r ON r.id = h.registry_id "
+                                    "LEFT JOIN schemad.registries f ON f.id = h.from_registry_id"
+                                  : "";
     const std::string sql = absl::StrCat(
         "SELECT h.id, ", col(4, "COALESCE(h.kind, 'initialize')", "'initialize'"),
         ", pg_catalog.int8(EXTRACT(epoch FROM h.started_at) * 1000000), "
@@ -302,9 +302,10 @@ absl::StatusOr<std::vector<HistoryEntry>> RegistryStore::History(int limit, int6
         ", pg_catalog.jsonb_array_length(h.steps), h.registry_fingerprint, ", registry_cols, ", ",
         col(2, "COALESCE(h.request_id, '')", "''"), ", ",
         only != 0 ? "h.steps::pg_catalog.text" : "NULL::text", " FROM schemad.history h", joins,
-        only != 0 ? " WHERE h.id = $1" : " WHERE ($1 = 0 OR h.id < $1) ORDER BY h.id DESC LIMIT $2");
-    const pqxx::result rows = only != 0 ? ExecParams(pool, tx, sql, only)
-                                        : ExecParams(pool, tx, sql, before_id, limit);
+        only != 0 ? " WHERE h.id = $1"
+                  : " WHERE ($1 = 0 OR h.id < $1) ORDER BY h.id DESC LIMIT $2");
+    const pqxx::result rows =
+        only != 0 ? ExecParams(pool, tx, sql, only) : ExecParams(pool, tx, sql, before_id, limit);
     for (const auto& row : rows) {
       HistoryEntry e;
       e.id = row[0].as<int64_t>();
@@ -323,9 +324,7 @@ absl::StatusOr<std::vector<HistoryEntry>> RegistryStore::History(int limit, int6
       e.request_id = row[13].as<std::string>();
       if (!row[14].is_null()) {
         google::protobuf::ListValue steps;
-        if (!google::protobuf::util::JsonStringToMessage(
-                 row[14].as<std::string>(), &steps)
-                 .ok()) {
+        if (!google::protobuf::util::JsonStringToMessage(row[14].as<std::string>(), &steps).ok()) {
           return absl::InternalError("schemad.history holds steps that are not JSON");
         }
         for (const auto& v : steps.values()) {

@@ -372,7 +372,8 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
              {"registries", 4}, {"registry_files", 4}, {"registry_labels", 4}, {"canonical", 5}}) {
       if (current >= since && !present.count(table)) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "schemad.", table, " is missing although schemad.version says it was created (it "
+            "schemad.", table,
+            " is missing although schemad.version says it was created (it "
             "was dropped by someone else); drop or rename schema schemad and schemad recreates "
             "it (published registries and history are lost)"));
       }

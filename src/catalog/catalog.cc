@@ -78,7 +78,8 @@ void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
                    const std::vector<std::string>& schemas) {
   std::vector<std::string> quoted;
   for (const std::string& s : schemas) quoted.push_back(QuoteIdent(s));
-  ExecParams(pool, tx, "SELECT pg_catalog.set_config('search_path', $1, true)", absl::StrJoin(quoted, ", "));
+  ExecParams(pool, tx, "SELECT pg_catalog.set_config('search_path', $1, true)",
+             absl::StrJoin(quoted, ", "));
 }
 
 namespace {
@@ -134,6 +135,12 @@ void DeparseCache::Add(const Map& entries) {
   auto next = std::make_shared<Map>(map_->size() + entries.size() > kMaxEntries ? Map() : *map_);
   for (const auto& [key, texts] : entries) (*next)[key] = texts;
   map_ = std::move(next);
+}
+
+void RegisterQueries(ConnectionPool& pool) {
+  std::vector<ConnectionPool::Prepared> statements;
+  for (const queries::NamedQuery& q : queries::kPrepared) statements.push_back({q.name, q.sql});
+  pool.Register(statements);
 }
 
 Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& schema_name,
@@ -294,8 +301,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
 
   std::map<int64_t, std::string> opclasses, collations;
   for (const auto& row : lookup_rows) {
-    (Text(row[0]) == "o" ? opclasses : collations)[Int(row[1])] =
-        Text(row[2]);
+    (Text(row[0]) == "o" ? opclasses : collations)[Int(row[1])] = Text(row[2]);
   }
 
   for (const auto& row : constraint_rows) {
@@ -317,8 +323,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
       c.ref_columns = ArrayField(row[20]);
     } else if (c.kind == ConstraintKind::kForeignKey) {
       auto ref = tables.find(c.ref_table);
-      if (ref != tables.end())
-        c.ref_columns = ColumnNames(ref->second, Numbers(Text(row[7])));
+      if (ref != tables.end()) c.ref_columns = ColumnNames(ref->second, Numbers(Text(row[7])));
     }
     c.on_delete = ReferentialActionFromCode(Text(row[8])[0]);
     c.on_update = ReferentialActionFromCode(Text(row[9])[0]);
@@ -326,7 +331,8 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.deferrable = Bool(row[11]);
     c.initially_deferred = Bool(row[12]);
     c.check_expr = Text(row[13]);
-    if (const std::vector<std::string>* hit = cached(row[21]); hit != nullptr && row[13].is_null()) {
+    if (const std::vector<std::string>* hit = cached(row[21]);
+        hit != nullptr && row[13].is_null()) {
       c.check_expr = hit->at(0);
     } else if (!row[21].is_null()) {
       fresh[row[21].as<std::string>()] = {c.check_expr};
@@ -577,11 +583,10 @@ std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& 
   try {
     pqxx::subtransaction probe(tx, "schemad_probe");
     pool.Count(2);
-    const std::string previous =
-        Exec(pool, probe,
-             "SELECT pg_catalog.current_setting('lock_timeout'), pg_catalog.set_config('lock_timeout', '200ms', true)")
-            [0][0]
-                .as<std::string>();
+    const std::string previous = Exec(pool, probe,
+                                      "SELECT pg_catalog.current_setting('lock_timeout'), "
+                                      "pg_catalog.set_config('lock_timeout', '200ms', true)")[0][0]
+                                     .as<std::string>();
     ProbeRows(pool, probe, schema_name, tables, &out);
     ExecParams(pool, probe, "SELECT pg_catalog.set_config('lock_timeout', $1, true)", previous);
     probe.commit();

@@ -6,11 +6,10 @@
 
 #include <map>
 #include <memory>
+#include <pqxx/pqxx>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -39,6 +38,10 @@ class DeparseCache {
   std::shared_ptr<const Map> map_ ABSL_GUARDED_BY(mu_) = std::make_shared<const Map>();
 };
 
+// Registers the catalog's prepared queries with `pool`: call before any
+// function below runs on its connections (the engine does, when built).
+void RegisterQueries(ConnectionPool& pool);
+
 // Reads schema `schema_name` in `tx`: a fixed number of queries whatever
 // the number of tables. The caller sets search_path (names in it print
 // unqualified). With `helper` (a transaction on another connection that
@@ -46,9 +49,8 @@ class DeparseCache {
 // concurrently. Throws libpqxx exceptions (call under Guard).
 // With `cache`, expressions deparsed by earlier reads are reused (and new
 // ones added).
-Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                  const std::string& schema_name, pqxx::transaction_base* helper = nullptr,
-                  DeparseCache* cache = nullptr);
+Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& schema_name,
+                  pqxx::transaction_base* helper = nullptr, DeparseCache* cache = nullptr);
 
 // Sets search_path for this transaction only.
 void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,

@@ -15,6 +15,7 @@ namespace {
 // against the server's pg_get_keywords() by a test (EngineTest.
 // QuotesIdentifiersExactlyAsTheServerDoes); words of later releases do not
 // belong here.
+// clang-format off
 constexpr absl::string_view kKeywords[] = {
     "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",
     "authorization", "between", "bigint", "binary", "bit", "boolean", "both", "case",
@@ -36,7 +37,9 @@ constexpr absl::string_view kKeywords[] = {
     "unique", "user", "using", "values", "varchar", "variadic", "verbose", "when",
     "where", "window", "with", "xmlattributes", "xmlconcat", "xmlelement", "xmlexists",
     "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize",
-    "xmltable",};
+    "xmltable",
+};
+// clang-format on
 
 bool IsKeyword(absl::string_view name) {
   return std::binary_search(std::begin(kKeywords), std::end(kKeywords), name);

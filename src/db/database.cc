@@ -1,14 +1,14 @@
+#include "schemad/db/database.h"
+
+#include <libpq-fe.h>
+
 #include <cstdlib>
 #include <optional>
 #include <utility>
 
-#include <libpq-fe.h>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "catalog/queries.h"
 #include "db/pool.h"
-#include "schemad/apply/database.h"
 
 namespace schemad {
 namespace {
@@ -90,8 +90,8 @@ absl::Status WithSqlState(absl::Status status, const std::string& state) {
 // The status for an error PostgreSQL (or libpq) reported with `state`.
 absl::Status StatusForSqlState(const std::string& what, const std::string& state,
                                const std::string& detail, absl::StatusCode sql_code) {
-  const std::string message =
-      absl::StrCat(what, ": ", detail, state.empty() ? "" : absl::StrCat(" (SQLSTATE ", state, ")"));
+  const std::string message = absl::StrCat(
+      what, ": ", detail, state.empty() ? "" : absl::StrCat(" (SQLSTATE ", state, ")"));
   if (state == "08007") {
     return absl::UnavailableError(absl::StrCat(
         what, ": connection lost during COMMIT; whether it committed is unknown: ", detail));
@@ -100,21 +100,24 @@ absl::Status StatusForSqlState(const std::string& what, const std::string& state
     return absl::UnavailableError(absl::StrCat(what, ": database unreachable: ", detail));
   }
   if (absl::StartsWith(state, "40")) {
-    return absl::AbortedError(absl::StrCat(message, "; transaction rolled back (deadlock or "
-                                                    "serialization failure), nothing applied"));
+    return absl::AbortedError(absl::StrCat(message,
+                                           "; transaction rolled back (deadlock or "
+                                           "serialization failure), nothing applied"));
   }
   if (state == "55P03") {
-    return absl::AbortedError(absl::StrCat(message, "; lock_timeout expired waiting for a lock "
-                                                    "held by another session, nothing applied"));
+    return absl::AbortedError(absl::StrCat(message,
+                                           "; lock_timeout expired waiting for a lock "
+                                           "held by another session, nothing applied"));
   }
   if (state == "57014") {
     return absl::DeadlineExceededError(
         absl::StrCat(message, "; statement_timeout or the request deadline expired"));
   }
   if (state == "53200") {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        message, "; the plan takes more locks than the server's lock table holds: raise "
-                 "max_locks_per_transaction in postgresql.conf and restart PostgreSQL"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(message,
+                     "; the plan takes more locks than the server's lock table holds: raise "
+                     "max_locks_per_transaction in postgresql.conf and restart PostgreSQL"));
   }
   if (absl::StartsWith(state, "53")) return absl::ResourceExhaustedError(message);
   // Data that violates the change (23) or objects that depend on what the
@@ -123,9 +126,10 @@ absl::Status StatusForSqlState(const std::string& what, const std::string& state
     return absl::FailedPreconditionError(message);
   }
   if (state == "42501") {
-    return absl::PermissionDeniedError(absl::StrCat(
-        message, "; the database role schemad connects as lacks this privilege (README: "
-                 "\"Database privileges\")"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(message,
+                     "; the database role schemad connects as lacks this privilege (README: "
+                     "\"Database privileges\")"));
   }
   return absl::Status(sql_code, message);
 }
@@ -155,8 +159,9 @@ std::string TimeoutSetting(absl::Duration d) {
 
 void RefuseNul(const std::string& text) {
   if (text.find('\0') != std::string::npos) {
-    throw NulInStatement("a statement or value holds a NUL byte, which PostgreSQL would "
-                         "silently truncate; nothing was sent");
+    throw NulInStatement(
+        "a statement or value holds a NUL byte, which PostgreSQL would "
+        "silently truncate; nothing was sent");
   }
 }
 
@@ -204,6 +209,10 @@ void ConnectionPool::Return(std::unique_ptr<pqxx::connection> conn, bool discard
     }
   }
   if (!usable) {
+    {
+      absl::MutexLock lock(&mu_);
+      registered_.erase(conn.get());
+    }
     try {
       conn.reset();
     } catch (...) {
@@ -221,8 +230,6 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect() {
   std::unique_ptr<pqxx::connection> conn;
   absl::Status status = Guard("connecting to PostgreSQL", [&]() -> absl::Status {
     conn = std::make_unique<pqxx::connection>(options_.url);
-    // Registered here, prepared by libpqxx on first use on this connection.
-    for (const queries::NamedQuery& q : queries::kPrepared) conn->prepare(q.name, q.sql);
     pqxx::nontransaction tx(*conn);
     Count();
     // Session settings, bound as parameters. Initialize's concurrent-safe
@@ -230,7 +237,8 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect() {
     // lets the server notice a vanished client during a long statement.
     tx.exec_params(
         "SELECT pg_catalog.set_config('application_name', 'schemad', false), "
-        "pg_catalog.set_config('lock_timeout', $1, false), pg_catalog.set_config('statement_timeout', $2, false), "
+        "pg_catalog.set_config('lock_timeout', $1, false), "
+        "pg_catalog.set_config('statement_timeout', $2, false), "
         "pg_catalog.set_config('client_connection_check_interval', '1000', false)",
         TimeoutSetting(options_.lock_timeout), TimeoutSetting(options_.statement_timeout));
     return absl::OkStatus();
@@ -239,8 +247,8 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect() {
   return conn;
 }
 
-absl::StatusOr<std::unique_ptr<ConnectionPool::Lease>> ConnectionPool::Acquire(
-    absl::Time deadline, bool force_new) {
+absl::StatusOr<std::unique_ptr<ConnectionPool::Lease>> ConnectionPool::Acquire(absl::Time deadline,
+                                                                               bool force_new) {
   std::unique_ptr<pqxx::connection> reused;
   std::vector<std::unique_ptr<pqxx::connection>> to_close;
   {
@@ -249,9 +257,9 @@ absl::StatusOr<std::unique_ptr<ConnectionPool::Lease>> ConnectionPool::Acquire(
       return !idle_.empty() || open_ < options_.max_connections;
     };
     if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "all ", options_.max_connections,
-          " database connections stayed busy until the deadline (--max-connections)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("all ", options_.max_connections,
+                       " database connections stayed busy until the deadline (--max-connections)"));
     }
     if (force_new) {
       // Idle connections are suspect (the server may have restarted).
@@ -266,21 +274,65 @@ absl::StatusOr<std::unique_ptr<ConnectionPool::Lease>> ConnectionPool::Acquire(
       ++open_;
     }
   }
+  for (const auto& conn : to_close) {
+    absl::MutexLock lock(&mu_);
+    registered_.erase(conn.get());
+  }
   to_close.clear();
-  if (reused != nullptr) return std::make_unique<Lease>(this, std::move(reused), false);
+  if (reused != nullptr) {
+    auto lease = std::make_unique<Lease>(this, std::move(reused), false);
+    absl::Status status = RegisterOn(lease->conn());
+    if (!status.ok()) {
+      lease->Discard();
+      return status;
+    }
+    return lease;
+  }
   absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect();
   if (!conn.ok()) {
     absl::MutexLock lock(&mu_);
     --open_;
     return conn.status();
   }
-  return std::make_unique<Lease>(this, std::move(*conn), true);
+  auto lease = std::make_unique<Lease>(this, std::move(*conn), true);
+  absl::Status status = RegisterOn(lease->conn());
+  if (!status.ok()) {
+    lease->Discard();
+    return status;
+  }
+  return lease;
 }
+
+void ConnectionPool::Register(const std::vector<Prepared>& statements) {
+  absl::MutexLock lock(&mu_);
+  for (const Prepared& p : statements) {
+    bool known = false;
+    for (const Prepared& q : prepared_) known = known || std::string_view(q.name) == p.name;
+    if (!known) prepared_.push_back(p);
+  }
+}
+
+absl::Status ConnectionPool::RegisterOn(pqxx::connection& conn) {
+  std::vector<Prepared> missing;
+  {
+    absl::MutexLock lock(&mu_);
+    size_t& done = registered_[&conn];
+    missing.assign(prepared_.begin() + static_cast<std::ptrdiff_t>(done), prepared_.end());
+    done = prepared_.size();
+  }
+  if (missing.empty()) return absl::OkStatus();
+  // Registered with libpqxx; PostgreSQL prepares each on its first use.
+  return Guard("registering prepared statements", [&]() -> absl::Status {
+    for (const Prepared& p : missing) conn.prepare(p.name, p.sql);
+    return absl::OkStatus();
+  });
+}
+
+ConnectionPool& PoolOf(Database& db) { return *db.pool_; }
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Create(const DatabaseOptions& options) {
   if (options.url.empty()) {
-    return absl::InvalidArgumentError(
-        "no database URL: pass --database-url or set DATABASE_URL");
+    return absl::InvalidArgumentError("no database URL: pass --database-url or set DATABASE_URL");
   }
   // Parsed now, so that a malformed URL stops start-up instead of failing
   // every call. libpq's own message may quote the password: never pass it on.

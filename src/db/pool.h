@@ -6,18 +6,18 @@
 
 #include <atomic>
 #include <memory>
+#include <pqxx/pqxx>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "schemad/apply/database.h"
+#include "schemad/db/database.h"
 
 namespace schemad {
 
@@ -87,6 +87,17 @@ class ConnectionPool {
   // be reached, DEADLINE_EXCEEDED when no slot frees in time.
   absl::StatusOr<std::unique_ptr<Lease>> Acquire(absl::Time deadline, bool force_new = false);
 
+  // Named statements that every connection registers with libpqxx
+  // (PostgreSQL prepares each on its first use there). A module registers
+  // its statements before it runs them; registering a name again is a
+  // no-op. A connection opened earlier registers the newer ones when it is
+  // next leased.
+  struct Prepared {
+    const char* name;
+    const char* sql;
+  };
+  void Register(const std::vector<Prepared>& statements);
+
   // Counts one statement sent.
   void Count(int n = 1) { statements_.fetch_add(n, std::memory_order_relaxed); }
   int64_t statements() const { return statements_.load(std::memory_order_relaxed); }
@@ -95,6 +106,9 @@ class ConnectionPool {
 
  private:
   void Return(std::unique_ptr<pqxx::connection> conn, bool discard);
+  // Registers on `conn` the statements registered with the pool since it
+  // last did.
+  absl::Status RegisterOn(pqxx::connection& conn);
   // Opens a connection (bounded by PGCONNECT_TIMEOUT, set from
   // DatabaseOptions::connect_timeout).
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect();
@@ -104,7 +118,13 @@ class ConnectionPool {
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<Prepared> prepared_ ABSL_GUARDED_BY(mu_);
+  // How many of prepared_ each open connection has registered.
+  std::unordered_map<const pqxx::connection*, size_t> registered_ ABSL_GUARDED_BY(mu_);
 };
+
+// The pool behind a Database: for the modules below the public API only.
+ConnectionPool& PoolOf(Database& db);
 
 // The executor: every statement schemad sends goes through these. Each
 // call sends exactly one statement through the extended protocol (libpq's
@@ -129,8 +149,7 @@ pqxx::result ExecParams(ConnectionPool& pool, pqxx::transaction_base& tx, const 
   return tx.exec_params(sql, std::forward<Args>(args)...);
 }
 
-// Runs a statement of queries::kPrepared by name (prepared on every
-// connection when it opens).
+// Runs a statement registered with ConnectionPool::Register by name.
 template <typename... Args>
 pqxx::result ExecPrepared(ConnectionPool& pool, pqxx::transaction_base& tx, const char* name,
                           Args&&... args) {

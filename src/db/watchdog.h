@@ -13,9 +13,8 @@
 
 #include <atomic>
 #include <functional>
-#include <thread>
-
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -63,8 +62,8 @@ class Watchdog {
         return absl::CancelledError(
             absl::StrCat("the caller cancelled the call; ", what, " rolled back, nothing applied"));
       case Reason::kDeadline:
-        return absl::DeadlineExceededError(absl::StrCat(
-            "the caller's deadline passed; ", what, " rolled back, nothing applied"));
+        return absl::DeadlineExceededError(
+            absl::StrCat("the caller's deadline passed; ", what, " rolled back, nothing applied"));
     }
     return absl::OkStatus();
   }

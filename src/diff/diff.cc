@@ -302,8 +302,7 @@ class Differ {
       }
     }
     for (const Column& h : have.columns) {
-      if (want.FindColumn(h.name) == nullptr &&
-          !IsIgnored(desired_, h.name, want.name)) {
+      if (want.FindColumn(h.name) == nullptr && !IsIgnored(desired_, h.name, want.name)) {
         Difference d{ObjectKind::kColumn, absl::StrCat(want.name, ".", h.name),
                      Change::kExtra,      "",
                      DescribeColumn(h),   "column is not declared"};
@@ -717,7 +716,8 @@ bool IsIgnored(const Schema& desired, const std::string& name, const std::string
 
 std::string DescribeColumn(const Column& c) {
   std::string out = c.type;
-  if (!c.generated.empty()) absl::StrAppend(&out, " GENERATED ALWAYS AS (", c.generated, ") STORED");
+  if (!c.generated.empty())
+    absl::StrAppend(&out, " GENERATED ALWAYS AS (", c.generated, ") STORED");
   if (c.identity != Identity::kNone) absl::StrAppend(&out, " ", IdentityName(c.identity));
   if (c.not_null) absl::StrAppend(&out, " NOT NULL");
   if (!c.default_expr.empty()) absl::StrAppend(&out, " DEFAULT ", c.default_expr);

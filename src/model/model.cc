@@ -119,9 +119,8 @@ std::string SerializeForFingerprint(const Schema& schema) {
     std::sort(columns.begin(), columns.end(),
               [](const Column* a, const Column* b) { return a->name < b->name; });
     for (const Column* c : columns) {
-      absl::StrAppend(&out, " col ", c->name, "|", c->type, "|", c->not_null, "|",
-                      c->default_expr, "|", static_cast<int>(c->identity), "|", c->generated,
-                      "\n");
+      absl::StrAppend(&out, " col ", c->name, "|", c->type, "|", c->not_null, "|", c->default_expr,
+                      "|", static_cast<int>(c->identity), "|", c->generated, "\n");
       if (!c->comment.empty())
         absl::StrAppend(&out, " colcomment ", c->name, "|", c->comment, "\n");
       const IdentityOptions& o = c->identity_options;
@@ -143,8 +142,7 @@ std::string SerializeForFingerprint(const Schema& schema) {
       if (!c.comment.empty()) absl::StrAppend(&out, " concomment ", c.name, "|", c.comment, "\n");
     }
     for (const Index& i : t.indexes) {
-      absl::StrAppend(&out, " idx ", i.name, "|", i.unique, "|", i.definition, "|", i.valid,
-                      "\n");
+      absl::StrAppend(&out, " idx ", i.name, "|", i.unique, "|", i.definition, "|", i.valid, "\n");
       if (!i.comment.empty()) absl::StrAppend(&out, " idxcomment ", i.name, "|", i.comment, "\n");
     }
   }

@@ -111,8 +111,7 @@ class SourceMap {
           line = location.line;
           column = location.column;
         }
-        tree = field->message_type() != nullptr ? tree->GetTreeForNested(field, index)
-                                                : nullptr;
+        tree = field->message_type() != nullptr ? tree->GetTreeForNested(field, index) : nullptr;
         descriptor = field->message_type();
       } else {
         tree = nullptr;
@@ -152,6 +151,7 @@ std::string ActionSql(pb::ReferentialAction action) {
 // Built-in type names (after stripping modifiers and array brackets) that
 // a column may use without declaring them.
 bool IsBuiltinType(std::string base) {
+  // clang-format off
   static const std::set<std::string>* const kTypes = new std::set<std::string>{
       "smallint", "integer", "int", "int2", "int4", "int8", "bigint", "serial",
       "bigserial", "smallserial", "serial2", "serial4", "serial8", "real", "float4",
@@ -166,19 +166,21 @@ bool IsBuiltinType(std::string base) {
       "int8multirange", "nummultirange", "tsmultirange", "tstzmultirange",
       "datemultirange", "oid", "regclass", "regconfig", "regtype", "pg_lsn", "txid_snapshot",
       "pg_snapshot", "citext_unused_placeholder"};
+  // clang-format on
   return kTypes->count(base) > 0;
 }
 
 // "character varying(320)[]" -> "character varying"; "user_role[]" -> "user_role".
 std::string BaseTypeName(absl::string_view type) {
   std::string t(absl::StripAsciiWhitespace(type));
-  while (absl::EndsWith(t, "[]")) t = std::string(absl::StripAsciiWhitespace(t.substr(0, t.size() - 2)));
+  while (absl::EndsWith(t, "[]"))
+    t = std::string(absl::StripAsciiWhitespace(t.substr(0, t.size() - 2)));
   const size_t paren = t.find('(');
   if (paren != std::string::npos) {
     const size_t close = t.find(')', paren);
     std::string rest = close == std::string::npos ? "" : t.substr(close + 1);
-    t = absl::StrCat(absl::StripAsciiWhitespace(t.substr(0, paren)),
-                     rest.empty() ? "" : " ", absl::StripAsciiWhitespace(rest));
+    t = absl::StrCat(absl::StripAsciiWhitespace(t.substr(0, paren)), rest.empty() ? "" : " ",
+                     absl::StripAsciiWhitespace(rest));
   }
   // "timestamp(3) with time zone" -> "timestamp with time zone".
   t = std::string(absl::StripAsciiWhitespace(t));
@@ -899,12 +901,12 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         const std::string& label = e.label(j);
         const std::string lw = p.map->Where({{"registry", -1}, {"enum", i}, {"label", j}});
         if (label.empty() || label.size() > kMaxIdentifierBytes) {
-          v.errors.push_back(absl::StrCat(lw, ": enum label must be 1 to ", kMaxIdentifierBytes,
-                                          " bytes"));
+          v.errors.push_back(
+              absl::StrCat(lw, ": enum label must be 1 to ", kMaxIdentifierBytes, " bytes"));
         }
         if (!labels.insert(label).second) {
-          v.errors.push_back(absl::StrCat(lw, ": duplicate label \"", label,
-                                          "\" in enum type \"", e.name(), "\""));
+          v.errors.push_back(absl::StrCat(lw, ": duplicate label \"", label, "\" in enum type \"",
+                                          e.name(), "\""));
         }
       }
       EnumType& out = schema.enums.emplace_back();
@@ -918,8 +920,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       const std::string where = p.map->Where({{"registry", -1}, {"extension", i}});
       v.CheckName(s.extension(i).name(), where, "extension");
       if (!seen_extensions.insert(s.extension(i).name()).second) {
-        v.errors.push_back(absl::StrCat(where, ": duplicate extension \"",
-                                        s.extension(i).name(), "\""));
+        v.errors.push_back(
+            absl::StrCat(where, ": duplicate extension \"", s.extension(i).name(), "\""));
       }
       schema.extensions.push_back({s.extension(i).name(), s.extension(i).schema(), where});
     }
@@ -975,8 +977,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
 
   // Tables.
   std::map<std::string, std::string> relation_names;  // schema-wide namespace
-  auto claim_relation = [&](const std::string& name, const std::string& where,
-                            const char* what) {
+  auto claim_relation = [&](const std::string& name, const std::string& where, const char* what) {
     if (name.empty()) return;
     auto [it, inserted] = relation_names.emplace(name, where);
     if (!inserted) {
@@ -1086,7 +1087,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     if (relation_names.count(e.name)) {
       v.errors.push_back(absl::StrCat(e.source, ": enum type \"", e.name,
                                       "\" has the name of a table or index (",
-                                      relation_names[e.name], "); PostgreSQL types and "
+                                      relation_names[e.name],
+                                      "); PostgreSQL types and "
                                       "tables share one namespace"));
     }
   }
@@ -1130,8 +1132,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       for (const std::string& col : c.ref_columns) {
         if (target->FindColumn(col) == nullptr) {
           v.errors.push_back(absl::StrCat(c.source, ": foreign key \"", c.name,
-                                          "\" references unknown column \"", col,
-                                          "\" of table \"", c.ref_table, "\""));
+                                          "\" references unknown column \"", col, "\" of table \"",
+                                          c.ref_table, "\""));
         }
       }
     }
@@ -1141,9 +1143,9 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     // Names are quoted into messages as written; a name holding a line
     // break must not split its error in two (or forge another).
     for (std::string& e : v.errors) e = absl::StrReplaceAll(e, {{"\n", "\\n"}, {"\r", "\\r"}});
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid registry ", origin, " (", v.errors.size(), " error",
-        v.errors.size() == 1 ? "" : "s", "):\n", absl::StrJoin(v.errors, "\n")));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid registry ", origin, " (", v.errors.size(), " error",
+                     v.errors.size() == 1 ? "" : "s", "):\n", absl::StrJoin(v.errors, "\n")));
   }
 
   for (Table& table : schema.tables) {
@@ -1182,10 +1184,10 @@ std::string RegistryFilesId(const std::vector<RegistrySource>& files) {
 
 absl::Status CheckTargetSchemaName(const std::string& name) {
   if (absl::StartsWith(name, "pg_") || name == "information_schema" || name == "schemad") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "schema \"", name, "\" is ",
-        name == "schemad" ? "schemad's own" : "a PostgreSQL system schema",
-        "; a registry targets an application schema such as \"public\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("schema \"", name, "\" is ",
+                     name == "schemad" ? "schemad's own" : "a PostgreSQL system schema",
+                     "; a registry targets an application schema such as \"public\""));
   }
   return absl::OkStatus();
 }

@@ -225,17 +225,16 @@ std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
       const std::string sql = absl::StrCat(prefix, text, ")");
       ShapeError error;
       std::optional<Struct> tree = Parse(sql, prefix.size(), text.size(), &error);
-      const char* expected = shape == SqlShape::kExpression ? "exactly one SQL expression"
-                                                            : "exactly one type name";
+      const char* expected =
+          shape == SqlShape::kExpression ? "exactly one SQL expression" : "exactly one type name";
       if (!tree.has_value()) {
         error.message = absl::StrCat("is not ", expected, ": ", error.message);
         return error;
       }
       const Value* target = SoleTarget(*tree);
       if (target == nullptr) {
-        return ShapeError{absl::StrCat("is not ", expected,
-                                       " (it adds clauses, columns or statements)"),
-                          -1};
+        return ShapeError{
+            absl::StrCat("is not ", expected, " (it adds clauses, columns or statements)"), -1};
       }
       if (shape == SqlShape::kExpression) {
         if (Contains(*target, "SubLink")) {

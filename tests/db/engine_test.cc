@@ -39,7 +39,8 @@ bool TableExists(testing::TestDb& db, const std::string& name) {
 TEST(EngineTest, InitializeIsIdempotentAndRecordsOneHistoryRow) {
   auto db = testing::TestDb::Create();
   Engine engine(db->pool(), Docbot());
-  absl::StatusOr<InitializeResult> first = engine.Initialize({.caller = "test (admin)"}, Deadline());
+  absl::StatusOr<InitializeResult> first =
+      engine.Initialize({.caller = "test (admin)"}, Deadline());
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->outcome, Outcome::kApplied);
   EXPECT_FALSE(first->executed.empty());
@@ -104,8 +105,9 @@ TEST(EngineTest, ExtraObjectsMakeStatusDriftedButInitializeLeavesThem) {
   absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
   ASSERT_TRUE(init.ok()) << init.status();
   EXPECT_EQ(init->outcome, Outcome::kAlreadyInSync) << "extras alone are not PARTIAL";
-  EXPECT_THAT(DescribeDifferences(init->remaining),
-              ::testing::UnorderedElementsAre("EXTRA table scratch", "EXTRA column users.nickname"));
+  EXPECT_THAT(
+      DescribeDifferences(init->remaining),
+      ::testing::UnorderedElementsAre("EXTRA table scratch", "EXTRA column users.nickname"));
   EXPECT_EQ(init->skipped.size(), 2u);
   EXPECT_TRUE(TableExists(*db, "scratch")) << "a default Initialize never drops anything";
 }
@@ -367,7 +369,8 @@ TEST(EngineTest, IdentifiersOfEveryShapeRoundTrip) {
       column { name: "select" type: "integer" not_null: true }
       column { name: "MixedCase" type: "\"Weird \"\"Type\"\"\"" default: "'it''s'" }
       column { name: "naïve ünïcode" type: "text" }
-      column { name: ")pb", name63, R"pb(" type: "text" }
+      column { name: ")pb",
+                                            name63, R"pb(" type: "text" }
       column { name: "x\"; DROP TABLE victims; --" type: "text" }
       primary_key { name: "pk \"order items\"" column: "select" }
       check { name: "ck'quote" expression: "\"select\" > 0" }
@@ -427,14 +430,15 @@ TEST(EngineTest, LockTableExhaustionIsResourceExhaustedWithTheFix) {
   // rounding. Size the plan from the settings, far beyond both: each new
   // table holds at least one lock until commit.
   const int slots = db->Query(
-      "SELECT current_setting('max_locks_per_transaction')::int * "
-      "(current_setting('max_connections')::int + "
-      "current_setting('max_prepared_transactions')::int)")[0][0]
+                          "SELECT current_setting('max_locks_per_transaction')::int * "
+                          "(current_setting('max_connections')::int + "
+                          "current_setting('max_prepared_transactions')::int)")[0][0]
                         .as<int>();
   const int tables = 20 * slots;
   std::string registry;
   for (int i = 0; i < tables; ++i) {
-    absl::StrAppend(&registry, "table { name: \"t", i, "\" column { name: \"id\" type: \"integer\" } }\n");
+    absl::StrAppend(&registry, "table { name: \"t", i,
+                    "\" column { name: \"id\" type: \"integer\" } }\n");
   }
   Engine engine(db->pool(), testing::MustLoadRegistry(registry));
   absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline(300));
@@ -478,8 +482,9 @@ class BoundedInitializeTest : public ::testing::Test {
   }
   bool Applied() {
     lock_->abort();
-    return db_->Query("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND "
-                      "attname = 'added'")[0][0]
+    return db_->Query(
+                  "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND "
+                  "attname = 'added'")[0][0]
                .as<int>() > 0;
   }
 

@@ -3,11 +3,10 @@
 // Afterwards the database holds all or nothing of the run, history agrees,
 // no advisory lock is left, and schemad recovers by itself.
 // Slow (about two minutes in all): ctest label "slow".
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
@@ -26,7 +25,8 @@ using testing::ServerProcess;
 constexpr int kTables = 1000;
 
 std::unique_ptr<pb::SchemaService::Stub> Stub(const std::string& address) {
-  return pb::SchemaService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  return pb::SchemaService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
 }
 
 grpc::Status Call(pb::SchemaService::Stub& stub, pb::InitializeResponse* out, int seconds = 300) {
@@ -48,14 +48,16 @@ int Scalar(const std::string& url, const std::string& sql) {
 }
 
 int PublicTables(const std::string& url) {
-  return Scalar(url, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-                     "AND relkind = 'r'");
+  return Scalar(url,
+                "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                "AND relkind = 'r'");
 }
 
 int HistoryRows(const std::string& url) {
-  return Scalar(url, "SELECT CASE WHEN to_regclass('schemad.history') IS NULL THEN 0 ELSE "
-                     "(xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM "
-                     "schemad.history', false, true, '')))[1]::text::int END");
+  return Scalar(url,
+                "SELECT CASE WHEN to_regclass('schemad.history') IS NULL THEN 0 ELSE "
+                "(xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM "
+                "schemad.history', false, true, '')))[1]::text::int END");
 }
 
 int AdvisoryLocks(const std::string& url) {
@@ -69,9 +71,10 @@ bool WaitForDdl(const std::string& admin_url, absl::Duration timeout) {
       // Steps go one statement at a time: the main transaction is the one
       // creating tables in the target schema (canonicalization creates them
       // in its scratch schema).
-      if (Scalar(admin_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                            "'schemad' AND state IN ('active', 'idle in transaction') AND "
-                            "query LIKE 'CREATE TABLE public.%'") > 0) {
+      if (Scalar(admin_url,
+                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                 "'schemad' AND state IN ('active', 'idle in transaction') AND "
+                 "query LIKE 'CREATE TABLE public.%'") > 0) {
         return true;
       }
     } catch (const std::exception&) {
@@ -192,8 +195,8 @@ TEST(LoadTest, TwoHundredClientsThroughADatabaseRestart) {
   PrivateCluster cluster;
   auto db = testing::TestDb::Create(cluster.server_url());
   const int max_connections = 4;
-  ServerProcess server({"--database-url", db->url(), "--max-connections",
-                        absl::StrCat(max_connections)});
+  ServerProcess server(
+      {"--database-url", db->url(), "--max-connections", absl::StrCat(max_connections)});
   {
     auto stub = Stub(server.address());
     pb::InitializeResponse init;
@@ -202,8 +205,8 @@ TEST(LoadTest, TwoHundredClientsThroughADatabaseRestart) {
   // 200 clients, mixed RPCs, 30 s; PostgreSQL restarts after 10 s.
   testing::CommandResult load;
   std::thread loader([&] {
-    load = testing::RunCommand(absl::StrCat(testing::BinaryPath("schemad_loadgen"),
-                                            " --server ", server.address(),
+    load = testing::RunCommand(absl::StrCat(testing::BinaryPath("schemad_loadgen"), " --server ",
+                                            server.address(),
                                             " --method mixed --concurrency 200 --seconds 30 "
                                             "--deadline 10"));
   });
@@ -220,8 +223,8 @@ TEST(LoadTest, TwoHundredClientsThroughADatabaseRestart) {
     try {
       most = std::max(most, Scalar(cluster.server_url() + "/postgres",
                                    absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE "
-                                                "datname = '", db->name(),
-                                                "' AND application_name = 'schemad'")));
+                                                "datname = '",
+                                                db->name(), "' AND application_name = 'schemad'")));
     } catch (const std::exception&) {
     }
     absl::SleepFor(absl::Milliseconds(100));

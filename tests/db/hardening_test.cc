@@ -40,17 +40,18 @@ constexpr char kSmallRegistry[] = R"reg(table {
 // and a sequence whose nextval() would show a stacked statement even after
 // the transaction that ran it rolled back.
 void PlantCanaries(testing::TestDb& db) {
-  db.Exec("CREATE TABLE public.victims (id int); INSERT INTO public.victims VALUES (1); "
-          "CREATE SEQUENCE public.canary");
+  db.Exec(
+      "CREATE TABLE public.victims (id int); INSERT INTO public.victims VALUES (1); "
+      "CREATE SEQUENCE public.canary");
 }
 
 void ExpectNothingRan(testing::TestDb& db, const std::string& what) {
   EXPECT_EQ(db.Query("SELECT count(*) FROM public.victims")[0][0].as<int>(), 1) << what;
   EXPECT_FALSE(db.Query("SELECT is_called FROM public.canary")[0][0].as<bool>()) << what;
-  EXPECT_EQ(db.Query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'schemad_scratch%'")
-                [0][0]
-                    .as<int>(),
-            0)
+  EXPECT_EQ(
+      db.Query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'schemad_scratch%'")[0][0]
+          .as<int>(),
+      0)
       << what << ": the scratch schema leaked";
   EXPECT_TRUE(db.Query("SELECT to_regclass('public.zz')")[0][0].is_null()) << what;
 }
@@ -65,11 +66,11 @@ TEST(HardeningTest, StackedStatementsNeverRunEvenWhenTheLoaderIsBypassed) {
     void (*inject)(Table& t);
   };
   const std::vector<Payload> payloads = {
-      {"check", [](Table& t) {
+      {"check",
+       [](Table& t) {
          for (Constraint& c : t.constraints) {
            if (c.kind != ConstraintKind::kCheck) continue;
-           c.check_expr =
-               "true)); SELECT nextval('canary'); DROP TABLE public.victims; SELECT ((1";
+           c.check_expr = "true)); SELECT nextval('canary'); DROP TABLE public.victims; SELECT ((1";
            c.definition = ConstraintDefinition(c);
          }
        }},
@@ -81,7 +82,9 @@ TEST(HardeningTest, StackedStatementsNeverRunEvenWhenTheLoaderIsBypassed) {
              "GENERATED ALWAYS AS (1";
        }},
       {"type",
-       [](Table& t) { t.columns[1].type = "int); SELECT nextval('canary'); CREATE TABLE zz (y int"; }},
+       [](Table& t) {
+         t.columns[1].type = "int); SELECT nextval('canary'); CREATE TABLE zz (y int";
+       }},
       {"predicate",
        [](Table& t) {
          for (Index& i : t.indexes) {
@@ -202,7 +205,9 @@ TEST(HardeningTest, ASchemadSchemaOfAnotherRoleIsRefusedAndStatusWarns) {
       "NULL, finished_at timestamptz NOT NULL, caller text NOT NULL, registry_fingerprint text "
       "NOT NULL, steps jsonb NOT NULL, duration_ms integer NOT NULL); "
       "CREATE FUNCTION schemad.escalate() RETURNS trigger LANGUAGE plpgsql AS "
-      "$$BEGIN EXECUTE 'ALTER ROLE ", Role(*db), " SUPERUSER'; RETURN NEW; END$$; "
+      "$$BEGIN EXECUTE 'ALTER ROLE ",
+      Role(*db),
+      " SUPERUSER'; RETURN NEW; END$$; "
       "CREATE TRIGGER t BEFORE INSERT ON schemad.history FOR EACH ROW EXECUTE FUNCTION "
       "schemad.escalate(); RESET ROLE"));
   Engine engine(db->pool(), testing::MustLoadRegistry(kSmallRegistry));
@@ -212,8 +217,8 @@ TEST(HardeningTest, ASchemadSchemaOfAnotherRoleIsRefusedAndStatusWarns) {
   EXPECT_THAT(init.status().message(),
               HasSubstr(absl::StrCat("schema \"schemad\" is owned by role \"", Role(*db), "\"")));
   EXPECT_THAT(init.status().message(), HasSubstr("ALTER SCHEMA schemad OWNER TO"));
-  EXPECT_FALSE(db->Query(absl::StrCat("SELECT rolsuper FROM pg_roles WHERE rolname = '",
-                                      Role(*db), "'"))[0][0]
+  EXPECT_FALSE(db->Query(absl::StrCat("SELECT rolsuper FROM pg_roles WHERE rolname = '", Role(*db),
+                                      "'"))[0][0]
                    .as<bool>());
   EXPECT_TRUE(db->Query("SELECT to_regclass('public.t')")[0][0].is_null()) << "nothing applied";
 
@@ -288,7 +293,8 @@ TEST(HardeningTest, AnOlderHistoryTableIsAdoptedAndMigratedAdditively) {
   absl::StatusOr<InitializeResult> init = engine.Initialize({.caller = "new"}, Deadline());
   ASSERT_TRUE(init.ok()) << init.status();
   EXPECT_EQ(init->outcome, Outcome::kApplied);
-  pqxx::result rows = db->Query("SELECT caller, request_id IS NULL FROM schemad.history ORDER BY id");
+  pqxx::result rows =
+      db->Query("SELECT caller, request_id IS NULL FROM schemad.history ORDER BY id");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0][0].as<std::string>(), "old");
   EXPECT_EQ(rows[1][0].as<std::string>(), "new");
@@ -399,9 +405,8 @@ TEST(HardeningTest, ExtensionsOfOtherSchemasAreNeitherReportedNorDropped) {
   absl::StatusOr<StatusResult> status = engine.Status(Deadline());
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->state, SyncState::kInSync);
-  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")[0][0]
-                .as<int>(),
-            1);
+  EXPECT_EQ(
+      db->Query("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")[0][0].as<int>(), 1);
 }
 
 // Scratch schemas are named with 128 random bits: a schema planted under
@@ -479,7 +484,8 @@ TEST(HardeningTest, AWarmEngineAnswersWhileATableIsLockedAndNeverServesAStaleDep
   absl::StatusOr<DiffResult> cold_diff = cold.Diff(Deadline());
   EXPECT_LT(absl::Now() - start, absl::Seconds(4));
   ASSERT_FALSE(cold_diff.ok());
-  EXPECT_THAT(std::string(cold_diff.status().message()), HasSubstr("held by another session: table"));
+  EXPECT_THAT(std::string(cold_diff.status().message()),
+              HasSubstr("held by another session: table"));
 
   lock.abort();
   absl::StatusOr<StatusResult> after = engine.Status(Deadline());
@@ -563,9 +569,8 @@ table {
   }
   for (std::thread& t : threads) t.join();
   for (const absl::Status& r : results) EXPECT_TRUE(r.ok()) << r;
-  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")[0][0]
-                .as<int>(),
-            0)
+  EXPECT_EQ(
+      db->Query("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")[0][0].as<int>(), 0)
       << "canonicalization rolls back";
 }
 

@@ -88,10 +88,10 @@ std::unique_ptr<testing::TestDb> ChunksDatabase(const std::string& server_url = 
   absl::StatusOr<InitializeResult> r = before.Initialize({}, Deadline());
   EXPECT_TRUE(r.ok()) << r.status();
   db->Exec("INSERT INTO documents SELECT g FROM generate_series(1, 100) g");
-  db->Exec(absl::StrCat(
-      "INSERT INTO chunks SELECT g, 1 + g % 100, g, repeat('x', 40), g % 50, 'c' || g "
-      "FROM generate_series(1, ",
-      kRows, ") g"));
+  db->Exec(
+      absl::StrCat("INSERT INTO chunks SELECT g, 1 + g % 100, g, repeat('x', 40), g % 50, 'c' || g "
+                   "FROM generate_series(1, ",
+                   kRows, ") g"));
   db->Exec("ANALYZE chunks");
   return db;
 }
@@ -134,10 +134,11 @@ class Writers {
         const absl::Time start = absl::Now();
         try {
           pqxx::work tx(conn);
-          tx.exec_params("INSERT INTO chunks (id, document_id, seq, body, tokens, code) "
-                         "VALUES ($1, $2, $3, 'w', $4, $5)",
-                         id, 1 + id % 100, static_cast<int>(id % 1000000000),
-                         static_cast<int>(i % 50), absl::StrCat("w", id));
+          tx.exec_params(
+              "INSERT INTO chunks (id, document_id, seq, body, tokens, code) "
+              "VALUES ($1, $2, $3, 'w', $4, $5)",
+              id, 1 + id % 100, static_cast<int>(id % 1000000000), static_cast<int>(i % 50),
+              absl::StrCat("w", id));
           tx.exec_params("UPDATE chunks SET body = 'u' WHERE id = $1",
                          static_cast<int64_t>(1 + random() % kRows));
           tx.commit();
@@ -316,8 +317,8 @@ TEST(OnlineTest, EveryRecipeAppliesUnderConcurrentWritersWithNoWriterError) {
 // The strongest lock each session holds per relation of the schema.
 std::map<std::string, std::string> HeldLocks(testing::TestDb& db, int pid) {
   static const std::vector<std::string> kOrder = {
-      "AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock",
-      "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"};
+      "AccessShareLock", "RowShareLock",          "RowExclusiveLock", "ShareUpdateExclusiveLock",
+      "ShareLock",       "ShareRowExclusiveLock", "ExclusiveLock",    "AccessExclusiveLock"};
   std::map<std::string, std::string> out;
   for (const auto& row : db.Query(absl::StrCat(
            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
@@ -370,8 +371,8 @@ TEST(OnlineTest, DeclaredLocksAreTheLocksPostgresTakes) {
       bool waiting = false;
       for (int i = 0; i < 200 && !waiting; ++i) {
         absl::SleepFor(absl::Milliseconds(50));
-        waiting = Count(*db, absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ",
-                                          pid, " AND wait_event_type = 'Lock'")) > 0;
+        waiting = Count(*db, absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ", pid,
+                                          " AND wait_event_type = 'Lock'")) > 0;
       }
       EXPECT_TRUE(waiting) << "the concurrent statement never waited for the blocker";
       held = HeldLocks(*db, pid);
@@ -527,8 +528,7 @@ TEST(OnlineTest, AValidationFailingOnRowsDropsTheConstraintAgain) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->outcome, Outcome::kIncomplete);
   EXPECT_THAT(r->cause, HasSubstr("ck_chunks_tokens"));
-  EXPECT_EQ(Count(*db, "SELECT count(*) FROM pg_constraint WHERE conname = 'ck_chunks_tokens'"),
-            0)
+  EXPECT_EQ(Count(*db, "SELECT count(*) FROM pg_constraint WHERE conname = 'ck_chunks_tokens'"), 0)
       << "the NOT VALID constraint whose validation failed is dropped again";
 }
 
@@ -543,8 +543,8 @@ TEST(OnlineTest, LeftoversOfAnInterruptedRunAreFinishedNotRedone) {
   const std::string check = TemporaryName("nn", "chunks", "tokens");
   db->Exec(absl::StrCat("CREATE INDEX ", replacement, " ON chunks (seq, id)"));
   db->Exec("DROP INDEX ix_chunks_changed");
-  db->Exec(absl::StrCat("ALTER TABLE chunks ADD CONSTRAINT ", check,
-                        " CHECK (tokens IS NOT NULL)"));
+  db->Exec(
+      absl::StrCat("ALTER TABLE chunks ADD CONSTRAINT ", check, " CHECK (tokens IS NOT NULL)"));
   db->Exec("UPDATE chunks SET document_id = 1, seq = 1 WHERE id IN (1, 2)");
   try {
     db->Exec("CREATE UNIQUE INDEX CONCURRENTLY ux_chunks_doc_seq ON chunks (document_id, seq)");
@@ -553,8 +553,7 @@ TEST(OnlineTest, LeftoversOfAnInterruptedRunAreFinishedNotRedone) {
   }
   db->Exec("UPDATE chunks SET document_id = 2, seq = 2 WHERE id = 2");
   ASSERT_EQ(InvalidIndexes(*db), 1);
-  db->Exec(
-      "CREATE SCHEMA IF NOT EXISTS schemad");  // created by the earlier Initialize already
+  db->Exec("CREATE SCHEMA IF NOT EXISTS schemad");  // created by the earlier Initialize already
   db->Exec(
       "INSERT INTO schemad.history (started_at, finished_at, caller, registry_fingerprint, "
       "steps, duration_ms, mode, state, phase_count, phases) VALUES (now(), now(), 'killed', "

@@ -356,7 +356,9 @@ TEST_F(RegistryVersionsTest, BadRegistriesGetStructuredErrorsAndNothingIsStored)
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("33 labels; at most 32"));
 
-  if (StoreExists()) EXPECT_EQ(Count("SELECT count(*) FROM schemad.registries"), 0);
+  if (StoreExists()) {
+    EXPECT_EQ(Count("SELECT count(*) FROM schemad.registries"), 0);
+  }
   // Nothing of the scratch work is left in the target schema either.
   EXPECT_EQ(Count("SELECT count(*) FROM pg_class WHERE relname = 'notes'"), 0);
 }

@@ -112,10 +112,7 @@ const std::vector<DriftCase>& Cases() {
        false,
        {},
        {"DROP FUNCTION public.stray()"}},
-      {"MissingProcedure",
-       "DROP PROCEDURE reset_notes()",
-       {"MISSING function reset_notes()"},
-       {}},
+      {"MissingProcedure", "DROP PROCEDURE reset_notes()", {"MISSING function reset_notes()"}, {}},
       {"FunctionBodyChanged",
        "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS "
        "'BEGIN RETURN NEW; END'",

@@ -4,6 +4,7 @@
 // what it prints. The server serves the embedded docbot registry: 12 tables
 // and 4 enum types, so an empty database has 16 missing objects.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -20,8 +21,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -814,9 +813,8 @@ TEST_F(SchemactlTest, AConnectionLostMidInitializeIsReportedAsUnknownNotAsNothin
   pqxx::connection holder(db_->url());
   pqxx::work lock(holder);
   lock.exec("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE");
-  std::future<CommandResult> ctl = std::async(std::launch::async, [this] {
-    return Ctl("initialize");
-  });
+  std::future<CommandResult> ctl =
+      std::async(std::launch::async, [this] { return Ctl("initialize"); });
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   server_->KillHard();
   CommandResult r = ctl.get();

@@ -1,20 +1,20 @@
 // The gRPC service end to end over a real loopback port and real
 // PostgreSQL: every RPC and outcome, auth, health, TLS, database outages,
 // concurrency, deadlines, hostile requests and the schemad binary itself.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <sys/stat.h>
-
-#include <fstream>
-#include <optional>
-#include <thread>
-
-#include <condition_variable>
-#include <mutex>
+#include "service.h"
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -22,7 +22,6 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "schemad/v1/schema_service.grpc.pb.h"
-#include "service.h"
 #include "testing/test_db.h"
 
 namespace schemad {
@@ -46,9 +45,9 @@ class ServiceTest : public ::testing::Test {
                  std::optional<Registry> registry = std::nullopt) {
     dir_ = TempDir();
     if (tokens) {
-      options.tokens_file = WriteFile(dir_, "tokens",
-                                      absl::StrCat("# test tokens\nadmin ", kAdmin, "\n\nreader ",
-                                                   kReader, "\n"));
+      options.tokens_file =
+          WriteFile(dir_, "tokens",
+                    absl::StrCat("# test tokens\nadmin ", kAdmin, "\n\nreader ", kReader, "\n"));
     }
     options.listen = options.listen == ServerOptions().listen ? "127.0.0.1:0" : options.listen;
     options.log_requests = false;
@@ -170,7 +169,9 @@ TEST_F(ServiceTest, EveryRpcAndOutcomeOverLoopback) {
   EXPECT_GT(status.last_applied_at().seconds(), 0);
 
   // A changed index needs DROPS_OBJECT: PARTIAL by default, APPLIED when allowed.
-  db->Exec("DROP INDEX ix_documents_owner_id; CREATE INDEX ix_documents_owner_id ON documents (owner_id DESC)");
+  db->Exec(
+      "DROP INDEX ix_documents_owner_id; CREATE INDEX ix_documents_owner_id ON documents (owner_id "
+      "DESC)");
   ASSERT_TRUE(Status(&status).ok());
   EXPECT_EQ(status.state(), pb::StatusResponse::DRIFTED);
   ASSERT_TRUE(Initialize(pb::InitializeRequest(), &response).ok());
@@ -357,7 +358,8 @@ TEST_F(ServiceTest, ThirtyTwoConcurrentInitializeCallsAllSucceedWithOneHistoryRo
   std::vector<pb::InitializeResponse> responses(32);
   std::vector<std::thread> threads;
   for (int i = 0; i < 32; ++i) {
-    threads.emplace_back([&, i] { statuses[i] = Initialize(pb::InitializeRequest(), &responses[i]); });
+    threads.emplace_back(
+        [&, i] { statuses[i] = Initialize(pb::InitializeRequest(), &responses[i]); });
   }
   for (auto& t : threads) t.join();
   int applied = 0;
@@ -392,7 +394,8 @@ TEST_F(ServiceTest, DatabaseDownIsUnavailableFastAndServiceRecoversWithoutRestar
   EXPECT_LT(took, absl::Seconds(6));
   EXPECT_THAT(down.error_message(), HasSubstr("database unreachable"));
   EXPECT_THAT(down.error_message(), ::testing::Not(HasSubstr("schemad-test-secret")));
-  EXPECT_TRUE(HealthBecomes("schemad.v1.SchemaService", HealthResponse::NOT_SERVING, absl::Seconds(5)));
+  EXPECT_TRUE(
+      HealthBecomes("schemad.v1.SchemaService", HealthResponse::NOT_SERVING, absl::Seconds(5)));
   EXPECT_EQ(Health(""), HealthResponse::SERVING) << "liveness stays up";
 
   cluster.Start();
@@ -410,7 +413,9 @@ TEST_F(ServiceTest, CallerDeadlineIsHonouredWhileAnotherReplicaHoldsTheLock) {
   StartWith(db);
   pqxx::connection other(db->url());
   pqxx::nontransaction tx(other);
-  tx.exec("SELECT pg_advisory_lock(hashtextextended('schemad:' || current_database() || ':public', 0))");
+  tx.exec(
+      "SELECT pg_advisory_lock(hashtextextended('schemad:' || current_database() || ':public', "
+      "0))");
   pb::InitializeResponse response;
   const absl::Time start = absl::Now();
   grpc::Status status = Initialize(pb::InitializeRequest(), &response, kAdmin, /*seconds=*/1);
@@ -447,7 +452,8 @@ Pki MakePki() {
   Pki pki{TempDir()};
   const std::string script = absl::StrCat(
       "set -e; cd ", pki.dir, "; ",
-      "for ca in ca other; do openssl req -x509 -newkey rsa:2048 -nodes -keyout $ca.key -out $ca.pem "
+      "for ca in ca other; do openssl req -x509 -newkey rsa:2048 -nodes -keyout $ca.key -out "
+      "$ca.pem "
       "-days 2 -subj /CN=$ca-test-ca >/dev/null 2>&1; done; ",
       "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost "
       ">/dev/null 2>&1; ",
@@ -489,9 +495,11 @@ TEST_F(ServiceTest, MutualTlsAcceptsTheRightCaAndRefusesTheWrongOne) {
   StartWith(db, options);
   EXPECT_TRUE(TlsStatus(server_->port(), pki, "ca.pem", true).ok());
   EXPECT_EQ(TlsStatus(server_->port(), pki, "other.pem", true).error_code(),
-            grpc::StatusCode::UNAVAILABLE) << "a server certificate from another CA is refused";
+            grpc::StatusCode::UNAVAILABLE)
+      << "a server certificate from another CA is refused";
   EXPECT_EQ(TlsStatus(server_->port(), pki, "ca.pem", false).error_code(),
-            grpc::StatusCode::UNAVAILABLE) << "mutual TLS requires a client certificate";
+            grpc::StatusCode::UNAVAILABLE)
+      << "mutual TLS requires a client certificate";
   pb::StatusResponse plain;
   EXPECT_EQ(Status(&plain).error_code(), grpc::StatusCode::UNAVAILABLE) << "no plaintext";
 
@@ -514,9 +522,9 @@ TEST_F(ServiceTest, MutualTlsAcceptsTheRightCaAndRefusesTheWrongOne) {
   }
 
   // The same through schemactl's TLS flags (a statically linked OpenSSL).
-  const std::string ctl = absl::StrCat(testing::BinaryPath("schemactl"), " --server 127.0.0.1:",
-                                       server_->port(), " --token ", kReader, " --timeout 5s",
-                                       " --tls-ca ", pki.dir, "/ca.pem");
+  const std::string ctl =
+      absl::StrCat(testing::BinaryPath("schemactl"), " --server 127.0.0.1:", server_->port(),
+                   " --token ", kReader, " --timeout 5s", " --tls-ca ", pki.dir, "/ca.pem");
   testing::CommandResult ok = testing::RunCommand(absl::StrCat(
       ctl, " --tls-cert ", pki.dir, "/client.pem --tls-key ", pki.dir, "/client.key status"));
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
@@ -551,28 +559,31 @@ TEST(SchemadBinaryTest, BadRegistryRefusesToStartAndTouchesNoDatabase) {
   auto db = testing::TestDb::Create();
   const std::string dir = TempDir();
   WriteFile(dir, "users.textproto", "table {\n  name: \"users\"\n  colum { name: \"id\" }\n}\n");
-  testing::CommandResult r = testing::RunCommand(absl::StrCat(
-      testing::BinaryPath("schemad"), " serve --listen 127.0.0.1:0 --registry ", dir,
-      " --database-url '", db->url(), "'"));
+  testing::CommandResult r = testing::RunCommand(
+      absl::StrCat(testing::BinaryPath("schemad"), " serve --listen 127.0.0.1:0 --registry ", dir,
+                   " --database-url '", db->url(), "'"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("refusing to start"));
   EXPECT_THAT(r.output, HasSubstr("users.textproto:3:3"));
-  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'schemad%'")[0][0].as<int>(), 0);
+  EXPECT_EQ(
+      db->Query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'schemad%'")[0][0].as<int>(),
+      0);
 
-  testing::CommandResult check = testing::RunCommand(
-      absl::StrCat(testing::BinaryPath("schemad"), " check --registry ", dir));
+  testing::CommandResult check =
+      testing::RunCommand(absl::StrCat(testing::BinaryPath("schemad"), " check --registry ", dir));
   EXPECT_EQ(check.exit_code, 1);
   EXPECT_THAT(check.output, HasSubstr("users.textproto:3:3"));
-  testing::CommandResult docbot = testing::RunCommand(
-      absl::StrCat(testing::BinaryPath("schemad"), " check --registry ",
-                   testing::SourcePath("deploy/registry/docbot")));
+  testing::CommandResult docbot =
+      testing::RunCommand(absl::StrCat(testing::BinaryPath("schemad"), " check --registry ",
+                                       testing::SourcePath("deploy/registry/docbot")));
   EXPECT_EQ(docbot.exit_code, 0) << docbot.output;
   EXPECT_THAT(docbot.output, HasSubstr("12 tables, 4 enum types"));
 }
 
 TEST(SchemadBinaryTest, RefusesToListenBeyondLoopbackWithoutTokens) {
-  testing::CommandResult r = testing::RunCommand(absl::StrCat(
-      testing::BinaryPath("schemad"), " serve --listen 0.0.0.0:0 --database-url postgresql://x@127.0.0.1:1/x"));
+  testing::CommandResult r = testing::RunCommand(
+      absl::StrCat(testing::BinaryPath("schemad"),
+                   " serve --listen 0.0.0.0:0 --database-url postgresql://x@127.0.0.1:1/x"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("--allow-unauthenticated-remote"));
 }
@@ -581,7 +592,9 @@ TEST(SchemadBinaryTest, InspectWritesARegistryThatRoundTrips) {
   auto db = testing::TestDb::Create();
   ASSERT_EQ(testing::RunCommand(absl::StrCat("/usr/bin/python3 ",
                                              testing::SourcePath("tests/parity/docbot_parity.py"),
-                                             " create_all '", db->url(), "'")).exit_code, 0);
+                                             " create_all '", db->url(), "'"))
+                .exit_code,
+            0);
   const std::string out = absl::StrCat(TempDir(), "/inspected");
   testing::CommandResult r = testing::RunCommand(absl::StrCat(
       testing::BinaryPath("schemad"), " inspect --database-url '", db->url(), "' --out ", out));
@@ -653,8 +666,8 @@ TEST(SchemadBinaryTest, ServesFromADatabaseUrlFileAndWarnsAboutSuperuser) {
 // schemad always bounds its waits, and never targets a system schema.
 TEST(SchemadBinaryTest, RefusesUnboundedTimeoutsAndSystemSchemas) {
   auto db = testing::TestDb::Create();
-  for (const char* flags : {"--statement-timeout 0s", "--lock-timeout -1s",
-                            "--schema pg_catalog", "--schema information_schema"}) {
+  for (const char* flags : {"--statement-timeout 0s", "--lock-timeout -1s", "--schema pg_catalog",
+                            "--schema information_schema"}) {
     testing::CommandResult r = testing::RunCommand(
         absl::StrCat(testing::BinaryPath("schemad"), " serve --listen 127.0.0.1:0 --database-url '",
                      db->url(), "' ", flags));
@@ -725,7 +738,8 @@ TEST_F(ServiceTest, CallsBeyondTheConcurrencyBoundAreRefusedWhileHealthAnswers) 
   StartWith(db, options);
   pb::InitializeResponse init;
   ASSERT_TRUE(Initialize(pb::InitializeRequest(), &init).ok());
-  ASSERT_TRUE(HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(10)));
+  ASSERT_TRUE(
+      HealthBecomes("schemad.v1.SchemaService", HealthResponse::SERVING, absl::Seconds(10)));
   db->Exec("ALTER TABLE users DROP COLUMN full_name");
   // Another session holds users: the next Initialize waits for it.
   pqxx::connection holder(db->url());
@@ -777,8 +791,7 @@ TEST_F(ServiceTest, GetInitializeOutcomeTellsWhetherARequestCommitted) {
 // retried: fixing the database needs no restart.
 TEST_F(ServiceTest, ARegistryTheDatabaseRejectsIsRetriedUntilTheDatabaseIsFixed) {
   testing::TestDb* db = UseDb();
-  StartWith(db, {}, /*tokens=*/false,
-            testing::MustLoadRegistry({{"ext.textproto", R"reg(registry {
+  StartWith(db, {}, /*tokens=*/false, testing::MustLoadRegistry({{"ext.textproto", R"reg(registry {
   extension { name: "pg_trgm" schema: "extensions" }
 }
 table { name: "t" column { name: "id" type: "integer" } })reg"}}));

@@ -3,8 +3,6 @@
 // textproto registry; formatting changes nothing; statements off the
 // allowlist are refused offline, naming file and line; pg_dump's output
 // does not load (its names are schema-qualified) and says why.
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,13 +21,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 absl::Time Deadline() { return absl::Now() + absl::Seconds(60); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 TEST(SqlRegistryTest, DocbotAsSqlIsTheSameSchemaAsDocbotAsTextproto) {
   absl::StatusOr<Registry> sql = LoadRegistryDir(testing::SourcePath("deploy/registry/docbot-sql"));
@@ -71,9 +62,8 @@ TEST(SqlRegistryTest, FingerprintIgnoresFormattingButNotMeaning) {
       "b");
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(a->fingerprint, b->fingerprint);
-  absl::StatusOr<Registry> c =
-      LoadRegistry({{"notes.sql", absl::StrReplaceAll(table, {{"DEFAULT ''", "DEFAULT 'x'"}})}},
-                   "c");
+  absl::StatusOr<Registry> c = LoadRegistry(
+      {{"notes.sql", absl::StrReplaceAll(table, {{"DEFAULT ''", "DEFAULT 'x'"}})}}, "c");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_NE(a->fingerprint, c->fingerprint);
 }
@@ -117,8 +107,8 @@ CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f();
   EXPECT_THAT(message, HasSubstr("bad.sql:13:1: SELECT is not allowed"));
   EXPECT_THAT(message, HasSubstr("bad.sql:14:1: CREATE EVENT TRIGGER is not allowed"));
 
-  absl::StatusOr<Registry> syntax = LoadRegistry({{"s.sql", "CREATE TABLE t (\n  id int,,\n)"}},
-                                                 "test");
+  absl::StatusOr<Registry> syntax =
+      LoadRegistry({{"s.sql", "CREATE TABLE t (\n  id int,,\n)"}}, "test");
   ASSERT_FALSE(syntax.ok());
   EXPECT_THAT(std::string(syntax.status().message()), HasSubstr("s.sql:2:10: syntax error"));
 }
@@ -128,8 +118,7 @@ CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f();
 // in both formats is refused. PostgreSQL's own errors name the statement's
 // file and line.
 TEST(SqlRegistryTest, MixesWithTextprotoAndNamesTheStatementPostgresRejects) {
-  const std::vector<RegistrySource> files = {
-      {"items.textproto", R"pb(table {
+  const std::vector<RegistrySource> files = {{"items.textproto", R"pb(table {
   name: "items"
   column { name: "id" type: "bigint" not_null: true }
   column { name: "price" type: "numeric(10,2)" }
@@ -137,7 +126,7 @@ TEST(SqlRegistryTest, MixesWithTextprotoAndNamesTheStatementPostgresRejects) {
 }
 function { name: "noop" returns: "trigger" language: "plpgsql" body: "BEGIN RETURN NEW; END" }
 )pb"},
-      {"views.sql", R"sql(
+                                             {"views.sql", R"sql(
 CREATE VIEW expensive AS SELECT id, price FROM cheap WHERE price > 100;
 CREATE VIEW cheap AS SELECT id, price FROM items WHERE price IS NOT NULL;
 CREATE MATERIALIZED VIEW price_stats AS SELECT max(price) AS top FROM items WITH NO DATA;
@@ -155,9 +144,9 @@ COMMENT ON VIEW cheap IS 'priced items';
   absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
   ASSERT_TRUE(diff.ok()) << diff.status();
   EXPECT_THAT(testing::DescribeDifferences(diff->differences), IsEmpty());
-  EXPECT_EQ(db->Query("SELECT obj_description('cheap'::regclass, 'pg_class')")[0][0]
-                .as<std::string>(),
-            "priced items");
+  EXPECT_EQ(
+      db->Query("SELECT obj_description('cheap'::regclass, 'pg_class')")[0][0].as<std::string>(),
+      "priced items");
 
   std::vector<RegistrySource> twice = files;
   twice.push_back({"more.sql", "CREATE TABLE items (id bigint)"});
@@ -186,10 +175,10 @@ COMMENT ON VIEW cheap IS 'priced items';
 // from the models: regenerate it when the models change.
 TEST(SqlRegistryTest, DocbotSqlRegistryIsWhatTheModelsGenerate) {
   const std::string out = testing::TempDir() + "/generated";
-  const testing::CommandResult run = testing::RunCommand(absl::StrCat(
-      "/usr/bin/python3 ", testing::SourcePath("scripts/models-to-sql"), " ",
-      testing::SourcePath("tests/parity/docbot_models.py"), " ", out,
-      " --ignore alembic_version 2>&1"));
+  const testing::CommandResult run = testing::RunCommand(
+      absl::StrCat("/usr/bin/python3 ", testing::SourcePath("scripts/models-to-sql"), " ",
+                   testing::SourcePath("tests/parity/docbot_models.py"), " ", out,
+                   " --ignore alembic_version 2>&1"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   absl::StatusOr<std::vector<RegistrySource>> generated = ReadRegistryDir(out);
   ASSERT_TRUE(generated.ok()) << generated.status();

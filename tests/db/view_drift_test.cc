@@ -239,9 +239,7 @@ const std::vector<DriftCase>& Cases() {
 
 class ViewDriftTest : public ::testing::TestWithParam<DriftCase> {};
 
-TEST_P(ViewDriftTest, ReportsPlansAndConverges) {
-  RunDriftCase(kBaseRegistry, kRows, GetParam());
-}
+TEST_P(ViewDriftTest, ReportsPlansAndConverges) { RunDriftCase(kBaseRegistry, kRows, GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ViewDriftTest, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<DriftCase>& info) {

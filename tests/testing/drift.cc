@@ -43,7 +43,8 @@ void RunDriftCase(const std::string& base_registry, const std::string& rows, con
   auto db = TestDb::Create();
   {
     Engine base(db->pool(), MustLoadRegistry(base_registry));
-    absl::StatusOr<InitializeResult> init = base.Initialize({.allow_hazards = kAllHazards}, Deadline());
+    absl::StatusOr<InitializeResult> init =
+        base.Initialize({.allow_hazards = kAllHazards}, Deadline());
     ASSERT_TRUE(init.ok()) << init.status();
     ASSERT_EQ(init->outcome, Outcome::kApplied);
   }
@@ -79,10 +80,10 @@ void RunDriftCase(const std::string& base_registry, const std::string& rows, con
     EXPECT_EQ(safe->outcome, Outcome::kApplied);
     EXPECT_TRUE(safe->remaining.empty());
   } else {
-    EXPECT_EQ(safe->outcome, declared_needs_hazard ? Outcome::kPartial
-                                                   : (safe->executed.empty()
-                                                          ? Outcome::kAlreadyInSync
-                                                          : Outcome::kApplied));
+    EXPECT_EQ(safe->outcome,
+              declared_needs_hazard
+                  ? Outcome::kPartial
+                  : (safe->executed.empty() ? Outcome::kAlreadyInSync : Outcome::kApplied));
     EXPECT_FALSE(safe->skipped.empty());
   }
 
@@ -98,11 +99,13 @@ void RunDriftCase(const std::string& base_registry, const std::string& rows, con
         << all.status();
     absl::StatusOr<DiffResult> unchanged = engine.Diff(Deadline());
     ASSERT_TRUE(unchanged.ok()) << unchanged.status();
-    EXPECT_THAT(DescribeDifferences(unchanged->differences), UnorderedElementsAreArray(c.differences));
+    EXPECT_THAT(DescribeDifferences(unchanged->differences),
+                UnorderedElementsAreArray(c.differences));
     return;
   }
   ASSERT_TRUE(all.ok()) << all.status();
-  EXPECT_TRUE(all->remaining.empty()) << ::testing::PrintToString(DescribeDifferences(all->remaining));
+  EXPECT_TRUE(all->remaining.empty())
+      << ::testing::PrintToString(DescribeDifferences(all->remaining));
   absl::StatusOr<DiffResult> after = engine.Diff(Deadline());
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_THAT(DescribeDifferences(after->differences), ::testing::IsEmpty());

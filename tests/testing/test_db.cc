@@ -113,7 +113,8 @@ CommandResult RunCommand(const std::string& command) {
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer;
   size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -224,17 +225,16 @@ std::string SyntheticRegistry(int n) {
         "  column { name: \"meta\" type: \"jsonb\" not_null: true default: \"'{}'::jsonb\" }\n",
         "  column { name: \"created_at\" type: \"timestamp with time zone\" not_null: true "
         "default: \"now()\" }\n",
-        "  column { name: \"note\" type: \"text\" }\n",
-        "  primary_key { name: \"pk_", t, "\" column: \"id\" }\n",
-        "  unique { name: \"uq_", t, "_name\" column: \"name\" }\n",
+        "  column { name: \"note\" type: \"text\" }\n", "  primary_key { name: \"pk_", t,
+        "\" column: \"id\" }\n", "  unique { name: \"uq_", t, "_name\" column: \"name\" }\n",
         "  check { name: \"ck_", t, "_amount\" expression: \"amount >= 0\" }\n",
         i > 0 ? absl::StrCat("  foreign_key { name: \"fk_", t,
                              "_parent\" column: \"parent_id\" references_table: \"t", i - 1,
                              "\" references_column: \"id\" }\n")
               : "",
         "  index { name: \"ix_", t, "_created_at\" key { column: \"created_at\" } }\n",
-        "  index { name: \"ix_", t, "_open\" key { column: \"parent_id\" } where: \"state = 'a'\" }\n",
-        "}\n");
+        "  index { name: \"ix_", t,
+        "_open\" key { column: \"parent_id\" } where: \"state = 'a'\" }\n", "}\n");
   }
   return text;
 }

@@ -11,13 +11,12 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
-#include <pqxx/pqxx>
-
-#include "schemad/apply/database.h"
 #include "schemad/apply/engine.h"
+#include "schemad/db/database.h"
 #include "schemad/registry/registry.h"
 
 namespace schemad::testing {
@@ -44,7 +43,8 @@ class TestDb {
   Database* pool();
 
  private:
-  TestDb(std::string server, std::string name) : server_(std::move(server)), name_(std::move(name)) {}
+  TestDb(std::string server, std::string name)
+      : server_(std::move(server)), name_(std::move(name)) {}
   std::string server_;
   std::string name_;
   std::unique_ptr<Database> pool_;

@@ -1,9 +1,10 @@
 // TokenStore (bearer tokens) and the server's listen-address safety checks.
+#include "auth.h"
+
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
-#include "auth.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "options.h"

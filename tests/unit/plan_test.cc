@@ -90,8 +90,8 @@ void ExpectResolvesEachDifferenceOnce(const Planned& p) {
     for (int i : s.resolves) ++seen[i];
   }
   for (int i = 0; i < static_cast<int>(p.diffs.size()); ++i) {
-    EXPECT_EQ(seen[i], 1) << "difference " << i << " (" << p.diffs[i].Key()
-                          << ") is resolved by " << seen[i] << " steps";
+    EXPECT_EQ(seen[i], 1) << "difference " << i << " (" << p.diffs[i].Key() << ") is resolved by "
+                          << seen[i] << " steps";
   }
   for (const auto& [i, count] : seen) {
     EXPECT_TRUE(i >= 0 && i < static_cast<int>(p.diffs.size())) << "resolves " << i;
@@ -126,8 +126,8 @@ std::vector<std::string> BlockedTableDrops(const Schema& actual, const Plan& pla
       for (const Fk& fk : fks) {
         if (!cascade && dropped.count(fk.ref_table) && !dropped.count(fk.table) &&
             live.count(fk.table)) {
-          problems.push_back(absl::StrCat(s.sql, ": ", fk.table, ".", fk.name, " references ",
-                                          fk.ref_table));
+          problems.push_back(
+              absl::StrCat(s.sql, ": ", fk.table, ".", fk.name, " references ", fk.ref_table));
         }
       }
       for (const std::string& t : dropped) live.erase(t);
@@ -148,9 +148,7 @@ std::vector<std::string> BlockedTableDrops(const Schema& actual, const Plan& pla
 
 // --- Model builders ----------------------------------------------------------------
 
-Column Id() {
-  return Column{.name = "id", .type = "bigint", .not_null = true};
-}
+Column Id() { return Column{.name = "id", .type = "bigint", .not_null = true}; }
 
 Constraint PrimaryKey(const std::string& table) {
   return Constraint{.name = absl::StrCat(table, "_pkey"),
@@ -161,13 +159,13 @@ Constraint PrimaryKey(const std::string& table) {
 
 Constraint ForeignKey(const std::string& table, const std::string& column,
                       const std::string& ref_table) {
-  return Constraint{.name = absl::StrCat(table, "_", column, "_fkey"),
-                    .kind = ConstraintKind::kForeignKey,
-                    .columns = {column},
-                    .definition = absl::StrCat("FOREIGN KEY (", column, ") REFERENCES ",
-                                               ref_table, "(id)"),
-                    .ref_table = ref_table,
-                    .ref_columns = {"id"}};
+  return Constraint{
+      .name = absl::StrCat(table, "_", column, "_fkey"),
+      .kind = ConstraintKind::kForeignKey,
+      .columns = {column},
+      .definition = absl::StrCat("FOREIGN KEY (", column, ") REFERENCES ", ref_table, "(id)"),
+      .ref_table = ref_table,
+      .ref_columns = {"id"}};
 }
 
 Constraint Check(const std::string& name, const std::string& column, const std::string& expr) {
@@ -179,8 +177,8 @@ Constraint Check(const std::string& name, const std::string& column, const std::
 }
 
 Index BtreeIndex(const std::string& name, const std::string& column) {
-  return Index{.name = name, .definition = absl::StrCat("btree (", column, ")"),
-               .columns = {column}};
+  return Index{
+      .name = name, .definition = absl::StrCat("btree (", column, ")"), .columns = {column}};
 }
 
 Table TeamsTable() {
@@ -193,8 +191,7 @@ Table TeamsTable() {
 // An existing table with columns of the common kinds.
 Table ExistingUsers() {
   Table t{.name = "users"};
-  t.columns = {Id(),
-               Column{.name = "email", .type = "text", .not_null = true},
+  t.columns = {Id(), Column{.name = "email", .type = "text", .not_null = true},
                Column{.name = "name", .type = "character varying(200)"},
                Column{.name = "score", .type = "integer", .default_expr = "0"}};
   t.constraints = {PrimaryKey("users")};
@@ -224,8 +221,8 @@ TEST(PlanTest, CreatesTableWithInlineConstraintsThenIndexesThenForeignKeys) {
                                   .columns = {"email"},
                                   .definition = "UNIQUE (email)"}};
   users.indexes = {BtreeIndex("users_team_id_idx", "team_id")};
-  const Planned p = PlanFor(WithTables({TeamsTable(), users}), WithTables({TeamsTable()}),
-                            {"teams"});
+  const Planned p =
+      PlanFor(WithTables({TeamsTable(), users}), WithTables({TeamsTable()}), {"teams"});
   EXPECT_THAT(Sqls(p.plan),
               ElementsAre("CREATE TABLE public.users (\n"
                           "    id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,\n"
@@ -333,8 +330,7 @@ TEST(PlanTest, DropsExtraTablesInAForeignKeyCycle) {
   // it: a foreign key closing the cycle must be dropped first (or the
   // tables dropped in one statement).
   SortSchema(have);
-  EXPECT_THAT(BlockedTableDrops(have, p.plan), IsEmpty())
-      << absl::StrJoin(Sqls(p.plan), "\n");
+  EXPECT_THAT(BlockedTableDrops(have, p.plan), IsEmpty()) << absl::StrJoin(Sqls(p.plan), "\n");
   ExpectResolvesEachDifferenceOnce(p);
 }
 
@@ -344,16 +340,16 @@ TEST(PlanTest, CreatesEnumBeforeTheTablesUsingIt) {
   Schema want;
   want.enums = {EnumType{.name = "mood", .labels = {"happy", "it's ok"}}};
   Table person{.name = "person"};
-  person.columns = {Id(), Column{.name = "mood", .type = "mood", .not_null = true,
-                                 .default_expr = "'happy'::mood"}};
+  person.columns = {
+      Id(),
+      Column{.name = "mood", .type = "mood", .not_null = true, .default_expr = "'happy'::mood"}};
   want.tables = {person};
   const Planned p = PlanFor(want, Schema{});
-  EXPECT_THAT(Sqls(p.plan),
-              ElementsAre("CREATE TYPE public.mood AS ENUM ('happy', 'it''s ok')",
-                          "CREATE TABLE public.person (\n"
-                          "    id bigint NOT NULL,\n"
-                          "    mood mood DEFAULT 'happy'::mood NOT NULL\n"
-                          ")"));
+  EXPECT_THAT(Sqls(p.plan), ElementsAre("CREATE TYPE public.mood AS ENUM ('happy', 'it''s ok')",
+                                        "CREATE TABLE public.person (\n"
+                                        "    id bigint NOT NULL,\n"
+                                        "    mood mood DEFAULT 'happy'::mood NOT NULL\n"
+                                        ")"));
   ExpectResolvesEachDifferenceOnce(p);
 }
 
@@ -393,8 +389,10 @@ TEST(PlanTest, AddsLabelsAfterEarlierAddedLabels) {
 // index.
 std::pair<Schema, Schema> StatusLosesALabel() {
   Table accounts{.name = "accounts"};
-  accounts.columns = {Id(), Column{.name = "state", .type = "status", .not_null = true,
-                                   .default_expr = "'active'::status"}};
+  accounts.columns = {
+      Id(),
+      Column{
+          .name = "state", .type = "status", .not_null = true, .default_expr = "'active'::status"}};
   accounts.constraints = {PrimaryKey("accounts")};
   accounts.indexes = {BtreeIndex("accounts_state_idx", "state")};
   Schema want = WithEnum("status", {"active", "archived"});
@@ -442,12 +440,11 @@ TEST(PlanTest, RecreatesEnumWhenLabelsAreReorderedWithoutDataLoss) {
 }
 
 TEST(PlanTest, RecreatesEnumWhenLabelsAreAddedAndRemovedTogether) {
-  const Planned p = PlanFor(WithEnum("priority", {"low", "urgent"}),
-                            WithEnum("priority", {"low", "high"}));
-  EXPECT_THAT(Sqls(p.plan),
-              ElementsAre("ALTER TYPE public.priority RENAME TO schemad_old_priority",
-                          "CREATE TYPE public.priority AS ENUM ('low', 'urgent')",
-                          "DROP TYPE public.schemad_old_priority"));
+  const Planned p =
+      PlanFor(WithEnum("priority", {"low", "urgent"}), WithEnum("priority", {"low", "high"}));
+  EXPECT_THAT(Sqls(p.plan), ElementsAre("ALTER TYPE public.priority RENAME TO schemad_old_priority",
+                                        "CREATE TYPE public.priority AS ENUM ('low', 'urgent')",
+                                        "DROP TYPE public.schemad_old_priority"));
   EXPECT_THAT(Kinds(p.plan.steps[0]), ElementsAre("DATA_LOSS", "DROPS_OBJECT"));
   // The missing and the extra label both resolve with the group.
   ASSERT_EQ(p.diffs.size(), 2u);
@@ -504,10 +501,9 @@ TEST(PlanTest, ReplacesChangedIndexWithDropAndCreateInOneGroup) {
   Table want = ExistingUsers();
   want.indexes[0].definition = "btree (lower(email))";
   const Planned p = PlanFor(WithTables({want}), WithTables({ExistingUsers()}));
-  EXPECT_THAT(Sqls(p.plan),
-              ElementsAre("DROP INDEX public.users_email_idx",
-                          "CREATE INDEX users_email_idx ON public.users USING btree "
-                          "(lower(email))"));
+  EXPECT_THAT(Sqls(p.plan), ElementsAre("DROP INDEX public.users_email_idx",
+                                        "CREATE INDEX users_email_idx ON public.users USING btree "
+                                        "(lower(email))"));
   EXPECT_NE(p.plan.steps[0].group, 0);
   EXPECT_EQ(p.plan.steps[0].group, p.plan.steps[1].group);
   EXPECT_THAT(Kinds(p.plan.steps[0]), ElementsAre("DROPS_OBJECT"));
@@ -552,8 +548,7 @@ TEST(PlanTest, ReplacesChangedConstraintsWithDropAndAddPairs) {
   have.columns.push_back(Column{.name = "team_id", .type = "bigint"});
   have.constraints.push_back(Check("users_score_check", "score", "score >= 0"));
   have.constraints.push_back(ForeignKey("users", "team_id", "teams"));
-  const Planned p =
-      PlanFor(WithTables({TeamsTable(), want}), WithTables({TeamsTable(), have}));
+  const Planned p = PlanFor(WithTables({TeamsTable(), want}), WithTables({TeamsTable(), have}));
   // Foreign keys are dropped first and added last.
   EXPECT_THAT(Sqls(p.plan),
               ElementsAre("ALTER TABLE public.users DROP CONSTRAINT users_team_id_fkey",
@@ -606,10 +601,8 @@ TEST(PlanTest, DropsExtraObjectsInPhaseOrderWithHazards) {
                           "ALTER TABLE public.users DROP CONSTRAINT users_legacy_check",
                           "DROP INDEX public.users_legacy_idx",
                           "ALTER TABLE public.users DROP COLUMN legacy",
-                          "DROP TABLE public.old_events",
-                          "DROP TYPE public.old_enum",
-                          "DROP EXTENSION hstore",
-                          "DROP SEQUENCE public.orphan_seq"));
+                          "DROP TABLE public.old_events", "DROP TYPE public.old_enum",
+                          "DROP EXTENSION hstore", "DROP SEQUENCE public.orphan_seq"));
   std::vector<std::vector<std::string>> kinds;
   for (const PlanStep& s : p.plan.steps) {
     kinds.push_back(Kinds(s));
@@ -617,9 +610,9 @@ TEST(PlanTest, DropsExtraObjectsInPhaseOrderWithHazards) {
     EXPECT_EQ(s.group, 0) << s.sql;
   }
   using K = std::vector<std::string>;
-  EXPECT_THAT(kinds, ElementsAre(K{"DROPS_OBJECT"}, K{"DROPS_OBJECT"}, K{"DROPS_OBJECT"},
-                                 K{"DATA_LOSS"}, K{"DATA_LOSS"}, K{"DROPS_OBJECT"},
-                                 K{"DROPS_OBJECT"}, K{"DROPS_OBJECT"}));
+  EXPECT_THAT(kinds,
+              ElementsAre(K{"DROPS_OBJECT"}, K{"DROPS_OBJECT"}, K{"DROPS_OBJECT"}, K{"DATA_LOSS"},
+                          K{"DATA_LOSS"}, K{"DROPS_OBJECT"}, K{"DROPS_OBJECT"}, K{"DROPS_OBJECT"}));
   ExpectResolvesEachDifferenceOnce(p);
 }
 
@@ -629,9 +622,8 @@ TEST(PlanTest, NarrowingTypeChangeRewritesAndMayLoseData) {
   Table want = ExistingUsers();
   want.columns[2].type = "character varying(100)";  // from varchar(200)
   const Planned p = PlanFor(WithTables({want}), WithTables({ExistingUsers()}));
-  EXPECT_THAT(Sqls(p.plan),
-              ElementsAre("ALTER TABLE public.users ALTER COLUMN name TYPE character "
-                          "varying(100) USING name::character varying(100)"));
+  EXPECT_THAT(Sqls(p.plan), ElementsAre("ALTER TABLE public.users ALTER COLUMN name TYPE character "
+                                        "varying(100) USING name::character varying(100)"));
   EXPECT_THAT(Kinds(p.plan.steps[0]), ElementsAre("TABLE_REWRITE", "DATA_LOSS"));
   for (const Hazard& h : p.plan.steps[0].hazards) EXPECT_THAT(h.message, Ne(""));
   ExpectResolvesEachDifferenceOnce(p);
@@ -643,9 +635,8 @@ TEST(PlanTest, WideningVarcharRewritesWithoutDataLoss) {
   want.columns[2].type = "character varying(100)";
   have.columns[2].type = "character varying(50)";
   const Planned p = PlanFor(WithTables({want}), WithTables({have}));
-  EXPECT_THAT(Sqls(p.plan),
-              ElementsAre("ALTER TABLE public.users ALTER COLUMN name TYPE character "
-                          "varying(100) USING name::character varying(100)"));
+  EXPECT_THAT(Sqls(p.plan), ElementsAre("ALTER TABLE public.users ALTER COLUMN name TYPE character "
+                                        "varying(100) USING name::character varying(100)"));
   EXPECT_THAT(Kinds(p.plan.steps[0]), ElementsAre("TABLE_REWRITE"));
 }
 
@@ -685,9 +676,9 @@ TEST(PlanTest, SetNotNullIsAValidation) {
 
 TEST(PlanTest, DropNotNullAndDefaultChangesCarryNoHazard) {
   Table want = ExistingUsers();
-  want.columns[1].not_null = false;               // email
+  want.columns[1].not_null = false;                                 // email
   want.columns[2].default_expr = "'anonymous'::character varying";  // name
-  want.columns[3].default_expr = "";              // score
+  want.columns[3].default_expr = "";                                // score
   const Planned p = PlanFor(WithTables({want}), WithTables({ExistingUsers()}), {"users"});
   EXPECT_THAT(Sqls(p.plan),
               ElementsAre("ALTER TABLE public.users ALTER COLUMN name SET DEFAULT "
@@ -728,8 +719,8 @@ Table Items(const std::string& total_expression) {
 }
 
 TEST(PlanTest, RebuildsColumnWhoseGeneratedExpressionChanges) {
-  const Planned p = PlanFor(WithTables({Items("(price * 2)")}), WithTables({Items("price")}),
-                            {"items"});
+  const Planned p =
+      PlanFor(WithTables({Items("(price * 2)")}), WithTables({Items("price")}), {"items"});
   EXPECT_THAT(Sqls(p.plan),
               ElementsAre("ALTER TABLE public.items DROP COLUMN total",
                           "ALTER TABLE public.items ADD COLUMN total bigint GENERATED ALWAYS AS "
@@ -758,9 +749,9 @@ TEST(PlanTest, AddsGeneratedColumnAfterTypeChangesOfTheColumnsItReads) {
   have.columns = {Id(), Column{.name = "price", .type = "integer"}};
   const Planned p = PlanFor(WithTables({Items("(price * 2)")}), WithTables({have}));
   const std::vector<std::string> sqls = Sqls(p.plan);
-  const auto type_change = std::find(
-      sqls.begin(), sqls.end(),
-      "ALTER TABLE public.items ALTER COLUMN price TYPE bigint USING price::bigint");
+  const auto type_change =
+      std::find(sqls.begin(), sqls.end(),
+                "ALTER TABLE public.items ALTER COLUMN price TYPE bigint USING price::bigint");
   const auto add = std::find(
       sqls.begin(), sqls.end(),
       "ALTER TABLE public.items ADD COLUMN total bigint GENERATED ALWAYS AS ((price * 2)) STORED");
@@ -853,11 +844,15 @@ std::pair<Schema, Schema> EverythingChanges() {
       Column{.name = "name", .type = "character varying(100)"},
       Column{.name = "age", .type = "bigint"},
       Column{.name = "nickname", .type = "text"},
-      Column{.name = "created_at", .type = "timestamp with time zone", .not_null = true,
+      Column{.name = "created_at",
+             .type = "timestamp with time zone",
+             .not_null = true,
              .default_expr = "now()"},
-      Column{.name = "state", .type = "status", .not_null = true,
-             .default_expr = "'active'::status"},
-      Column{.name = "token", .type = "uuid", .default_expr = "gen_random_uuid()",
+      Column{
+          .name = "state", .type = "status", .not_null = true, .default_expr = "'active'::status"},
+      Column{.name = "token",
+             .type = "uuid",
+             .default_expr = "gen_random_uuid()",
              .volatile_default = true},
       Column{.name = "total", .type = "bigint", .generated = "(id * 2)"},
       Column{.name = "team_id", .type = "bigint"}};
@@ -865,7 +860,8 @@ std::pair<Schema, Schema> EverythingChanges() {
                        Check("users_email_check", "email", "email <> ''::text"),
                        ForeignKey("users", "team_id", "teams")};
   users.indexes = {BtreeIndex("users_name_idx", "name"),
-                   Index{.name = "users_email_idx", .definition = "btree (lower((email)::text))",
+                   Index{.name = "users_email_idx",
+                         .definition = "btree (lower((email)::text))",
                          .columns = {"email"}},
                    BtreeIndex("users_state_idx", "state"), BtreeIndex("users_total_idx", "total")};
   Table posts{.name = "posts"};
@@ -888,8 +884,8 @@ std::pair<Schema, Schema> EverythingChanges() {
       Column{.name = "age", .type = "integer"},
       Column{.name = "nickname", .type = "text", .not_null = true},
       Column{.name = "created_at", .type = "timestamp with time zone"},
-      Column{.name = "state", .type = "status", .not_null = true,
-             .default_expr = "'active'::status"},
+      Column{
+          .name = "state", .type = "status", .not_null = true, .default_expr = "'active'::status"},
       Column{.name = "total", .type = "bigint"},
       Column{.name = "team_id", .type = "bigint"},
       Column{.name = "legacy", .type = "text"}};
@@ -898,10 +894,9 @@ std::pair<Schema, Schema> EverythingChanges() {
   have_users.constraints = {PrimaryKey("users"), age_check,
                             Check("users_email_check", "email", "length(email) > 0"),
                             Check("users_legacy_check", "legacy", "legacy <> ''::text")};
-  have_users.indexes = {BtreeIndex("users_email_idx", "email"),
-                        BtreeIndex("users_state_idx", "state"),
-                        BtreeIndex("users_total_idx", "total"),
-                        BtreeIndex("users_legacy_idx", "legacy")};
+  have_users.indexes = {
+      BtreeIndex("users_email_idx", "email"), BtreeIndex("users_state_idx", "state"),
+      BtreeIndex("users_total_idx", "total"), BtreeIndex("users_legacy_idx", "legacy")};
   Table old_a{.name = "old_a"};
   old_a.columns = {Id(), Column{.name = "b_id", .type = "bigint"}};
   old_a.constraints = {PrimaryKey("old_a"), ForeignKey("old_a", "b_id", "old_b")};
@@ -923,9 +918,9 @@ bool TouchesExistingObject(const PlanStep& s) {
     if (absl::StrContains(s.sql, harmless)) return false;
   }
   if (absl::StartsWith(s.sql, "DROP ")) return true;
-  for (const char* change : {" DROP COLUMN ", " DROP CONSTRAINT ", " RENAME TO ", " TYPE ",
-                             " SET NOT NULL", " VALIDATE CONSTRAINT ", " DROP EXPRESSION",
-                             " IDENTITY", " SET GENERATED "}) {
+  for (const char* change :
+       {" DROP COLUMN ", " DROP CONSTRAINT ", " RENAME TO ", " TYPE ", " SET NOT NULL",
+        " VALIDATE CONSTRAINT ", " DROP EXPRESSION", " IDENTITY", " SET GENERATED "}) {
     if (absl::StrContains(s.sql, change)) return true;
   }
   return false;
@@ -999,17 +994,17 @@ TEST(PlanTest, PlansTheWholeScenarioInPhaseOrder) {
   const auto drop_col = pos("ALTER TABLE public.users DROP COLUMN legacy");
   const auto drop_a = pos("DROP TABLE public.old_a");
   const auto drop_b = pos("DROP TABLE public.old_b");
-  const auto posts = pos(
-      "CREATE TABLE public.posts (\n    id bigint NOT NULL,\n    author_id bigint NOT NULL,\n"
-      "    mood mood,\n    CONSTRAINT posts_pkey PRIMARY KEY (id)\n)");
-  const auto token = pos(
-      "ALTER TABLE public.users ADD COLUMN token uuid DEFAULT gen_random_uuid()");
+  const auto posts =
+      pos("CREATE TABLE public.posts (\n    id bigint NOT NULL,\n    author_id bigint NOT NULL,\n"
+          "    mood mood,\n    CONSTRAINT posts_pkey PRIMARY KEY (id)\n)");
+  const auto token =
+      pos("ALTER TABLE public.users ADD COLUMN token uuid DEFAULT gen_random_uuid()");
   const auto set_not_null = pos("ALTER TABLE public.users ALTER COLUMN created_at SET NOT NULL");
   const auto validate = pos("ALTER TABLE public.users VALIDATE CONSTRAINT users_age_check");
   const auto name_idx = pos("CREATE INDEX users_name_idx ON public.users USING btree (name)");
-  const auto posts_fk = pos(
-      "ALTER TABLE public.posts ADD CONSTRAINT posts_author_id_fkey FOREIGN KEY (author_id) "
-      "REFERENCES users(id)");
+  const auto posts_fk =
+      pos("ALTER TABLE public.posts ADD CONSTRAINT posts_author_id_fkey FOREIGN KEY (author_id) "
+          "REFERENCES users(id)");
   const auto drop_enum = pos("DROP TYPE public.unused_enum");
   const auto drop_ext = pos("DROP EXTENSION hstore");
   const auto drop_seq = pos("DROP SEQUENCE public.orphan_seq");
@@ -1044,9 +1039,8 @@ TEST(PlanTest, PlansTheWholeScenarioInPhaseOrder) {
                  "((id * 2)) STORED")
                 .group,
             drop_total.group);
-  EXPECT_EQ(
-      Step(p.plan, "CREATE INDEX users_total_idx ON public.users USING btree (total)").group,
-      drop_total.group);
+  EXPECT_EQ(Step(p.plan, "CREATE INDEX users_total_idx ON public.users USING btree (total)").group,
+            drop_total.group);
   SortSchema(have);
   EXPECT_THAT(BlockedTableDrops(have, p.plan), IsEmpty());
 }
@@ -1054,11 +1048,11 @@ TEST(PlanTest, PlansTheWholeScenarioInPhaseOrder) {
 // --- Hazard names ---------------------------------------------------------------------------
 
 TEST(PlanTest, HazardNamesRoundTrip) {
-  for (HazardKind kind : {HazardKind::kDataLoss, HazardKind::kDropsObject,
-                          HazardKind::kTableRewrite, HazardKind::kLongLock,
-                          HazardKind::kValidation}) {
-    HazardKind parsed = kind == HazardKind::kDataLoss ? HazardKind::kValidation
-                                                      : HazardKind::kDataLoss;
+  for (HazardKind kind :
+       {HazardKind::kDataLoss, HazardKind::kDropsObject, HazardKind::kTableRewrite,
+        HazardKind::kLongLock, HazardKind::kValidation}) {
+    HazardKind parsed =
+        kind == HazardKind::kDataLoss ? HazardKind::kValidation : HazardKind::kDataLoss;
     ASSERT_TRUE(ParseHazardKind(HazardName(kind), &parsed)) << HazardName(kind);
     EXPECT_EQ(parsed, kind);
   }

@@ -226,9 +226,20 @@ TEST_F(RegistryFilesTest, BracketsInsideJsonStringsDoNotCountAsNesting) {
 // --- Writing -------------------------------------------------------------------
 
 TEST_F(RegistryFilesTest, HostileTableNamesGetDistinctFilesInsideTheDirectory) {
-  const std::vector<std::string> names = {
-      "registry", "a/b", "a_b", "A_B", "a\nb", "../x", "x.textproto", std::string(63, 'n'),
-      std::string(63, 'N'), "\xc3\xbc" /* ü */, ".hidden", "A", "t_x41", "users"};
+  const std::vector<std::string> names = {"registry",
+                                          "a/b",
+                                          "a_b",
+                                          "A_B",
+                                          "a\nb",
+                                          "../x",
+                                          "x.textproto",
+                                          std::string(63, 'n'),
+                                          std::string(63, 'N'),
+                                          "\xc3\xbc" /* ü */,
+                                          ".hidden",
+                                          "A",
+                                          "t_x41",
+                                          "users"};
   const std::string out = root_ + "/out";
 
   absl::StatusOr<std::vector<std::string>> written =
@@ -320,8 +331,8 @@ TEST_F(RegistryFilesTest, FailedWriteLeavesTheTargetUntouched) {
 
   // A 200-byte name is encoded into a file name longer than a file system
   // allows: writing fails after some files were written.
-  absl::StatusOr<std::vector<std::string>> written = WriteRegistryDir(
-      SchemaWithTables({"users", std::string(200, 'X')}), out, {.replace = true});
+  absl::StatusOr<std::vector<std::string>> written =
+      WriteRegistryDir(SchemaWithTables({"users", std::string(200, 'X')}), out, {.replace = true});
   ASSERT_FALSE(written.ok());
   EXPECT_THAT(Entries(out), ElementsAre("old.textproto"));
   EXPECT_THAT(Entries(root_), ElementsAre("out"));

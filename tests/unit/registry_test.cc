@@ -132,8 +132,8 @@ TEST(RegistryTest, ReportsDuplicateTableAcrossFilesWithBothLocations) {
   const std::string a = R"reg(table { name: "t" column { name: "id" type: "bigint" } })reg";
   const std::string b = R"reg(# the same table again
 table { name: "t" column { name: "id" type: "bigint" } })reg";
-  absl::StatusOr<Registry> r = LoadRegistry(
-      std::vector<RegistrySource>{{"a.textproto", a}, {"b.textproto", b}}, "test");
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"a.textproto", a}, {"b.textproto", b}}, "test");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(r.status().message()),
@@ -260,8 +260,8 @@ TEST(RegistryTest, ReportsSecondRegistryWideBlockWithBothLocations) {
 registry {
   ignore: "alembic_version"
 })reg";
-  absl::StatusOr<Registry> r = LoadRegistry(
-      std::vector<RegistrySource>{{"a.textproto", a}, {"b.textproto", b}}, "test");
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"a.textproto", a}, {"b.textproto", b}}, "test");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(r.status().message()),
@@ -555,10 +555,10 @@ TEST(RegistryTest, FingerprintCoversExtensionSchema) {
   const std::string server_choice_text = R"reg(registry { extension { name: "pg_trgm" } })reg";
   const std::string in_extensions_text =
       R"reg(registry { extension { name: "pg_trgm" schema: "extensions" } })reg";
-  absl::StatusOr<Registry> server_choice = LoadRegistry(
-      std::vector<RegistrySource>{{"t.textproto", server_choice_text}}, "test");
-  absl::StatusOr<Registry> in_extensions = LoadRegistry(
-      std::vector<RegistrySource>{{"t.textproto", in_extensions_text}}, "test");
+  absl::StatusOr<Registry> server_choice =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", server_choice_text}}, "test");
+  absl::StatusOr<Registry> in_extensions =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", in_extensions_text}}, "test");
   ASSERT_TRUE(server_choice.ok()) << server_choice.status();
   ASSERT_TRUE(in_extensions.ok()) << in_extensions.status();
   // BUG: src/model/model.cc, SerializeForFingerprint: extensions print only
@@ -629,8 +629,7 @@ table { name: "b" column { name: "y\000z" type: "int" } })reg";
 TEST(RegistryHardeningTest, RefusesANulByteInJson) {
   const std::string json =
       R"({"table": [{"name": "a", "column": [{"name": "x", "type": "int", "default": "1\u0000"}]}]})";
-  absl::StatusOr<Registry> r =
-      LoadRegistry(std::vector<RegistrySource>{{"t.json", json}}, "test");
+  absl::StatusOr<Registry> r = LoadRegistry(std::vector<RegistrySource>{{"t.json", json}}, "test");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()),
               HasSubstr("t.json: table[0].column[0].default: holds a NUL byte"));
@@ -657,7 +656,8 @@ TEST(RegistryHardeningTest, RefusesSystemSchemasAsTheTarget) {
         LoadRegistry(std::vector<RegistrySource>{{"r.textproto", text}}, "test");
     ASSERT_FALSE(r.ok()) << schema;
     EXPECT_THAT(std::string(r.status().message()),
-                HasSubstr("r.textproto:1:12: registry.schema: schema \"")) << schema;
+                HasSubstr("r.textproto:1:12: registry.schema: schema \""))
+        << schema;
   }
 }
 

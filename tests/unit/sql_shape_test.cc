@@ -1,12 +1,11 @@
 // Offline SQL shape checks (libpg_query): each registry field must be
 // exactly one expression, one type name, one identifier or one qualified
 // name, whatever it tries to close, comment out or stack.
-#include "schemad/sqlparse/shape.h"
-
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "schemad/sqlparse/shape.h"
 
 namespace schemad {
 namespace {
@@ -30,13 +29,13 @@ TEST(SqlShapeTest, RefusesExpressionsThatStackOrEscape) {
   for (const char* expr : {
            "true)); COMMIT; DROP TABLE public.victims; COMMIT; BEGIN; SELECT ((1",
            "1) ; DROP TABLE x; SELECT (1",
-           "(1) FROM pg_sleep(10) --",     // a FROM clause, and a comment eating ")"
+           "(1) FROM pg_sleep(10) --",  // a FROM clause, and a comment eating ")"
            "1) FROM pg_sleep(10) WHERE (true",
-           "x>0), y int, CHECK (true",     // a column inside one CREATE TABLE
-           "x > 0 --",                      // would swallow the closing parenthesis
+           "x>0), y int, CHECK (true",  // a column inside one CREATE TABLE
+           "x > 0 --",                  // would swallow the closing parenthesis
            "x > 0 /*",
-           "(SELECT 1)",                    // subquery
-           "1), (2",                        // two targets
+           "(SELECT 1)",  // subquery
+           "1), (2",      // two targets
            "",
        }) {
     EXPECT_FALSE(Accepts(expr, SqlShape::kExpression)) << expr;
@@ -44,9 +43,9 @@ TEST(SqlShapeTest, RefusesExpressionsThatStackOrEscape) {
 }
 
 TEST(SqlShapeTest, TypeNamesAreExactlyOneType) {
-  for (const char* type : {"bigint", "character varying(320)", "double precision[]",
-                           "timestamp(3) with time zone", "user_role", "\"My Type\"",
-                           "public.user_role", "bigserial", "numeric(10, 2)"}) {
+  for (const char* type :
+       {"bigint", "character varying(320)", "double precision[]", "timestamp(3) with time zone",
+        "user_role", "\"My Type\"", "public.user_role", "bigserial", "numeric(10, 2)"}) {
     EXPECT_TRUE(Accepts(type, SqlShape::kTypeName)) << type;
   }
   for (const char* type : {"int, y int", "int) , (y", "int --", "int COLLATE \"C\"",

@@ -33,7 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "schemad/apply/database.h"
+#include "schemad/db/database.h"
 #include "schemad/diff/diff.h"
 #include "schemad/plan/plan.h"
 #include "schemad/registry/registry.h"
@@ -230,8 +230,7 @@ class Engine {
   // Looks `request_id` up in schemad.history, after waiting for any
   // Initialize of the schema in progress (the advisory lock; ABORTED when
   // lock_timeout passes first), so that "not committed" is final.
-  absl::StatusOr<RequestOutcome> LookupRequest(const std::string& request_id,
-                                               absl::Time deadline);
+  absl::StatusOr<RequestOutcome> LookupRequest(const std::string& request_id, absl::Time deadline);
   // Returns what an operator should fix about the privileges of the role
   // schemad connects as (superuser, missing CREATE on the database or the
   // target schema); empty when it has exactly what it needs.

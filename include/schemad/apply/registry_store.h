@@ -24,7 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "schemad/apply/database.h"
+#include "schemad/db/database.h"
 #include "schemad/registry/registry.h"
 
 namespace schemad {

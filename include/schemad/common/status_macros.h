@@ -11,9 +11,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 
-#define SCHEMAD_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    ::absl::Status schemad_status_ = (expr);       \
+#define SCHEMAD_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::absl::Status schemad_status_ = (expr);           \
     if (!schemad_status_.ok()) return schemad_status_; \
   } while (0)
 
@@ -29,13 +29,12 @@
 namespace schemad {
 
 // Returns `status` with "context: " prefixed to its message, same code.
-// Payloads (the SQLSTATE, see schemad/apply/database.h) are kept.
+// Payloads (the SQLSTATE, see schemad/db/database.h) are kept.
 inline absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   if (status.ok()) return status;
   absl::Status out(status.code(), absl::StrCat(context, ": ", status.message()));
-  status.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
   return out;
 }
 

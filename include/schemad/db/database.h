@@ -7,8 +7,8 @@
 // broken one is discarded and replaced on the next use, so the service
 // recovers by itself when the database comes back. Every connection runs
 // with the configured lock and statement timeouts. Thread-safe.
-#ifndef SCHEMAD_APPLY_DATABASE_H_
-#define SCHEMAD_APPLY_DATABASE_H_
+#ifndef SCHEMAD_DB_DATABASE_H_
+#define SCHEMAD_DB_DATABASE_H_
 
 #include <cstdint>
 #include <memory>
@@ -64,13 +64,13 @@ class Database {
   int open_connections() const;
 
   const DatabaseOptions& options() const;
-  ConnectionPool& pool() { return *pool_; }
 
  private:
+  friend ConnectionPool& PoolOf(Database& db);
   explicit Database(std::unique_ptr<ConnectionPool> pool);
   std::unique_ptr<ConnectionPool> pool_;
 };
 
 }  // namespace schemad
 
-#endif  // SCHEMAD_APPLY_DATABASE_H_
+#endif  // SCHEMAD_DB_DATABASE_H_
