@@ -260,6 +260,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     Column& c = it->second.table->columns.emplace_back();
     c.name = Text(row[1]);
     c.type = Text(row[2]);
+    c.collation = Text(row[18]);
     c.not_null = Bool(row[3]);
     c.comment = Text(row[11]);
     std::string expr = Text(row[4]);

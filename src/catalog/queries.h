@@ -64,9 +64,19 @@ SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.
                  WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                    AND ds.objsubid OPERATOR(pg_catalog.=) a.attnum), '') AS comment,
-       iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle
+       iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle,
+       CASE WHEN a.attcollation OPERATOR(pg_catalog.=) ty.typcollation THEN ''
+            ELSE (SELECT CASE WHEN pg_catalog.pg_collation_is_visible(co.oid)
+                              THEN pg_catalog.quote_ident(co.collname)
+                              ELSE pg_catalog.quote_ident(cn.nspname) OPERATOR(pg_catalog.||) '.'
+                                   OPERATOR(pg_catalog.||) pg_catalog.quote_ident(co.collname) END
+                  FROM pg_catalog.pg_collation co
+                  JOIN pg_catalog.pg_namespace cn
+                    ON cn.oid OPERATOR(pg_catalog.=) co.collnamespace
+                  WHERE co.oid OPERATOR(pg_catalog.=) a.attcollation) END AS collation
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
 LEFT JOIN (SELECT d.refobjid, d.refobjsubid, q.seqincrement, q.seqmin, q.seqmax, q.seqstart,
                   q.seqcache, q.seqcycle
            FROM pg_catalog.pg_sequence q

@@ -101,6 +101,7 @@ std::string ColumnDefinitionSql(const Column& c) {
   const bool serial = !c.serial_sequence.empty();
   if (serial) type = SerialType(c);
   std::string out = absl::StrCat(QuoteIdent(c.name), " ", type);
+  if (!c.collation.empty()) absl::StrAppend(&out, " COLLATE ", c.collation);
   if (!c.generated.empty())
     absl::StrAppend(&out, " GENERATED ALWAYS AS (", c.generated, ") STORED");
   if (c.identity != Identity::kNone) {

@@ -24,6 +24,12 @@ std::string IdentityName(Identity identity) {
 }
 
 std::string OrNone(const std::string& value) { return value.empty() ? "none" : value; }
+std::string OrDefault(const std::string& collation) {
+  return collation.empty() ? "the type's default" : collation;
+}
+std::string TypeWithCollation(const Column& c) {
+  return c.collation.empty() ? c.type : absl::StrCat(c.type, " COLLATE ", c.collation);
+}
 
 class Differ {
  public:
@@ -271,8 +277,14 @@ class Differ {
         Add(std::move(d));
         continue;
       }
-      if (w.type != h->type)
-        AddColumnChange(want, w, Attribute::kType, w.type, h->type, "type differs");
+      if (w.type != h->type) {
+        // A type change also sets the collation: one difference for both.
+        AddColumnChange(want, w, Attribute::kType, TypeWithCollation(w), TypeWithCollation(*h),
+                        "type differs");
+      } else if (w.collation != h->collation) {
+        AddColumnChange(want, w, Attribute::kCollation, OrDefault(w.collation),
+                        OrDefault(h->collation), "collation differs");
+      }
       if (w.not_null != h->not_null) {
         AddColumnChange(want, w, Attribute::kNullable, w.not_null ? "NOT NULL" : "NULL",
                         h->not_null ? "NOT NULL" : "NULL", "nullability differs");
@@ -682,6 +694,8 @@ const char* AttributeName(Attribute attribute) {
       return "";
     case Attribute::kType:
       return "type";
+    case Attribute::kCollation:
+      return "collation";
     case Attribute::kNullable:
       return "nullable";
     case Attribute::kDefault:
@@ -715,7 +729,7 @@ bool IsIgnored(const Schema& desired, const std::string& name, const std::string
 }
 
 std::string DescribeColumn(const Column& c) {
-  std::string out = c.type;
+  std::string out = TypeWithCollation(c);
   if (!c.generated.empty())
     absl::StrAppend(&out, " GENERATED ALWAYS AS (", c.generated, ") STORED");
   if (c.identity != Identity::kNone) absl::StrAppend(&out, " ", IdentityName(c.identity));

@@ -134,8 +134,9 @@ void Fields(A& a, IdentityOptions& o) {
 template <typename A>
 void Fields(A& a, Column& c) {
   Fields(a, c.identity_options);
-  a(c.name), a(c.type), a(c.not_null), a(c.default_expr), a(c.identity), a(c.generated),
-      a(c.serial_sequence), a(c.using_expr), a(c.comment), a(c.volatile_default), a(c.source);
+  a(c.name), a(c.type), a(c.collation), a(c.not_null), a(c.default_expr), a(c.identity),
+      a(c.generated), a(c.serial_sequence), a(c.using_expr), a(c.comment), a(c.volatile_default),
+      a(c.source);
 }
 template <typename A>
 void Fields(A& a, Constraint& c) {
@@ -202,7 +203,7 @@ void Fields(A& a, Schema& s) {
 // change with any field, and stop the build until the list is updated.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 static_assert(sizeof(IdentityOptions) == 88, "IdentityOptions changed: update Fields");
-static_assert(sizeof(Column) == 368, "Column changed: update Fields(Column) and the version");
+static_assert(sizeof(Column) == 400, "Column changed: update Fields(Column) and the version");
 static_assert(sizeof(Constraint) == 368, "Constraint changed: update Fields and the version");
 static_assert(sizeof(IndexKey) == 104, "IndexKey changed: update Fields and the version");
 static_assert(sizeof(Index) == 280, "Index changed: update Fields and the version");

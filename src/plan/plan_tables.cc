@@ -18,6 +18,26 @@
 #include "schemad/common/identifier.h"
 
 namespace schemad::plan_internal {
+namespace {
+
+// Whether an index (or a primary key or unique constraint) of `table`
+// covers `column`: changing the column's collation rebuilds them.
+bool ColumnIndexed(const Table& table, const std::string& column) {
+  for (const Index& index : table.indexes) {
+    if (std::find(index.columns.begin(), index.columns.end(), column) != index.columns.end()) {
+      return true;
+    }
+  }
+  for (const Constraint& c : table.constraints) {
+    if ((c.kind == ConstraintKind::kPrimaryKey || c.kind == ConstraintKind::kUnique) &&
+        std::find(c.columns.begin(), c.columns.end(), column) != c.columns.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 void Planner::PlanEnumRecreations() {
   for (const EnumType& want : desired_.enums) {
@@ -465,6 +485,10 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
   }
   const Column* have = actual_.FindTable(d.table)->FindColumn(d.object);
   const std::string alter_col = absl::StrCat(alter, "ALTER COLUMN ", col, " ");
+  // ALTER COLUMN ... TYPE sets the collation too: the type's own unless
+  // named.
+  const std::string collate =
+      want->collation.empty() ? "" : absl::StrCat(" COLLATE ", want->collation);
   switch (d.attribute) {
     case Attribute::kType: {
       std::vector<Hazard> hazards;
@@ -506,13 +530,35 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
                {.statement = StatementKind::kSetDefault, .table = d.table, .suborder = 3});
         }
       }
-      Emit(kAlterColumnsStage, absl::StrCat(alter_col, "TYPE ", want->type, " USING ", using_expr),
+      Emit(kAlterColumnsStage,
+           absl::StrCat(alter_col, "TYPE ", want->type, collate, " USING ", using_expr),
            {.statement = StatementKind::kAlterColumnType,
             .table = d.table,
             .hazards = hazards,
             .resolves = r,
             .suborder = 2,
             .blocked = blocked,
+            .column = d.object});
+      return;
+    }
+    case Attribute::kCollation: {
+      // The same type: no rewrite, but the indexes on the column are
+      // rebuilt under the ACCESS EXCLUSIVE lock.
+      std::vector<Hazard> hazards;
+      if (HasRows(d.table) && ColumnIndexed(*actual_.FindTable(d.table), d.object)) {
+        hazards.push_back(
+            {HazardKind::kLongLock, absl::StrCat("changes the collation of ", d.name,
+                                                 ": the indexes on it are rebuilt under an ACCESS "
+                                                 "EXCLUSIVE lock on ",
+                                                 d.table)});
+      }
+      Emit(kAlterColumnsStage, absl::StrCat(alter_col, "TYPE ", want->type, collate),
+           {.statement = StatementKind::kAlterColumnType,
+            .table = d.table,
+            .hazards = hazards,
+            .resolves = r,
+            .suborder = 2,
+            .blocked = BlockedByDependents(d.name, "changes the collation of"),
             .column = d.object});
       return;
     }

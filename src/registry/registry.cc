@@ -490,12 +490,14 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
                                       "\" cannot have a default or generated expression"));
     }
     v.CheckSql(c.type(), SqlShape::kTypeName, cw, "type");
+    v.CheckSql(c.collation(), SqlShape::kQualifiedName, cw, "collation");
     v.CheckSql(c.default_(), SqlShape::kExpression, cw, "default");
     v.CheckSql(c.generated(), SqlShape::kExpression, cw, "generated expression");
     v.CheckSql(c.using_(), SqlShape::kExpression, cw, "using expression");
     Column& col = table.columns.emplace_back();
     col.name = c.name();
     col.type = c.type();
+    col.collation = c.collation();
     col.not_null = c.not_null();
     col.default_expr = c.default_();
     col.identity = c.identity() == pb::IDENTITY_ALWAYS       ? Identity::kAlways

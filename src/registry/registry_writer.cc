@@ -43,6 +43,7 @@ pb::ReferentialAction ActionProto(const std::string& action) {
 void FillColumn(const Table& table, const Column& c, pb::Column* out) {
   out->set_name(c.name);
   out->set_type(c.type);
+  out->set_collation(c.collation);
   out->set_not_null(c.not_null);
   out->set_comment(c.comment);
   const std::string implicit_sequence = absl::StrCat(table.name, "_", c.name, "_seq");

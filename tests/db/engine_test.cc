@@ -787,6 +787,67 @@ CREATE TABLE tickets (
   ExpectInspectRoundTrips(*db, engine);
 }
 
+// Column collations (a built-in one, one of another schema, an array's,
+// one in a domain-free varchar) are read where they differ from the type's,
+// declared as SQL names them, compared, and written back by inspect in both
+// formats; the type's own collation named explicitly is no difference.
+TEST(EngineTest, ColumnCollationsAreDeclaredComparedAndRoundTrip) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE SCHEMA colls;
+CREATE COLLATION colls.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE words (
+  id integer PRIMARY KEY,
+  code varchar(20) COLLATE "C" NOT NULL DEFAULT 'a',
+  tags text[] COLLATE "POSIX",
+  plain text COLLATE "default",
+  folded text COLLATE colls.ci);
+CREATE INDEX words_code ON words (code);
+)sql");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "words"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "code" type: "character varying(20)" collation: "\"C\"" not_null: true
+           default: "'a'::character varying" }
+  column { name: "tags" type: "text[]" collation: "\"POSIX\"" }
+  column { name: "plain" type: "text" }
+  column { name: "folded" type: "text" collation: "colls.ci" }
+  primary_key { name: "words_pkey" column: "id" }
+  index { name: "words_code" key { column: "code" } }
+})reg"));
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
+  ASSERT_TRUE(live.ok()) << live.status();
+  const Table* t = live->FindTable("words");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->FindColumn("code")->collation, "\"C\"");
+  EXPECT_EQ(t->FindColumn("tags")->collation, "\"POSIX\"");
+  EXPECT_EQ(t->FindColumn("plain")->collation, "");
+  EXPECT_EQ(t->FindColumn("folded")->collation, "colls.ci");
+  ExpectInspectRoundTrips(*db, engine);
+
+  // A collation changed in the database is a difference of its own, planned
+  // as ALTER COLUMN ... TYPE with the same type.
+  db->Exec(R"sql(ALTER TABLE words ALTER COLUMN code TYPE varchar(20) COLLATE "POSIX")sql");
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences),
+              ::testing::ElementsAre("CHANGED column words.code collation"));
+  ASSERT_EQ(diff->plan.steps.size(), 1u);
+  EXPECT_EQ(diff->plan.steps[0].sql,
+            "ALTER TABLE public.words ALTER COLUMN code TYPE character varying(20) COLLATE \"C\"");
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_EQ(
+      db->Query("SELECT collname FROM pg_attribute a JOIN pg_collation c ON c.oid = "
+                "a.attcollation WHERE attrelid = 'words'::regclass AND attname = 'code'")[0][0]
+          .as<std::string>(),
+      "C");
+}
+
 // Sequences of their own (options, OWNED BY without a default, one a
 // column default calls) are declared, kept, compared, and written back by
 // inspect exactly.

@@ -16,6 +16,7 @@ Schema EveryField() {
   s.ignore = {"alembic_*"};
   Column c{"id",
            "bigint",
+           "\"C\"",
            true,
            "nextval('s')",
            Identity::kByDefault,

@@ -70,6 +70,8 @@ enum class Attribute {
   kComment,
   // A trigger's ENABLE / DISABLE / ENABLE REPLICA / ENABLE ALWAYS state.
   kEnabled,
+  // A column's COLLATE (its type unchanged).
+  kCollation,
 };
 
 struct Difference {

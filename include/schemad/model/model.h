@@ -40,6 +40,9 @@ struct Column {
   // possibly "bigserial", which canonicalization turns into bigint with an
   // owned sequence.
   std::string type;
+  // COLLATE as SQL names it ("\"C\"", "public.german"); "" for the type's
+  // own collation.
+  std::string collation;
   bool not_null = false;
   std::string default_expr;
   Identity identity = Identity::kNone;
