@@ -1048,9 +1048,12 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     result = ReadSchema(pool, tx, scratch);
     // Bodies are checked now that everything they may use exists.
     Exec(pool, tx, "SELECT pg_catalog.set_config('check_function_bodies', 'on', true)");
-    std::vector<std::pair<std::string, std::string>> created;  // key, language
+    struct Created {
+      std::string key, language, oid;
+    };
+    std::vector<Created> created;
     for (const auto& row : ExecParams(pool, tx, queries::kFunctionsByOid, scratch)) {
-      created.emplace_back(Text(row[0]), Text(row[1]));
+      created.push_back({Text(row[0]), Text(row[1]), Text(row[2])});
     }
     if (created.size() != function_order.size()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -1058,18 +1061,20 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
           " functions for the registry's ", function_order.size(), ", so the registry is refused"));
     }
     for (size_t i = 0; i < created.size(); ++i) {
-      function_keys[function_order[i]] = created[i].first;
+      function_keys[function_order[i]] = created[i].key;
       const std::string rejected = absl::StrCat(
           function_order[i]->source, ": PostgreSQL rejected the body of ", function_order[i]->what);
-      const char* validator = created[i].second == "sql"       ? "pg_catalog.fmgr_sql_validator"
-                              : created[i].second == "plpgsql" ? "pg_catalog.plpgsql_validator"
-                                                               : nullptr;
+      const char* validator = created[i].language == "sql"       ? "pg_catalog.fmgr_sql_validator"
+                              : created[i].language == "plpgsql" ? "pg_catalog.plpgsql_validator"
+                                                                 : nullptr;
       if (validator == nullptr) continue;
       try {
         pqxx::subtransaction check(tx, "schemad_function_body");
         pool.Count(2);
-        ExecParams(pool, check, absl::StrCat("SELECT ", validator, "($1::pg_catalog.regprocedure)"),
-                   absl::StrCat(QuoteIdent(scratch), ".", created[i].first));
+        // By oid: a name that needs quoting does not parse as regprocedure
+        // text unquoted.
+        ExecParams(pool, check, absl::StrCat("SELECT ", validator, "($1::pg_catalog.oid)"),
+                   created[i].oid);
         check.commit();
       } catch (...) {
         return StatusFromCurrentException(rejected, absl::StatusCode::kInvalidArgument);

@@ -568,8 +568,8 @@ ORDER BY 1)sql";
 // The functions of a (scratch) schema in the order they were created.
 inline constexpr char kFunctionsByOid[] =
     "SELECT p.proname::pg_catalog.text OPERATOR(pg_catalog.||) '(' OPERATOR(pg_catalog.||) "
-    "pg_catalog.oidvectortypes(p.proargtypes) OPERATOR(pg_catalog.||) ')', l.lanname "
-    "FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) "
+    "pg_catalog.oidvectortypes(p.proargtypes) OPERATOR(pg_catalog.||) ')', l.lanname, "
+    "p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) "
     "p.prolang WHERE p.pronamespace OPERATOR(pg_catalog.=) (SELECT oid FROM "
     "pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1) AND NOT EXISTS (SELECT 1 "
     "FROM pg_catalog.pg_depend e WHERE e.classid OPERATOR(pg_catalog.=) "

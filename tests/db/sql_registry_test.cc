@@ -171,6 +171,36 @@ COMMENT ON VIEW cheap IS 'priced items';
             0);
 }
 
+// Functions, triggers and tables whose names need quoting canonicalize
+// (function bodies are checked by oid, not by a signature parsed from
+// text), apply, and are in sync afterwards, also when the objects already
+// exist in the target schema.
+TEST(SqlRegistryTest, NamesThatNeedQuotingCanonicalizeAndConverge) {
+  absl::StatusOr<Registry> registry = LoadRegistry({{"quoted.sql", R"sql(
+CREATE TABLE "some foo" (id integer PRIMARY KEY, author text, version integer NOT NULL DEFAULT 0);
+CREATE FUNCTION "increment version"() RETURNS trigger AS $$
+  BEGIN NEW.version = OLD.version + 1; RETURN NEW; END;
+$$ LANGUAGE plpgsql;
+CREATE FUNCTION "Add One"(x integer) RETURNS integer LANGUAGE sql AS 'SELECT x + 1';
+CREATE TRIGGER "some trigger" BEFORE UPDATE ON "some foo" FOR EACH ROW
+  WHEN (NEW.author IS DISTINCT FROM 'fizz') EXECUTE PROCEDURE "increment version"();
+)sql"}},
+                                                   "quoted");
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), *registry);
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  Engine again(db->pool(), *registry);
+  absl::StatusOr<DiffResult> diff = again.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(testing::DescribeDifferences(diff->differences), IsEmpty());
+  EXPECT_EQ(
+      db->Query("SELECT count(*) FROM pg_trigger WHERE tgname = 'some trigger'")[0][0].as<int>(),
+      1);
+}
+
 // The SQL registry in the repository is what scripts/models-to-sql writes
 // from the models: regenerate it when the models change.
 TEST(SqlRegistryTest, DocbotSqlRegistryIsWhatTheModelsGenerate) {
