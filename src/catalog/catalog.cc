@@ -217,6 +217,9 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     Table& t = schema.tables.emplace_back();
     t.name = Text(row[0]);
     t.comment = Text(row[1]);
+    t.unlogged = Bool(row[2]);
+    t.row_security = Bool(row[3]);
+    t.force_row_security = Bool(row[4]);
   }
   for (Table& t : schema.tables) tables[t.name].table = &t;
   // Views' columns and (materialized views') indexes are read as a table's
@@ -842,6 +845,9 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
   }
   for (const Table& t : want.tables) {
     add(kTables, CreateTableSql(scratch, t), t.source, absl::StrCat("table ", t.name));
+    for (const std::string& sql : RowSecuritySql(scratch, t)) {
+      add(kConstraints, sql, t.source, absl::StrCat("row level security of ", t.name));
+    }
   }
   for (const Sequence& q : want.sequences) {
     if (q.owned_by_table.empty()) continue;
@@ -1002,6 +1008,9 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
         break;
       case SqlStatementKind::kTrigger:
         add(kTriggers, st.text, rs.source, absl::StrCat("trigger ", st.name));
+        break;
+      case SqlStatementKind::kRowSecurity:
+        add(kConstraints, st.text, rs.source, absl::StrCat("row level security of ", st.table));
         break;
       case SqlStatementKind::kComment:
         add(kComments, st.text, rs.source, "comment");

@@ -35,7 +35,8 @@ SELECT c.relname,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '')
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
+       c.relpersistence OPERATOR(pg_catalog.=) 'u', c.relrowsecurity, c.relforcerowsecurity
 FROM pg_catalog.pg_class c
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)

@@ -144,8 +144,17 @@ std::string CreateTableSql(const std::string& schema, const Table& table) {
     if (AddedAfterCreateTable(table, c)) continue;
     parts.push_back(absl::StrCat("CONSTRAINT ", QuoteIdent(c.name), " ", c.definition));
   }
-  return absl::StrCat("CREATE TABLE ", QualifiedName(schema, table.name), " (\n    ",
+  return absl::StrCat(table.unlogged ? "CREATE UNLOGGED TABLE " : "CREATE TABLE ",
+                      QualifiedName(schema, table.name), " (\n    ",
                       absl::StrJoin(parts, ",\n    "), "\n)");
+}
+
+std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& table) {
+  std::vector<std::string> out;
+  const std::string alter = absl::StrCat("ALTER TABLE ", QualifiedName(schema, table.name), " ");
+  if (table.row_security) out.push_back(absl::StrCat(alter, "ENABLE ROW LEVEL SECURITY"));
+  if (table.force_row_security) out.push_back(absl::StrCat(alter, "FORCE ROW LEVEL SECURITY"));
+  return out;
 }
 
 std::string CreateIndexSql(const std::string& schema, const std::string& table, const Index& index,

@@ -27,6 +27,10 @@ std::string OrNone(const std::string& value) { return value.empty() ? "none" : v
 std::string OrDefault(const std::string& collation) {
   return collation.empty() ? "the type's default" : collation;
 }
+std::string RowSecurityName(const Table& t) {
+  if (!t.row_security) return t.force_row_security ? "DISABLED, FORCED" : "DISABLED";
+  return t.force_row_security ? "ENABLED, FORCED" : "ENABLED";
+}
 std::string TypeWithCollation(const Column& c) {
   return c.collation.empty() ? c.type : absl::StrCat(c.type, " COLLATE ", c.collation);
 }
@@ -234,6 +238,28 @@ class Differ {
         d.table = want.name;
         d.object = want.name;
         d.attribute = Attribute::kComment;
+        Add(std::move(d));
+      }
+      if (want.unlogged != have->unlogged) {
+        Difference d{ObjectKind::kTable,
+                     want.name,
+                     Change::kChanged,
+                     want.unlogged ? "UNLOGGED" : "LOGGED",
+                     have->unlogged ? "UNLOGGED" : "LOGGED",
+                     "persistence differs"};
+        d.table = want.name;
+        d.object = want.name;
+        d.attribute = Attribute::kPersistence;
+        Add(std::move(d));
+      }
+      if (want.row_security != have->row_security ||
+          want.force_row_security != have->force_row_security) {
+        Difference d{ObjectKind::kTable,     want.name,
+                     Change::kChanged,       RowSecurityName(want),
+                     RowSecurityName(*have), "row level security differs"};
+        d.table = want.name;
+        d.object = want.name;
+        d.attribute = Attribute::kRowSecurity;
         Add(std::move(d));
       }
       DiffColumns(want, *have);
@@ -696,6 +722,10 @@ const char* AttributeName(Attribute attribute) {
       return "type";
     case Attribute::kCollation:
       return "collation";
+    case Attribute::kPersistence:
+      return "persistence";
+    case Attribute::kRowSecurity:
+      return "row security";
     case Attribute::kNullable:
       return "nullable";
     case Attribute::kDefault:

@@ -162,7 +162,8 @@ void Fields(A& a, Trigger& t) {
 }
 template <typename A>
 void Fields(A& a, Table& t) {
-  a(t.name), a(t.columns), a(t.constraints), a(t.indexes), a(t.triggers), a(t.comment), a(t.source);
+  a(t.name), a(t.columns), a(t.constraints), a(t.indexes), a(t.triggers), a(t.comment),
+      a(t.unlogged), a(t.row_security), a(t.force_row_security), a(t.source);
 }
 template <typename A>
 void Fields(A& a, EnumType& e) {
@@ -208,7 +209,7 @@ static_assert(sizeof(Constraint) == 368, "Constraint changed: update Fields and 
 static_assert(sizeof(IndexKey) == 104, "IndexKey changed: update Fields and the version");
 static_assert(sizeof(Index) == 280, "Index changed: update Fields and the version");
 static_assert(sizeof(Trigger) == 352, "Trigger changed: update Fields and the version");
-static_assert(sizeof(Table) == 192, "Table changed: update Fields and the version");
+static_assert(sizeof(Table) == 200, "Table changed: update Fields and the version");
 static_assert(sizeof(EnumType) == 120, "EnumType changed: update Fields and the version");
 static_assert(sizeof(Extension) == 96, "Extension changed: update Fields and the version");
 static_assert(sizeof(Sequence) == 280, "Sequence changed: update Fields and the version");

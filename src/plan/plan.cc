@@ -207,6 +207,8 @@ void Planner::PlanDifference(int i, const Difference& d) {
         PlanCreateTable(*desired_.FindTable(d.name), r);
       } else if (d.change == Change::kExtra) {
         extra_tables_.push_back(i);
+      } else if (d.attribute == Attribute::kPersistence || d.attribute == Attribute::kRowSecurity) {
+        PlanTableProperty(d, r);
       } else {
         EmitComment("TABLE", T(d.name), desired_.FindTable(d.name)->comment, d.name, r);
       }
@@ -487,6 +489,10 @@ LockSpec LocksOf(StatementKind kind, bool not_valid) {
       return table(kAccessExclusive, LockHold::kBrief);
     case StatementKind::kReindex:
       return table(LockMode::kShare, LockHold::kScan);
+    case StatementKind::kAlterRowSecurity:
+      return table(kAccessExclusive, LockHold::kBrief);
+    case StatementKind::kSetPersistence:
+      return table(kAccessExclusive, LockHold::kRewrite);
   }
   return {};
 }

@@ -429,12 +429,66 @@ void Planner::PlanCreateTable(const Table& table, std::vector<int> resolves) {
     }
   }
   for (const Trigger& t : table.triggers) EmitCreateTrigger(t, {}, 0);
+  for (std::string& sql : RowSecuritySql(s_, table)) {
+    Emit(kAddConstraintsStage, std::move(sql),
+         {.statement = StatementKind::kAlterRowSecurity, .table = table.name});
+  }
   if (!table.comment.empty()) EmitComment("TABLE", T(table.name), table.comment, table.name, {});
   for (const Column& c : table.columns) {
     if (!c.comment.empty()) {
       EmitComment("COLUMN", absl::StrCat(T(table.name), ".", QuoteIdent(c.name)), c.comment,
                   table.name, {});
     }
+  }
+}
+
+void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
+  const Table& want = *desired_.FindTable(d.name);
+  const Table& have = *actual_.FindTable(d.name);
+  const std::string alter = absl::StrCat("ALTER TABLE ", T(d.name), " ");
+  if (d.attribute == Attribute::kPersistence) {
+    std::vector<Hazard> hazards;
+    if (HasRows(d.name)) {
+      hazards.push_back({HazardKind::kTableRewrite,
+                         absl::StrCat("SET ", want.unlogged ? "UNLOGGED" : "LOGGED", " rewrites ",
+                                      d.name, " under an ACCESS EXCLUSIVE lock")});
+    }
+    if (want.unlogged) {
+      hazards.push_back(
+          {HazardKind::kDataLoss, absl::StrCat(d.name,
+                                               " becomes UNLOGGED: its rows are lost after a crash "
+                                               "and are not replicated to standbys")});
+    }
+    Emit(kAlterColumnsStage, absl::StrCat(alter, want.unlogged ? "SET UNLOGGED" : "SET LOGGED"),
+         {.statement = StatementKind::kSetPersistence,
+          .table = d.name,
+          .hazards = hazards,
+          .resolves = std::move(r)});
+    return;
+  }
+  // Row level security changes who sees which rows: an authorization
+  // change, accepted like one.
+  std::vector<std::string> statements;
+  if (want.row_security != have.row_security) {
+    statements.push_back(
+        absl::StrCat(alter, want.row_security ? "ENABLE" : "DISABLE", " ROW LEVEL SECURITY"));
+  }
+  if (want.force_row_security != have.force_row_security) {
+    statements.push_back(
+        absl::StrCat(alter, want.force_row_security ? "FORCE" : "NO FORCE", " ROW LEVEL SECURITY"));
+  }
+  const int group = statements.size() > 1 ? NewGroup() : 0;
+  for (std::string& sql : statements) {
+    // One difference, resolved by the first step of the group.
+    if (&sql != &statements.front()) r.clear();
+    Emit(kAlterColumnsStage, std::move(sql),
+         {.statement = StatementKind::kAlterRowSecurity,
+          .table = d.name,
+          .hazards = {{HazardKind::kAuthz,
+                       absl::StrCat("changes row level security of ", d.name, " to ", d.expected,
+                                    ": which rows callers see changes")}},
+          .resolves = r,
+          .group = group});
   }
 }
 
@@ -685,6 +739,8 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
       return;
     }
     case Attribute::kNone:
+    case Attribute::kPersistence:  // tables' (PlanTableProperty)
+    case Attribute::kRowSecurity:
     case Attribute::kEnabled:
     case Attribute::kGenerated:  // planned with dependents (PlanGeneratedColumns)
     case Attribute::kDefinition:

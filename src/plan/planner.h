@@ -275,6 +275,8 @@ class Planner {
   void PlanSequence(const Difference& d, const std::vector<int>& r);
 
   void PlanCreateTable(const Table& table, std::vector<int> resolves);
+  // LOGGED / UNLOGGED and row level security of an existing table.
+  void PlanTableProperty(const Difference& d, std::vector<int> resolves);
 
   // COMMENT ON <what> <target>: a brief SHARE UPDATE EXCLUSIVE lock on
   // `relation`.

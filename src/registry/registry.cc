@@ -468,6 +468,9 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
   Table table;
   table.name = t.name();
   table.comment = t.comment();
+  table.unlogged = t.unlogged();
+  table.row_security = t.row_level_security();
+  table.force_row_security = t.force_row_level_security();
   table.source = where;
   std::map<std::string, std::string> columns_seen;
   for (int ci = 0; ci < t.column_size(); ++ci) {
@@ -1068,6 +1071,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         break;
       case SqlStatementKind::kConstraint:
       case SqlStatementKind::kForeignKey:
+      case SqlStatementKind::kRowSecurity:
       case SqlStatementKind::kSequenceOwner:
       case SqlStatementKind::kComment:
         break;

@@ -174,6 +174,9 @@ void FillFunction(const Function& f, pb::Function* out) {
 void FillTable(const Table& t, pb::Table* out) {
   out->set_name(t.name);
   out->set_comment(t.comment);
+  out->set_unlogged(t.unlogged);
+  out->set_row_level_security(t.row_security);
+  out->set_force_row_level_security(t.force_row_security);
   for (const Column& c : t.columns) FillColumn(t, c, out->add_column());
   for (const Constraint& c : t.constraints) {
     switch (c.kind) {
@@ -432,6 +435,7 @@ absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& sch
   for (const Table& original : schema.tables) {
     const Table t = AsDeclared(original);
     std::vector<std::string> list = {CreateTableSql("", t)};
+    for (std::string& sql : RowSecuritySql("", t)) list.push_back(std::move(sql));
     for (const Constraint& c : t.constraints) {
       if (c.kind == ConstraintKind::kForeignKey) {
         foreign_keys.push_back(AddConstraintSql("", t.name, c));

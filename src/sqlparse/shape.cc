@@ -412,7 +412,8 @@ namespace {
 
 const char* kAllowlist =
     "a registry file holds only CREATE TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD "
-    "CONSTRAINT | ENABLE/DISABLE TRIGGER, CREATE TYPE ... AS ENUM, CREATE SEQUENCE, ALTER "
+    "CONSTRAINT | ENABLE/DISABLE TRIGGER | ENABLE/FORCE ROW LEVEL SECURITY, CREATE TYPE ... AS "
+    "ENUM, CREATE SEQUENCE, ALTER "
     "SEQUENCE ... OWNED BY, CREATE [OR REPLACE] VIEW, CREATE "
     "MATERIALIZED VIEW ... WITH NO DATA, CREATE [OR REPLACE] FUNCTION | PROCEDURE | TRIGGER, "
     "CREATE EXTENSION and COMMENT ON";
@@ -552,6 +553,7 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
       const Value* cmds = Field(body, "cmds");
       bool only_constraints = cmds != nullptr && cmds->list_value().values_size() > 0;
       bool only_trigger_states = only_constraints;
+      bool only_row_security = only_constraints;
       bool foreign = false;
       if (cmds != nullptr) {
         for (const Value& cmd : cmds->list_value().values()) {
@@ -560,6 +562,10 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
           if (subtype != "AT_EnableTrig" && subtype != "AT_DisableTrig" &&
               subtype != "AT_EnableReplicaTrig" && subtype != "AT_EnableAlwaysTrig") {
             only_trigger_states = false;
+          }
+          if (subtype != "AT_EnableRowSecurity" && subtype != "AT_DisableRowSecurity" &&
+              subtype != "AT_ForceRowSecurity" && subtype != "AT_NoForceRowSecurity") {
+            only_row_security = false;
           }
           if (NodeType(cmd) != "AlterTableCmd" || subtype != "AT_AddConstraint") {
             only_constraints = false;
@@ -572,14 +578,17 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
           }
         }
       }
-      if ((!only_constraints && !only_trigger_states) || Str(body, "objtype") != "OBJECT_TABLE") {
-        fail(absl::StrCat(
-            "ALTER ", Str(body, "objtype") == "OBJECT_TABLE" ? "TABLE" : "...",
-            " other than ADD CONSTRAINT or ENABLE/DISABLE TRIGGER is not allowed: ", kAllowlist));
+      if ((!only_constraints && !only_trigger_states && !only_row_security) ||
+          Str(body, "objtype") != "OBJECT_TABLE") {
+        fail(absl::StrCat("ALTER ", Str(body, "objtype") == "OBJECT_TABLE" ? "TABLE" : "...",
+                          " other than ADD CONSTRAINT, ENABLE/DISABLE TRIGGER or ENABLE/FORCE "
+                          "ROW LEVEL SECURITY is not allowed: ",
+                          kAllowlist));
       }
-      st.kind = only_trigger_states ? SqlStatementKind::kTrigger
-                : foreign           ? SqlStatementKind::kForeignKey
-                                    : SqlStatementKind::kConstraint;
+      st.kind = only_row_security     ? SqlStatementKind::kRowSecurity
+                : only_trigger_states ? SqlStatementKind::kTrigger
+                : foreign             ? SqlStatementKind::kForeignKey
+                                      : SqlStatementKind::kConstraint;
     } else if (node == "CreateEnumStmt") {
       st.kind = SqlStatementKind::kEnum;
       st.name = unqualified(Field(body, "typeName"), "type");

@@ -848,6 +848,56 @@ CREATE INDEX words_code ON words (code);
       "C");
 }
 
+// Unlogged tables and row level security (enabled, forced) are read,
+// declared in both formats, created with the table, and written back by
+// inspect.
+TEST(EngineTest, UnloggedTablesAndRowLevelSecurityRoundTrip) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE UNLOGGED TABLE cache (k text PRIMARY KEY, v text);
+CREATE TABLE secrets (id integer PRIMARY KEY, owner text NOT NULL);
+ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE secrets FORCE ROW LEVEL SECURITY;
+)sql");
+  const Registry registry = testing::MustLoadRegistry(R"reg(table {
+  name: "cache"
+  unlogged: true
+  column { name: "k" type: "text" not_null: true }
+  column { name: "v" type: "text" }
+  primary_key { name: "cache_pkey" column: "k" }
+}
+table {
+  name: "secrets"
+  row_level_security: true
+  force_row_level_security: true
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "owner" type: "text" not_null: true }
+  primary_key { name: "secrets_pkey" column: "id" }
+})reg");
+  Engine engine(db->pool(), registry);
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  ExpectInspectRoundTrips(*db, engine);
+
+  // Created on an empty database with both properties.
+  auto fresh = testing::TestDb::Create();
+  Engine creating(fresh->pool(), registry);
+  absl::StatusOr<InitializeResult> init = creating.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_EQ(fresh
+                ->Query("SELECT relpersistence::text || relrowsecurity::text || "
+                        "relforcerowsecurity::text FROM pg_class WHERE relname = 'cache'")[0][0]
+                .as<std::string>(),
+            "ufalsefalse");
+  EXPECT_EQ(fresh
+                ->Query("SELECT relpersistence::text || relrowsecurity::text || "
+                        "relforcerowsecurity::text FROM pg_class WHERE relname = 'secrets'")[0][0]
+                .as<std::string>(),
+            "ptruetrue");
+}
+
 // Sequences of their own (options, OWNED BY without a default, one a
 // column default calls) are declared, kept, compared, and written back by
 // inspect exactly.
@@ -941,7 +991,6 @@ TEST(EngineTest, UnmanagedObjectsAreReportedNeverDroppedAndLeaveTheVerdictAlone)
   ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
   db->Exec(R"sql(
 CREATE AGGREGATE total(integer) (SFUNC = int4pl, STYPE = integer);
-ALTER TABLE items ENABLE ROW LEVEL SECURITY;
 CREATE POLICY p_all ON items USING (true);
 CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
 )sql");

@@ -70,7 +70,8 @@ Schema EveryField() {
   tr.arguments = {"x", "y"};
   tr.depends_on = {"function:audit()"};
   tr.source = "t.textproto:20:3";
-  s.tables.push_back({"t", {c}, {k}, {i}, {tr}, "table comment", "t.textproto:1:1"});
+  s.tables.push_back(
+      {"t", {c}, {k}, {i}, {tr}, "table comment", true, true, true, "t.textproto:1:1"});
   s.enums.push_back({"mood", {"sad", "ok"}, "e.textproto:1:1", "enum comment"});
   s.extensions.push_back({"citext", "extensions", "r.textproto:2:1"});
   Sequence q;

@@ -60,6 +60,9 @@ std::string ColumnDefinitionSql(const Column& column);
 // CREATE TABLE with the table's columns and the constraints it keeps; the
 // others (AddedAfterCreateTable) follow as ALTER TABLE ... ADD CONSTRAINT.
 std::string CreateTableSql(const std::string& schema, const Table& table);
+// ALTER TABLE ... ENABLE / FORCE ROW LEVEL SECURITY for a table that has
+// them (none for one that has neither).
+std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& table);
 
 // Whether `c` is added after CREATE TABLE: foreign keys, NOT VALID
 // constraints, and unique constraints on the key of the primary key or of

@@ -72,6 +72,10 @@ enum class Attribute {
   kEnabled,
   // A column's COLLATE (its type unchanged).
   kCollation,
+  // A table's LOGGED / UNLOGGED.
+  kPersistence,
+  // A table's ENABLE / FORCE ROW LEVEL SECURITY.
+  kRowSecurity,
 };
 
 struct Difference {

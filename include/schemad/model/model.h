@@ -161,6 +161,11 @@ struct Table {
   std::vector<Trigger> triggers;
   // COMMENT ON TABLE; "" for none.
   std::string comment;
+  // CREATE UNLOGGED TABLE.
+  bool unlogged = false;
+  // ALTER TABLE ... ENABLE / FORCE ROW LEVEL SECURITY.
+  bool row_security = false;
+  bool force_row_security = false;
   std::string source;
 
   const Column* FindColumn(const std::string& column_name) const;

@@ -164,6 +164,10 @@ enum class StatementKind {
   kDropTrigger,
   kAlterTriggerEnabled,
   kReindex,
+  // ALTER TABLE ... ENABLE / DISABLE / FORCE / NO FORCE ROW LEVEL SECURITY.
+  kAlterRowSecurity,
+  // ALTER TABLE ... SET LOGGED / UNLOGGED: rewrites the table.
+  kSetPersistence,
 };
 
 // The lock a statement kind takes on its table (and, for foreign keys, on

@@ -94,6 +94,8 @@ enum class SqlStatementKind {
   kMaterializedView,
   // CREATE TRIGGER, and ALTER TABLE ... ENABLE / DISABLE TRIGGER.
   kTrigger,
+  // ALTER TABLE ... ENABLE / DISABLE / FORCE / NO FORCE ROW LEVEL SECURITY.
+  kRowSecurity,
   kComment,
 };
 
