@@ -536,7 +536,8 @@ ORDER BY 1, 2)sql";
 
 // What depends on a column ($3) or a whole table ($3 = '') that a
 // plan would drop or retype and schemad does not manage: views and rules
-// (through pg_rewrite), and foreign keys of tables in other schemas.
+// (through pg_rewrite), policies (on another table, or on a column the
+// plan drops or retypes), and foreign keys of tables in other schemas.
 inline constexpr char kDependents[] = R"sql(
 SELECT DISTINCT CASE WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
          THEN (SELECT CASE v.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END
@@ -546,6 +547,15 @@ SELECT DISTINCT CASE WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrit
                JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.ev_class
                JOIN pg_catalog.pg_namespace vn ON vn.oid OPERATOR(pg_catalog.=) v.relnamespace
                WHERE r.oid OPERATOR(pg_catalog.=) d.objid AND v.oid OPERATOR(pg_catalog.<>) $2::pg_catalog.regclass)
+         WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass
+         THEN (SELECT 'policy ' OPERATOR(pg_catalog.||) p.polname::pg_catalog.text
+                      OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) pn.nspname::pg_catalog.text
+                      OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pc.relname::pg_catalog.text
+               FROM pg_catalog.pg_policy p
+               JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) p.polrelid
+               JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) pc.relnamespace
+               WHERE p.oid OPERATOR(pg_catalog.=) d.objid
+                 AND ($3 OPERATOR(pg_catalog.<>) '' OR pc.oid OPERATOR(pg_catalog.<>) $2::pg_catalog.regclass))
          ELSE (SELECT 'foreign key ' OPERATOR(pg_catalog.||) k.conname::pg_catalog.text
                       OPERATOR(pg_catalog.||) ' of ' OPERATOR(pg_catalog.||) kn.nspname::pg_catalog.text
                       OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) kc.relname::pg_catalog.text
@@ -563,7 +573,8 @@ WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regc
           AND a.attname OPERATOR(pg_catalog.=) $3))
   AND d.deptype OPERATOR(pg_catalog.=) 'n'
   AND d.classid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.pg_rewrite'::pg_catalog.regclass,
-                                                   'pg_catalog.pg_constraint'::pg_catalog.regclass])
+                                                   'pg_catalog.pg_constraint'::pg_catalog.regclass,
+                                                   'pg_catalog.pg_policy'::pg_catalog.regclass])
 ORDER BY 1)sql";
 
 // The functions of a (scratch) schema in the order they were created.

@@ -400,12 +400,32 @@ void Planner::PlanSequence(const Difference& d, const std::vector<int>& r) {
                              absl::StrCat("sequence ", d.name, " is no longer dropped with ",
                                           have->owned_by_table, ".", have->owned_by_column)});
         }
-        Emit(kAddConstraintsStage, SequenceOwnedBySql(s_, *want),
-             {.statement = StatementKind::kCreateSequence,
-              .hazards = std::move(hazards),
-              .resolves = r,
-              .group = group,
-              .suborder = 5});
+        // When the old owner goes in this plan, the sequence is released
+        // first: dropping its owner would drop it too.
+        const Table* old_owner = desired_.FindTable(have->owned_by_table);
+        const bool owner_dropped =
+            !have->owned_by_table.empty() &&
+            (old_owner == nullptr || old_owner->FindColumn(have->owned_by_column) == nullptr);
+        if (owner_dropped) {
+          Sequence released = *want;
+          released.owned_by_table.clear();
+          released.owned_by_column.clear();
+          Emit(
+              kDropForeignKeysStage, SequenceOwnedBySql(s_, released),
+              {.statement = StatementKind::kCreateSequence,
+               .hazards = want->owned_by_table.empty() ? std::move(hazards) : std::vector<Hazard>{},
+               .resolves = r,
+               .group = group,
+               .suborder = 5});
+        }
+        if (!owner_dropped || !want->owned_by_table.empty()) {
+          Emit(kAddConstraintsStage, SequenceOwnedBySql(s_, *want),
+               {.statement = StatementKind::kCreateSequence,
+                .hazards = std::move(hazards),
+                .resolves = owner_dropped ? std::vector<int>{} : r,
+                .group = group,
+                .suborder = 5});
+        }
       }
       return;
     }

@@ -1066,6 +1066,76 @@ table {
   EXPECT_EQ(status->state, SyncState::kInSync);
 }
 
+// A policy (unmanaged) on a column blocks that column's drop and type
+// change at plan time, naming it; a policy of a table that is dropped whole
+// goes with it and blocks nothing.
+TEST(EngineTest, APolicyOnAColumnBlocksItsDropAndTypeChange) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE TABLE docs (id integer PRIMARY KEY, owner text, level integer);
+CREATE POLICY docs_owner ON docs USING (owner = current_user AND level > 0);
+CREATE TABLE scratch (id integer PRIMARY KEY, who text);
+CREATE POLICY scratch_who ON scratch USING (who = current_user);
+)sql");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "docs"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "level" type: "bigint" }
+  primary_key { name: "docs_pkey" column: "id" }
+})reg"));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  std::map<std::string, std::string> blocked;
+  for (const PlanStep& s : diff->plan.steps) blocked[s.sql] = s.blocked;
+  EXPECT_THAT(blocked["ALTER TABLE public.docs DROP COLUMN owner"],
+              HasSubstr("policy docs_owner on public.docs depends on docs.owner"));
+  EXPECT_THAT(blocked["ALTER TABLE public.docs ALTER COLUMN level TYPE bigint USING level::bigint"],
+              HasSubstr("policy docs_owner"));
+  ASSERT_TRUE(blocked.count("DROP TABLE public.scratch"));
+  EXPECT_EQ(blocked["DROP TABLE public.scratch"], "");
+  std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+  absl::StatusOr<InitializeResult> init = engine.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status() << " (reported, not attempted)";
+  EXPECT_EQ(init->outcome, Outcome::kPartial);
+  EXPECT_THAT(init->cause, HasSubstr("docs_owner"));
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_class WHERE relname = 'scratch'")[0][0].as<int>(),
+            0);
+}
+
+// A sequence whose owning column or table is dropped by the same plan is
+// released first (OWNED BY NONE), then owned by its new column if it has
+// one: dropping the old owner would otherwise drop the sequence.
+TEST(EngineTest, ASequenceOutlivesTheOwnerThePlanDrops) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE SEQUENCE "foobar sequence" AS bigint INCREMENT BY 2 START WITH 10;
+CREATE TABLE "some foobar" ("some id" bigint);
+ALTER SEQUENCE "foobar sequence" OWNED BY "some foobar"."some id";
+CREATE SEQUENCE moved;
+CREATE TABLE a (id bigint, old_id bigint);
+ALTER SEQUENCE moved OWNED BY a.old_id;
+)sql");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(registry {
+  sequence { name: "foobar sequence" type: "bigint" increment: 2 start: 10 }
+  sequence { name: "moved" owned_by_table: "a" owned_by_column: "id" }
+}
+table {
+  name: "a"
+  column { name: "id" type: "bigint" }
+})reg"));
+  std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+  absl::StatusOr<InitializeResult> init = engine.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  EXPECT_EQ(db->Query("SELECT count(*) FROM pg_class WHERE relkind = 'S' AND relnamespace = "
+                      "'public'::regnamespace")[0][0]
+                .as<int>(),
+            2);
+}
+
 // A foreign key to a table of another schema (which the registry does not
 // manage) can be declared, is compared, and inspect writes it back.
 TEST(EngineTest, ForeignKeysToAnotherSchemaRoundTrip) {
