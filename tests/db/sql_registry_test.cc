@@ -201,6 +201,46 @@ CREATE TRIGGER "some trigger" BEFORE UPDATE ON "some foo" FOR EACH ROW
       1);
 }
 
+// A function body that names the registry's own tables qualified with the
+// target schema ("public.orders") cannot be checked in the scratch schema:
+// it is accepted, applied (tables first for a SQL-standard body, which
+// binds at creation), and in sync afterwards; an unknown relation of
+// another schema is still refused.
+TEST(SqlRegistryTest, BodiesNamingTheTargetSchemaQualifiedAreAccepted) {
+  const std::string sql = R"sql(
+CREATE TABLE orders (id integer PRIMARY KEY, amount numeric NOT NULL);
+CREATE FUNCTION sum_orders() RETURNS numeric LANGUAGE sql STABLE
+  AS $$ SELECT COALESCE(sum(amount), 0) FROM public.orders $$;
+CREATE FUNCTION last_order() RETURNS integer LANGUAGE plpgsql AS $$
+  DECLARE r public.orders%ROWTYPE;
+  BEGIN SELECT * INTO r FROM public.orders ORDER BY id DESC LIMIT 1; RETURN r.id; END $$;
+)sql";
+  absl::StatusOr<Registry> registry = LoadRegistry({{"orders.sql", sql}}, "orders");
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), *registry);
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(testing::DescribeDifferences(diff->differences), IsEmpty());
+  db->Exec("INSERT INTO orders VALUES (1, 2.5), (2, 4)");
+  EXPECT_EQ(db->Query("SELECT sum_orders()::text")[0][0].as<std::string>(), "6.5");
+
+  absl::StatusOr<Registry> elsewhere = LoadRegistry(
+      {{"orders.sql",
+        absl::StrReplaceAll(sql, {{"FROM public.orders $$", "FROM other.orders $$"}})}},
+      "elsewhere");
+  ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
+  auto fresh = testing::TestDb::Create();
+  Engine refused(fresh->pool(), *elsewhere);
+  absl::StatusOr<InitializeResult> no = refused.Initialize({}, Deadline());
+  ASSERT_FALSE(no.ok());
+  EXPECT_THAT(std::string(no.status().message()),
+              HasSubstr("PostgreSQL rejected the body of function sum_orders"));
+}
+
 // The SQL registry in the repository is what scripts/models-to-sql writes
 // from the models: regenerate it when the models change.
 TEST(SqlRegistryTest, DocbotSqlRegistryIsWhatTheModelsGenerate) {
