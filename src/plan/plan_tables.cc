@@ -597,11 +597,18 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
       if (!have->default_expr.empty()) {
         // The old default may not cast to the new type; the default step
         // (if any) sets the wanted one afterwards.
+        // Both wait for the type change when it cannot run.
         Emit(kAlterColumnsStage, absl::StrCat(alter_col, "DROP DEFAULT"),
-             {.statement = StatementKind::kSetDefault, .table = d.table, .suborder = 1});
+             {.statement = StatementKind::kSetDefault,
+              .table = d.table,
+              .suborder = 1,
+              .blocked = blocked});
         if (want->default_expr == have->default_expr && !want->default_expr.empty()) {
           Emit(kAlterColumnsStage, absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
-               {.statement = StatementKind::kSetDefault, .table = d.table, .suborder = 3});
+               {.statement = StatementKind::kSetDefault,
+                .table = d.table,
+                .suborder = 3,
+                .blocked = blocked});
         }
       }
       Emit(kAlterColumnsStage,
@@ -658,6 +665,20 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
       const bool stops_serial =
           !have->serial_sequence.empty() && want->serial_sequence != have->serial_sequence;
       const int group = stops_serial ? NewGroup() : 0;
+      // A new default of a new type waits for the type change: when that
+      // cannot run, neither can this.
+      std::string blocked;
+      if (!want->default_expr.empty() && want->type != have->type) {
+        std::string type_blocked = BlockedByDependents(d.name, "retypes");
+        if (type_blocked.empty() && want->using_expr.empty() && options_.uncastable.count(d.name)) {
+          type_blocked = absl::StrCat("PostgreSQL has no cast from ", have->type, " to ",
+                                      want->type, " for ", d.name);
+        }
+        if (!type_blocked.empty()) {
+          blocked = absl::StrCat("the new default is of the new type of ", d.name,
+                                 ", whose type change cannot run: ", type_blocked);
+        }
+      }
       Emit(kAlterColumnsStage,
            want->default_expr.empty() ? absl::StrCat(alter_col, "DROP DEFAULT")
                                       : absl::StrCat(alter_col, "SET DEFAULT ", want->default_expr),
@@ -665,7 +686,8 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
             .table = d.table,
             .resolves = r,
             .group = group,
-            .suborder = 3});
+            .suborder = 3,
+            .blocked = blocked});
       if (stops_serial) {
         Emit(kDropTypesStage, absl::StrCat("DROP SEQUENCE ", T(have->serial_sequence)),
              {.statement = StatementKind::kDropSequence,

@@ -938,6 +938,50 @@ table {
   EXPECT_EQ(db->Query("SELECT last_value FROM invoice_numbers")[0][0].as<int64_t>(), before);
 }
 
+// A new default of a new type waits for its column's type change: when that
+// is blocked (no cast), the default is blocked too instead of failing at
+// apply time (42804); with a `using`, both apply.
+TEST(EngineTest, ADefaultOfANewTypeWaitsForTheBlockedTypeChange) {
+  auto db = testing::TestDb::Create();
+  db->Exec(
+      "CREATE TABLE events (id integer PRIMARY KEY, happened bigint DEFAULT 0); "
+      "INSERT INTO events VALUES (1, 1700000000)");
+  const std::string table = R"reg(table {
+  name: "events"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "happened" type: "timestamp with time zone" default: "CURRENT_TIMESTAMP" USING }
+  primary_key { name: "events_pkey" column: "id" }
+})reg";
+  std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
+  Engine blocked(db->pool(),
+                 testing::MustLoadRegistry(absl::StrReplaceAll(table, {{" USING", ""}})));
+  absl::StatusOr<DiffResult> diff = blocked.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  for (const PlanStep& s : diff->plan.steps) {
+    if (absl::StrContains(s.sql, "SET DEFAULT")) {
+      EXPECT_THAT(s.blocked, HasSubstr("whose type change cannot run")) << s.sql;
+    }
+  }
+  absl::StatusOr<InitializeResult> init = blocked.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kPartial);
+  EXPECT_EQ(db->Query("SELECT happened FROM events")[0][0].as<int64_t>(), 1700000000);
+  EXPECT_EQ(db->Query("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = "
+                      "'events'::regclass")[0][0]
+                .as<std::string>(),
+            "0")
+      << "the old default stays while the type cannot change";
+
+  Engine converting(db->pool(), testing::MustLoadRegistry(absl::StrReplaceAll(
+                                    table, {{" USING", " using: \"to_timestamp(happened)\""}})));
+  init = converting.Initialize({.allow_hazards = all}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  absl::StatusOr<StatusResult> status = converting.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+}
+
 // A type change PostgreSQL has no cast for is reported when planning, with
 // what to declare, and never attempted; with a `using` it applies.
 TEST(EngineTest, ATypeChangeWithoutACastIsBlockedUntilTheRegistrySaysHowToConvert) {
