@@ -220,6 +220,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     t.unlogged = Bool(row[2]);
     t.row_security = Bool(row[3]);
     t.force_row_security = Bool(row[4]);
+    t.storage = NormalizedStorage(ArrayField(row[5]));
   }
   for (Table& t : schema.tables) tables[t.name].table = &t;
   // Views' columns and (materialized views') indexes are read as a table's
@@ -245,12 +246,16 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
       const bool on = value == "true" || value == "on" || value == "1" || value == "yes";
       if (name == "security_invoker") view.security_invoker = on;
       if (name == "security_barrier") view.security_barrier = on;
+      if (name != "security_invoker" && name != "security_barrier" && name != "check_option") {
+        view.storage.push_back(option);
+      }
       if (name == "check_option") {
         view.check_option = value == "local"      ? CheckOption::kLocal
                             : value == "cascaded" ? CheckOption::kCascaded
                                                   : CheckOption::kNone;
       }
     }
+    view.storage = NormalizedStorage(view.storage);
     view.comment = Text(row[4]);
     view.depends_on = ArrayField(row[5]);
     view_tables.emplace_back().name = view.name;

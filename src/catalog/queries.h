@@ -36,7 +36,8 @@ SELECT c.relname,
                  WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                    AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
-       c.relpersistence OPERATOR(pg_catalog.=) 'u', c.relrowsecurity, c.relforcerowsecurity
+       c.relpersistence OPERATOR(pg_catalog.=) 'u', c.relrowsecurity, c.relforcerowsecurity,
+       COALESCE(c.reloptions, '{}'::pg_catalog.text[])
 FROM pg_catalog.pg_class c
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "schemad/common/identifier.h"
@@ -144,9 +145,24 @@ std::string CreateTableSql(const std::string& schema, const Table& table) {
     if (AddedAfterCreateTable(table, c)) continue;
     parts.push_back(absl::StrCat("CONSTRAINT ", QuoteIdent(c.name), " ", c.definition));
   }
-  return absl::StrCat(table.unlogged ? "CREATE UNLOGGED TABLE " : "CREATE TABLE ",
-                      QualifiedName(schema, table.name), " (\n    ",
-                      absl::StrJoin(parts, ",\n    "), "\n)");
+  return absl::StrCat(
+      table.unlogged ? "CREATE UNLOGGED TABLE " : "CREATE TABLE ",
+      QualifiedName(schema, table.name), " (\n    ", absl::StrJoin(parts, ",\n    "), "\n)",
+      table.storage.empty() ? ""
+                            : absl::StrCat(" WITH (", absl::StrJoin(table.storage, ", "), ")"));
+}
+
+std::vector<std::string> NormalizedStorage(const std::vector<std::string>& options) {
+  std::vector<std::string> out;
+  for (const std::string& option : options) {
+    const size_t eq = option.find('=');
+    out.push_back(eq == std::string::npos
+                      ? absl::StrCat(absl::AsciiStrToLower(option), "=true")
+                      : absl::StrCat(absl::AsciiStrToLower(option.substr(0, eq)), "=",
+                                     option.substr(eq + 1)));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& table) {
@@ -320,6 +336,7 @@ std::string ViewOptionsSql(const View& view) {
   if (view.security_invoker) options.push_back("security_invoker=true");
   if (view.check_option == CheckOption::kLocal) options.push_back("check_option=local");
   if (view.check_option == CheckOption::kCascaded) options.push_back("check_option=cascaded");
+  for (const std::string& s : view.storage) options.push_back(s);
   return absl::StrJoin(options, ", ");
 }
 

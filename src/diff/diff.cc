@@ -262,6 +262,18 @@ class Differ {
         d.attribute = Attribute::kRowSecurity;
         Add(std::move(d));
       }
+      if (want.storage != have->storage) {
+        Difference d{ObjectKind::kTable,
+                     want.name,
+                     Change::kChanged,
+                     OrNone(absl::StrJoin(want.storage, ", ")),
+                     OrNone(absl::StrJoin(have->storage, ", ")),
+                     "storage parameters differ"};
+        d.table = want.name;
+        d.object = want.name;
+        d.attribute = Attribute::kStorage;
+        Add(std::move(d));
+      }
       DiffColumns(want, *have);
       DiffConstraints(want, *have);
       DiffIndexes(want, *have);
@@ -385,6 +397,12 @@ class Differ {
           d.actual = "NOT VALID";
           d.attribute = Attribute::kValid;
           d.detail = "constraint is NOT VALID: existing rows were never checked";
+        } else if (!w.validated && h->validated) {
+          d.change = Change::kChanged;
+          d.expected = "NOT VALID";
+          d.actual = "VALID";
+          d.attribute = Attribute::kValid;
+          d.detail = "constraint is validated; the registry declares it NOT VALID";
         } else if (!CommentChanged(w.comment, h->comment, &d)) {
           continue;
         }
@@ -726,6 +744,8 @@ const char* AttributeName(Attribute attribute) {
       return "persistence";
     case Attribute::kRowSecurity:
       return "row security";
+    case Attribute::kStorage:
+      return "storage";
     case Attribute::kNullable:
       return "nullable";
     case Attribute::kDefault:

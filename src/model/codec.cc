@@ -163,7 +163,7 @@ void Fields(A& a, Trigger& t) {
 template <typename A>
 void Fields(A& a, Table& t) {
   a(t.name), a(t.columns), a(t.constraints), a(t.indexes), a(t.triggers), a(t.comment),
-      a(t.unlogged), a(t.row_security), a(t.force_row_security), a(t.source);
+      a(t.unlogged), a(t.row_security), a(t.force_row_security), a(t.storage), a(t.source);
 }
 template <typename A>
 void Fields(A& a, EnumType& e) {
@@ -181,7 +181,8 @@ void Fields(A& a, Sequence& s) {
 template <typename A>
 void Fields(A& a, View& v) {
   a(v.name), a(v.materialized), a(v.query), a(v.security_invoker), a(v.security_barrier),
-      a(v.check_option), a(v.comment), a(v.indexes), a(v.columns), a(v.depends_on), a(v.source);
+      a(v.check_option), a(v.comment), a(v.storage), a(v.indexes), a(v.columns), a(v.depends_on),
+      a(v.source);
 }
 template <typename A>
 void Fields(A& a, Function& f) {
@@ -209,11 +210,11 @@ static_assert(sizeof(Constraint) == 368, "Constraint changed: update Fields and 
 static_assert(sizeof(IndexKey) == 104, "IndexKey changed: update Fields and the version");
 static_assert(sizeof(Index) == 280, "Index changed: update Fields and the version");
 static_assert(sizeof(Trigger) == 352, "Trigger changed: update Fields and the version");
-static_assert(sizeof(Table) == 200, "Table changed: update Fields and the version");
+static_assert(sizeof(Table) == 224, "Table changed: update Fields and the version");
 static_assert(sizeof(EnumType) == 120, "EnumType changed: update Fields and the version");
 static_assert(sizeof(Extension) == 96, "Extension changed: update Fields and the version");
 static_assert(sizeof(Sequence) == 280, "Sequence changed: update Fields and the version");
-static_assert(sizeof(View) == 216, "View changed: update Fields and the version");
+static_assert(sizeof(View) == 240, "View changed: update Fields and the version");
 static_assert(sizeof(Function) == 304, "Function changed: update Fields and the version");
 static_assert(sizeof(UnmanagedObject) == 96, "UnmanagedObject changed: update Fields");
 static_assert(sizeof(Schema) == 232, "Schema changed: update Fields and the version");

@@ -207,7 +207,8 @@ void Planner::PlanDifference(int i, const Difference& d) {
         PlanCreateTable(*desired_.FindTable(d.name), r);
       } else if (d.change == Change::kExtra) {
         extra_tables_.push_back(i);
-      } else if (d.attribute == Attribute::kPersistence || d.attribute == Attribute::kRowSecurity) {
+      } else if (d.attribute == Attribute::kPersistence || d.attribute == Attribute::kRowSecurity ||
+                 d.attribute == Attribute::kStorage) {
         PlanTableProperty(d, r);
       } else {
         EmitComment("TABLE", T(d.name), desired_.FindTable(d.name)->comment, d.name, r);
@@ -493,6 +494,10 @@ LockSpec LocksOf(StatementKind kind, bool not_valid) {
       return table(kAccessExclusive, LockHold::kBrief);
     case StatementKind::kSetPersistence:
       return table(kAccessExclusive, LockHold::kRewrite);
+    case StatementKind::kSetStorage:
+      // SHARE UPDATE EXCLUSIVE for fillfactor and autovacuum parameters,
+      // ACCESS EXCLUSIVE for others: the stronger one is declared.
+      return table(kAccessExclusive, LockHold::kBrief);
   }
   return {};
 }

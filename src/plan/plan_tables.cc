@@ -486,6 +486,38 @@ void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
           .resolves = std::move(r)});
     return;
   }
+  if (d.attribute == Attribute::kStorage) {
+    // Parameters set anew or changed, then those no longer declared reset:
+    // a catalog change (new values apply to pages written from now on).
+    std::vector<std::string> set, reset;
+    for (const std::string& s : want.storage) {
+      if (std::find(have.storage.begin(), have.storage.end(), s) == have.storage.end()) {
+        set.push_back(s);
+      }
+    }
+    for (const std::string& s : have.storage) {
+      const std::string name = s.substr(0, s.find('='));
+      bool kept = false;
+      for (const std::string& w : want.storage) kept = kept || w.substr(0, w.find('=')) == name;
+      if (!kept) reset.push_back(name);
+    }
+    const int group = !set.empty() && !reset.empty() ? NewGroup() : 0;
+    if (!set.empty()) {
+      Emit(kAlterColumnsStage, absl::StrCat(alter, "SET (", absl::StrJoin(set, ", "), ")"),
+           {.statement = StatementKind::kSetStorage,
+            .table = d.name,
+            .resolves = r,
+            .group = group});
+    }
+    if (!reset.empty()) {
+      Emit(kAlterColumnsStage, absl::StrCat(alter, "RESET (", absl::StrJoin(reset, ", "), ")"),
+           {.statement = StatementKind::kSetStorage,
+            .table = d.name,
+            .resolves = set.empty() ? r : std::vector<int>{},
+            .group = group});
+    }
+    return;
+  }
   // Row level security changes who sees which rows: an authorization
   // change, accepted like one.
   std::vector<std::string> statements;
@@ -783,6 +815,7 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
     case Attribute::kNone:
     case Attribute::kPersistence:  // tables' (PlanTableProperty)
     case Attribute::kRowSecurity:
+    case Attribute::kStorage:
     case Attribute::kEnabled:
     case Attribute::kGenerated:  // planned with dependents (PlanGeneratedColumns)
     case Attribute::kDefinition:
@@ -1000,6 +1033,12 @@ void Planner::PlanConstraint(const Difference& d, std::vector<int> r) {
     drop(r, 0);
   } else if (d.change == Change::kMissing) {
     add(r, 0);
+  } else if (d.attribute == Attribute::kValid && !want->validated) {
+    // Declared NOT VALID, validated in the database: PostgreSQL cannot
+    // un-validate, so it is re-added NOT VALID (brief locks, no scan).
+    const int group = NewGroup();
+    drop(r, group);
+    add({}, group);
   } else if (d.attribute == Attribute::kValid) {
     Emit(online() ? kValidateStage : kAddConstraintsStage,
          absl::StrCat(alter, "VALIDATE CONSTRAINT ", QuoteIdent(d.object)),

@@ -455,6 +455,31 @@ Trigger LoadTrigger(Validator& v, const SourceMap& map, int ti, int i, const pb:
   return t;
 }
 
+// Storage parameters ("fillfactor=70"): a name and a plain value, so that
+// the text is safe to put in WITH (...); PostgreSQL checks the rest.
+std::vector<std::string> LoadStorage(Validator& v,
+                                     const google::protobuf::RepeatedPtrField<std::string>& options,
+                                     const std::string& where) {
+  std::vector<std::string> out;
+  for (int k = 0; k < options.size(); ++k) {
+    const std::string& option = options[k];
+    const size_t eq = option.find('=');
+    bool ok = eq != std::string::npos && eq > 0 && eq + 1 < option.size();
+    for (size_t c = 0; ok && c < option.size(); ++c) {
+      const char ch = option[c];
+      const bool word = absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+      ok = c < eq ? (word || ch == '.') : c == eq || word || ch == '.' || ch == '-';
+    }
+    if (!ok) {
+      v.errors.push_back(absl::StrCat(where, ": storage_parameter[", k, "]: \"", Excerpt(option),
+                                      "\" is not name=value (letters, digits, _ . and -)"));
+      continue;
+    }
+    out.push_back(option);
+  }
+  return NormalizedStorage(out);
+}
+
 // One table: its columns, constraints, indexes and triggers. Names of
 // relations (the table, its indexes and constraints backed by indexes) are
 // claimed in the schema-wide namespace through `claim_relation`.
@@ -471,6 +496,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
   table.unlogged = t.unlogged();
   table.row_security = t.row_level_security();
   table.force_row_security = t.force_row_level_security();
+  table.storage = LoadStorage(v, t.storage_parameter(), where);
   table.source = where;
   std::map<std::string, std::string> columns_seen;
   for (int ci = 0; ci < t.column_size(); ++ci) {
@@ -677,6 +703,11 @@ View LoadView(Validator& v, const SourceMap& map, int i, const pb::View& x) {
                       : x.check_option() == pb::VIEW_CHECK_OPTION_CASCADED ? CheckOption::kCascaded
                                                                            : CheckOption::kNone;
   view.comment = x.comment();
+  view.storage = LoadStorage(v, x.storage_parameter(), where);
+  if (!view.storage.empty() && !view.materialized) {
+    v.errors.push_back(
+        absl::StrCat(where, ": storage_parameter: only a materialized view has them"));
+  }
   view.source = where;
   // Comments on its output columns: kept as columns with only a name and a
   // comment (the canonical model has the real ones, with their types).

@@ -104,6 +104,7 @@ void FillView(const View& v, pb::View* out) {
                         : v.check_option == CheckOption::kCascaded ? pb::VIEW_CHECK_OPTION_CASCADED
                                                                    : pb::VIEW_CHECK_OPTION_NONE);
   out->set_comment(v.comment);
+  for (const std::string& s : v.storage) out->add_storage_parameter(s);
   for (const Index& i : v.indexes) FillIndex(i, out->add_index());
   for (const Column& c : v.columns) {
     if (c.comment.empty()) continue;
@@ -177,6 +178,7 @@ void FillTable(const Table& t, pb::Table* out) {
   out->set_unlogged(t.unlogged);
   out->set_row_level_security(t.row_security);
   out->set_force_row_level_security(t.force_row_security);
+  for (const std::string& s : t.storage) out->add_storage_parameter(s);
   for (const Column& c : t.columns) FillColumn(t, c, out->add_column());
   for (const Constraint& c : t.constraints) {
     switch (c.kind) {

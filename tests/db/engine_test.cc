@@ -880,6 +880,20 @@ table {
   EXPECT_EQ(status->state, SyncState::kInSync);
   ExpectInspectRoundTrips(*db, engine);
 
+  // Storage parameters of a table and of a materialized view round-trip
+  // too.
+  db->Exec(R"sql(
+ALTER TABLE cache SET (fillfactor = 60, autovacuum_enabled = off);
+CREATE MATERIALIZED VIEW cache_keys WITH (fillfactor = 70) AS SELECT k FROM cache;
+)sql");
+  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_THAT(live->FindTable("cache")->storage,
+              ::testing::ElementsAre("autovacuum_enabled=off", "fillfactor=60"));
+  ASSERT_NE(live->FindView("cache_keys"), nullptr);
+  EXPECT_THAT(live->FindView("cache_keys")->storage, ::testing::ElementsAre("fillfactor=70"));
+  ExpectInspectRoundTrips(*db, engine);
+
   // Created on an empty database with both properties.
   auto fresh = testing::TestDb::Create();
   Engine creating(fresh->pool(), registry);

@@ -70,8 +70,17 @@ Schema EveryField() {
   tr.arguments = {"x", "y"};
   tr.depends_on = {"function:audit()"};
   tr.source = "t.textproto:20:3";
-  s.tables.push_back(
-      {"t", {c}, {k}, {i}, {tr}, "table comment", true, true, true, "t.textproto:1:1"});
+  s.tables.push_back({"t",
+                      {c},
+                      {k},
+                      {i},
+                      {tr},
+                      "table comment",
+                      true,
+                      true,
+                      true,
+                      {"fillfactor=70"},
+                      "t.textproto:1:1"});
   s.enums.push_back({"mood", {"sad", "ok"}, "e.textproto:1:1", "enum comment"});
   s.extensions.push_back({"citext", "extensions", "r.textproto:2:1"});
   Sequence q;
@@ -94,6 +103,7 @@ Schema EveryField() {
   v.query = "SELECT 1";
   v.check_option = CheckOption::kCascaded;
   v.comment = "view comment";
+  v.storage = {"autovacuum_enabled=false", "fillfactor=50"};
   v.indexes = {i};
   v.columns = {c};
   v.depends_on = {"t", "t.id"};

@@ -60,6 +60,9 @@ std::string ColumnDefinitionSql(const Column& column);
 // CREATE TABLE with the table's columns and the constraints it keeps; the
 // others (AddedAfterCreateTable) follow as ALTER TABLE ... ADD CONSTRAINT.
 std::string CreateTableSql(const std::string& schema, const Table& table);
+// Storage parameters as the model keeps them: "name=value" with the name
+// lowercased, sorted.
+std::vector<std::string> NormalizedStorage(const std::vector<std::string>& options);
 // ALTER TABLE ... ENABLE / FORCE ROW LEVEL SECURITY for a table that has
 // them (none for one that has neither).
 std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& table);

@@ -76,6 +76,8 @@ enum class Attribute {
   kPersistence,
   // A table's ENABLE / FORCE ROW LEVEL SECURITY.
   kRowSecurity,
+  // A table's storage parameters, WITH (...).
+  kStorage,
 };
 
 struct Difference {

@@ -166,6 +166,8 @@ struct Table {
   // ALTER TABLE ... ENABLE / FORCE ROW LEVEL SECURITY.
   bool row_security = false;
   bool force_row_security = false;
+  // Storage parameters, WITH (...): "fillfactor=70", sorted.
+  std::vector<std::string> storage;
   std::string source;
 
   const Column* FindColumn(const std::string& column_name) const;
@@ -221,6 +223,8 @@ struct View {
   bool security_barrier = false;
   CheckOption check_option = CheckOption::kNone;
   std::string comment;
+  // Materialized views: storage parameters ("fillfactor=70"), sorted.
+  std::vector<std::string> storage;
   // Materialized views: their indexes.
   std::vector<Index> indexes;
   // Catalog only: the output columns (name and type, in order).

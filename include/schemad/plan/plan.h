@@ -168,6 +168,8 @@ enum class StatementKind {
   kAlterRowSecurity,
   // ALTER TABLE ... SET LOGGED / UNLOGGED: rewrites the table.
   kSetPersistence,
+  // ALTER TABLE ... SET (...) / RESET (...): storage parameters.
+  kSetStorage,
 };
 
 // The lock a statement kind takes on its table (and, for foreign keys, on
