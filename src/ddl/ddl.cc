@@ -1,5 +1,6 @@
 #include "schemad/ddl/ddl.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -150,6 +151,27 @@ std::string CreateTableSql(const std::string& schema, const Table& table) {
       QualifiedName(schema, table.name), " (\n    ", absl::StrJoin(parts, ",\n    "), "\n)",
       table.storage.empty() ? ""
                             : absl::StrCat(" WITH (", absl::StrJoin(table.storage, ", "), ")"));
+}
+
+std::vector<std::string> StorageChangeSql(const std::string& alter,
+                                          const std::vector<std::string>& want,
+                                          const std::vector<std::string>& have) {
+  std::vector<std::string> set, reset;
+  for (const std::string& s : want) {
+    if (std::find(have.begin(), have.end(), s) == have.end()) set.push_back(s);
+  }
+  for (const std::string& s : have) {
+    const std::string name = s.substr(0, s.find('='));
+    bool kept = false;
+    for (const std::string& w : want) kept = kept || w.substr(0, w.find('=')) == name;
+    if (!kept) reset.push_back(name);
+  }
+  std::vector<std::string> out;
+  if (!set.empty()) out.push_back(absl::StrCat(alter, "SET (", absl::StrJoin(set, ", "), ")"));
+  if (!reset.empty()) {
+    out.push_back(absl::StrCat(alter, "RESET (", absl::StrJoin(reset, ", "), ")"));
+  }
+  return out;
 }
 
 std::vector<std::string> NormalizedStorage(const std::vector<std::string>& options) {

@@ -626,7 +626,18 @@ void Planner::PlanViews() {
       const Attribute a = diffs_[i].attribute;
       if (a == Attribute::kDefinition || a == Attribute::kOptions) own.push_back(i);
     }
-    if (!own.empty()) {
+    bool options_only = true;
+    for (int i : own) options_only = options_only && diffs_[i].attribute == Attribute::kOptions;
+    if (!own.empty() && want.materialized && options_only) {
+      // A materialized view has only storage parameters for options, and
+      // no CREATE OR REPLACE: ALTER MATERIALIZED VIEW ... SET / RESET.
+      std::vector<int> resolves;
+      MarkHandled(own, &resolves);
+      EmitStorageChange(
+          StorageChangeSql(absl::StrCat("ALTER MATERIALIZED VIEW ", T(want.name), " "),
+                           want.storage, have->storage),
+          want.name, std::move(resolves));
+    } else if (!own.empty()) {
       std::vector<int> resolves;
       MarkHandled(own, &resolves);
       std::vector<Hazard> hazards;

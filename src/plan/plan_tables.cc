@@ -487,35 +487,8 @@ void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
     return;
   }
   if (d.attribute == Attribute::kStorage) {
-    // Parameters set anew or changed, then those no longer declared reset:
-    // a catalog change (new values apply to pages written from now on).
-    std::vector<std::string> set, reset;
-    for (const std::string& s : want.storage) {
-      if (std::find(have.storage.begin(), have.storage.end(), s) == have.storage.end()) {
-        set.push_back(s);
-      }
-    }
-    for (const std::string& s : have.storage) {
-      const std::string name = s.substr(0, s.find('='));
-      bool kept = false;
-      for (const std::string& w : want.storage) kept = kept || w.substr(0, w.find('=')) == name;
-      if (!kept) reset.push_back(name);
-    }
-    const int group = !set.empty() && !reset.empty() ? NewGroup() : 0;
-    if (!set.empty()) {
-      Emit(kAlterColumnsStage, absl::StrCat(alter, "SET (", absl::StrJoin(set, ", "), ")"),
-           {.statement = StatementKind::kSetStorage,
-            .table = d.name,
-            .resolves = r,
-            .group = group});
-    }
-    if (!reset.empty()) {
-      Emit(kAlterColumnsStage, absl::StrCat(alter, "RESET (", absl::StrJoin(reset, ", "), ")"),
-           {.statement = StatementKind::kSetStorage,
-            .table = d.name,
-            .resolves = set.empty() ? r : std::vector<int>{},
-            .group = group});
-    }
+    // A catalog change: new values apply to pages written from now on.
+    EmitStorageChange(StorageChangeSql(alter, want.storage, have.storage), d.name, std::move(r));
     return;
   }
   // Row level security changes who sees which rows: an authorization
@@ -541,6 +514,19 @@ void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
                                     ": which rows callers see changes")}},
           .resolves = r,
           .group = group});
+  }
+}
+
+void Planner::EmitStorageChange(std::vector<std::string> statements, const std::string& relation,
+                                std::vector<int> r) {
+  const int group = statements.size() > 1 ? NewGroup() : 0;
+  for (std::string& sql : statements) {
+    Emit(kAlterColumnsStage, std::move(sql),
+         {.statement = StatementKind::kSetStorage,
+          .table = relation,
+          .resolves = r,
+          .group = group});
+    r.clear();  // one difference, resolved by the first step
   }
 }
 

@@ -277,6 +277,9 @@ class Planner {
   void PlanCreateTable(const Table& table, std::vector<int> resolves);
   // LOGGED / UNLOGGED and row level security of an existing table.
   void PlanTableProperty(const Difference& d, std::vector<int> resolves);
+  // ALTER ... SET (...) / RESET (...) of a relation's storage parameters.
+  void EmitStorageChange(std::vector<std::string> statements, const std::string& relation,
+                         std::vector<int> resolves);
 
   // COMMENT ON <what> <target>: a brief SHARE UPDATE EXCLUSIVE lock on
   // `relation`.

@@ -63,6 +63,12 @@ std::string CreateTableSql(const std::string& schema, const Table& table);
 // Storage parameters as the model keeps them: "name=value" with the name
 // lowercased, sorted.
 std::vector<std::string> NormalizedStorage(const std::vector<std::string>& options);
+// `alter` ("ALTER TABLE public.t ") followed by SET (...) for parameters set
+// anew or changed, and by RESET (...) for those no longer wanted: the
+// statements that take a relation from `have` to `want` (normalized).
+std::vector<std::string> StorageChangeSql(const std::string& alter,
+                                          const std::vector<std::string>& want,
+                                          const std::vector<std::string>& have);
 // ALTER TABLE ... ENABLE / FORCE ROW LEVEL SECURITY for a table that has
 // them (none for one that has neither).
 std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& table);
