@@ -262,13 +262,23 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     tables[view.name].table = &view_tables.back();
   }
 
+  std::map<int64_t, std::string> opclasses, collations;
+  for (const auto& row : lookup_rows) {
+    (Text(row[0]) == "o" ? opclasses : collations)[Int(row[1])] = Text(row[2]);
+  }
   for (const auto& row : columns_rows) {
     auto it = tables.find(Text(row[0]));
     if (it == tables.end()) continue;
     Column& c = it->second.table->columns.emplace_back();
     c.name = Text(row[1]);
     c.type = Text(row[2]);
-    c.collation = Text(row[18]);
+    // Named where it is not the database default (100) or none (0): a
+    // column of type "name" shows "C", alike in the registry's canonical
+    // form and in the database.
+    if (const int64_t collation = Int(row[9]); collation != 0 && collation != 100) {
+      const auto found = collations.find(collation);
+      c.collation = found == collations.end() ? absl::StrCat("#", collation) : found->second;
+    }
     c.not_null = Bool(row[3]);
     c.comment = Text(row[11]);
     std::string expr = Text(row[4]);
@@ -306,11 +316,6 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     const int64_t attnum = Int(row[8]);
     it->second.names[attnum] = c.name;
     it->second.collations[attnum] = Int(row[9]);
-  }
-
-  std::map<int64_t, std::string> opclasses, collations;
-  for (const auto& row : lookup_rows) {
-    (Text(row[0]) == "o" ? opclasses : collations)[Int(row[1])] = Text(row[2]);
   }
 
   for (const auto& row : constraint_rows) {

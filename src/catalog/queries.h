@@ -66,19 +66,9 @@ SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.
                  WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                    AND ds.objsubid OPERATOR(pg_catalog.=) a.attnum), '') AS comment,
-       iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle,
-       CASE WHEN a.attcollation OPERATOR(pg_catalog.=) ty.typcollation THEN ''
-            ELSE (SELECT CASE WHEN pg_catalog.pg_collation_is_visible(co.oid)
-                              THEN pg_catalog.quote_ident(co.collname)
-                              ELSE pg_catalog.quote_ident(cn.nspname) OPERATOR(pg_catalog.||) '.'
-                                   OPERATOR(pg_catalog.||) pg_catalog.quote_ident(co.collname) END
-                  FROM pg_catalog.pg_collation co
-                  JOIN pg_catalog.pg_namespace cn
-                    ON cn.oid OPERATOR(pg_catalog.=) co.collnamespace
-                  WHERE co.oid OPERATOR(pg_catalog.=) a.attcollation) END AS collation
+       iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
-JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
 LEFT JOIN (SELECT d.refobjid, d.refobjsubid, q.seqincrement, q.seqmin, q.seqmax, q.seqstart,
                   q.seqcache, q.seqcycle
            FROM pg_catalog.pg_sequence q
@@ -253,7 +243,15 @@ WHERE co.oid OPERATOR(pg_catalog.=) ANY
        JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) x.indrelid
        WHERE t.relnamespace OPERATOR(pg_catalog.=)
              (SELECT oid FROM pg_catalog.pg_namespace
-              WHERE nspname OPERATOR(pg_catalog.=) $1)))sql";
+              WHERE nspname OPERATOR(pg_catalog.=) $1))
+   OR co.oid OPERATOR(pg_catalog.=) ANY
+      (SELECT a.attcollation FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) a.attrelid
+       WHERE t.relnamespace OPERATOR(pg_catalog.=)
+             (SELECT oid FROM pg_catalog.pg_namespace
+              WHERE nspname OPERATOR(pg_catalog.=) $1)
+         AND a.attnum OPERATOR(pg_catalog.>) 0
+         AND a.attcollation OPERATOR(pg_catalog.<>) ALL ('{0,100}'::pg_catalog.oid[])))sql";
 
 inline constexpr char kEnums[] = R"sql(
 SELECT t.typname, ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e
