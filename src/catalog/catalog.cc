@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <deque>
@@ -221,6 +222,17 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     t.row_security = Bool(row[3]);
     t.force_row_security = Bool(row[4]);
     t.storage = NormalizedStorage(ArrayField(row[5]));
+    const std::string replident = Text(row[6]);
+    t.replica_identity = replident == "f"   ? ReplicaIdentity::kFull
+                         : replident == "n" ? ReplicaIdentity::kNothing
+                         : replident == "i" ? ReplicaIdentity::kUsingIndex
+                                            : ReplicaIdentity::kDefault;
+    t.replica_identity_index = Text(row[7]);
+    // USING INDEX whose index was dropped: PostgreSQL then writes no old
+    // key at all, as with NOTHING.
+    if (t.replica_identity == ReplicaIdentity::kUsingIndex && t.replica_identity_index.empty()) {
+      t.replica_identity = ReplicaIdentity::kNothing;
+    }
   }
   for (Table& t : schema.tables) tables[t.name].table = &t;
   // Views' columns and (materialized views') indexes are read as a table's
@@ -328,6 +340,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.kind = type == "p"   ? ConstraintKind::kPrimaryKey
              : type == "u" ? ConstraintKind::kUnique
              : type == "f" ? ConstraintKind::kForeignKey
+             : type == "x" ? ConstraintKind::kExclusion
                            : ConstraintKind::kCheck;
     c.validated = Bool(row[3]);
     c.columns = ColumnNames(info, Numbers(Text(row[4])));
@@ -353,25 +366,30 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     }
     c.no_inherit = Bool(row[14]);
     c.comment = Text(row[22]);
+    if (c.kind == ConstraintKind::kExclusion) {
+      c.exclusion = c.check_expr;
+      c.check_expr.clear();
+      // Expression elements have no column (attnum 0).
+      c.columns.erase(std::remove_if(c.columns.begin(), c.columns.end(),
+                                     [](const std::string& n) { return absl::StartsWith(n, "#"); }),
+                      c.columns.end());
+    }
     const std::string set_columns = Text(row[15]);
     c.nulls_not_distinct = Bool(row[16]);
     const std::vector<int64_t> index_keys = Numbers(Text(row[17]));
     const size_t key_count = static_cast<size_t>(Int(row[18]));
-    const std::string reloptions = Text(row[19]);
-
     // The definition, composed the same way for every schema read.
-    ConstraintExtras extras;
     if (index_keys.size() > key_count) {
-      extras.include =
+      c.include =
           ColumnNames(info, std::vector<int64_t>(index_keys.begin() + key_count, index_keys.end()));
     }
-    extras.reloptions = reloptions;
+    c.storage = NormalizedStorage(ArrayField(row[19]));
     if (c.kind == ConstraintKind::kForeignKey && ref_schema != schema_name) {
       c.ref_schema = ref_schema;
     }
-    extras.match = match.empty() ? 's' : match[0];
-    extras.delete_set_columns = ColumnNames(info, Numbers(set_columns));
-    c.definition = ConstraintDefinition(c, extras);
+    c.match_full = match == "f";
+    c.delete_set_columns = ColumnNames(info, Numbers(set_columns));
+    c.definition = ConstraintDefinition(c);
   }
 
   for (const auto& row : index_rows) {
@@ -401,14 +419,11 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
       fresh[row[15].as<std::string>()] = std::move(texts);
     }
     index.columns = ArrayField(row[12]);
-    const bool nulls_not_distinct = Bool(row[13]);
-    const std::string reloptions = Text(row[14]);
+    index.nulls_not_distinct = Bool(row[13]);
+    index.storage = NormalizedStorage(ArrayField(row[14]));
     index.comment = Text(row[16]);
 
     std::set<std::string> referenced(index.columns.begin(), index.columns.end());
-    IndexExtras extras;
-    extras.nulls_not_distinct = nulls_not_distinct;
-    extras.reloptions = reloptions;
     for (size_t k = 0; k < nkeys && k < attnums.size(); ++k) {
       IndexKey& key = index.keys.emplace_back();
       if (attnums[k] != 0) {
@@ -424,12 +439,10 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
       const int64_t expected_collation =
           attnums[k] != 0 && column_collation != info.collations.end() ? column_collation->second
                                                                        : 100;
-      std::string collation_name;
       if (collation != 0 && collation != expected_collation) {
         auto name = collations.find(collation);
-        collation_name = name == collations.end() ? absl::StrCat("#", collation) : name->second;
+        key.collation = name == collations.end() ? absl::StrCat("#", collation) : name->second;
       }
-      extras.collations.push_back(collation_name);
       if (k < classes.size()) {
         auto name = opclasses.find(classes[k]);
         if (name != opclasses.end()) key.opclass = name->second;
@@ -446,7 +459,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
       referenced.insert(index.include.back());
     }
     index.columns.assign(referenced.begin(), referenced.end());
-    index.definition = IndexDefinition(index, extras);
+    index.definition = IndexDefinition(index);
   }
 
   for (size_t i = 0; i < schema.views.size(); ++i) {
@@ -507,6 +520,13 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     f.config = ArrayField(row[11]);
     f.procedure = Bool(row[12]);
     f.comment = Text(row[13]);
+    f.leakproof = Bool(row[15]);
+    // Defaults read as 0, as a registry leaves them out.
+    const double cost = row[16].as<double>();
+    const bool compiled = f.language == "c" || f.language == "internal";
+    f.cost = cost == (compiled ? 1.0 : 100.0) ? 0 : cost;
+    const double rows = row[17].as<double>();
+    f.rows = rows == (Bool(row[18]) ? 1000.0 : 0.0) ? 0 : rows;
   }
   for (const auto& row : trigger_rows) {
     auto it = tables.find(Text(row[0]));
@@ -779,6 +799,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     // Creates one function: the declared one (null for a SQL statement).
     bool creates_function = false;
     const Function* function = nullptr;
+    std::string function_name;
   };
   std::vector<Statement> statements;
   auto add = [&](Rank rank, std::string sql, std::string source, std::string what,
@@ -848,6 +869,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
                        absl::StrCat(f.procedure ? "procedure " : "function ", f.name));
     s.creates_function = true;
     s.function = &f;
+    s.function_name = f.name;
   }
   // Sequences before tables: a column default may call one.
   for (const Sequence& q : want.sequences) {
@@ -878,6 +900,11 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
         add(kConstraints, AddConstraintSql(scratch, t.name, c), c.source,
             absl::StrCat("constraint ", c.name));
       }
+    }
+    // After the indexes and constraints USING INDEX may name.
+    if (t.replica_identity != ReplicaIdentity::kDefault) {
+      add(kForeignKeys, ReplicaIdentitySql(scratch, t), t.source,
+          absl::StrCat("replica identity of ", t.name));
     }
   }
   // Materialized views WITH NO DATA (a rolled back creation would still
@@ -987,9 +1014,10 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
       case SqlStatementKind::kFunction: {
         bool late = false;
         for (const std::string& type : st.reads) late = late || relations.count(type) > 0;
-        add(late ? kLateFunctions : kFunctions, st.text, rs.source,
-            absl::StrCat("function ", st.name))
-            .creates_function = true;
+        Statement& s = add(late ? kLateFunctions : kFunctions, st.text, rs.source,
+                           absl::StrCat("function ", st.name));
+        s.creates_function = true;
+        s.function_name = st.name;
         break;
       }
       case SqlStatementKind::kTable:
@@ -1022,10 +1050,24 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
       case SqlStatementKind::kRowSecurity:
         add(kConstraints, st.text, rs.source, absl::StrCat("row level security of ", st.table));
         break;
+      case SqlStatementKind::kReplicaIdentity:
+        add(kForeignKeys, st.text, rs.source, absl::StrCat("replica identity of ", st.table));
+        break;
       case SqlStatementKind::kComment:
         add(kComments, st.text, rs.source, "comment");
         break;
     }
+  }
+  {
+    std::vector<Statement*> creating;
+    std::vector<std::pair<std::string, std::string>> texts;
+    for (Statement& s : statements) {
+      if (!s.creates_function) continue;
+      creating.push_back(&s);
+      texts.emplace_back(s.function_name, s.function != nullptr ? s.function->body : s.sql);
+    }
+    const std::vector<int> order = CallOrder(texts);
+    for (size_t i = 0; i < creating.size(); ++i) creating[i]->order = order[i];
   }
   std::stable_sort(statements.begin(), statements.end(),
                    [](const Statement& a, const Statement& b) {

@@ -37,7 +37,12 @@ SELECT c.relname,
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                    AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
        c.relpersistence OPERATOR(pg_catalog.=) 'u', c.relrowsecurity, c.relforcerowsecurity,
-       COALESCE(c.reloptions, '{}'::pg_catalog.text[])
+       COALESCE(c.reloptions, '{}'::pg_catalog.text[]), c.relreplident,
+       CASE WHEN c.relreplident OPERATOR(pg_catalog.=) 'i' THEN
+         COALESCE((SELECT ic.relname FROM pg_catalog.pg_index i
+                   JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+                   WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid AND i.indisreplident), '')
+       ELSE '' END
 FROM pg_catalog.pg_class c
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
@@ -120,12 +125,13 @@ inline constexpr char kConstraints[] = R"sql(
 SELECT c.relname, k.conname, k.contype, k.convalidated, k.conkey::pg_catalog.text,
        COALESCE(f.relname, ''), COALESCE(fn.nspname, ''), k.confkey::pg_catalog.text,
        k.confdeltype, k.confupdtype, k.confmatchtype, k.condeferrable, k.condeferred,
-       CASE WHEN k.contype OPERATOR(pg_catalog.<>) 'c' THEN ''
+       CASE WHEN k.contype OPERATOR(pg_catalog.=) 'x' THEN pg_catalog.pg_get_constraintdef(k.oid)
+            WHEN k.contype OPERATOR(pg_catalog.<>) 'c' THEN ''
             WHEN ck.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
             ELSE pg_catalog.pg_get_expr(k.conbin, k.conrelid) END,
        k.connoinherit, COALESCE(k.confdelsetcols::pg_catalog.text, ''),
        COALESCE(ix.indnullsnotdistinct, false), COALESCE(ix.indkey::pg_catalog.text, ''),
-       COALESCE(ix.indnkeyatts, 0), COALESCE(pg_catalog.array_to_string(ic.reloptions, ', '), ''),
+       COALESCE(ix.indnkeyatts, 0), COALESCE(ic.reloptions, '{}'::pg_catalog.text[]),
        CASE WHEN k.contype OPERATOR(pg_catalog.=) 'f'
                  AND f.relnamespace OPERATOR(pg_catalog.<>) c.relnamespace THEN
          ARRAY(SELECT a.attname FROM pg_catalog.unnest(k.confkey) WITH ORDINALITY u(n, o)
@@ -160,7 +166,7 @@ LEFT JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) ix.indexrelid
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[]) AND NOT c.relispartition
-  AND k.contype OPERATOR(pg_catalog.=) ANY ('{p,u,f,c}'::pg_catalog."char"[])
+  AND k.contype OPERATOR(pg_catalog.=) ANY ('{p,u,f,c,x}'::pg_catalog."char"[])
   AND k.conparentid OPERATOR(pg_catalog.=) 0
 ORDER BY c.relname, k.conname)sql";
 
@@ -188,7 +194,7 @@ SELECT t.relname, i.relname, x.indisunique, am.amname, x.indisvalid, x.indkey::p
                  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                  AND d.refobjid OPERATOR(pg_catalog.=) x.indrelid
                  AND d.refobjsubid OPERATOR(pg_catalog.>) 0 ORDER BY 1) END,
-       x.indnullsnotdistinct, COALESCE(pg_catalog.array_to_string(i.reloptions, ', '), ''),
+       x.indnullsnotdistinct, COALESCE(i.reloptions, '{}'::pg_catalog.text[]),
        ik.key,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) i.oid
@@ -355,6 +361,16 @@ WHERE t.typnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_nam
                     AND e.objid OPERATOR(pg_catalog.=) t.oid
                     AND e.deptype OPERATOR(pg_catalog.=) 'e')
 UNION ALL
+SELECT 'inheritance', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
+         pg_catalog.quote_ident(pn.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
+         pg_catalog.quote_ident(p.relname), c.relname::pg_catalog.text
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) i.inhparent
+JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) p.relnamespace
+WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
+  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog."char"[]) AND NOT c.relispartition
+UNION ALL
 SELECT 'statistics', s.stxname::pg_catalog.text, ''
 FROM pg_catalog.pg_statistic_ext s
 WHERE s.stxnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
@@ -435,7 +451,7 @@ SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid),
                  WHERE ds.objoid OPERATOR(pg_catalog.=) p.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
                    AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
-       p.prokind
+       p.prokind, p.proleakproof, p.procost, p.prorows, p.proretset
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
 WHERE p.pronamespace OPERATOR(pg_catalog.=)

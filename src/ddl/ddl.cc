@@ -28,12 +28,12 @@ std::string QuotedList(const std::vector<std::string>& names) {
   return absl::StrJoin(quoted, ", ");
 }
 
-std::string ConstraintDefinition(const Constraint& c, const ConstraintExtras& extras) {
+std::string ConstraintDefinition(const Constraint& c) {
   std::string out;
   const std::string include =
-      extras.include.empty() ? "" : absl::StrCat(" INCLUDE (", QuotedList(extras.include), ")");
+      c.include.empty() ? "" : absl::StrCat(" INCLUDE (", QuotedList(c.include), ")");
   const std::string with =
-      extras.reloptions.empty() ? "" : absl::StrCat(" WITH (", extras.reloptions, ")");
+      c.storage.empty() ? "" : absl::StrCat(" WITH (", absl::StrJoin(c.storage, ", "), ")");
   switch (c.kind) {
     case ConstraintKind::kPrimaryKey:
       out = absl::StrCat("PRIMARY KEY (", QuotedList(c.columns), ")", include, with);
@@ -47,28 +47,30 @@ std::string ConstraintDefinition(const Constraint& c, const ConstraintExtras& ex
           c.ref_schema.empty() ? QuoteIdent(c.ref_table) : QualifiedName(c.ref_schema, c.ref_table);
       out = absl::StrCat("FOREIGN KEY (", QuotedList(c.columns), ") REFERENCES ", target, "(",
                          QuotedList(c.ref_columns), ")");
-      if (extras.match == 'f') absl::StrAppend(&out, " MATCH FULL");
-      if (extras.match == 'p') absl::StrAppend(&out, " MATCH PARTIAL");
+      if (c.match_full) absl::StrAppend(&out, " MATCH FULL");
       if (c.on_update != "NO ACTION") absl::StrAppend(&out, " ON UPDATE ", c.on_update);
       if (c.on_delete != "NO ACTION") absl::StrAppend(&out, " ON DELETE ", c.on_delete);
-      if (!extras.delete_set_columns.empty()) {
-        absl::StrAppend(&out, " (", QuotedList(extras.delete_set_columns), ")");
+      if (!c.delete_set_columns.empty()) {
+        absl::StrAppend(&out, " (", QuotedList(c.delete_set_columns), ")");
       }
       break;
     }
     case ConstraintKind::kCheck:
       out = absl::StrCat("CHECK (", c.check_expr, ")", c.no_inherit ? " NO INHERIT" : "");
       break;
+    case ConstraintKind::kExclusion:
+      // Printed whole by PostgreSQL, DEFERRABLE included.
+      return c.exclusion;
   }
   if (c.deferrable) absl::StrAppend(&out, " DEFERRABLE");
   if (c.initially_deferred) absl::StrAppend(&out, " INITIALLY DEFERRED");
   return out;
 }
 
-std::string IndexKeySql(const IndexKey& key, const std::string& collation) {
+std::string IndexKeySql(const IndexKey& key) {
   std::string out =
       key.column.empty() ? absl::StrCat("(", key.expression, ")") : QuoteIdent(key.column);
-  if (!collation.empty()) absl::StrAppend(&out, " COLLATE ", collation);
+  if (!key.collation.empty()) absl::StrAppend(&out, " COLLATE ", key.collation);
   if (!key.opclass.empty()) absl::StrAppend(&out, " ", key.opclass);
   if (key.descending) absl::StrAppend(&out, " DESC");
   switch (key.nulls) {
@@ -84,16 +86,15 @@ std::string IndexKeySql(const IndexKey& key, const std::string& collation) {
   return out;
 }
 
-std::string IndexDefinition(const Index& index, const IndexExtras& extras) {
+std::string IndexDefinition(const Index& index) {
   std::vector<std::string> keys;
-  for (size_t k = 0; k < index.keys.size(); ++k) {
-    keys.push_back(
-        IndexKeySql(index.keys[k], k < extras.collations.size() ? extras.collations[k] : ""));
-  }
+  for (const IndexKey& key : index.keys) keys.push_back(IndexKeySql(key));
   std::string out = absl::StrCat(index.method, " (", absl::StrJoin(keys, ", "), ")");
   if (!index.include.empty()) absl::StrAppend(&out, " INCLUDE (", QuotedList(index.include), ")");
-  if (extras.nulls_not_distinct) absl::StrAppend(&out, " NULLS NOT DISTINCT");
-  if (!extras.reloptions.empty()) absl::StrAppend(&out, " WITH (", extras.reloptions, ")");
+  if (index.nulls_not_distinct) absl::StrAppend(&out, " NULLS NOT DISTINCT");
+  if (!index.storage.empty()) {
+    absl::StrAppend(&out, " WITH (", absl::StrJoin(index.storage, ", "), ")");
+  }
   if (!index.predicate.empty()) absl::StrAppend(&out, " WHERE ", index.predicate);
   return out;
 }
@@ -195,6 +196,27 @@ std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& 
   return out;
 }
 
+std::string ReplicaIdentityText(const Table& table) {
+  switch (table.replica_identity) {
+    case ReplicaIdentity::kDefault:
+      return "DEFAULT";
+    case ReplicaIdentity::kFull:
+      return "FULL";
+    case ReplicaIdentity::kNothing:
+      return "NOTHING";
+    case ReplicaIdentity::kUsingIndex:
+      return table.replica_identity_index.empty()
+                 ? "USING INDEX"
+                 : absl::StrCat("USING INDEX ", QuoteIdent(table.replica_identity_index));
+  }
+  return "DEFAULT";
+}
+
+std::string ReplicaIdentitySql(const std::string& schema, const Table& table) {
+  return absl::StrCat("ALTER TABLE ", QualifiedName(schema, table.name), " REPLICA IDENTITY ",
+                      ReplicaIdentityText(table));
+}
+
 std::string CreateIndexSql(const std::string& schema, const std::string& table, const Index& index,
                            bool concurrently) {
   return absl::StrCat("CREATE ", index.unique ? "UNIQUE " : "", "INDEX ",
@@ -215,10 +237,12 @@ bool CanAttachConstraintIndex(const Constraint& c) {
 
 std::string CreateConstraintIndexSql(const std::string& schema, const std::string& table,
                                      const Constraint& c, bool concurrently) {
-  return absl::StrCat("CREATE UNIQUE INDEX ", concurrently ? "CONCURRENTLY " : "",
-                      QuoteIdent(c.name), " ON ", QualifiedName(schema, table), " (",
-                      QuotedList(c.columns), ")",
-                      c.nulls_not_distinct ? " NULLS NOT DISTINCT" : "");
+  return absl::StrCat(
+      "CREATE UNIQUE INDEX ", concurrently ? "CONCURRENTLY " : "", QuoteIdent(c.name), " ON ",
+      QualifiedName(schema, table), " (", QuotedList(c.columns), ")",
+      c.include.empty() ? "" : absl::StrCat(" INCLUDE (", QuotedList(c.include), ")"),
+      c.nulls_not_distinct ? " NULLS NOT DISTINCT" : "",
+      c.storage.empty() ? "" : absl::StrCat(" WITH (", absl::StrJoin(c.storage, ", "), ")"));
 }
 
 std::string AddConstraintUsingIndexSql(const std::string& schema, const std::string& table,
@@ -428,6 +452,9 @@ std::string FunctionSql(const std::string& schema, const Function& f, bool or_re
     }
   }
   if (f.security_definer) absl::StrAppend(&out, " SECURITY DEFINER");
+  if (f.leakproof) absl::StrAppend(&out, " LEAKPROOF");
+  if (f.cost > 0) absl::StrAppend(&out, " COST ", f.cost);
+  if (f.rows > 0) absl::StrAppend(&out, " ROWS ", f.rows);
   for (const std::string& setting : f.config) {
     const size_t eq = setting.find('=');
     if (!catalog_config || eq == std::string::npos) {
@@ -469,6 +496,11 @@ std::string CreateTriggerSql(const std::string& schema, const Trigger& t) {
       " ", absl::StrJoin(events, " OR "), " ON ", QualifiedName(schema, t.table));
   if (t.constraint && t.deferrable) {
     absl::StrAppend(&out, " DEFERRABLE", t.initially_deferred ? " INITIALLY DEFERRED" : "");
+  }
+  if (!t.old_table.empty() || !t.new_table.empty()) {
+    absl::StrAppend(&out, " REFERENCING");
+    if (!t.old_table.empty()) absl::StrAppend(&out, " OLD TABLE AS ", QuoteIdent(t.old_table));
+    if (!t.new_table.empty()) absl::StrAppend(&out, " NEW TABLE AS ", QuoteIdent(t.new_table));
   }
   absl::StrAppend(&out, " FOR EACH ", t.for_each_row ? "ROW" : "STATEMENT");
   if (!t.when.empty()) absl::StrAppend(&out, " WHEN (", t.when, ")");

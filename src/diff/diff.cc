@@ -109,6 +109,7 @@ class Differ {
     if (kind == "foreign_table") return ObjectKind::kForeignTable;
     if (kind == "domain") return ObjectKind::kDomain;
     if (kind == "statistics") return ObjectKind::kStatistics;
+    if (kind == "inheritance") return ObjectKind::kInheritance;
     return ObjectKind::kCompositeType;
   }
 
@@ -231,49 +232,7 @@ class Differ {
         Add(std::move(d));
         continue;
       }
-      if (want.comment != have->comment) {
-        Difference d{ObjectKind::kTable,    want.name,
-                     Change::kChanged,      OrNone(want.comment),
-                     OrNone(have->comment), "comment differs"};
-        d.table = want.name;
-        d.object = want.name;
-        d.attribute = Attribute::kComment;
-        Add(std::move(d));
-      }
-      if (want.unlogged != have->unlogged) {
-        Difference d{ObjectKind::kTable,
-                     want.name,
-                     Change::kChanged,
-                     want.unlogged ? "UNLOGGED" : "LOGGED",
-                     have->unlogged ? "UNLOGGED" : "LOGGED",
-                     "persistence differs"};
-        d.table = want.name;
-        d.object = want.name;
-        d.attribute = Attribute::kPersistence;
-        Add(std::move(d));
-      }
-      if (want.row_security != have->row_security ||
-          want.force_row_security != have->force_row_security) {
-        Difference d{ObjectKind::kTable,     want.name,
-                     Change::kChanged,       RowSecurityName(want),
-                     RowSecurityName(*have), "row level security differs"};
-        d.table = want.name;
-        d.object = want.name;
-        d.attribute = Attribute::kRowSecurity;
-        Add(std::move(d));
-      }
-      if (want.storage != have->storage) {
-        Difference d{ObjectKind::kTable,
-                     want.name,
-                     Change::kChanged,
-                     OrNone(absl::StrJoin(want.storage, ", ")),
-                     OrNone(absl::StrJoin(have->storage, ", ")),
-                     "storage parameters differ"};
-        d.table = want.name;
-        d.object = want.name;
-        d.attribute = Attribute::kStorage;
-        Add(std::move(d));
-      }
+      DiffTableProperties(want, *have);
       DiffColumns(want, *have);
       DiffConstraints(want, *have);
       DiffIndexes(want, *have);
@@ -286,6 +245,43 @@ class Differ {
         d.table = have.name;
         Add(std::move(d));
       }
+    }
+  }
+
+  // A difference of the table itself (not of one of its parts).
+  void AddTableChange(const Table& t, Attribute attribute, std::string expected, std::string actual,
+                      const char* detail) {
+    Difference d{ObjectKind::kTable, t.name, Change::kChanged, std::move(expected),
+                 std::move(actual),  detail};
+    d.table = t.name;
+    d.object = t.name;
+    d.attribute = attribute;
+    Add(std::move(d));
+  }
+
+  void DiffTableProperties(const Table& want, const Table& have) {
+    if (want.comment != have.comment) {
+      AddTableChange(want, Attribute::kComment, OrNone(want.comment), OrNone(have.comment),
+                     "comment differs");
+    }
+    if (want.unlogged != have.unlogged) {
+      AddTableChange(want, Attribute::kPersistence, want.unlogged ? "UNLOGGED" : "LOGGED",
+                     have.unlogged ? "UNLOGGED" : "LOGGED", "persistence differs");
+    }
+    if (want.row_security != have.row_security ||
+        want.force_row_security != have.force_row_security) {
+      AddTableChange(want, Attribute::kRowSecurity, RowSecurityName(want), RowSecurityName(have),
+                     "row level security differs");
+    }
+    if (want.storage != have.storage) {
+      AddTableChange(want, Attribute::kStorage, OrNone(absl::StrJoin(want.storage, ", ")),
+                     OrNone(absl::StrJoin(have.storage, ", ")), "storage parameters differ");
+    }
+    if (want.replica_identity != have.replica_identity ||
+        (want.replica_identity == ReplicaIdentity::kUsingIndex &&
+         want.replica_identity_index != have.replica_identity_index)) {
+      AddTableChange(want, Attribute::kReplicaIdentity, ReplicaIdentityText(want),
+                     ReplicaIdentityText(have), "replica identity differs");
     }
   }
 
@@ -728,6 +724,8 @@ const char* ObjectKindName(ObjectKind kind) {
       return "composite_type";
     case ObjectKind::kStatistics:
       return "statistics";
+    case ObjectKind::kInheritance:
+      return "inheritance";
   }
   return "?";
 }
@@ -746,6 +744,8 @@ const char* AttributeName(Attribute attribute) {
       return "row security";
     case Attribute::kStorage:
       return "storage";
+    case Attribute::kReplicaIdentity:
+      return "replica identity";
     case Attribute::kNullable:
       return "nullable";
     case Attribute::kDefault:

@@ -1,5 +1,6 @@
 #include "schemad/model/codec.h"
 
+#include <cstring>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,12 @@ class Writer {
   void operator()(bool& b) { Uint(b ? 1 : 0); }
   void operator()(int64_t& v) {
     Uint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  // Its IEEE-754 bits: exact.
+  void operator()(double& d) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &d, sizeof bits);
+    Uint(bits);
   }
   void operator()(std::optional<int64_t>& v) {
     Uint(v.has_value() ? 1 : 0);
@@ -78,6 +85,10 @@ class Reader {
   void operator()(int64_t& v) {
     const uint64_t z = Uint();
     v = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+  }
+  void operator()(double& d) {
+    const uint64_t bits = Uint();
+    std::memcpy(&d, &bits, sizeof d);
   }
   void operator()(std::optional<int64_t>& v) {
     if (Uint() == 0) {
@@ -143,27 +154,30 @@ void Fields(A& a, Constraint& c) {
   a(c.name), a(c.kind), a(c.columns), a(c.definition), a(c.validated), a(c.ref_table),
       a(c.ref_schema), a(c.ref_columns), a(c.on_delete), a(c.on_update), a(c.deferrable),
       a(c.initially_deferred), a(c.nulls_not_distinct), a(c.check_expr), a(c.no_inherit),
-      a(c.source), a(c.comment);
+      a(c.source), a(c.comment), a(c.include), a(c.storage), a(c.match_full),
+      a(c.delete_set_columns), a(c.exclusion);
 }
 template <typename A>
 void Fields(A& a, IndexKey& k) {
-  a(k.column), a(k.expression), a(k.opclass), a(k.descending), a(k.nulls);
+  a(k.column), a(k.expression), a(k.opclass), a(k.descending), a(k.nulls), a(k.collation);
 }
 template <typename A>
 void Fields(A& a, Index& i) {
   a(i.name), a(i.unique), a(i.method), a(i.keys), a(i.include), a(i.predicate), a(i.definition),
-      a(i.valid), a(i.columns), a(i.source), a(i.comment);
+      a(i.valid), a(i.columns), a(i.source), a(i.comment), a(i.nulls_not_distinct), a(i.storage);
 }
 template <typename A>
 void Fields(A& a, Trigger& t) {
   a(t.name), a(t.table), a(t.definition), a(t.constraint), a(t.enabled), a(t.comment), a(t.timing),
       a(t.events), a(t.update_columns), a(t.for_each_row), a(t.when), a(t.function), a(t.arguments),
-      a(t.deferrable), a(t.initially_deferred), a(t.depends_on), a(t.source);
+      a(t.deferrable), a(t.initially_deferred), a(t.depends_on), a(t.source), a(t.old_table),
+      a(t.new_table);
 }
 template <typename A>
 void Fields(A& a, Table& t) {
   a(t.name), a(t.columns), a(t.constraints), a(t.indexes), a(t.triggers), a(t.comment),
-      a(t.unlogged), a(t.row_security), a(t.force_row_security), a(t.storage), a(t.source);
+      a(t.unlogged), a(t.row_security), a(t.force_row_security), a(t.storage),
+      a(t.replica_identity), a(t.replica_identity_index), a(t.source);
 }
 template <typename A>
 void Fields(A& a, EnumType& e) {
@@ -188,7 +202,7 @@ template <typename A>
 void Fields(A& a, Function& f) {
   a(f.name), a(f.arguments), a(f.identity), a(f.returns), a(f.language), a(f.body), a(f.sql_body),
       a(f.volatility), a(f.strict), a(f.security_definer), a(f.parallel), a(f.config),
-      a(f.procedure), a(f.comment), a(f.source);
+      a(f.procedure), a(f.comment), a(f.source), a(f.leakproof), a(f.cost), a(f.rows);
 }
 template <typename A>
 void Fields(A& a, UnmanagedObject& u) {
@@ -206,16 +220,16 @@ void Fields(A& a, Schema& s) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 static_assert(sizeof(IdentityOptions) == 88, "IdentityOptions changed: update Fields");
 static_assert(sizeof(Column) == 400, "Column changed: update Fields(Column) and the version");
-static_assert(sizeof(Constraint) == 368, "Constraint changed: update Fields and the version");
-static_assert(sizeof(IndexKey) == 104, "IndexKey changed: update Fields and the version");
-static_assert(sizeof(Index) == 280, "Index changed: update Fields and the version");
-static_assert(sizeof(Trigger) == 352, "Trigger changed: update Fields and the version");
-static_assert(sizeof(Table) == 224, "Table changed: update Fields and the version");
+static_assert(sizeof(Constraint) == 480, "Constraint changed: update Fields and the version");
+static_assert(sizeof(IndexKey) == 136, "IndexKey changed: update Fields and the version");
+static_assert(sizeof(Index) == 312, "Index changed: update Fields and the version");
+static_assert(sizeof(Trigger) == 416, "Trigger changed: update Fields and the version");
+static_assert(sizeof(Table) == 264, "Table changed: update Fields and the version");
 static_assert(sizeof(EnumType) == 120, "EnumType changed: update Fields and the version");
 static_assert(sizeof(Extension) == 96, "Extension changed: update Fields and the version");
 static_assert(sizeof(Sequence) == 280, "Sequence changed: update Fields and the version");
 static_assert(sizeof(View) == 240, "View changed: update Fields and the version");
-static_assert(sizeof(Function) == 304, "Function changed: update Fields and the version");
+static_assert(sizeof(Function) == 328, "Function changed: update Fields and the version");
 static_assert(sizeof(UnmanagedObject) == 96, "UnmanagedObject changed: update Fields");
 static_assert(sizeof(Schema) == 232, "Schema changed: update Fields and the version");
 #endif

@@ -4,8 +4,10 @@
 #include <cctype>
 #include <functional>
 #include <map>
+#include <set>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -133,6 +135,20 @@ std::string SerializeForFingerprint(const Schema& schema) {
       }
     }
     if (!t.comment.empty()) absl::StrAppend(&out, " comment ", t.comment, "\n");
+    // Attributes added later print only when set, so that fingerprints of
+    // registries that do not use them stay what they were.
+    for (const Column* c : columns) {
+      if (!c->collation.empty())
+        absl::StrAppend(&out, " colcollate ", c->name, "|", c->collation, "\n");
+    }
+    if (t.unlogged || t.row_security || t.force_row_security || !t.storage.empty()) {
+      absl::StrAppend(&out, " props ", t.unlogged, "|", t.row_security, "|", t.force_row_security,
+                      "|", absl::StrJoin(t.storage, ","), "\n");
+    }
+    if (t.replica_identity != ReplicaIdentity::kDefault) {
+      absl::StrAppend(&out, " replident ", static_cast<int>(t.replica_identity), "|",
+                      t.replica_identity_index, "\n");
+    }
     for (const Trigger& g : t.triggers) {
       absl::StrAppend(&out, " trg ", g.name, "|", g.definition, "|", static_cast<int>(g.enabled),
                       "|", g.comment, "\n");
@@ -151,16 +167,92 @@ std::string SerializeForFingerprint(const Schema& schema) {
                     f.body, "|", static_cast<int>(f.volatility), "|", f.strict, "|",
                     f.security_definer, "|", static_cast<int>(f.parallel), "|",
                     absl::StrJoin(f.config, ";"), "|", f.procedure, "|", f.comment, "\n");
+    if (f.sql_body || f.leakproof || f.cost > 0 || f.rows > 0) {
+      absl::StrAppend(&out, " fnopts ", f.sql_body, "|", f.leakproof, "|", f.cost, "|", f.rows,
+                      "\n");
+    }
   }
   for (const View& v : schema.views) {
     absl::StrAppend(&out, "view ", v.name, "|", v.materialized, "|", v.security_invoker, "|",
                     v.security_barrier, "|", static_cast<int>(v.check_option), "|", v.query, "|",
                     v.comment, "\n");
+    if (!v.storage.empty()) absl::StrAppend(&out, " storage ", absl::StrJoin(v.storage, ","), "\n");
+    for (const Column& c : v.columns) {
+      if (!c.comment.empty()) absl::StrAppend(&out, " colcomment ", c.name, "|", c.comment, "\n");
+    }
     for (const Index& i : v.indexes) {
       absl::StrAppend(&out, " idx ", i.name, "|", i.unique, "|", i.definition, "|", i.valid, "\n");
     }
   }
   return out;
+}
+
+// The identifiers of SQL text: unquoted ones folded to lower case, quoted
+// ones as written. Over-inclusive (string literals count too): it only
+// orders creation.
+static std::set<std::string> Identifiers(absl::string_view text) {
+  std::set<std::string> out;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '"') {
+      std::string name;
+      for (++i; i < text.size(); ++i) {
+        if (text[i] == '"') {
+          if (i + 1 < text.size() && text[i + 1] == '"') {
+            name += '"';
+            ++i;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        name += text[i];
+      }
+      out.insert(std::move(name));
+    } else if (absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_' ||
+               static_cast<unsigned char>(c) >= 0x80) {
+      const size_t start = i;
+      while (i < text.size() &&
+             (absl::ascii_isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_' ||
+              text[i] == '$' || static_cast<unsigned char>(text[i]) >= 0x80)) {
+        ++i;
+      }
+      out.insert(absl::AsciiStrToLower(text.substr(start, i - start)));
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+// For functions given as (name, text), the place of each in an order where
+// a function comes after the registry's functions its text names (text
+// order otherwise; a cycle is left as it is). A SQL-standard body binds its
+// calls when it is created: created before the function it calls, it would
+// bind to a same-named function of the target schema instead.
+std::vector<int> CallOrder(const std::vector<std::pair<std::string, std::string>>& functions) {
+  std::map<std::string, std::vector<int>> by_name;
+  for (int i = 0; i < static_cast<int>(functions.size()); ++i) {
+    by_name[functions[i].first].push_back(i);
+  }
+  std::vector<std::vector<int>> calls(functions.size());
+  for (int i = 0; i < static_cast<int>(functions.size()); ++i) {
+    for (const std::string& word : Identifiers(functions[i].second)) {
+      auto it = by_name.find(word);
+      if (it == by_name.end() || word == functions[i].first) continue;
+      calls[i].insert(calls[i].end(), it->second.begin(), it->second.end());
+    }
+  }
+  std::vector<int> place(functions.size(), 0);  // 0: not placed, -1: being placed
+  int next = 0;
+  std::function<void(int)> visit = [&](int i) {
+    if (place[i] != 0) return;
+    place[i] = -1;
+    for (int callee : calls[i]) visit(callee);
+    place[i] = ++next;
+  };
+  for (int i = 0; i < static_cast<int>(functions.size()); ++i) visit(i);
+  return place;
 }
 
 // The schema's views, each after the views it reads (declaration order

@@ -97,6 +97,7 @@ StatementKind Planner::AddStatement(const Constraint& c) const {
       return StatementKind::kAddCheck;
     case ConstraintKind::kPrimaryKey:
     case ConstraintKind::kUnique:
+    case ConstraintKind::kExclusion:
       return StatementKind::kAddUniqueOrPrimaryKey;
   }
   return StatementKind::kAddCheck;
@@ -208,7 +209,7 @@ void Planner::PlanDifference(int i, const Difference& d) {
       } else if (d.change == Change::kExtra) {
         extra_tables_.push_back(i);
       } else if (d.attribute == Attribute::kPersistence || d.attribute == Attribute::kRowSecurity ||
-                 d.attribute == Attribute::kStorage) {
+                 d.attribute == Attribute::kStorage || d.attribute == Attribute::kReplicaIdentity) {
         PlanTableProperty(d, r);
       } else {
         EmitComment("TABLE", T(d.name), desired_.FindTable(d.name)->comment, d.name, r);
@@ -259,6 +260,7 @@ void Planner::PlanDifference(int i, const Difference& d) {
     case ObjectKind::kDomain:
     case ObjectKind::kCompositeType:
     case ObjectKind::kStatistics:
+    case ObjectKind::kInheritance:
       return;  // unmanaged: reported, never planned
   }
 }
@@ -494,6 +496,8 @@ LockSpec LocksOf(StatementKind kind, bool not_valid) {
       return table(kAccessExclusive, LockHold::kBrief);
     case StatementKind::kSetPersistence:
       return table(kAccessExclusive, LockHold::kRewrite);
+    case StatementKind::kSetReplicaIdentity:
+      return table(kAccessExclusive, LockHold::kBrief);
     case StatementKind::kSetStorage:
       // SHARE UPDATE EXCLUSIVE for fillfactor and autovacuum parameters,
       // ACCESS EXCLUSIVE for others: the stronger one is declared.

@@ -165,6 +165,19 @@ Stage Planner::FunctionStage(const Function& f) const {
   return UsesRelationTypes(f, desired_) ? kCreateLateFunctionsStage : kCreateFunctionsStage;
 }
 
+int Planner::CreationOrder(const Function& f) {
+  if (function_order_.empty() && !desired_.functions.empty()) {
+    std::vector<std::pair<std::string, std::string>> texts;
+    for (const Function& g : desired_.functions) texts.emplace_back(g.name, g.body);
+    const std::vector<int> order = CallOrder(texts);
+    for (size_t i = 0; i < order.size(); ++i) {
+      function_order_[desired_.functions[i].Key()] = order[i];
+    }
+  }
+  const auto it = function_order_.find(f.Key());
+  return it == function_order_.end() ? 0 : it->second;
+}
+
 void Planner::EmitFunctionComment(const Function& f, std::vector<int> resolves, int group) {
   EmitComment(f.procedure ? "PROCEDURE" : "FUNCTION", FunctionTarget(f), f.comment, "",
               std::move(resolves), group);
@@ -184,7 +197,9 @@ void Planner::PlanFunction(const Difference& d, std::vector<int> r) {
   }
   if (d.change == Change::kMissing) {
     Emit(FunctionStage(*want), FunctionSql(s_, *want, false, true),
-         {.statement = StatementKind::kCreateFunction, .resolves = r});
+         {.statement = StatementKind::kCreateFunction,
+          .resolves = r,
+          .suborder = CreationOrder(*want)});
     if (!want->comment.empty()) EmitFunctionComment(*want, {});
     return;
   }
@@ -229,7 +244,8 @@ void Planner::PlanFunction(const Difference& d, std::vector<int> r) {
          {.statement = StatementKind::kCreateFunction,
           .hazards = std::move(hazards),
           .resolves = r,
-          .group = group});
+          .group = group,
+          .suborder = CreationOrder(*want)});
     if (!immutable) return;
     for (const std::string& dep : stored) PlanRebuildAfterReplace(dep, group);
     return;
@@ -266,7 +282,9 @@ void Planner::PlanFunction(const Difference& d, std::vector<int> r) {
         .suborder = -1,
         .blocked = blocked});
   Emit(FunctionStage(*want), FunctionSql(s_, *want, false, true),
-       {.statement = StatementKind::kCreateFunction, .group = group});
+       {.statement = StatementKind::kCreateFunction,
+        .group = group,
+        .suborder = CreationOrder(*want)});
   if (!want->comment.empty()) EmitFunctionComment(*want, {}, group);
 }
 

@@ -453,6 +453,7 @@ void Planner::PlanCreateTable(const Table& table, std::vector<int> resolves) {
     Emit(kAddConstraintsStage, std::move(sql),
          {.statement = StatementKind::kAlterRowSecurity, .table = table.name});
   }
+  if (table.replica_identity != ReplicaIdentity::kDefault) EmitReplicaIdentity(table, {});
   if (!table.comment.empty()) EmitComment("TABLE", T(table.name), table.comment, table.name, {});
   for (const Column& c : table.columns) {
     if (!c.comment.empty()) {
@@ -486,6 +487,10 @@ void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
           .resolves = std::move(r)});
     return;
   }
+  if (d.attribute == Attribute::kReplicaIdentity) {
+    EmitReplicaIdentity(want, std::move(r));
+    return;
+  }
   if (d.attribute == Attribute::kStorage) {
     // A catalog change: new values apply to pages written from now on.
     EmitStorageChange(StorageChangeSql(alter, want.storage, have.storage), d.name, std::move(r));
@@ -517,15 +522,48 @@ void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
   }
 }
 
+// After the indexes and constraints it may name are (re)built; changes only
+// what logical decoding writes of old rows.
+void Planner::EmitReplicaIdentity(const Table& want, std::vector<int> r) {
+  Emit(kAddForeignKeysStage, ReplicaIdentitySql(s_, want),
+       {.statement = StatementKind::kSetReplicaIdentity,
+        .table = want.name,
+        .resolves = std::move(r),
+        .suborder = 1});
+}
+
+// An index re-created by the plan loses its mark as the table's replica
+// identity: the identity is set again after it, when no difference of the
+// identity itself does so already.
+void Planner::PlanReplicaIdentityRestores() {
+  for (const Table& want : desired_.tables) {
+    if (want.replica_identity != ReplicaIdentity::kUsingIndex) continue;
+    if (actual_.FindTable(want.name) == nullptr) continue;
+    bool rebuilt = false, planned = false;
+    for (const Difference& d : diffs_) {
+      if (d.table != want.name) continue;
+      if (d.kind == ObjectKind::kTable && d.attribute == Attribute::kReplicaIdentity) {
+        planned = true;
+      }
+      if ((d.kind == ObjectKind::kIndex || d.kind == ObjectKind::kConstraint) &&
+          d.change == Change::kChanged && d.object == want.replica_identity_index) {
+        rebuilt = true;
+      }
+    }
+    if (rebuilt && !planned) EmitReplicaIdentity(want, {});
+  }
+}
+
 void Planner::EmitStorageChange(std::vector<std::string> statements, const std::string& relation,
-                                std::vector<int> r) {
+                                std::vector<int> r, const std::string& lock_on) {
   const int group = statements.size() > 1 ? NewGroup() : 0;
   for (std::string& sql : statements) {
     Emit(kAlterColumnsStage, std::move(sql),
          {.statement = StatementKind::kSetStorage,
           .table = relation,
           .resolves = r,
-          .group = group});
+          .group = group,
+          .lock_on = lock_on});
     r.clear();  // one difference, resolved by the first step
   }
 }
@@ -802,6 +840,7 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
     case Attribute::kPersistence:  // tables' (PlanTableProperty)
     case Attribute::kRowSecurity:
     case Attribute::kStorage:
+    case Attribute::kReplicaIdentity:
     case Attribute::kEnabled:
     case Attribute::kGenerated:  // planned with dependents (PlanGeneratedColumns)
     case Attribute::kDefinition:
@@ -867,7 +906,8 @@ std::vector<Hazard> Planner::AddConstraintHazards(const std::string& table, cons
   hazards.push_back(
       {HazardKind::kLongLock,
        absl::StrCat("adding ", c.name, " scans ", table,
-                    c.kind == ConstraintKind::kUnique || c.kind == ConstraintKind::kPrimaryKey
+                    c.kind == ConstraintKind::kUnique || c.kind == ConstraintKind::kPrimaryKey ||
+                            c.kind == ConstraintKind::kExclusion
                         ? " and builds its index"
                         : "",
                     " while holding a lock that blocks writes")});
@@ -927,9 +967,10 @@ std::string Planner::ConstraintIndexDefinition(const Constraint& want) {
   Index shape;
   shape.method = "btree";
   for (const std::string& c : want.columns) shape.keys.push_back({.column = c});
-  IndexExtras extras;
-  extras.nulls_not_distinct = want.nulls_not_distinct;
-  return IndexDefinition(shape, extras);
+  shape.include = want.include;
+  shape.storage = want.storage;
+  shape.nulls_not_distinct = want.nulls_not_distinct;
+  return IndexDefinition(shape);
 }
 
 bool Planner::ConstraintIndexReady(const Table& table, const Constraint& want) const {
@@ -1037,11 +1078,41 @@ void Planner::PlanConstraint(const Difference& d, std::vector<int> r) {
           .resolves = r,
           .referenced = Referenced(*want),
           .isolated = true});
+  } else if (OnlyStorageDiffers(*want, *have)) {
+    // A key's index options: set on its index, which has its name.
+    EmitIndexStorageChange(d.table, d.object, want->storage, have->storage, std::move(r));
   } else {
     const int group = NewGroup();
     drop(r, group);
     add({}, group);
   }
+}
+
+// Whether two definitions of one object differ in their storage
+// parameters alone.
+bool Planner::OnlyStorageDiffers(const Constraint& want, const Constraint& have) {
+  if (want.storage == have.storage || want.kind != have.kind) return false;
+  Constraint a = want, b = have;
+  a.storage.clear();
+  b.storage.clear();
+  return ConstraintDefinition(a) == ConstraintDefinition(b);
+}
+
+bool Planner::OnlyStorageDiffers(const Index& want, const Index& have) {
+  if (want.storage == have.storage || want.unique != have.unique || !have.valid) return false;
+  Index a = want, b = have;
+  a.storage.clear();
+  b.storage.clear();
+  return IndexDefinition(a) == IndexDefinition(b);
+}
+
+// ALTER INDEX ... SET (...) / RESET (...): a catalog change; new values
+// apply to pages written from now on (REINDEX applies them to all).
+void Planner::EmitIndexStorageChange(const std::string& table, const std::string& index,
+                                     const std::vector<std::string>& want,
+                                     const std::vector<std::string>& have, std::vector<int> r) {
+  EmitStorageChange(StorageChangeSql(absl::StrCat("ALTER INDEX ", T(index), " "), want, have),
+                    table, std::move(r), index);
 }
 
 void Planner::PlanIndex(const Difference& d, std::vector<int> r) {
@@ -1126,6 +1197,10 @@ void Planner::PlanIndex(const Difference& d, std::vector<int> r) {
   }
   if (d.change == Change::kMissing) {
     create(r, 0);
+    return;
+  }
+  if (redefined && OnlyStorageDiffers(*want, *have)) {
+    EmitIndexStorageChange(d.table, d.object, want->storage, have->storage, std::move(r));
     return;
   }
   const int group = NewGroup();

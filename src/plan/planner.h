@@ -146,6 +146,7 @@ class Planner {
       if (handled_.count(i)) continue;
       PlanDifference(i, diffs_[i]);
     }
+    PlanReplicaIdentityRestores();
     PlanTableDrops();
     PlanViews();
     PlanTriggers();
@@ -278,8 +279,17 @@ class Planner {
   // LOGGED / UNLOGGED and row level security of an existing table.
   void PlanTableProperty(const Difference& d, std::vector<int> resolves);
   // ALTER ... SET (...) / RESET (...) of a relation's storage parameters.
+  void EmitReplicaIdentity(const Table& want, std::vector<int> r);
+  static bool OnlyStorageDiffers(const Constraint& want, const Constraint& have);
+  static bool OnlyStorageDiffers(const Index& want, const Index& have);
+  void EmitIndexStorageChange(const std::string& table, const std::string& index,
+                              const std::vector<std::string>& want,
+                              const std::vector<std::string>& have, std::vector<int> r);
+  void PlanReplicaIdentityRestores();
+  // Storage parameter statements on `relation`; `lock_on`: the index they
+  // alter instead (ALTER INDEX).
   void EmitStorageChange(std::vector<std::string> statements, const std::string& relation,
-                         std::vector<int> resolves);
+                         std::vector<int> r, const std::string& lock_on = "");
 
   // COMMENT ON <what> <target>: a brief SHARE UPDATE EXCLUSIVE lock on
   // `relation`.
@@ -348,6 +358,9 @@ class Planner {
   std::string FunctionTarget(const Function& f) const;
 
   Stage FunctionStage(const Function& f) const;
+  // The function's place among the desired functions' creations (see
+  // CallOrder).
+  int CreationOrder(const Function& f);
 
   void EmitFunctionComment(const Function& f, std::vector<int> resolves, int group = 0);
 
@@ -444,6 +457,8 @@ class Planner {
   std::map<std::string, std::vector<int>> forced_triggers_;
   // Groups (before Find) that re-create views: one phase in ONLINE mode.
   std::set<int> cohesive_;
+  // Function key -> CreationOrder, computed on first use.
+  std::map<std::string, int> function_order_;
 };
 
 }  // namespace schemad::plan_internal

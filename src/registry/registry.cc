@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -285,6 +286,31 @@ class Validator {
 
 // One index of a table (or materialized view) `relation`, whose columns
 // are `columns` (name -> where declared; empty: not known offline).
+// Storage parameters ("fillfactor=70"): a name and a plain value, so that
+// the text is safe to put in WITH (...); PostgreSQL checks the rest.
+std::vector<std::string> LoadStorage(Validator& v,
+                                     const google::protobuf::RepeatedPtrField<std::string>& options,
+                                     const std::string& where) {
+  std::vector<std::string> out;
+  for (int k = 0; k < options.size(); ++k) {
+    const std::string& option = options[k];
+    const size_t eq = option.find('=');
+    bool ok = eq != std::string::npos && eq > 0 && eq + 1 < option.size();
+    for (size_t c = 0; ok && c < option.size(); ++c) {
+      const char ch = option[c];
+      const bool word = absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+      ok = c < eq ? (word || ch == '.') : c == eq || word || ch == '.' || ch == '-';
+    }
+    if (!ok) {
+      v.errors.push_back(absl::StrCat(where, ": storage_parameter[", k, "]: \"", Excerpt(option),
+                                      "\" is not name=value (letters, digits, _ . and -)"));
+      continue;
+    }
+    out.push_back(option);
+  }
+  return NormalizedStorage(out);
+}
+
 Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>& at,
                 const pb::Index& x, const std::string& relation,
                 const std::map<std::string, std::string>& columns) {
@@ -308,6 +334,12 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
   index.include.assign(x.include().begin(), x.include().end());
   index.source = cw;
   index.comment = x.comment();
+  index.nulls_not_distinct = x.nulls_not_distinct();
+  index.storage = LoadStorage(v, x.storage_parameter(), cw);
+  if (x.nulls_not_distinct() && !x.unique()) {
+    v.errors.push_back(
+        absl::StrCat(cw, ": index \"", x.name(), "\" is nulls_not_distinct but not unique"));
+  }
   const bool known_columns = !columns.empty();
   for (int k = 0; k < x.key_size(); ++k) {
     const pb::IndexKey& key = x.key(k);
@@ -319,6 +351,7 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
     out.nulls = key.nulls_first()  ? IndexKey::Nulls::kFirst
                 : key.nulls_last() ? IndexKey::Nulls::kLast
                                    : IndexKey::Nulls::kDefault;
+    out.collation = key.collation();
     const std::string kw = path({{"key", k}});
     if (key.target_case() == pb::IndexKey::TARGET_NOT_SET) {
       v.errors.push_back(absl::StrCat(kw, ": index key needs a column or an expression"));
@@ -328,6 +361,7 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
     }
     v.CheckSql(key.expression(), SqlShape::kExpression, kw, "index expression");
     v.CheckSql(key.opclass(), SqlShape::kQualifiedName, kw, "operator class");
+    v.CheckSql(key.collation(), SqlShape::kQualifiedName, kw, "collation");
     if (key.nulls_first() && key.nulls_last()) {
       v.errors.push_back(absl::StrCat(kw, ": nulls_first and nulls_last both set"));
     }
@@ -352,6 +386,14 @@ Function LoadFunction(Validator& v, const SourceMap& map, int i, const pb::Funct
   f.returns = x.returns();
   f.language = absl::AsciiStrToLower(x.language());
   f.body = x.body();
+  f.sql_body = x.sql_body();
+  f.leakproof = x.leakproof();
+  f.cost = x.cost();
+  f.rows = x.rows();
+  if (!(x.cost() >= 0) || !(x.rows() >= 0) || std::isinf(x.cost()) || std::isinf(x.rows())) {
+    v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(),
+                                    "\": cost and rows must be finite and not negative"));
+  }
   f.volatility = x.volatility() == pb::VOLATILITY_IMMUTABLE ? Volatility::kImmutable
                  : x.volatility() == pb::VOLATILITY_STABLE  ? Volatility::kStable
                                                             : Volatility::kVolatile;
@@ -378,6 +420,14 @@ Function LoadFunction(Validator& v, const SourceMap& map, int i, const pb::Funct
   }
   if (absl::StripAsciiWhitespace(x.body()).empty()) {
     v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(), "\" has no body"));
+  }
+  if (x.sql_body()) {
+    if (f.language != "sql") {
+      v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(),
+                                      "\" has a SQL-standard body (sql_body) but is in language \"",
+                                      x.language(), "\""));
+    }
+    v.CheckSql(x.body(), SqlShape::kRoutineBody, where, "body");
   }
   if (x.procedure() || !absl::StripAsciiWhitespace(x.returns()).empty()) {
     if (std::optional<ShapeError> e =
@@ -441,6 +491,15 @@ Trigger LoadTrigger(Validator& v, const SourceMap& map, int ti, int i, const pb:
   t.constraint = x.constraint();
   t.deferrable = x.deferrable();
   t.initially_deferred = x.initially_deferred();
+  t.old_table = x.referencing_old_table();
+  t.new_table = x.referencing_new_table();
+  if (!t.old_table.empty()) v.CheckName(t.old_table, where, "transition table");
+  if (!t.new_table.empty()) v.CheckName(t.new_table, where, "transition table");
+  if ((!t.old_table.empty() || !t.new_table.empty()) && x.timing() != pb::TRIGGER_TIMING_AFTER) {
+    error(
+        "has transition tables (referencing_old_table / referencing_new_table): it must be "
+        "AFTER");
+  }
   if (x.constraint() && (x.timing() != pb::TRIGGER_TIMING_AFTER || !x.for_each_row())) {
     error("is a constraint trigger: it must be AFTER and FOR EACH ROW");
   }
@@ -455,29 +514,63 @@ Trigger LoadTrigger(Validator& v, const SourceMap& map, int ti, int i, const pb:
   return t;
 }
 
-// Storage parameters ("fillfactor=70"): a name and a plain value, so that
-// the text is safe to put in WITH (...); PostgreSQL checks the rest.
-std::vector<std::string> LoadStorage(Validator& v,
-                                     const google::protobuf::RepeatedPtrField<std::string>& options,
-                                     const std::string& where) {
-  std::vector<std::string> out;
-  for (int k = 0; k < options.size(); ++k) {
-    const std::string& option = options[k];
-    const size_t eq = option.find('=');
-    bool ok = eq != std::string::npos && eq > 0 && eq + 1 < option.size();
-    for (size_t c = 0; ok && c < option.size(); ++c) {
-      const char ch = option[c];
-      const bool word = absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_';
-      ok = c < eq ? (word || ch == '.') : c == eq || word || ch == '.' || ch == '-';
+// A primary key's or unique constraint's index options: INCLUDE columns
+// (of the table) and storage parameters.
+template <typename Key>
+void LoadKeyIndexOptions(Validator& v, const Key& key, const std::string& where,
+                         const std::map<std::string, std::string>& columns, Constraint* c) {
+  c->include.assign(key.include().begin(), key.include().end());
+  for (const std::string& col : key.include()) {
+    if (!columns.count(col)) {
+      v.errors.push_back(absl::StrCat(where, ": constraint \"", key.name(),
+                                      "\" includes unknown column \"", col, "\""));
     }
-    if (!ok) {
-      v.errors.push_back(absl::StrCat(where, ": storage_parameter[", k, "]: \"", Excerpt(option),
-                                      "\" is not name=value (letters, digits, _ . and -)"));
-      continue;
-    }
-    out.push_back(option);
   }
-  return NormalizedStorage(out);
+  c->storage = LoadStorage(v, key.storage_parameter(), where);
+}
+
+// REPLICA IDENTITY: USING INDEX names one of the table's unique indexes or
+// the index of its primary key or of a unique constraint (PostgreSQL checks
+// the rest: unique, not partial, on NOT NULL columns).
+void LoadReplicaIdentity(Validator& v, const pb::Table& t, const std::string& where, Table* table) {
+  const std::string& index = t.replica_identity_index();
+  switch (t.replica_identity()) {
+    case pb::REPLICA_IDENTITY_FULL:
+      table->replica_identity = ReplicaIdentity::kFull;
+      break;
+    case pb::REPLICA_IDENTITY_NOTHING:
+      table->replica_identity = ReplicaIdentity::kNothing;
+      break;
+    case pb::REPLICA_IDENTITY_USING_INDEX:
+      table->replica_identity = ReplicaIdentity::kUsingIndex;
+      break;
+    default:
+      table->replica_identity = ReplicaIdentity::kDefault;
+      break;
+  }
+  if (table->replica_identity != ReplicaIdentity::kUsingIndex) {
+    if (!index.empty()) {
+      v.errors.push_back(absl::StrCat(
+          where, ": replica_identity_index is set but replica_identity is not USING_INDEX"));
+    }
+    return;
+  }
+  std::set<std::string> candidates;
+  for (const pb::Index& i : t.index()) {
+    if (i.unique()) candidates.insert(i.name());
+  }
+  for (const pb::UniqueConstraint& u : t.unique()) candidates.insert(u.name());
+  if (t.has_primary_key()) {
+    candidates.insert(t.primary_key().name().empty() ? absl::StrCat(t.name(), "_pkey")
+                                                     : t.primary_key().name());
+  }
+  if (!candidates.count(index)) {
+    v.errors.push_back(absl::StrCat(
+        where, ": replica_identity_index: \"", Excerpt(index),
+        "\" is not a unique index, unique constraint or primary key of table \"", t.name(), "\""));
+    return;
+  }
+  table->replica_identity_index = index;
 }
 
 // One table: its columns, constraints, indexes and triggers. Names of
@@ -596,6 +689,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.initially_deferred = t.primary_key().initially_deferred();
     c.source = cw;
     c.comment = t.primary_key().comment();
+    LoadKeyIndexOptions(v, t.primary_key(), cw, columns_seen, &c);
   }
   for (int i = 0; i < t.unique_size(); ++i) {
     const pb::UniqueConstraint& u = t.unique(i);
@@ -617,6 +711,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     }
     c.source = cw;
     c.comment = u.comment();
+    LoadKeyIndexOptions(v, u, cw, columns_seen, &c);
   }
   for (int i = 0; i < t.foreign_key_size(); ++i) {
     const pb::ForeignKey& f = t.foreign_key(i);
@@ -650,6 +745,38 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.validated = !f.not_valid();
     c.source = cw;
     c.comment = f.comment();
+    c.match_full = f.match_full();
+    c.delete_set_columns.assign(f.on_delete_set_column().begin(), f.on_delete_set_column().end());
+    if (!c.delete_set_columns.empty() && c.on_delete != "SET NULL" &&
+        c.on_delete != "SET DEFAULT") {
+      v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(),
+                                      "\" has on_delete_set_column but on_delete is not SET NULL "
+                                      "or SET DEFAULT"));
+    }
+    for (const std::string& col : c.delete_set_columns) {
+      if (std::find(c.columns.begin(), c.columns.end(), col) == c.columns.end()) {
+        v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(), "\" sets column \"", col,
+                                        "\" on delete, which is not one of its columns"));
+      }
+    }
+  }
+  for (int i = 0; i < t.exclude_size(); ++i) {
+    const pb::ExclusionConstraint& x = t.exclude(i);
+    const std::string cw = map.Where({{"table", ti}, {"exclude", i}});
+    v.CheckName(x.name(), cw, "exclusion constraint");
+    claim_constraint(x.name(), cw);
+    claim_relation(x.name(), cw, "exclusion constraint");
+    if (absl::StripAsciiWhitespace(x.definition()).empty()) {
+      v.errors.push_back(
+          absl::StrCat(cw, ": exclusion constraint \"", x.name(), "\" has no definition"));
+    }
+    v.CheckSql(x.definition(), SqlShape::kExclusionConstraint, cw, "definition");
+    Constraint& c = table.constraints.emplace_back();
+    c.name = x.name();
+    c.kind = ConstraintKind::kExclusion;
+    c.exclusion = x.definition();
+    c.source = cw;
+    c.comment = x.comment();
   }
   for (int i = 0; i < t.check_size(); ++i) {
     const pb::CheckConstraint& k = t.check(i);
@@ -685,6 +812,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     }
     table.triggers.push_back(LoadTrigger(v, map, ti, i, t.trigger(i), t.name(), columns_seen));
   }
+  LoadReplicaIdentity(v, t, where, &table);
   return table;
 }
 
@@ -1103,6 +1231,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       case SqlStatementKind::kConstraint:
       case SqlStatementKind::kForeignKey:
       case SqlStatementKind::kRowSecurity:
+      case SqlStatementKind::kReplicaIdentity:
       case SqlStatementKind::kSequenceOwner:
       case SqlStatementKind::kComment:
         break;
@@ -1146,8 +1275,10 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   for (const Table& table : schema.tables) {
     for (const Column& column : table.columns) {
       const std::string base = BaseTypeName(column.type);
-      if (base.empty() || IsBuiltinType(base) || declared_enums.count(base) ||
-          absl::StrContains(base, ".") || !schema.extensions.empty() ||
+      // "interval day to second": an interval restricted to some fields.
+      if (base.empty() || IsBuiltinType(base) || absl::StartsWith(base, "interval ") ||
+          declared_enums.count(base) || absl::StrContains(base, ".") ||
+          !schema.extensions.empty() ||
           CheckShape(column.type, SqlShape::kTypeName).has_value()) {  // reported above
         continue;
       }

@@ -88,10 +88,13 @@ void FillIndex(const Index& i, pb::Index* x) {
     key->set_descending(k.descending);
     key->set_nulls_first(k.nulls == IndexKey::Nulls::kFirst);
     key->set_nulls_last(k.nulls == IndexKey::Nulls::kLast);
+    key->set_collation(k.collation);
   }
   for (const std::string& col : i.include) x->add_include(col);
   x->set_where(i.predicate);
   x->set_comment(i.comment);
+  x->set_nulls_not_distinct(i.nulls_not_distinct);
+  for (const std::string& s : i.storage) x->add_storage_parameter(s);
 }
 
 void FillView(const View& v, pb::View* out) {
@@ -140,6 +143,8 @@ void FillTrigger(const Trigger& t, pb::Trigger* out) {
   out->set_constraint(parts->constraint);
   out->set_deferrable(parts->deferrable);
   out->set_initially_deferred(parts->initially_deferred);
+  out->set_referencing_old_table(parts->old_table);
+  out->set_referencing_new_table(parts->new_table);
 }
 
 void FillFunction(const Function& f, pb::Function* out) {
@@ -148,6 +153,10 @@ void FillFunction(const Function& f, pb::Function* out) {
   out->set_returns(f.returns);
   out->set_language(f.language);
   out->set_body(f.body);
+  out->set_sql_body(f.sql_body);
+  out->set_leakproof(f.leakproof);
+  out->set_cost(f.cost);
+  out->set_rows(f.rows);
   out->set_volatility(f.volatility == Volatility::kImmutable ? pb::VOLATILITY_IMMUTABLE
                       : f.volatility == Volatility::kStable  ? pb::VOLATILITY_STABLE
                                                              : pb::VOLATILITY_VOLATILE);
@@ -172,6 +181,26 @@ void FillFunction(const Function& f, pb::Function* out) {
   out->set_comment(f.comment);
 }
 
+// Types of the schema that a registry cannot declare (unmanaged domains
+// and composite types) are written qualified: the loader checks unqualified
+// type names against the built-in and the declared enum types, and
+// PostgreSQL resolves the qualified name to the same type.
+Table WithUnmanagedTypesQualified(const Table& t, const Schema& schema) {
+  Table out = t;
+  for (const UnmanagedObject& u : schema.unmanaged) {
+    if (u.kind != "domain" && u.kind != "composite_type") continue;
+    const std::string name = QuoteIdent(u.name);
+    for (Column& c : out.columns) {
+      if (!absl::StartsWith(c.type, name)) continue;
+      const std::string rest = c.type.substr(name.size());
+      if (rest.empty() || rest[0] == '[' || rest[0] == '(') {
+        c.type = absl::StrCat(QuoteIdent(schema.name), ".", c.type);
+      }
+    }
+  }
+  return out;
+}
+
 void FillTable(const Table& t, pb::Table* out) {
   out->set_name(t.name);
   out->set_comment(t.comment);
@@ -179,6 +208,20 @@ void FillTable(const Table& t, pb::Table* out) {
   out->set_row_level_security(t.row_security);
   out->set_force_row_level_security(t.force_row_security);
   for (const std::string& s : t.storage) out->add_storage_parameter(s);
+  switch (t.replica_identity) {
+    case ReplicaIdentity::kDefault:
+      break;
+    case ReplicaIdentity::kFull:
+      out->set_replica_identity(pb::REPLICA_IDENTITY_FULL);
+      break;
+    case ReplicaIdentity::kNothing:
+      out->set_replica_identity(pb::REPLICA_IDENTITY_NOTHING);
+      break;
+    case ReplicaIdentity::kUsingIndex:
+      out->set_replica_identity(pb::REPLICA_IDENTITY_USING_INDEX);
+      out->set_replica_identity_index(t.replica_identity_index);
+      break;
+  }
   for (const Column& c : t.columns) FillColumn(t, c, out->add_column());
   for (const Constraint& c : t.constraints) {
     switch (c.kind) {
@@ -189,6 +232,8 @@ void FillTable(const Table& t, pb::Table* out) {
         pk->set_deferrable(c.deferrable);
         pk->set_initially_deferred(c.initially_deferred);
         pk->set_comment(c.comment);
+        for (const std::string& col : c.include) pk->add_include(col);
+        for (const std::string& s : c.storage) pk->add_storage_parameter(s);
         break;
       }
       case ConstraintKind::kUnique: {
@@ -199,6 +244,8 @@ void FillTable(const Table& t, pb::Table* out) {
         u->set_deferrable(c.deferrable);
         u->set_initially_deferred(c.initially_deferred);
         u->set_comment(c.comment);
+        for (const std::string& col : c.include) u->add_include(col);
+        for (const std::string& s : c.storage) u->add_storage_parameter(s);
         break;
       }
       case ConstraintKind::kForeignKey: {
@@ -214,6 +261,8 @@ void FillTable(const Table& t, pb::Table* out) {
         f->set_initially_deferred(c.initially_deferred);
         f->set_not_valid(!c.validated);
         f->set_comment(c.comment);
+        f->set_match_full(c.match_full);
+        for (const std::string& col : c.delete_set_columns) f->add_on_delete_set_column(col);
         break;
       }
       case ConstraintKind::kCheck: {
@@ -223,6 +272,13 @@ void FillTable(const Table& t, pb::Table* out) {
         k->set_no_inherit(c.no_inherit);
         k->set_not_valid(!c.validated);
         k->set_comment(c.comment);
+        break;
+      }
+      case ConstraintKind::kExclusion: {
+        pb::ExclusionConstraint* x = out->add_exclude();
+        x->set_name(c.name);
+        x->set_definition(c.exclusion);
+        x->set_comment(c.comment);
         break;
       }
     }
@@ -359,7 +415,7 @@ absl::StatusOr<std::vector<std::string>> WriteRegistryFiles(const Schema& schema
   if (!status.ok()) return status;
   for (const Table& t : schema.tables) {
     pb::RegistryFile file;
-    FillTable(t, file.add_table());
+    FillTable(WithUnmanagedTypesQualified(t, schema), file.add_table());
     names.push_back(TableFileName(t.name));
     status = WriteMessage(
         file, absl::StrCat("# Table \"", CommentText(t.name), "\", written by schemad inspect.\n"),
@@ -454,6 +510,7 @@ absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& sch
       list.push_back(CreateIndexSql("", t.name, i));
       if (!i.comment.empty()) list.push_back(CommentSql("INDEX", QuoteIdent(i.name), i.comment));
     }
+    if (t.replica_identity != ReplicaIdentity::kDefault) list.push_back(ReplicaIdentitySql("", t));
     for (const Constraint& c : t.constraints) {
       if (c.comment.empty() || c.kind == ConstraintKind::kForeignKey) continue;
       list.push_back(CommentSql(

@@ -110,6 +110,11 @@ const Value* SoleTarget(const Struct& tree) {
   return Field(res, "val");
 }
 
+std::string Str(const Struct& s, const char* name) {
+  const Value* v = Field(s, name);
+  return v == nullptr ? "" : v->string_value();
+}
+
 // The statement of a one-statement tree, or null.
 const Value* SoleStatement(const Struct& tree) {
   const Value* stmts = Field(tree, "stmts");
@@ -193,6 +198,66 @@ std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
       if (check == nullptr || check->string_value() != "CASCADED_CHECK_OPTION") {
         return ShapeError{"is not one SQL query (a comment or clause swallows what follows it)",
                           -1};
+      }
+      return std::nullopt;
+    }
+    case SqlShape::kRoutineBody: {
+      const std::string prefix = "CREATE FUNCTION f() RETURNS integer LANGUAGE sql\n";
+      // A second statement right after it (on the same line: a script puts
+      // its semicolon there): the body must end where it seems to.
+      ShapeError error;
+      std::optional<Struct> tree =
+          Parse(absl::StrCat(prefix, text, " ;SELECT 1"), prefix.size(), text.size(), &error);
+      if (!tree.has_value()) {
+        error.message = absl::StrCat(
+            "is not a SQL-standard body (RETURN ... or BEGIN ATOMIC ... "
+            "END): ",
+            error.message);
+        return error;
+      }
+      const Value* stmts = Field(*tree, "stmts");
+      if (stmts == nullptr || stmts->list_value().values_size() != 2) {
+        return ShapeError{
+            "is not one SQL-standard body (it adds statements, or a comment "
+            "swallows what follows it)",
+            -1};
+      }
+      const Value* stmt = Field(stmts->list_value().values(0).struct_value(), "stmt");
+      if (stmt == nullptr || NodeType(*stmt) != "CreateFunctionStmt" ||
+          Field(NodeBody(*stmt), "sql_body") == nullptr) {
+        return ShapeError{"is not a SQL-standard body (RETURN ... or BEGIN ATOMIC ... END)", -1};
+      }
+      return std::nullopt;
+    }
+    case SqlShape::kExclusionConstraint: {
+      const std::string prefix = "ALTER TABLE t ADD CONSTRAINT c ";
+      // A second command after it: a comment must not swallow what
+      // follows the constraint where CREATE TABLE writes it.
+      ShapeError error;
+      std::optional<Struct> tree =
+          Parse(absl::StrCat(prefix, text, ", ADD CONSTRAINT d CHECK (true)"), prefix.size(),
+                text.size(), &error);
+      if (!tree.has_value()) {
+        error.message = absl::StrCat("is not one EXCLUDE constraint: ", error.message);
+        return error;
+      }
+      const Value* stmt = SoleStatement(*tree);
+      const Value* cmds = stmt != nullptr && NodeType(*stmt) == "AlterTableStmt"
+                              ? Field(NodeBody(*stmt), "cmds")
+                              : nullptr;
+      if (cmds == nullptr || cmds->list_value().values_size() != 2) {
+        return ShapeError{
+            "is not one EXCLUDE constraint (it adds commands or statements, or a "
+            "comment swallows what follows it)",
+            -1};
+      }
+      const Value* def = Field(NodeBody(cmds->list_value().values(0)), "def");
+      if (def == nullptr || NodeType(*def) != "Constraint" ||
+          Str(NodeBody(*def), "contype") != "CONSTR_EXCLUSION") {
+        return ShapeError{
+            "is not an EXCLUDE constraint (EXCLUDE USING method (element WITH "
+            "operator, ...))",
+            -1};
       }
       return std::nullopt;
     }
@@ -379,6 +444,13 @@ std::optional<TriggerParts> ParseTriggerDefinition(absl::string_view definition)
   out.constraint = flag("isconstraint");
   out.deferrable = flag("deferrable");
   out.initially_deferred = flag("initdeferred");
+  if (const Value* rels = Field(body, "transitionRels"); rels != nullptr) {
+    for (const Value& rel : rels->list_value().values()) {
+      const Struct& r = NodeBody(rel);
+      const Value* is_new = Field(r, "isNew");
+      (is_new != nullptr && is_new->bool_value() ? out.new_table : out.old_table) = Str(r, "name");
+    }
+  }
   return out;
 }
 
@@ -412,7 +484,8 @@ namespace {
 
 const char* kAllowlist =
     "a registry file holds only CREATE TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD "
-    "CONSTRAINT | ENABLE/DISABLE TRIGGER | ENABLE/FORCE ROW LEVEL SECURITY, CREATE TYPE ... AS "
+    "CONSTRAINT | ENABLE/DISABLE TRIGGER | ENABLE/FORCE ROW LEVEL SECURITY | REPLICA IDENTITY, "
+    "CREATE TYPE ... AS "
     "ENUM, CREATE SEQUENCE, ALTER "
     "SEQUENCE ... OWNED BY, CREATE [OR REPLACE] VIEW, CREATE "
     "MATERIALIZED VIEW ... WITH NO DATA, CREATE [OR REPLACE] FUNCTION | PROCEDURE | TRIGGER, "
@@ -448,11 +521,6 @@ std::string StatementName(const std::string& node) {
   };
   auto it = kNames->find(node);
   return it != kNames->end() ? it->second : node;
-}
-
-std::string Str(const Struct& s, const char* name) {
-  const Value* v = Field(s, name);
-  return v == nullptr ? "" : v->string_value();
 }
 
 const Struct* Child(const Struct& s, const char* name) {
@@ -554,6 +622,7 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
       bool only_constraints = cmds != nullptr && cmds->list_value().values_size() > 0;
       bool only_trigger_states = only_constraints;
       bool only_row_security = only_constraints;
+      bool only_replica_identity = only_constraints;
       bool foreign = false;
       if (cmds != nullptr) {
         for (const Value& cmd : cmds->list_value().values()) {
@@ -567,6 +636,7 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
               subtype != "AT_ForceRowSecurity" && subtype != "AT_NoForceRowSecurity") {
             only_row_security = false;
           }
+          if (subtype != "AT_ReplicaIdentity") only_replica_identity = false;
           if (NodeType(cmd) != "AlterTableCmd" || subtype != "AT_AddConstraint") {
             only_constraints = false;
             continue;
@@ -578,14 +648,16 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
           }
         }
       }
-      if ((!only_constraints && !only_trigger_states && !only_row_security) ||
+      if ((!only_constraints && !only_trigger_states && !only_row_security &&
+           !only_replica_identity) ||
           Str(body, "objtype") != "OBJECT_TABLE") {
         fail(absl::StrCat("ALTER ", Str(body, "objtype") == "OBJECT_TABLE" ? "TABLE" : "...",
-                          " other than ADD CONSTRAINT, ENABLE/DISABLE TRIGGER or ENABLE/FORCE "
-                          "ROW LEVEL SECURITY is not allowed: ",
+                          " other than ADD CONSTRAINT, ENABLE/DISABLE TRIGGER, ENABLE/FORCE "
+                          "ROW LEVEL SECURITY or REPLICA IDENTITY is not allowed: ",
                           kAllowlist));
       }
-      st.kind = only_row_security     ? SqlStatementKind::kRowSecurity
+      st.kind = only_replica_identity ? SqlStatementKind::kReplicaIdentity
+                : only_row_security   ? SqlStatementKind::kRowSecurity
                 : only_trigger_states ? SqlStatementKind::kTrigger
                 : foreign             ? SqlStatementKind::kForeignKey
                                       : SqlStatementKind::kConstraint;

@@ -523,6 +523,131 @@ const std::vector<DriftCase>& Cases() {
        false,
        {{"  name: \"items\"\n", "  name: \"items\"\n  unlogged: true\n"}},
        {"ALTER TABLE public.items SET UNLOGGED"}},
+      // --- index and key options ----------------------------------------------
+      {"KeyIndexStorageParametersDeclared",
+       "ALTER INDEX pk_items SET (fillfactor = 80)",
+       {"CHANGED constraint items.pk_items definition"},
+       {},
+       true,
+       {{"primary_key { name: \"pk_items\" column: \"id\" }",
+         "primary_key { name: \"pk_items\" column: \"id\" storage_parameter: \"fillfactor=60\" "
+         "storage_parameter: \"deduplicate_items=off\" }"}},
+       {"ALTER INDEX public.pk_items SET (deduplicate_items=off, fillfactor=60)"}},
+      {"IndexDeclaredWithKeyCollationAndStorage",
+       "",
+       {"CHANGED index items.ix_items_body_pattern definition"},
+       {"DROPS_OBJECT"},
+       false,
+       {{"key { column: \"body\" opclass: \"text_pattern_ops\" } }",
+         "key { column: \"body\" opclass: \"text_pattern_ops\" collation: \"\\\"C\\\"\" } "
+         "storage_parameter: \"fillfactor=70\" }"}},
+       {"DROP INDEX public.ix_items_body_pattern",
+        "CREATE INDEX ix_items_body_pattern ON public.items USING btree (body COLLATE \"C\" "
+        "text_pattern_ops) WITH (fillfactor=70)"}},
+      {"UniqueConstraintDeclaredWithIncludeAndNullsNotDistinct",
+       "",
+       {"CHANGED constraint items.uq_items_owner_id_title definition"},
+       {"DROPS_OBJECT"},
+       false,
+       {{"unique { name: \"uq_items_owner_id_title\" column: \"owner_id\" column: \"title\" }",
+         "unique { name: \"uq_items_owner_id_title\" column: \"owner_id\" column: \"title\" "
+         "include: \"price\" nulls_not_distinct: true storage_parameter: \"fillfactor=90\" }"}},
+       {"ALTER TABLE public.items DROP CONSTRAINT uq_items_owner_id_title",
+        "ALTER TABLE public.items ADD CONSTRAINT uq_items_owner_id_title UNIQUE NULLS NOT DISTINCT "
+        "(owner_id, title) INCLUDE (price) WITH (fillfactor=90)"}},
+      {"ForeignKeyDeclaredMatchFullSettingOneColumn",
+       "",
+       {"CHANGED constraint items.fk_items_owner_id_owners definition"},
+       {"DROPS_OBJECT"},
+       false,
+       {{"on_delete: REFERENTIAL_ACTION_CASCADE }",
+         "on_delete: REFERENTIAL_ACTION_SET_NULL on_delete_set_column: \"owner_id\" match_full: "
+         "true }"}},
+       {"ALTER TABLE public.items DROP CONSTRAINT fk_items_owner_id_owners",
+        "ALTER TABLE public.items ADD CONSTRAINT fk_items_owner_id_owners FOREIGN KEY (owner_id) "
+        "REFERENCES owners(id) MATCH FULL ON DELETE SET NULL (owner_id)"}},
+      // --- exclusion constraints -----------------------------------------------
+      {"ExclusionConstraintDeclaredOnTableWithRows",
+       "",
+       {"MISSING constraint items.ex_items_title"},
+       {"VALIDATION", "LONG_LOCK"},
+       true,
+       {{"check { name: \"ck_items_price_nonnegative\" expression: \"price >= 0\" }",
+         "check { name: \"ck_items_price_nonnegative\" expression: \"price >= 0\" }\n"
+         "  exclude { name: \"ex_items_title\" definition: \"EXCLUDE USING btree (title WITH =)\" "
+         "}"}},
+       {"ALTER TABLE public.items ADD CONSTRAINT ex_items_title EXCLUDE USING btree (title WITH "
+        "=)"}},
+      {"ExclusionConstraintExtraInDatabase",
+       "ALTER TABLE items ADD CONSTRAINT ex_items_title EXCLUDE USING btree (title WITH =)",
+       {"EXTRA constraint items.ex_items_title"},
+       {"DROPS_OBJECT"},
+       false,
+       {},
+       {"ALTER TABLE public.items DROP CONSTRAINT ex_items_title"}},
+      {"ExclusionConstraintChangedInDatabase",
+       "ALTER TABLE items ADD CONSTRAINT ex_items_title EXCLUDE USING btree (title WITH =)",
+       {"CHANGED constraint items.ex_items_title definition"},
+       {"DROPS_OBJECT"},
+       false,
+       {{"check { name: \"ck_items_price_nonnegative\" expression: \"price >= 0\" }",
+         "check { name: \"ck_items_price_nonnegative\" expression: \"price >= 0\" }\n"
+         "  exclude { name: \"ex_items_title\" definition: \"EXCLUDE USING btree (title WITH =) "
+         "WHERE (views > 0) DEFERRABLE\" }"}},
+       {"ALTER TABLE public.items DROP CONSTRAINT ex_items_title",
+        "ALTER TABLE public.items ADD CONSTRAINT ex_items_title EXCLUDE USING btree (title WITH =) "
+        "WHERE ((views > 0)) DEFERRABLE"}},
+      // --- replica identity ---------------------------------------------------
+      {"ReplicaIdentityFullInDatabase",
+       "ALTER TABLE items REPLICA IDENTITY FULL",
+       {"CHANGED table items replica identity"},
+       {},
+       true,
+       {},
+       {"ALTER TABLE public.items REPLICA IDENTITY DEFAULT"}},
+      {"ReplicaIdentityDeclaredNothing",
+       "",
+       {"CHANGED table items replica identity"},
+       {},
+       false,
+       {{"  name: \"items\"\n",
+         "  name: \"items\"\n  replica_identity: REPLICA_IDENTITY_NOTHING\n"}},
+       {"ALTER TABLE public.items REPLICA IDENTITY NOTHING"}},
+      {"ReplicaIdentityDeclaredUsingAUniqueConstraintsIndex",
+       "ALTER TABLE items REPLICA IDENTITY USING INDEX pk_items",
+       {"CHANGED table items replica identity"},
+       {},
+       true,
+       {{"  name: \"items\"\n",
+         "  name: \"items\"\n  replica_identity: REPLICA_IDENTITY_USING_INDEX "
+         "replica_identity_index: \"uq_items_owner_id_title\"\n"}},
+       {"ALTER TABLE public.items REPLICA IDENTITY USING INDEX uq_items_owner_id_title"}},
+      // The identity's index is gone: PostgreSQL writes no old key (NOTHING).
+      {"ReplicaIdentityIndexDroppedInDatabase",
+       "ALTER TABLE items REPLICA IDENTITY USING INDEX uq_items_owner_id_title; "
+       "ALTER TABLE items DROP CONSTRAINT uq_items_owner_id_title",
+       {"CHANGED table items replica identity", "MISSING constraint items.uq_items_owner_id_title"},
+       {},
+       false,
+       {{"  name: \"items\"\n",
+         "  name: \"items\"\n  replica_identity: REPLICA_IDENTITY_USING_INDEX "
+         "replica_identity_index: \"uq_items_owner_id_title\"\n"}},
+       {"ALTER TABLE public.items ADD CONSTRAINT uq_items_owner_id_title UNIQUE (owner_id, title)",
+        "ALTER TABLE public.items REPLICA IDENTITY USING INDEX uq_items_owner_id_title"}},
+      // Re-creating the identity's index loses the mark: it is set again.
+      {"ReplicaIdentityKeptWhenItsIndexIsRebuilt",
+       "ALTER TABLE items DROP CONSTRAINT uq_items_owner_id_title; "
+       "ALTER TABLE items ADD CONSTRAINT uq_items_owner_id_title UNIQUE (title, owner_id); "
+       "ALTER TABLE items REPLICA IDENTITY USING INDEX uq_items_owner_id_title",
+       {"CHANGED constraint items.uq_items_owner_id_title definition"},
+       {"DROPS_OBJECT"},
+       false,
+       {{"  name: \"items\"\n",
+         "  name: \"items\"\n  replica_identity: REPLICA_IDENTITY_USING_INDEX "
+         "replica_identity_index: \"uq_items_owner_id_title\"\n"}},
+       {"ALTER TABLE public.items DROP CONSTRAINT uq_items_owner_id_title",
+        "ALTER TABLE public.items ADD CONSTRAINT uq_items_owner_id_title UNIQUE (owner_id, title)",
+        "ALTER TABLE public.items REPLICA IDENTITY USING INDEX uq_items_owner_id_title"}},
       // --- identity options --------------------------------------------------
       {"IdentityOptionsChangedInDatabase",
        "ALTER TABLE items ALTER COLUMN seq SET INCREMENT BY 5 SET CACHE 20",
@@ -635,10 +760,14 @@ const std::vector<DriftCase>& Cases() {
        "WHERE status IN ('new', 'active')",
        {"CHANGED index items.ix_items_open definition"},
        {"DROPS_OBJECT"}},
+      // Storage parameters alone change in place (no rebuild, no drop).
       {"IndexStorageParameterChanged",
        "ALTER INDEX ix_items_open SET (fillfactor = 70)",
        {"CHANGED index items.ix_items_open definition"},
-       {"DROPS_OBJECT"}},
+       {},
+       true,
+       {},
+       {"ALTER INDEX public.ix_items_open RESET (fillfactor)"}},
       {"UniqueNullsNotDistinctChanged",
        "ALTER TABLE items DROP CONSTRAINT uq_items_owner_id_title; ALTER TABLE items ADD "
        "CONSTRAINT uq_items_owner_id_title UNIQUE NULLS NOT DISTINCT (owner_id, title)",

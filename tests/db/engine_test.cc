@@ -912,6 +912,259 @@ CREATE MATERIALIZED VIEW cache_keys WITH (fillfactor = 70) AS SELECT k FROM cach
             "ptruetrue");
 }
 
+// REPLICA IDENTITY (FULL, NOTHING, USING INDEX of a unique index or of a
+// unique constraint) is read, declared in both formats, set when the table
+// is created, and written back by inspect.
+TEST(EngineTest, ReplicaIdentitiesRoundTripAndAreCreatedWithTheirTables) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE TABLE events (id integer PRIMARY KEY, body text);
+ALTER TABLE events REPLICA IDENTITY FULL;
+CREATE TABLE audit (id integer);
+ALTER TABLE audit REPLICA IDENTITY NOTHING;
+CREATE TABLE accounts (id integer NOT NULL, email text NOT NULL, CONSTRAINT accounts_email_key UNIQUE (email));
+CREATE UNIQUE INDEX accounts_id ON accounts (id);
+ALTER TABLE accounts REPLICA IDENTITY USING INDEX accounts_id;
+CREATE TABLE users (id integer NOT NULL, email text NOT NULL, CONSTRAINT users_email_key UNIQUE (email));
+ALTER TABLE users REPLICA IDENTITY USING INDEX users_email_key;
+)sql");
+  const std::string textproto = R"reg(table {
+  name: "events"
+  replica_identity: REPLICA_IDENTITY_FULL
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "body" type: "text" }
+  primary_key { name: "events_pkey" column: "id" }
+}
+table {
+  name: "audit"
+  replica_identity: REPLICA_IDENTITY_NOTHING
+  column { name: "id" type: "integer" }
+}
+table {
+  name: "accounts"
+  replica_identity: REPLICA_IDENTITY_USING_INDEX
+  replica_identity_index: "accounts_id"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "email" type: "text" not_null: true }
+  unique { name: "accounts_email_key" column: "email" }
+  index { name: "accounts_id" unique: true key { column: "id" } }
+}
+table {
+  name: "users"
+  replica_identity: REPLICA_IDENTITY_USING_INDEX
+  replica_identity_index: "users_email_key"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "email" type: "text" not_null: true }
+  unique { name: "users_email_key" column: "email" }
+})reg";
+  const Registry registry = testing::MustLoadRegistry(textproto);
+  Engine engine(db->pool(), registry);
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+  ExpectInspectRoundTrips(*db, engine);
+
+  // A registry naming an index the table does not have is refused with
+  // its place.
+  absl::StatusOr<Registry> unknown =
+      LoadRegistry({{"r.textproto", absl::StrReplaceAll(textproto, {{"replica_identity_index: "
+                                                                     "\"accounts_id\"",
+                                                                     "replica_identity_index: "
+                                                                     "\"nope\""}})}},
+                   "test");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr("replica_identity_index: \"nope\" is not a unique index"));
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("r.textproto:"));
+
+  // Created on an empty database, from the textproto and from SQL.
+  const std::string sql = R"sql(
+CREATE TABLE accounts (id integer NOT NULL, email text NOT NULL);
+ALTER TABLE accounts REPLICA IDENTITY USING INDEX accounts_id;
+CREATE UNIQUE INDEX accounts_id ON accounts (id);
+CREATE TABLE events (id integer PRIMARY KEY, body text);
+ALTER TABLE events REPLICA IDENTITY FULL;
+)sql";
+  absl::StatusOr<Registry> from_sql = LoadRegistry({{"schema.sql", sql}}, "test");
+  ASSERT_TRUE(from_sql.ok()) << from_sql.status();
+  for (const Registry* r : std::vector<const Registry*>{&registry, &*from_sql}) {
+    auto fresh = testing::TestDb::Create();
+    Engine creating(fresh->pool(), *r);
+    absl::StatusOr<InitializeResult> init = creating.Initialize({}, Deadline());
+    ASSERT_TRUE(init.ok()) << init.status();
+    EXPECT_EQ(init->outcome, Outcome::kApplied);
+    EXPECT_EQ(fresh->Query("SELECT relreplident::text FROM pg_class WHERE relname = 'events'")[0][0]
+                  .as<std::string>(),
+              "f");
+    EXPECT_EQ(fresh
+                  ->Query("SELECT c.relreplident::text || i.indexrelid::regclass::text "
+                          "FROM pg_class c JOIN pg_index i ON i.indrelid = c.oid "
+                          "WHERE c.relname = 'accounts' AND i.indisreplident")[0][0]
+                  .as<std::string>(),
+              "iaccounts_id");
+    absl::StatusOr<DiffResult> after = creating.Diff(Deadline());
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_THAT(DescribeDifferences(after->differences), IsEmpty());
+  }
+}
+
+// Exclusion constraints are read, declared (textproto and SQL), created
+// with their tables and written back by inspect; a definition that is not
+// one EXCLUDE constraint is refused at its field.
+TEST(EngineTest, ExclusionConstraintsRoundTripAndAreCreatedWithTheirTables) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE bookings (room integer NOT NULL, during tsrange NOT NULL, note text,
+  CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (room > 0) DEFERRABLE);
+COMMENT ON CONSTRAINT no_overlap ON bookings IS 'one booking per room at a time';
+)sql");
+  const std::string textproto = R"reg(registry { extension { name: "btree_gist" } }
+table {
+  name: "bookings"
+  column { name: "room" type: "integer" not_null: true }
+  column { name: "during" type: "tsrange" not_null: true }
+  column { name: "note" type: "text" }
+  exclude { name: "no_overlap" definition: "EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (room > 0) DEFERRABLE" comment: "one booking per room at a time" }
+})reg";
+  Engine engine(db->pool(), testing::MustLoadRegistry(textproto));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences), IsEmpty());
+  ExpectInspectRoundTrips(*db, engine);
+
+  // Dropped in the database: reported and planned, not silently in sync.
+  db->Exec("ALTER TABLE bookings DROP CONSTRAINT no_overlap");
+  absl::StatusOr<DiffResult> missing = engine.Diff(Deadline());
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_THAT(DescribeDifferences(missing->differences),
+              ::testing::ElementsAre("MISSING constraint bookings.no_overlap"));
+
+  // Created with the table on an empty database, from textproto and SQL.
+  for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
+           {"r.textproto", textproto},
+           {"r.sql",
+            "CREATE EXTENSION IF NOT EXISTS btree_gist;\n"
+            "CREATE TABLE bookings (room integer NOT NULL, during tsrange NOT NULL, note text);\n"
+            "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, "
+            "during "
+            "WITH &&) WHERE (room > 0) DEFERRABLE;\n"
+            "COMMENT ON CONSTRAINT no_overlap ON bookings IS 'one booking per room at a "
+            "time';\n"}}) {
+    absl::StatusOr<Registry> registry = LoadRegistry({{file, text}}, "test");
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    auto fresh = testing::TestDb::Create();
+    Engine creating(fresh->pool(), *registry);
+    absl::StatusOr<InitializeResult> init = creating.Initialize({}, Deadline());
+    ASSERT_TRUE(init.ok()) << init.status();
+    EXPECT_EQ(init->outcome, Outcome::kApplied) << file;
+    EXPECT_EQ(fresh
+                  ->Query("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = "
+                          "'no_overlap'")[0][0]
+                  .as<std::string>(),
+              "EXCLUDE USING gist (room WITH =, during WITH &&) WHERE ((room > 0)) DEFERRABLE");
+    fresh->Exec("INSERT INTO bookings VALUES (1, '[2026-01-01,2026-01-05)')");
+    EXPECT_THROW(fresh->Exec("INSERT INTO bookings VALUES (1, '[2026-01-03,2026-01-04)')"),
+                 std::exception);
+  }
+
+  // Not one EXCLUDE constraint: refused at its field, nothing run.
+  absl::StatusOr<Registry> hostile = LoadRegistry(
+      {{"r.textproto",
+        absl::StrReplaceAll(textproto, {{"WHERE (room > 0) DEFERRABLE",
+                                         "WHERE (room > 0)); DROP TABLE bookings; --"}})}},
+      "test");
+  ASSERT_FALSE(hostile.ok());
+  EXPECT_THAT(std::string(hostile.status().message()), HasSubstr("r.textproto:"));
+  EXPECT_THAT(std::string(hostile.status().message()), HasSubstr("is not one EXCLUDE constraint"));
+}
+
+// LEAKPROOF, COST, ROWS and SQL-standard bodies of functions, and the
+// transition tables of triggers, are read, compared and written back by
+// inspect in both formats: a database holding them round-trips, and a
+// registry without them is not in sync.
+TEST(EngineTest, FunctionEstimatesLeakproofAndTransitionTablesRoundTrip) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE TABLE t (a integer);
+CREATE FUNCTION same(x integer) RETURNS integer LANGUAGE sql IMMUTABLE LEAKPROOF COST 5
+  RETURN x;
+CREATE FUNCTION many(VARIADIC xs integer[]) RETURNS SETOF integer LANGUAGE sql STABLE ROWS 10
+  AS 'SELECT unnest(xs)';
+CREATE FUNCTION atomic_sum(x integer, y integer) RETURNS integer LANGUAGE sql
+  BEGIN ATOMIC SELECT x + y; END;
+CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER t_batch AFTER UPDATE ON t REFERENCING OLD TABLE AS gone NEW TABLE AS "New Rows"
+  FOR EACH STATEMENT EXECUTE FUNCTION trg();
+)sql");
+  Engine engine(db->pool(),
+                testing::MustLoadRegistry(
+                    R"reg(table { name: "t" column { name: "a" type: "integer" } })reg"));
+  ExpectInspectRoundTrips(*db, engine);
+  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
+  ASSERT_TRUE(live.ok()) << live.status();
+  const Function* same = live->FindFunction("same(integer)");
+  ASSERT_NE(same, nullptr);
+  EXPECT_TRUE(same->leakproof);
+  EXPECT_EQ(same->cost, 5);
+  EXPECT_TRUE(same->sql_body);
+  ASSERT_NE(live->FindFunction("many(integer[])"), nullptr);
+  EXPECT_EQ(live->FindFunction("many(integer[])")->rows, 10);
+  EXPECT_EQ(live->FindFunction("many(integer[])")->cost, 0) << "the default reads as unset";
+
+  // Declared without them: differences, not a silent IN_SYNC.
+  Engine plain(db->pool(), testing::MustLoadRegistry(R"reg(
+function { name: "same" arguments: "x integer" returns: "integer" language: "sql" body: "RETURN x" sql_body: true volatility: VOLATILITY_IMMUTABLE }
+function { name: "many" arguments: "VARIADIC xs integer[]" returns: "SETOF integer" language: "sql" body: "SELECT unnest(xs)" volatility: VOLATILITY_STABLE }
+function { name: "atomic_sum" arguments: "x integer, y integer" returns: "integer" language: "sql" body: "BEGIN ATOMIC\n SELECT (x + y);\nEND" sql_body: true }
+function { name: "trg" returns: "trigger" language: "plpgsql" body: "BEGIN RETURN NULL; END" }
+table {
+  name: "t"
+  column { name: "a" type: "integer" }
+  trigger { name: "t_batch" timing: TRIGGER_TIMING_AFTER event: TRIGGER_EVENT_UPDATE function: "trg" }
+})reg"));
+  absl::StatusOr<DiffResult> diff = plain.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences),
+              ::testing::UnorderedElementsAre("CHANGED function same(integer) definition",
+                                              "CHANGED function many(integer[]) definition",
+                                              "CHANGED trigger t.t_batch definition"));
+}
+
+// A SQL-standard body binds the functions it calls when it is created: they
+// are created before it (not in name order), so that it binds to the
+// registry's function and not to a same-named one of the target schema.
+TEST(EngineTest, FunctionsAreCreatedAfterTheFunctionsTheirBodiesCall) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE FUNCTION add(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN a + b;
+CREATE FUNCTION "zz inc"(i integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN i + 1;
+CREATE FUNCTION combined(a integer, b integer) RETURNS integer LANGUAGE sql IMMUTABLE
+  RETURN add(a, b) + "zz inc"(a);
+)sql");
+  const std::string registry = R"reg(
+function { name: "combined" arguments: "a integer, b integer" returns: "integer" language: "sql" body: "RETURN (add(a, b) + \"zz inc\"(a))" sql_body: true volatility: VOLATILITY_IMMUTABLE }
+function { name: "add" arguments: "a integer, b integer" returns: "integer" language: "sql" body: "RETURN (a + b)" sql_body: true volatility: VOLATILITY_IMMUTABLE }
+function { name: "zz inc" arguments: "i integer" returns: "integer" language: "sql" body: "RETURN (i + 1)" sql_body: true volatility: VOLATILITY_IMMUTABLE }
+)reg";
+  Engine engine(db->pool(), testing::MustLoadRegistry(registry));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences), IsEmpty());
+  ExpectInspectRoundTrips(*db, engine);
+
+  // On an empty database: created callee first, and the result computes.
+  auto fresh = testing::TestDb::Create();
+  Engine creating(fresh->pool(), testing::MustLoadRegistry(registry));
+  absl::StatusOr<InitializeResult> init = creating.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  EXPECT_EQ(fresh->Query("SELECT combined(2, 3)")[0][0].as<int>(), 8);
+  absl::StatusOr<DiffResult> after = creating.Diff(Deadline());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_THAT(DescribeDifferences(after->differences), IsEmpty());
+}
+
 // A materialized view's storage parameters are created with it and, when
 // they drift, set back with ALTER MATERIALIZED VIEW (no re-creation).
 TEST(EngineTest, MaterializedViewStorageParametersAreAlteredInPlace) {
@@ -1112,6 +1365,62 @@ CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
   EXPECT_THAT(DescribeDifferences(diff->differences),
               ::testing::ElementsAre("UNMANAGED function total(integer)"))
       << "a function's name carries its arguments";
+}
+
+// Columns of an unmanaged type of the schema (a domain, a composite type)
+// and intervals restricted to some fields: inspect's output loads back in
+// both formats and differs only by the unmanaged objects themselves.
+TEST(EngineTest, ColumnsOfUnmanagedTypesRoundTrip) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+CREATE TYPE pair AS (a integer, b text);
+CREATE TABLE t (p positive, ps positive[], q pair, i interval day to second(3));
+)sql");
+  Engine engine(db->pool(),
+                testing::MustLoadRegistry(
+                    R"reg(table { name: "x" column { name: "a" type: "integer" } })reg"));
+  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
+  ASSERT_TRUE(live.ok()) << live.status();
+  for (RegistryFormat format : {RegistryFormat::kTextproto, RegistryFormat::kSql}) {
+    const std::string dir = testing::TempDir() + "/inspected";
+    ASSERT_TRUE(WriteRegistryDir(*live, dir, {.format = format}).ok());
+    absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
+    ASSERT_TRUE(inspected.ok()) << inspected.status();
+    Engine again(db->pool(), *inspected);
+    absl::StatusOr<DiffResult> round = again.Diff(Deadline());
+    ASSERT_TRUE(round.ok()) << round.status();
+    EXPECT_THAT(DescribeDifferences(round->differences),
+                ::testing::UnorderedElementsAre("UNMANAGED domain positive",
+                                                "UNMANAGED composite_type pair"))
+        << (format == RegistryFormat::kSql ? "as SQL" : "as textproto");
+    EXPECT_THAT(round->plan.steps, IsEmpty());
+  }
+}
+
+// Table inheritance (INHERITS) is not managed: reported as UNMANAGED, not
+// silently in sync, and never undone.
+TEST(EngineTest, TableInheritanceIsReportedAsUnmanaged) {
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
+  name: "parent"
+  column { name: "id" type: "integer" }
+}
+table {
+  name: "child"
+  column { name: "id" type: "integer" }
+  column { name: "x" type: "integer" }
+})reg"));
+  ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
+  db->Exec("ALTER TABLE child INHERIT parent");
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences),
+              ::testing::ElementsAre("UNMANAGED inheritance child.public.parent"));
+  EXPECT_THAT(diff->plan.steps, IsEmpty());
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
 }
 
 // A drop or type change that an unmanaged object (here a view the registry

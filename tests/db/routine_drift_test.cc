@@ -113,6 +113,39 @@ const std::vector<DriftCase>& Cases() {
        {},
        {"DROP FUNCTION public.stray()"}},
       {"MissingProcedure", "DROP PROCEDURE reset_notes()", {"MISSING function reset_notes()"}, {}},
+      // LEAKPROOF and the planner's estimates are part of the definition.
+      {"FunctionCostAndLeakproofChangedInDatabase",
+       "ALTER FUNCTION add(integer, integer) COST 5 LEAKPROOF",
+       {"CHANGED function add(integer, integer) definition"},
+       {},
+       false,
+       {},
+       {"CREATE OR REPLACE FUNCTION public.add(a integer, b integer)\n RETURNS integer\n LANGUAGE "
+        "sql\nAS 'SELECT a + b'"}},
+      {"FunctionDeclaredWithCost",
+       "",
+       {"CHANGED function audit() definition"},
+       {},
+       false,
+       {{"config: \"search_path = pg_catalog, pg_temp\"",
+         "config: \"search_path = pg_catalog, pg_temp\" cost: 7.5"}}},
+      {"TriggerWithTransitionTableDeclared",
+       "",
+       {"MISSING trigger notes.trg_notes_batch"},
+       {},
+       false,
+       {{"  trigger {\n    name: \"trg_notes_audit\"",
+         "  trigger { name: \"trg_notes_batch\" timing: TRIGGER_TIMING_AFTER event: "
+         "TRIGGER_EVENT_UPDATE function: \"audit\" referencing_old_table: \"old_rows\" "
+         "referencing_new_table: \"new_rows\" }\n  trigger {\n    name: \"trg_notes_audit\""}},
+       {"CREATE TRIGGER trg_notes_batch AFTER UPDATE ON notes REFERENCING OLD TABLE AS "
+        "old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit()"}},
+      {"TriggerTransitionTableAddedInDatabase",
+       "DROP TRIGGER trg_notes_audit ON notes; CREATE TRIGGER trg_notes_audit AFTER INSERT ON "
+       "notes "
+       "REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION audit('notes')",
+       {"CHANGED trigger notes.trg_notes_audit definition"},
+       {}},
       {"FunctionBodyChanged",
        "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS "
        "'BEGIN RETURN NEW; END'",

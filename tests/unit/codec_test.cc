@@ -42,12 +42,19 @@ Schema EveryField() {
   k.check_expr = "a > 0";
   k.source = "t.textproto:9:3";
   k.comment = "fk comment";
+  k.include = {"c"};
+  k.storage = {"fillfactor=80"};
+  k.match_full = true;
+  k.delete_set_columns = {"a"};
+  k.exclusion = "EXCLUDE USING gist (a WITH =)";
   Index i;
   i.name = "ix";
   i.unique = true;
   i.method = "gin";
-  i.keys = {{"a", "", "text_pattern_ops", true, IndexKey::Nulls::kLast},
+  i.keys = {{"a", "", "text_pattern_ops", true, IndexKey::Nulls::kLast, "\"C\""},
             {"", "lower(b)", "", false, IndexKey::Nulls::kFirst}};
+  i.nulls_not_distinct = true;
+  i.storage = {"fillfactor=60"};
   i.include = {"c"};
   i.predicate = "a IS NOT NULL";
   i.definition = "CREATE INDEX ix ...";
@@ -69,6 +76,8 @@ Schema EveryField() {
   tr.function = "audit";
   tr.arguments = {"x", "y"};
   tr.depends_on = {"function:audit()"};
+  tr.old_table = "gone";
+  tr.new_table = "fresh";
   tr.source = "t.textproto:20:3";
   s.tables.push_back({"t",
                       {c},
@@ -80,6 +89,8 @@ Schema EveryField() {
                       true,
                       true,
                       {"fillfactor=70"},
+                      ReplicaIdentity::kUsingIndex,
+                      "ix",
                       "t.textproto:1:1"});
   s.enums.push_back({"mood", {"sad", "ok"}, "e.textproto:1:1", "enum comment"});
   s.extensions.push_back({"citext", "extensions", "r.textproto:2:1"});
@@ -121,6 +132,9 @@ Schema EveryField() {
   f.parallel = ParallelSafety::kRestricted;
   f.config = {"search_path = pg_catalog"};
   f.comment = "fn comment";
+  f.leakproof = true;
+  f.cost = 0.5;
+  f.rows = 12;
   f.source = "f.sql:1:1";
   s.functions.push_back(f);
   s.unmanaged.push_back({"policy", "p", "t"});

@@ -496,6 +496,20 @@ TEST(RegistryTest, ReportsEnumTypeUsedButNotDeclared) {
                              "declared in the registry"}));
 }
 
+// Built-in types with modifiers PostgreSQL spells in words load: an
+// interval restricted to some fields is still an interval.
+TEST(RegistryTest, IntervalsWithFieldsAreBuiltInTypes) {
+  const std::string text = R"reg(table {
+  name: "t"
+  column { name: "a" type: "interval day to second(3)" }
+  column { name: "b" type: "interval year to month" }
+  column { name: "c" type: "interval hour[]" }
+})reg";
+  absl::StatusOr<Registry> r =
+      LoadRegistry(std::vector<RegistrySource>{{"t.textproto", text}}, "test");
+  ASSERT_TRUE(r.ok()) << r.status();
+}
+
 TEST(RegistryTest, ReportsEveryErrorAtOnce) {
   const std::string text = R"reg(table {
   name: "t"

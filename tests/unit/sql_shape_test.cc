@@ -67,6 +67,33 @@ TEST(SqlShapeTest, MethodsAndOperatorClassesAreNames) {
   EXPECT_FALSE(Accepts("\"unterminated", SqlShape::kQualifiedName));
 }
 
+TEST(SqlShapeTest, RoutineBodiesAreOneSqlStandardBodyAndNothingAfterIt) {
+  for (const char* body : {"RETURN a + b", "RETURN (add(a, b) + \"zz inc\"(a))",
+                           "BEGIN ATOMIC\n  SELECT 1;\n  SELECT 2;\nEND",
+                           "BEGIN ATOMIC INSERT INTO t VALUES (1); END"}) {
+    EXPECT_TRUE(Accepts(body, SqlShape::kRoutineBody)) << body;
+  }
+  for (const char* body : {"SELECT 1", "RETURN 1; DROP TABLE users", "RETURN 1 --", "RETURN 1 /*",
+                           "BEGIN ATOMIC SELECT 1; END; DROP TABLE users", "AS 'SELECT 1'",
+                           "RETURN 1 SECURITY DEFINER", ""}) {
+    EXPECT_FALSE(Accepts(body, SqlShape::kRoutineBody)) << body;
+  }
+}
+
+TEST(SqlShapeTest, ExclusionConstraintsAreOneExcludeAndNothingAfterIt) {
+  for (const char* def :
+       {"EXCLUDE USING gist (room WITH =, during WITH &&)",
+        "EXCLUDE USING btree (lower(title) WITH =) INCLUDE (id) WITH (fillfactor=70) WHERE (n > 0) "
+        "DEFERRABLE INITIALLY DEFERRED"}) {
+    EXPECT_TRUE(Accepts(def, SqlShape::kExclusionConstraint)) << def;
+  }
+  for (const char* def : {"CHECK (true)", "UNIQUE (a)", "EXCLUDE USING btree (a WITH =) --",
+                          "EXCLUDE USING btree (a WITH =), DROP COLUMN a",
+                          "EXCLUDE USING btree (a WITH =); DROP TABLE users", "EXCLUDE"}) {
+    EXPECT_FALSE(Accepts(def, SqlShape::kExclusionConstraint)) << def;
+  }
+}
+
 TEST(SqlShapeTest, RefusesNulBytesWithTheirOffset) {
   const std::string text("x > 0\0; DROP TABLE users", 24);
   const std::optional<ShapeError> error = CheckShape(text, SqlShape::kExpression);

@@ -22,37 +22,16 @@
 
 namespace schemad {
 
-// Details of a constraint that the catalog reads but the model does not
-// carry (a registry cannot declare them yet). Defaults compose nothing.
-struct ConstraintExtras {
-  // INCLUDE columns and storage parameters of a primary key or unique
-  // constraint's index ("fillfactor=70").
-  std::vector<std::string> include;
-  std::string reloptions;
-  // Foreign keys: MATCH FULL / PARTIAL ('f', 'p'; 's' is the default), and
-  // the columns of ON DELETE SET NULL/DEFAULT (col, ...).
-  char match = 's';
-  std::vector<std::string> delete_set_columns;
-};
-
 // "PRIMARY KEY (id)", "FOREIGN KEY (a) REFERENCES t(id) ON DELETE CASCADE",
 // "CHECK ((x >= 0))": everything after CONSTRAINT name.
-std::string ConstraintDefinition(const Constraint& constraint, const ConstraintExtras& extras = {});
-
-// Details of an index only the catalog knows.
-struct IndexExtras {
-  // Per key: a collation to spell out ("\"C\""), or "".
-  std::vector<std::string> collations;
-  bool nulls_not_distinct = false;
-  std::string reloptions;
-};
+std::string ConstraintDefinition(const Constraint& constraint);
 
 // One key as an index definition spells it: `"col"` or `(expr)`, then
 // COLLATE, operator class, DESC and NULLS FIRST/LAST when not the default.
-std::string IndexKeySql(const IndexKey& key, const std::string& collation = "");
+std::string IndexKeySql(const IndexKey& key);
 
 // Everything after "USING ": "btree (lower((email)::text)) WHERE ...".
-std::string IndexDefinition(const Index& index, const IndexExtras& extras = {});
+std::string IndexDefinition(const Index& index);
 
 // The column as it appears in CREATE TABLE / ADD COLUMN.
 std::string ColumnDefinitionSql(const Column& column);
@@ -72,6 +51,12 @@ std::vector<std::string> StorageChangeSql(const std::string& alter,
 // ALTER TABLE ... ENABLE / FORCE ROW LEVEL SECURITY for a table that has
 // them (none for one that has neither).
 std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& table);
+// The table's replica identity as REPLICA IDENTITY writes it: "DEFAULT",
+// "FULL", "NOTHING", "USING INDEX name" ("USING INDEX" alone: the index is
+// gone).
+std::string ReplicaIdentityText(const Table& table);
+// ALTER TABLE ... REPLICA IDENTITY ..., setting the table's.
+std::string ReplicaIdentitySql(const std::string& schema, const Table& table);
 
 // Whether `c` is added after CREATE TABLE: foreign keys, NOT VALID
 // constraints, and unique constraints on the key of the primary key or of

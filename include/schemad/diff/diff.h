@@ -52,6 +52,8 @@ enum class ObjectKind {
   kDomain,
   kCompositeType,
   kStatistics,
+  // A table's INHERITS (a parent other than a partitioned table's).
+  kInheritance,
 };
 
 // For kChanged: the attribute that differs.
@@ -78,6 +80,8 @@ enum class Attribute {
   kRowSecurity,
   // A table's storage parameters, WITH (...).
   kStorage,
+  // A table's REPLICA IDENTITY.
+  kReplicaIdentity,
 };
 
 struct Difference {

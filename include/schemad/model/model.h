@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace schemad {
@@ -65,7 +66,7 @@ struct Column {
   std::string source;
 };
 
-enum class ConstraintKind { kPrimaryKey, kUnique, kForeignKey, kCheck };
+enum class ConstraintKind { kPrimaryKey, kUnique, kForeignKey, kCheck, kExclusion };
 
 // A referential action as SQL spells it: "NO ACTION", "CASCADE", ...
 struct Constraint {
@@ -94,6 +95,17 @@ struct Constraint {
   std::string source;
   // COMMENT ON CONSTRAINT; "" for none.
   std::string comment;
+  // Primary keys and unique constraints: their index's INCLUDE columns and
+  // storage parameters ("fillfactor=70", sorted).
+  std::vector<std::string> include;
+  std::vector<std::string> storage;
+  // Foreign keys: MATCH FULL, and the columns ON DELETE SET NULL / SET
+  // DEFAULT sets (all of them when empty).
+  bool match_full = false;
+  std::vector<std::string> delete_set_columns;
+  // Exclusion constraints: everything after CONSTRAINT name, as
+  // pg_get_constraintdef prints it ("EXCLUDE USING gist (...)").
+  std::string exclusion;
 };
 
 struct IndexKey {
@@ -103,6 +115,8 @@ struct IndexKey {
   std::string opclass;
   bool descending = false;
   enum class Nulls { kDefault, kFirst, kLast } nulls = Nulls::kDefault;
+  // COLLATE when not the column's (an expression's: its type's); "" else.
+  std::string collation;
 };
 
 struct Index {
@@ -121,6 +135,9 @@ struct Index {
   std::string source;
   // COMMENT ON INDEX; "" for none.
   std::string comment;
+  bool nulls_not_distinct = false;
+  // WITH (...): "fillfactor=70", sorted (NormalizedStorage).
+  std::vector<std::string> storage;
 };
 
 enum class TriggerTiming { kBefore, kAfter, kInsteadOf };
@@ -147,11 +164,16 @@ struct Trigger {
   std::vector<std::string> arguments;
   bool deferrable = false;
   bool initially_deferred = false;
+  // REFERENCING OLD TABLE AS / NEW TABLE AS ("" for none).
+  std::string old_table;
+  std::string new_table;
   // Catalog only: the columns it reads ("table.column") and the function
   // it calls ("name(identity arguments)", when in the same schema).
   std::vector<std::string> depends_on;
   std::string source;
 };
+
+enum class ReplicaIdentity { kDefault, kFull, kNothing, kUsingIndex };
 
 struct Table {
   std::string name;
@@ -168,6 +190,10 @@ struct Table {
   bool force_row_security = false;
   // Storage parameters, WITH (...): "fillfactor=70", sorted.
   std::vector<std::string> storage;
+  // ALTER TABLE ... REPLICA IDENTITY; the index's name with kUsingIndex (""
+  // when the database's index is gone).
+  ReplicaIdentity replica_identity = ReplicaIdentity::kDefault;
+  std::string replica_identity_index;
   std::string source;
 
   const Column* FindColumn(const std::string& column_name) const;
@@ -255,8 +281,8 @@ struct Function {
   std::string returns;
   std::string language;
   std::string body;
-  // Catalog only: the body is SQL-standard (BEGIN ATOMIC ... END or
-  // RETURN ...), written after the attributes rather than as a string.
+  // The body is SQL-standard (BEGIN ATOMIC ... END or RETURN ...), written
+  // after the attributes rather than as a string.
   bool sql_body = false;
   Volatility volatility = Volatility::kVolatile;
   bool strict = false;
@@ -268,6 +294,11 @@ struct Function {
   bool procedure = false;
   std::string comment;
   std::string source;
+  bool leakproof = false;
+  // COST and ROWS; 0 where PostgreSQL's default (the catalog's values are
+  // read that way too).
+  double cost = 0;
+  double rows = 0;
 
   // "name(identity)": the key of a function read from the catalog.
   std::string Key() const { return name + "(" + identity + ")"; }
@@ -320,6 +351,13 @@ std::string SerializeForFingerprint(const Schema& schema);
 // Whether the function's arguments or result name a table or view of
 // `schema` (its row type): it is then created after them.
 bool UsesRelationTypes(const Function& function, const Schema& schema);
+
+// For functions given as (name, SQL text naming what it calls), the place
+// (1..n) of each in an order where a function comes after the others its
+// text names, in the given order otherwise (a cycle stays as it is). A
+// SQL-standard body (RETURN ..., BEGIN ATOMIC) binds its calls when it is
+// created, so what it calls must exist first.
+std::vector<int> CallOrder(const std::vector<std::pair<std::string, std::string>>& functions);
 
 // The schema's views, each after the views it reads (`depends_on`), in
 // declaration order otherwise; a cycle is left as it is, for PostgreSQL to

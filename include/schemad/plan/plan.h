@@ -170,6 +170,8 @@ enum class StatementKind {
   kSetPersistence,
   // ALTER TABLE ... SET (...) / RESET (...): storage parameters.
   kSetStorage,
+  // ALTER TABLE ... REPLICA IDENTITY.
+  kSetReplicaIdentity,
 };
 
 // The lock a statement kind takes on its table (and, for foreign keys, on

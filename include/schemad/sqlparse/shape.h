@@ -37,6 +37,14 @@ enum class SqlShape {
   // One SET clause of a function: "search_path = pg_catalog, pg_temp", as
   // `SET <text>` parses it (a value, not FROM CURRENT or a reset).
   kSetting,
+  // A SQL-standard routine body, `RETURN expression` or `BEGIN ATOMIC ...
+  // END`, as CREATE FUNCTION ends with it, and nothing after it (a comment
+  // that would swallow what follows included).
+  kRoutineBody,
+  // An exclusion constraint after CONSTRAINT name: "EXCLUDE USING gist (room
+  // WITH =, during WITH &&)", as `ALTER TABLE t ADD CONSTRAINT c <text>`
+  // parses it, and nothing after it.
+  kExclusionConstraint,
 };
 
 struct ShapeError {
@@ -67,6 +75,9 @@ struct TriggerParts {
   bool constraint = false;
   bool deferrable = false;
   bool initially_deferred = false;
+  // REFERENCING OLD / NEW TABLE AS.
+  std::string old_table;
+  std::string new_table;
 };
 std::optional<TriggerParts> ParseTriggerDefinition(absl::string_view definition);
 
@@ -96,6 +107,8 @@ enum class SqlStatementKind {
   kTrigger,
   // ALTER TABLE ... ENABLE / DISABLE / FORCE / NO FORCE ROW LEVEL SECURITY.
   kRowSecurity,
+  // ALTER TABLE ... REPLICA IDENTITY.
+  kReplicaIdentity,
   kComment,
 };
 
