@@ -549,6 +549,10 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     t.comment = Text(row[5]);
     t.depends_on = ArrayField(row[6]);
   }
+  // Triggers of views were read into their stand-in tables, as the rest.
+  for (size_t i = 0; i < schema.views.size(); ++i) {
+    schema.views[i].triggers = std::move(view_tables[i].triggers);
+  }
   for (const auto& row : unmanaged_rows) {
     schema.unmanaged.push_back({Text(row[0]), Text(row[1]), Text(row[2])});
   }
@@ -694,6 +698,9 @@ std::set<std::string> DeclaredObjects(const Schema& schema) {
   for (const View& v : schema.views) {
     out.insert(absl::StrCat(v.materialized ? "materialized view " : "view ", QuoteIdent(v.name)));
     for (const Index& i : v.indexes) out.insert(absl::StrCat("index ", QuoteIdent(i.name)));
+    for (const Trigger& g : v.triggers) {
+      out.insert(absl::StrCat("trigger ", QuoteIdent(v.name), ".", QuoteIdent(g.name)));
+    }
   }
   return out;
 }
@@ -919,10 +926,11 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
           order + 1);
     }
   }
-  for (const Table& t : want.tables) {
-    for (const Trigger& g : t.triggers) {
+  // Triggers of tables and views, after both.
+  auto add_triggers = [&](const std::string& relation, const std::vector<Trigger>& triggers) {
+    for (const Trigger& g : triggers) {
       Trigger in_scratch = g;
-      in_scratch.table = t.name;
+      in_scratch.table = relation;
       add(kTriggers, CreateTriggerSql(scratch, in_scratch), g.source,
           absl::StrCat("trigger ", g.name));
       if (g.enabled != TriggerEnabled::kEnabled) {
@@ -932,12 +940,14 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
       if (!g.comment.empty()) {
         add(kComments,
             CommentSql("TRIGGER",
-                       absl::StrCat(QuoteIdent(g.name), " ON ", QualifiedName(scratch, t.name)),
+                       absl::StrCat(QuoteIdent(g.name), " ON ", QualifiedName(scratch, relation)),
                        g.comment),
             g.source, absl::StrCat("comment of trigger ", g.name));
       }
     }
-  }
+  };
+  for (const Table& t : want.tables) add_triggers(t.name, t.triggers);
+  for (const View& v : want.views) add_triggers(v.name, v.triggers);
   // COMMENT ON COLUMN of a table's or a view's columns.
   auto add_column_comments = [&](const std::string& relation, const std::vector<Column>& columns) {
     for (const Column& c : columns) {
@@ -1210,6 +1220,9 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     v.source = source->source;
     for (Index& i : v.indexes) {
       if (const Index* declared = source->FindIndex(i.name)) i.source = declared->source;
+    }
+    for (Trigger& g : v.triggers) {
+      if (const Trigger* declared = source->FindTrigger(g.name)) g.source = declared->source;
     }
   }
   for (Table& t : result.tables) {

@@ -339,7 +339,7 @@ SELECT 'trigger', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATO
          tg.tgname::pg_catalog.text, c.relname::pg_catalog.text
 FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) tg.tgrelid
 WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1) AND NOT tg.tgisinternal
-  AND c.relkind OPERATOR(pg_catalog.<>) ALL ('{r,p}'::pg_catalog."char"[])
+  AND c.relkind OPERATOR(pg_catalog.<>) ALL ('{r,p,v}'::pg_catalog."char"[])
 UNION ALL
 SELECT 'policy', c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
          po.polname::pg_catalog.text, c.relname::pg_catalog.text
@@ -370,6 +370,19 @@ JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) i.inhparent
 JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) p.relnamespace
 WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,f}'::pg_catalog."char"[]) AND NOT c.relispartition
+UNION ALL
+SELECT 'partitioning', c.relname::pg_catalog.text, ''
+FROM pg_catalog.pg_class c
+WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
+  AND c.relkind OPERATOR(pg_catalog.=) 'p' AND NOT c.relispartition
+UNION ALL
+SELECT 'partition', p.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
+         c.relname::pg_catalog.text, p.relname::pg_catalog.text
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) i.inhparent
+WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
+  AND c.relispartition
 UNION ALL
 SELECT 'statistics', s.stxname::pg_catalog.text, ''
 FROM pg_catalog.pg_statistic_ext s
@@ -545,7 +558,7 @@ LEFT JOIN LATERAL (
          AND d.objid OPERATOR(pg_catalog.=) g.oid))) AS key) tk ON true
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
-  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog."char"[]) AND NOT c.relispartition
+  AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v}'::pg_catalog."char"[]) AND NOT c.relispartition
   AND NOT g.tgisinternal
 ORDER BY 1, 2)sql";
 

@@ -110,6 +110,8 @@ class Differ {
     if (kind == "domain") return ObjectKind::kDomain;
     if (kind == "statistics") return ObjectKind::kStatistics;
     if (kind == "inheritance") return ObjectKind::kInheritance;
+    if (kind == "partitioning") return ObjectKind::kPartitioning;
+    if (kind == "partition") return ObjectKind::kPartition;
     return ObjectKind::kCompositeType;
   }
 
@@ -236,7 +238,7 @@ class Differ {
       DiffColumns(want, *have);
       DiffConstraints(want, *have);
       DiffIndexes(want, *have);
-      DiffTriggers(want, *have);
+      DiffTriggers(want.name, want.triggers, have->triggers);
     }
     for (const Table& have : actual_.tables) {
       if (desired_.FindTable(have.name) == nullptr && !IsIgnored(desired_, have.name)) {
@@ -483,16 +485,23 @@ class Differ {
     return "?";
   }
 
-  void DiffTriggers(const Table& want, const Table& have) {
-    for (const Trigger& w : want.triggers) {
-      const Trigger* h = have.FindTrigger(w.name);
+  void DiffTriggers(const std::string& relation, const std::vector<Trigger>& want_triggers,
+                    const std::vector<Trigger>& have_triggers) {
+    auto find = [](const std::vector<Trigger>& in, const std::string& name) -> const Trigger* {
+      for (const Trigger& g : in) {
+        if (g.name == name) return &g;
+      }
+      return nullptr;
+    };
+    for (const Trigger& w : want_triggers) {
+      const Trigger* h = find(have_triggers, w.name);
       Difference d{ObjectKind::kTrigger,
-                   absl::StrCat(want.name, ".", w.name),
+                   absl::StrCat(relation, ".", w.name),
                    Change::kMissing,
                    w.definition,
                    "",
                    "trigger is missing"};
-      d.table = want.name;
+      d.table = relation;
       d.object = w.name;
       if (h == nullptr) {
         Add(std::move(d));
@@ -516,12 +525,12 @@ class Differ {
       }
       if (CommentChanged(w.comment, h->comment, &d)) Add(std::move(d));
     }
-    for (const Trigger& h : have.triggers) {
-      if (want.FindTrigger(h.name) != nullptr || IsIgnored(desired_, h.name, want.name)) continue;
-      Difference d{ObjectKind::kTrigger, absl::StrCat(want.name, ".", h.name),
+    for (const Trigger& h : have_triggers) {
+      if (find(want_triggers, h.name) != nullptr || IsIgnored(desired_, h.name, relation)) continue;
+      Difference d{ObjectKind::kTrigger, absl::StrCat(relation, ".", h.name),
                    Change::kExtra,       "",
                    h.definition,         "trigger is not declared"};
-      d.table = want.name;
+      d.table = relation;
       d.object = h.name;
       Add(std::move(d));
     }
@@ -591,6 +600,7 @@ class Differ {
         Add(std::move(d));
       }
       DiffIndexes(w.name, w.indexes, h->indexes);
+      DiffTriggers(w.name, w.triggers, h->triggers);
     }
     for (const View& h : actual_.views) {
       if (desired_.FindView(h.name) != nullptr || IsIgnored(desired_, h.name)) continue;
@@ -726,6 +736,10 @@ const char* ObjectKindName(ObjectKind kind) {
       return "statistics";
     case ObjectKind::kInheritance:
       return "inheritance";
+    case ObjectKind::kPartitioning:
+      return "partitioning";
+    case ObjectKind::kPartition:
+      return "partition";
   }
   return "?";
 }

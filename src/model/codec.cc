@@ -196,7 +196,7 @@ template <typename A>
 void Fields(A& a, View& v) {
   a(v.name), a(v.materialized), a(v.query), a(v.security_invoker), a(v.security_barrier),
       a(v.check_option), a(v.comment), a(v.storage), a(v.indexes), a(v.columns), a(v.depends_on),
-      a(v.source);
+      a(v.source), a(v.triggers);
 }
 template <typename A>
 void Fields(A& a, Function& f) {
@@ -228,7 +228,7 @@ static_assert(sizeof(Table) == 264, "Table changed: update Fields and the versio
 static_assert(sizeof(EnumType) == 120, "EnumType changed: update Fields and the version");
 static_assert(sizeof(Extension) == 96, "Extension changed: update Fields and the version");
 static_assert(sizeof(Sequence) == 280, "Sequence changed: update Fields and the version");
-static_assert(sizeof(View) == 240, "View changed: update Fields and the version");
+static_assert(sizeof(View) == 264, "View changed: update Fields and the version");
 static_assert(sizeof(Function) == 328, "Function changed: update Fields and the version");
 static_assert(sizeof(UnmanagedObject) == 96, "UnmanagedObject changed: update Fields");
 static_assert(sizeof(Schema) == 232, "Schema changed: update Fields and the version");

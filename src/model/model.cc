@@ -69,6 +69,7 @@ const View* Schema::FindView(const std::string& n) const {
   return FindSorted(views, n, [](const View& v) -> const std::string& { return v.name; });
 }
 const Index* View::FindIndex(const std::string& n) const { return FindByName(indexes, n); }
+const Trigger* View::FindTrigger(const std::string& n) const { return FindByName(triggers, n); }
 
 const Extension* Schema::FindExtension(const std::string& n) const {
   return FindByName(extensions, n);
@@ -82,7 +83,10 @@ void SortSchema(Schema& schema) {
   SortByName(schema.views);
   std::stable_sort(schema.functions.begin(), schema.functions.end(),
                    [](const Function& a, const Function& b) { return a.Key() < b.Key(); });
-  for (View& view : schema.views) SortByName(view.indexes);
+  for (View& view : schema.views) {
+    SortByName(view.indexes);
+    SortByName(view.triggers);
+  }
   std::sort(schema.unmanaged.begin(), schema.unmanaged.end(),
             [](const UnmanagedObject& a, const UnmanagedObject& b) {
               return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
@@ -182,6 +186,10 @@ std::string SerializeForFingerprint(const Schema& schema) {
     }
     for (const Index& i : v.indexes) {
       absl::StrAppend(&out, " idx ", i.name, "|", i.unique, "|", i.definition, "|", i.valid, "\n");
+    }
+    for (const Trigger& g : v.triggers) {
+      absl::StrAppend(&out, " trg ", g.name, "|", g.definition, "|", static_cast<int>(g.enabled),
+                      "|", g.comment, "\n");
     }
   }
   return out;

@@ -46,7 +46,8 @@ PlanStep& Planner::Emit(Stage stage, std::string sql, StepSpec spec) {
   };
   const std::string relation = spec.lock_on.empty() ? spec.table : spec.lock_on;
   if (locks.on_table && !relation.empty()) {
-    step.locks.push_back({relation, locks.mode, hold_on(spec.table, locks.hold)});
+    step.locks.push_back(
+        {relation, spec.mode.value_or(locks.mode), hold_on(spec.table, locks.hold)});
     e.touches_existing = Exists(spec.table);
   }
   if (locks.on_referenced && !spec.referenced.empty() && spec.referenced != spec.table) {
@@ -261,6 +262,8 @@ void Planner::PlanDifference(int i, const Difference& d) {
     case ObjectKind::kCompositeType:
     case ObjectKind::kStatistics:
     case ObjectKind::kInheritance:
+    case ObjectKind::kPartitioning:
+    case ObjectKind::kPartition:
       return;  // unmanaged: reported, never planned
   }
 }

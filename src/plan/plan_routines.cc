@@ -342,15 +342,31 @@ void Planner::EmitCreateTrigger(const Trigger& t, std::vector<int> resolves, int
   }
 }
 
+const Trigger* Planner::FindTriggerOf(const Schema& schema, const std::string& relation,
+                                      const std::string& name) {
+  if (const Table* t = schema.FindTable(relation)) return t->FindTrigger(name);
+  if (const View* v = schema.FindView(relation)) return v->FindTrigger(name);
+  return nullptr;
+}
+
 void Planner::PlanTriggers() {
-  std::map<std::string, const Trigger*> managed;  // "table.name"
-  for (const Table& t : actual_.tables) {
-    const Table* want_table = desired_.FindTable(t.name);
-    if (want_table == nullptr) continue;  // DROP TABLE takes its triggers
-    for (const Trigger& g : t.triggers) {
-      if (want_table->FindTrigger(g.name) != nullptr || !IsIgnored(desired_, g.name, t.name)) {
-        managed[absl::StrCat(t.name, ".", g.name)] = &g;
+  std::map<std::string, const Trigger*> managed;  // "relation.name"
+  auto manage = [&](const std::string& relation, const std::vector<Trigger>& triggers) {
+    for (const Trigger& g : triggers) {
+      if (FindTriggerOf(desired_, relation, g.name) != nullptr ||
+          !IsIgnored(desired_, g.name, relation)) {
+        managed[absl::StrCat(relation, ".", g.name)] = &g;
       }
+    }
+  };
+  for (const Table& t : actual_.tables) {
+    // DROP TABLE takes its triggers.
+    if (desired_.FindTable(t.name) != nullptr) manage(t.name, t.triggers);
+  }
+  for (const View& v : actual_.views) {
+    // So does DROP VIEW; a view re-created has its triggers created with it.
+    if (desired_.FindView(v.name) != nullptr && !dropped_views_.count(v.name)) {
+      manage(v.name, v.triggers);
     }
   }
   std::map<std::string, int> rebuild;  // key -> group
@@ -360,8 +376,7 @@ void Planner::PlanTriggers() {
     if (group != 0) Union(g, group);
   };
   for (const auto& [key, have] : managed) {
-    const Table* want_table = desired_.FindTable(have->table);
-    const Trigger* want = want_table->FindTrigger(have->name);
+    const Trigger* want = FindTriggerOf(desired_, have->table, have->name);
     if (want == nullptr) continue;
     if (want->definition != have->definition && (want->constraint || have->constraint)) {
       join(key, 0);
@@ -382,7 +397,7 @@ void Planner::PlanTriggers() {
   }
   for (const auto& [key, group] : rebuild) {
     const Trigger& have = *managed[key];
-    const Trigger* want = desired_.FindTable(have.table)->FindTrigger(have.name);
+    const Trigger* want = FindTriggerOf(desired_, have.table, have.name);
     cohesive_.insert(group);
     std::vector<int> resolves;
     MarkHandled(DiffsFor(ObjectKind::kTrigger, have.table, have.name), &resolves);
@@ -400,10 +415,8 @@ void Planner::PlanTriggers() {
     }
     std::vector<int> r;
     MarkHandled({i}, &r);
-    const Table* want_table = desired_.FindTable(d.table);
-    const Trigger* want = want_table ? want_table->FindTrigger(d.object) : nullptr;
-    const Table* have_table = actual_.FindTable(d.table);
-    const Trigger* have = have_table ? have_table->FindTrigger(d.object) : nullptr;
+    const Trigger* want = FindTriggerOf(desired_, d.table, d.object);
+    const Trigger* have = FindTriggerOf(actual_, d.table, d.object);
     switch (d.change) {
       case Change::kMissing:
         EmitCreateTrigger(*want, r, 0);
@@ -493,8 +506,10 @@ std::vector<int> Planner::ViewDiffs(const std::string& name) const {
     const Difference& d = diffs_[i];
     const bool own =
         (d.kind == ObjectKind::kView || d.kind == ObjectKind::kMaterializedView) && d.name == name;
-    const bool index = d.kind == ObjectKind::kIndex && d.table == name;
-    if (own || index) out.push_back(i);
+    // Its indexes and triggers go and come with it.
+    const bool part =
+        (d.kind == ObjectKind::kIndex || d.kind == ObjectKind::kTrigger) && d.table == name;
+    if (own || part) out.push_back(i);
   }
   return out;
 }
@@ -533,6 +548,12 @@ void Planner::EmitCreateView(const View& want, std::vector<int> resolves, int gr
     }
     EmitComment("COLUMN", absl::StrCat(T(want.name), ".", QuoteIdent(c.name)), c.comment, want.name,
                 {}, group);
+  }
+  // A new view has no triggers yet: they come with it.
+  for (const Trigger& t : want.triggers) {
+    std::vector<int> r;
+    MarkHandled(DiffsFor(ObjectKind::kTrigger, want.name, t.name), &r);
+    EmitCreateTrigger(t, std::move(r), group);
   }
 }
 
@@ -620,6 +641,7 @@ void Planner::PlanViews() {
         hazards.push_back(AuthzHazard(*want));
       }
     }
+    dropped_views_.insert(name);
     Emit(kDropViewsStage, DropViewSql(s_, have),
          {.statement = StatementKind::kDropView,
           .table = name,
@@ -651,10 +673,8 @@ void Planner::PlanViews() {
       // no CREATE OR REPLACE: ALTER MATERIALIZED VIEW ... SET / RESET.
       std::vector<int> resolves;
       MarkHandled(own, &resolves);
-      EmitStorageChange(
-          StorageChangeSql(absl::StrCat("ALTER MATERIALIZED VIEW ", T(want.name), " "),
-                           want.storage, have->storage),
-          want.name, std::move(resolves));
+      EmitStorageChange(absl::StrCat("ALTER MATERIALIZED VIEW ", T(want.name), " "), want.storage,
+                        have->storage, want.name, std::move(resolves));
     } else if (!own.empty()) {
       std::vector<int> resolves;
       MarkHandled(own, &resolves);

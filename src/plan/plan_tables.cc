@@ -493,7 +493,7 @@ void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
   }
   if (d.attribute == Attribute::kStorage) {
     // A catalog change: new values apply to pages written from now on.
-    EmitStorageChange(StorageChangeSql(alter, want.storage, have.storage), d.name, std::move(r));
+    EmitStorageChange(alter, want.storage, have.storage, d.name, std::move(r));
     return;
   }
   // Row level security changes who sees which rows: an authorization
@@ -554,8 +554,38 @@ void Planner::PlanReplicaIdentityRestores() {
   }
 }
 
-void Planner::EmitStorageChange(std::vector<std::string> statements, const std::string& relation,
+// PostgreSQL's lock for changing storage parameters is the strongest any of
+// them needs: SHARE UPDATE EXCLUSIVE for those that only affect later
+// writes, vacuum or planning (its reloptions table), ACCESS EXCLUSIVE for
+// the rest.
+static LockMode StorageChangeLock(const std::vector<std::string>& want,
+                                  const std::vector<std::string>& have) {
+  static const std::set<std::string>* const kShareUpdateExclusive = new std::set<std::string>{
+      "fillfactor",           "toast_tuple_target",     "parallel_workers",
+      "vacuum_index_cleanup", "vacuum_truncate",        "log_autovacuum_min_duration",
+      "deduplicate_items",    "gin_pending_list_limit", "autosummarize"};
+  std::set<std::string> changed;
+  auto name_of = [](const std::string& option) { return option.substr(0, option.find('=')); };
+  for (const std::string& w : want) {
+    if (!Contains(have, w)) changed.insert(name_of(w));
+  }
+  for (const std::string& h : have) {
+    if (!Contains(want, h)) changed.insert(name_of(h));
+  }
+  for (const std::string& name : changed) {
+    const std::string base = absl::StartsWith(name, "toast.") ? name.substr(6) : name;
+    if (!kShareUpdateExclusive->count(base) && !absl::StartsWith(base, "autovacuum_")) {
+      return LockMode::kAccessExclusive;
+    }
+  }
+  return LockMode::kShareUpdateExclusive;
+}
+
+void Planner::EmitStorageChange(const std::string& alter, const std::vector<std::string>& want,
+                                const std::vector<std::string>& have, const std::string& relation,
                                 std::vector<int> r, const std::string& lock_on) {
+  std::vector<std::string> statements = StorageChangeSql(alter, want, have);
+  const LockMode mode = StorageChangeLock(want, have);
   const int group = statements.size() > 1 ? NewGroup() : 0;
   for (std::string& sql : statements) {
     Emit(kAlterColumnsStage, std::move(sql),
@@ -563,6 +593,7 @@ void Planner::EmitStorageChange(std::vector<std::string> statements, const std::
           .table = relation,
           .resolves = r,
           .group = group,
+          .mode = mode,
           .lock_on = lock_on});
     r.clear();  // one difference, resolved by the first step
   }
@@ -1111,8 +1142,8 @@ bool Planner::OnlyStorageDiffers(const Index& want, const Index& have) {
 void Planner::EmitIndexStorageChange(const std::string& table, const std::string& index,
                                      const std::vector<std::string>& want,
                                      const std::vector<std::string>& have, std::vector<int> r) {
-  EmitStorageChange(StorageChangeSql(absl::StrCat("ALTER INDEX ", T(index), " "), want, have),
-                    table, std::move(r), index);
+  EmitStorageChange(absl::StrCat("ALTER INDEX ", T(index), " "), want, have, table, std::move(r),
+                    index);
 }
 
 void Planner::PlanIndex(const Difference& d, std::vector<int> r) {

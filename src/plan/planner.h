@@ -182,6 +182,8 @@ class Planner {
     bool not_valid = false;
     // Overrides LocksOf's hold (SET NOT NULL with a validated check).
     std::optional<LockHold> hold;
+    // Overrides LocksOf's mode (storage parameters: by parameter).
+    std::optional<LockMode> mode;
     // The relation locked instead of `table` (ALTER INDEX ... RENAME).
     std::string lock_on;
     // ONLINE mode: a phase of its own (validations).
@@ -286,9 +288,11 @@ class Planner {
                               const std::vector<std::string>& want,
                               const std::vector<std::string>& have, std::vector<int> r);
   void PlanReplicaIdentityRestores();
-  // Storage parameter statements on `relation`; `lock_on`: the index they
-  // alter instead (ALTER INDEX).
-  void EmitStorageChange(std::vector<std::string> statements, const std::string& relation,
+  // SET (...) / RESET (...) after `alter` ("ALTER TABLE public.t "), taking
+  // `relation` from `have` to `want`; `lock_on`: the index they alter
+  // instead (ALTER INDEX).
+  void EmitStorageChange(const std::string& alter, const std::vector<std::string>& want,
+                         const std::vector<std::string>& have, const std::string& relation,
                          std::vector<int> r, const std::string& lock_on = "");
 
   // COMMENT ON <what> <target>: a brief SHARE UPDATE EXCLUSIVE lock on
@@ -361,6 +365,9 @@ class Planner {
   // The function's place among the desired functions' creations (see
   // CallOrder).
   int CreationOrder(const Function& f);
+  // The trigger `name` of table or view `relation` in `schema`, or null.
+  static const Trigger* FindTriggerOf(const Schema& schema, const std::string& relation,
+                                      const std::string& name);
 
   void EmitFunctionComment(const Function& f, std::vector<int> resolves, int group = 0);
 
@@ -459,6 +466,8 @@ class Planner {
   std::set<int> cohesive_;
   // Function key -> CreationOrder, computed on first use.
   std::map<std::string, int> function_order_;
+  // Views the plan drops (their triggers go with them).
+  std::set<std::string> dropped_views_;
 };
 
 }  // namespace schemad::plan_internal

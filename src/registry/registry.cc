@@ -445,9 +445,12 @@ Function LoadFunction(Validator& v, const SourceMap& map, int i, const pb::Funct
 }
 
 // One trigger of table `table` (whose columns are `columns`).
-Trigger LoadTrigger(Validator& v, const SourceMap& map, int ti, int i, const pb::Trigger& x,
-                    const std::string& table, const std::map<std::string, std::string>& columns) {
-  const std::string where = map.Where({{"table", ti}, {"trigger", i}});
+// One trigger of relation `table` (whose columns are `columns`; a view's
+// are not known offline: `known_columns` false).
+Trigger LoadTrigger(Validator& v, const SourceMap& map, const std::vector<PathStep>& at,
+                    const pb::Trigger& x, const std::string& table,
+                    const std::map<std::string, std::string>& columns, bool known_columns = true) {
+  const std::string where = map.Where(at);
   const std::string& name = x.name();
   v.CheckName(name, where, "trigger");
   auto error = [&](const std::string& what) {
@@ -477,7 +480,7 @@ Trigger LoadTrigger(Validator& v, const SourceMap& map, int ti, int i, const pb:
     error("lists update_column but not the UPDATE event");
   }
   for (const std::string& col : t.update_columns) {
-    if (!columns.count(col)) {
+    if (known_columns && !columns.count(col)) {
       error(absl::StrCat("names unknown column \"", col, "\" of table \"", table, "\""));
     }
   }
@@ -810,7 +813,8 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
       v.errors.push_back(absl::StrCat(tw, ": duplicate trigger \"", t.trigger(i).name(),
                                       "\" on table \"", t.name(), "\""));
     }
-    table.triggers.push_back(LoadTrigger(v, map, ti, i, t.trigger(i), t.name(), columns_seen));
+    table.triggers.push_back(
+        LoadTrigger(v, map, {{"table", ti}, {"trigger", i}}, t.trigger(i), t.name(), columns_seen));
   }
   LoadReplicaIdentity(v, t, where, &table);
   return table;
@@ -874,6 +878,31 @@ View LoadView(Validator& v, const SourceMap& map, int i, const pb::View& x) {
   } else if (x.index_size() > 0) {
     v.errors.push_back(absl::StrCat(where, ": view \"", x.name(),
                                     "\" declares indexes; only a materialized view has them"));
+  }
+  std::set<std::string> triggers_seen;
+  for (int k = 0; k < x.trigger_size(); ++k) {
+    const pb::Trigger& g = x.trigger(k);
+    const std::string tw = map.Where({{"view", i}, {"trigger", k}});
+    if (x.materialized()) {
+      v.errors.push_back(absl::StrCat(tw, ": materialized view \"", x.name(),
+                                      "\" cannot have triggers (only tables and plain views)"));
+      break;
+    }
+    if (!triggers_seen.insert(g.name()).second) {
+      v.errors.push_back(
+          absl::StrCat(tw, ": duplicate trigger \"", g.name(), "\" on view \"", x.name(), "\""));
+    }
+    if (g.enabled() != pb::TRIGGER_ENABLED) {
+      v.errors.push_back(absl::StrCat(tw, ": trigger \"", g.name(), "\" of view \"", x.name(),
+                                      "\" cannot be disabled (PostgreSQL has no such state for a "
+                                      "view's trigger)"));
+    }
+    if (g.constraint()) {
+      v.errors.push_back(absl::StrCat(tw, ": trigger \"", g.name(), "\" of view \"", x.name(),
+                                      "\" cannot be a constraint trigger"));
+    }
+    view.triggers.push_back(
+        LoadTrigger(v, map, {{"view", i}, {"trigger", k}}, g, x.name(), {}, false));
   }
   return view;
 }
@@ -1325,6 +1354,9 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   }
   for (Table& table : schema.tables) {
     for (Trigger& t : table.triggers) t.definition = CreateTriggerSql(schema.name, t);
+  }
+  for (View& view : schema.views) {
+    for (Trigger& t : view.triggers) t.definition = CreateTriggerSql(schema.name, t);
   }
   SortSchema(schema);
   registry.id = RegistryFilesId(files);

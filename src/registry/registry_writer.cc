@@ -97,6 +97,8 @@ void FillIndex(const Index& i, pb::Index* x) {
   for (const std::string& s : i.storage) x->add_storage_parameter(s);
 }
 
+void FillTrigger(const Trigger& t, pb::Trigger* out);
+
 void FillView(const View& v, pb::View* out) {
   out->set_name(v.name);
   out->set_query(v.query);
@@ -109,6 +111,7 @@ void FillView(const View& v, pb::View* out) {
   out->set_comment(v.comment);
   for (const std::string& s : v.storage) out->add_storage_parameter(s);
   for (const Index& i : v.indexes) FillIndex(i, out->add_index());
+  for (const Trigger& g : v.triggers) FillTrigger(g, out->add_trigger());
   for (const Column& c : v.columns) {
     if (c.comment.empty()) continue;
     pb::ViewColumnComment* cc = out->add_column_comment();
@@ -548,6 +551,13 @@ absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& sch
       if (c.comment.empty()) continue;
       views.push_back(CommentSql(
           "COLUMN", absl::StrCat(QuoteIdent(v->name), ".", QuoteIdent(c.name)), c.comment));
+    }
+    for (const Trigger& g : v->triggers) {
+      views.push_back(g.definition);
+      if (!g.comment.empty()) {
+        views.push_back(CommentSql(
+            "TRIGGER", absl::StrCat(QuoteIdent(g.name), " ON ", QuoteIdent(v->name)), g.comment));
+      }
     }
   }
   if (!views.empty()) files.push_back({"_views.sql", statements(views, "Views")});

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -1398,9 +1399,64 @@ CREATE TABLE t (p positive, ps positive[], q pair, i interval day to second(3));
   }
 }
 
-// Table inheritance (INHERITS) is not managed: reported as UNMANAGED, not
-// silently in sync, and never undone.
-TEST(EngineTest, TableInheritanceIsReportedAsUnmanaged) {
+// Triggers of views (an updatable view's INSTEAD OF trigger, a statement
+// trigger) are managed: declared in both formats, created with the view,
+// written back by inspect; a disabled one or one on a materialized view is
+// refused at its field.
+TEST(EngineTest, TriggersOfViewsRoundTripAndWorkThroughTheView) {
+  const std::string textproto = R"reg(
+function { name: "write_through" returns: "trigger" language: "plpgsql" body: "BEGIN INSERT INTO t VALUES (NEW.a); RETURN NEW; END" }
+table { name: "t" column { name: "a" type: "integer" } }
+view {
+  name: "v"
+  query: "SELECT a FROM t"
+  trigger { name: "v_insert" timing: TRIGGER_TIMING_INSTEAD_OF event: TRIGGER_EVENT_INSERT for_each_row: true function: "write_through" comment: "writes to t" }
+})reg";
+  const std::string sql = R"sql(
+CREATE TABLE t (a integer);
+CREATE FUNCTION write_through() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN INSERT INTO t VALUES (NEW.a); RETURN NEW; END';
+CREATE VIEW v AS SELECT a FROM t;
+CREATE TRIGGER v_insert INSTEAD OF INSERT ON v FOR EACH ROW EXECUTE FUNCTION write_through();
+COMMENT ON TRIGGER v_insert ON v IS 'writes to t';
+)sql";
+  for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
+           {"r.textproto", textproto}, {"r.sql", sql}}) {
+    absl::StatusOr<Registry> registry = LoadRegistry({{file, text}}, "test");
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    auto db = testing::TestDb::Create();
+    Engine engine(db->pool(), *registry);
+    absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+    ASSERT_TRUE(init.ok()) << init.status();
+    EXPECT_EQ(init->outcome, Outcome::kApplied) << file;
+    db->Exec("INSERT INTO v VALUES (7)");
+    EXPECT_EQ(db->Query("SELECT a FROM t")[0][0].as<int>(), 7);
+    absl::StatusOr<DiffResult> after = engine.Diff(Deadline());
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_THAT(DescribeDifferences(after->differences), IsEmpty()) << file;
+    ExpectInspectRoundTrips(*db, engine);
+    // Dropped in the database: MISSING, and planned back.
+    db->Exec("DROP TRIGGER v_insert ON v");
+    absl::StatusOr<DiffResult> missing = engine.Diff(Deadline());
+    ASSERT_TRUE(missing.ok()) << missing.status();
+    EXPECT_THAT(DescribeDifferences(missing->differences),
+                ::testing::ElementsAre("MISSING trigger v.v_insert"));
+  }
+  for (const auto& [from, to, message] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"comment: \"writes to t\"", "enabled: TRIGGER_DISABLED", "cannot be disabled"},
+           {"query: \"SELECT a FROM t\"", "query: \"SELECT a FROM t\" materialized: true",
+            "cannot have triggers"}}) {
+    absl::StatusOr<Registry> bad =
+        LoadRegistry({{"r.textproto", absl::StrReplaceAll(textproto, {{from, to}})}}, "test");
+    ASSERT_FALSE(bad.ok()) << to;
+    EXPECT_THAT(std::string(bad.status().message()), HasSubstr("r.textproto:")) << to;
+    EXPECT_THAT(std::string(bad.status().message()), HasSubstr(message)) << to;
+  }
+}
+
+// Table inheritance (INHERITS) and partitioning are not managed: reported
+// as UNMANAGED, not silently in sync, and never undone.
+TEST(EngineTest, TableInheritanceAndPartitioningAreReportedAsUnmanaged) {
   auto db = testing::TestDb::Create();
   Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(table {
   name: "parent"
@@ -1413,12 +1469,31 @@ table {
 })reg"));
   ASSERT_TRUE(engine.Initialize({}, Deadline()).ok());
   db->Exec("ALTER TABLE child INHERIT parent");
+  // Partitioning too: the partitioned table's PARTITION BY and its
+  // partitions.
+  db->Exec(R"sql(
+CREATE TABLE events (id integer, at date) PARTITION BY RANGE (at);
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+)sql");
   absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
   ASSERT_TRUE(diff.ok()) << diff.status();
   EXPECT_THAT(DescribeDifferences(diff->differences),
-              ::testing::ElementsAre("UNMANAGED inheritance child.public.parent"));
+              ::testing::UnorderedElementsAre("UNMANAGED inheritance child.public.parent",
+                                              "EXTRA table events", "UNMANAGED partitioning events",
+                                              "UNMANAGED partition events.events_2026"));
+  // The table declared (as a plain table): only the unmanaged parts remain.
+  Engine declared(db->pool(), testing::MustLoadRegistry(R"reg(
+table { name: "parent" column { name: "id" type: "integer" } }
+table { name: "child" column { name: "id" type: "integer" } column { name: "x" type: "integer" } }
+table { name: "events" column { name: "id" type: "integer" } column { name: "at" type: "date" } })reg"));
+  diff = declared.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences),
+              ::testing::UnorderedElementsAre("UNMANAGED inheritance child.public.parent",
+                                              "UNMANAGED partitioning events",
+                                              "UNMANAGED partition events.events_2026"));
   EXPECT_THAT(diff->plan.steps, IsEmpty());
-  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  absl::StatusOr<StatusResult> status = declared.Status(Deadline());
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->state, SyncState::kInSync);
 }

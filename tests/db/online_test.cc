@@ -401,6 +401,40 @@ TEST(OnlineTest, DeclaredLocksAreTheLocksPostgresTakes) {
   EXPECT_EQ(status->state, SyncState::kInSync) << "the plan's SQL, run by hand, converges";
 }
 
+// Runs each step of `plan` in a transaction of its own on one connection
+// and checks, before it commits, that the locks it holds are those the
+// step declares (beyond ACCESS SHARE / ROW SHARE lookups, and `unchecked`).
+// Returns the statement kinds seen.
+std::set<StatementKind> RunStepsCheckingLocks(testing::TestDb& db, const Plan& plan,
+                                              const std::string& unchecked = "") {
+  std::set<StatementKind> kinds;
+  pqxx::connection runner(db.url());
+  const int pid = runner.backendpid();
+  {
+    pqxx::nontransaction set(runner);
+    set.exec("SET search_path = public");
+  }
+  for (const PlanStep& step : plan.steps) {
+    SCOPED_TRACE(step.sql);
+    kinds.insert(step.statement);
+    std::map<std::string, std::string> declared;
+    for (const LockTaken& l : step.locks) declared[l.relation] = LockModeName(l.mode);
+    pqxx::work tx(runner);
+    tx.exec(step.sql);
+    std::map<std::string, std::string> held = HeldLocks(db, pid);
+    tx.commit();
+    for (const auto& [relation, mode] : declared) {
+      EXPECT_EQ(held[relation], mode) << "on " << relation;
+    }
+    for (const auto& [relation, mode] : held) {
+      if (declared.count(relation) || relation == unchecked) continue;
+      EXPECT_TRUE(mode == "AccessShareLock" || mode == "RowShareLock")
+          << relation << " held in " << mode << " but not declared";
+    }
+  }
+  return kinds;
+}
+
 // The statements of views, functions, triggers and comments take the locks
 // their steps declare (CREATE TRIGGER: SHARE ROW EXCLUSIVE; COMMENT: SHARE
 // UPDATE EXCLUSIVE; replacing or dropping a view: ACCESS EXCLUSIVE on it;
@@ -435,35 +469,53 @@ view { name: "v_items" query: "SELECT id, name FROM items" comment: "all items" 
   std::vector<HazardKind> all(std::begin(kHazardKinds), std::end(kHazardKinds));
   absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
   ASSERT_TRUE(diff.ok()) << diff.status();
-  std::set<StatementKind> kinds;
-  pqxx::connection runner(db->url());
-  const int pid = runner.backendpid();
-  {
-    pqxx::nontransaction set(runner);
-    set.exec("SET search_path = public");
-  }
-  for (const PlanStep& step : diff->plan.steps) {
-    SCOPED_TRACE(step.sql);
-    kinds.insert(step.statement);
-    std::map<std::string, std::string> declared;
-    for (const LockTaken& l : step.locks) declared[l.relation] = LockModeName(l.mode);
-    pqxx::work tx(runner);
-    tx.exec(step.sql);
-    std::map<std::string, std::string> held = HeldLocks(*db, pid);
-    tx.commit();
-    for (const auto& [relation, mode] : declared) {
-      EXPECT_EQ(held[relation], mode) << "on " << relation;
-    }
-    for (const auto& [relation, mode] : held) {
-      if (declared.count(relation) || relation == "ix_items_norm") continue;
-      EXPECT_TRUE(mode == "AccessShareLock" || mode == "RowShareLock")
-          << relation << " held in " << mode << " but not declared";
-    }
-  }
+  const std::set<StatementKind> kinds = RunStepsCheckingLocks(*db, diff->plan, "ix_items_norm");
   for (StatementKind k :
        {StatementKind::kCreateTrigger, StatementKind::kDropTrigger,
         StatementKind::kAlterTriggerEnabled, StatementKind::kComment, StatementKind::kReplaceView,
         StatementKind::kDropView, StatementKind::kCreateFunction, StatementKind::kReindex}) {
+    EXPECT_TRUE(kinds.count(k)) << "no step of kind " << static_cast<int>(k);
+  }
+  absl::StatusOr<StatusResult> status = engine.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync) << "the plan's SQL, run by hand, converges";
+}
+
+// The same for table-level properties, exclusion constraints and triggers
+// of views: each step's declared locks are the ones PostgreSQL takes.
+TEST(OnlineTest, DeclaredLocksOfTablePropertiesAndExclusionConstraintsAreTheLocksPostgresTakes) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TABLE items (id integer NOT NULL, name text, CONSTRAINT items_pkey PRIMARY KEY (id));
+CREATE UNIQUE INDEX ix_items_name ON items (name);
+CREATE VIEW v_items AS SELECT id FROM items;
+)sql");
+  Engine engine(db->pool(), testing::MustLoadRegistry(R"reg(
+function { name: "stamp" returns: "trigger" language: "plpgsql" body: "BEGIN RETURN NEW; END" }
+table {
+  name: "items"
+  replica_identity: REPLICA_IDENTITY_FULL
+  row_level_security: true
+  storage_parameter: "fillfactor=80"
+  column { name: "id" type: "integer" not_null: true }
+  column { name: "name" type: "text" }
+  primary_key { name: "items_pkey" column: "id" storage_parameter: "fillfactor=70" }
+  exclude { name: "ex_items_name" definition: "EXCLUDE USING btree (name WITH =)" }
+  index { name: "ix_items_name" unique: true key { column: "name" } storage_parameter: "deduplicate_items=off" }
+}
+view {
+  name: "v_items"
+  query: "SELECT id FROM items"
+  trigger { name: "v_items_insert" timing: TRIGGER_TIMING_INSTEAD_OF event: TRIGGER_EVENT_INSERT for_each_row: true function: "stamp" }
+}
+)reg"));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  const std::set<StatementKind> kinds = RunStepsCheckingLocks(*db, diff->plan);
+  for (StatementKind k : {StatementKind::kSetReplicaIdentity, StatementKind::kAlterRowSecurity,
+                          StatementKind::kSetStorage, StatementKind::kAddUniqueOrPrimaryKey,
+                          StatementKind::kCreateTrigger}) {
     EXPECT_TRUE(kinds.count(k)) << "no step of kind " << static_cast<int>(k);
   }
   absl::StatusOr<StatusResult> status = engine.Status(Deadline());

@@ -58,11 +58,61 @@ constexpr char kBaseRegistry[] = R"pb(
   }
 )pb";
 
+// The active_emails view as the base declares it, and with a trigger (its
+// function declared too).
+constexpr char kEmailsView[] =
+    "view { name: \"active_emails\" query: \"SELECT email FROM active_users\" }";
+constexpr char kEmailsViewWithTrigger[] =
+    "function { name: \"emails_write\" returns: \"trigger\" language: \"plpgsql\" body: "
+    "\"BEGIN RETURN NEW; END\" }\n"
+    "view { name: \"active_emails\" query: \"SELECT email FROM active_users\" trigger { name: "
+    "\"trg_emails_insert\" timing: TRIGGER_TIMING_INSTEAD_OF event: TRIGGER_EVENT_INSERT "
+    "for_each_row: true function: \"emails_write\" comment: \"writes through\" } }";
+
 constexpr char kRows[] =
     "INSERT INTO users (id, email, score) VALUES (1, 'a@x', 3), (2, 'b@x', NULL)";
 
 const std::vector<DriftCase>& Cases() {
   static const auto* const kCases = new std::vector<DriftCase>{
+      // --- triggers of views --------------------------------------------------
+      {"ViewTriggerDeclared",
+       "CREATE FUNCTION emails_write() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'",
+       {"MISSING trigger active_emails.trg_emails_insert"},
+       {},
+       false,
+       {{kEmailsView, kEmailsViewWithTrigger}},
+       {"CREATE TRIGGER trg_emails_insert INSTEAD OF INSERT ON active_emails FOR EACH ROW EXECUTE "
+        "FUNCTION emails_write()",
+        "COMMENT ON TRIGGER trg_emails_insert ON public.active_emails IS 'writes through'"}},
+      {"ViewTriggerExtraInDatabase",
+       "CREATE FUNCTION emails_write() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+       "CREATE TRIGGER trg_emails_insert INSTEAD OF INSERT ON active_emails FOR EACH ROW EXECUTE "
+       "FUNCTION emails_write()",
+       {"EXTRA trigger active_emails.trg_emails_insert", "EXTRA function emails_write()"},
+       {"DROPS_OBJECT"},
+       false,
+       {},
+       {"DROP TRIGGER trg_emails_insert ON public.active_emails",
+        "DROP FUNCTION public.emails_write()"}},
+      // A view dropped and re-created has its triggers created again.
+      {"ViewWithTriggerRecreated",
+       "CREATE FUNCTION emails_write() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+       "CREATE TRIGGER trg_emails_insert INSTEAD OF INSERT ON active_emails FOR EACH ROW EXECUTE "
+       "FUNCTION emails_write(); COMMENT ON TRIGGER trg_emails_insert ON active_emails IS 'writes "
+       "through'",
+       {"CHANGED view active_emails definition"},
+       {"DROPS_OBJECT"},
+       false,
+       {{kEmailsView, kEmailsViewWithTrigger},
+        {"SELECT email FROM active_users\" trigger",
+         "SELECT lower(email) AS email FROM "
+         "active_users\" trigger"}},
+       {"DROP VIEW public.active_emails",
+        "CREATE VIEW public.active_emails AS\n SELECT lower(active_users.email::text) AS email\n"
+        "   FROM active_users",
+        "CREATE TRIGGER trg_emails_insert INSTEAD OF INSERT ON active_emails FOR EACH ROW EXECUTE "
+        "FUNCTION emails_write()",
+        "COMMENT ON TRIGGER trg_emails_insert ON public.active_emails IS 'writes through'"}},
       {"MissingView",
        "DROP VIEW active_emails",
        {"MISSING view active_emails"},

@@ -119,6 +119,7 @@ Schema EveryField() {
   v.columns = {c};
   v.depends_on = {"t", "t.id"};
   v.source = "v.sql:1:1";
+  v.triggers = {tr};
   s.views.push_back(v);
   Function f;
   f.name = "f";

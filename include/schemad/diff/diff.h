@@ -54,6 +54,9 @@ enum class ObjectKind {
   kStatistics,
   // A table's INHERITS (a parent other than a partitioned table's).
   kInheritance,
+  // A table's PARTITION BY, and each partition of a partitioned table.
+  kPartitioning,
+  kPartition,
 };
 
 // For kChanged: the attribute that differs.

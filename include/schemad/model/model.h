@@ -260,8 +260,11 @@ struct View {
   // from the registry the relation names its query uses unqualified.
   std::vector<std::string> depends_on;
   std::string source;
+  // Triggers on the view (INSTEAD OF ..., statement-level BEFORE / AFTER).
+  std::vector<Trigger> triggers;
 
   const Index* FindIndex(const std::string& index_name) const;
+  const Trigger* FindTrigger(const std::string& trigger_name) const;
 };
 
 enum class Volatility { kVolatile, kStable, kImmutable };
