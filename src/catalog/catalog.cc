@@ -325,6 +325,19 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     if (!sequence.empty() && absl::StartsWith(c.default_expr, "nextval(")) {
       c.serial_sequence = sequence;
     }
+    auto storage_name = [](const std::string& code) -> std::string {
+      return code == "p"   ? "plain"
+             : code == "e" ? "external"
+             : code == "x" ? "extended"
+             : code == "m" ? "main"
+                           : "";
+    };
+    c.storage = storage_name(Text(row[18]));
+    c.type_storage = storage_name(Text(row[21]));
+    c.options = NormalizedStorage(ArrayField(row[22]));
+    const std::string compression = Text(row[19]);
+    c.compression = compression == "p" ? "pglz" : compression == "l" ? "lz4" : "";
+    c.statistics = Int(row[20]);
     const int64_t attnum = Int(row[8]);
     it->second.names[attnum] = c.name;
     it->second.collations[attnum] = Int(row[9]);
@@ -887,6 +900,12 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
     for (const std::string& sql : RowSecuritySql(scratch, t)) {
       add(kConstraints, sql, t.source, absl::StrCat("row level security of ", t.name));
     }
+    for (const Column& c : t.columns) {
+      for (std::string& sql : ColumnSettingsSql(scratch, t.name, c)) {
+        add(kConstraints, std::move(sql), c.source,
+            absl::StrCat("settings of column ", t.name, ".", c.name));
+      }
+    }
   }
   for (const Sequence& q : want.sequences) {
     if (q.owned_by_table.empty()) continue;
@@ -1057,7 +1076,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
       case SqlStatementKind::kTrigger:
         add(kTriggers, st.text, rs.source, absl::StrCat("trigger ", st.name));
         break;
-      case SqlStatementKind::kRowSecurity:
+      case SqlStatementKind::kTableProperty:
         add(kConstraints, st.text, rs.source, absl::StrCat("row level security of ", st.table));
         break;
       case SqlStatementKind::kReplicaIdentity:

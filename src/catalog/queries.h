@@ -71,9 +71,14 @@ SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.
                  WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                    AND ds.objsubid OPERATOR(pg_catalog.=) a.attnum), '') AS comment,
-       iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle
+       iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle,
+       CASE WHEN a.attstorage OPERATOR(pg_catalog.=) ty.typstorage THEN ''
+            ELSE a.attstorage::pg_catalog.text END,
+       a.attcompression::pg_catalog.text, a.attstattarget, ty.typstorage::pg_catalog.text,
+       COALESCE(a.attoptions, '{}'::pg_catalog.text[])
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
 LEFT JOIN (SELECT d.refobjid, d.refobjsubid, q.seqincrement, q.seqmin, q.seqmax, q.seqstart,
                   q.seqcache, q.seqcycle
            FROM pg_catalog.pg_sequence q

@@ -196,6 +196,42 @@ std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& 
   return out;
 }
 
+std::string ColumnSettingSql(const std::string& schema, const std::string& table,
+                             const Column& column, const std::string& what,
+                             const std::string& type_storage) {
+  std::string out = absl::StrCat("ALTER TABLE ", QualifiedName(schema, table), " ALTER COLUMN ",
+                                 QuoteIdent(column.name), " ");
+  if (what == "storage") {
+    // The type's own storage is spelled out: PostgreSQL 15 has no DEFAULT.
+    absl::StrAppend(&out, "SET STORAGE ",
+                    absl::AsciiStrToUpper(column.storage.empty() ? type_storage : column.storage));
+  } else if (what == "compression") {
+    absl::StrAppend(&out, "SET COMPRESSION ",
+                    column.compression.empty() ? "DEFAULT" : column.compression);
+  } else {
+    absl::StrAppend(&out, "SET STATISTICS ", column.statistics);
+  }
+  return out;
+}
+
+std::vector<std::string> ColumnSettingsSql(const std::string& schema, const std::string& table,
+                                           const Column& column) {
+  std::vector<std::string> out;
+  if (!column.storage.empty()) out.push_back(ColumnSettingSql(schema, table, column, "storage"));
+  if (!column.compression.empty()) {
+    out.push_back(ColumnSettingSql(schema, table, column, "compression"));
+  }
+  if (column.statistics >= 0) {
+    out.push_back(ColumnSettingSql(schema, table, column, "statistics"));
+  }
+  if (!column.options.empty()) {
+    out.push_back(absl::StrCat("ALTER TABLE ", QualifiedName(schema, table), " ALTER COLUMN ",
+                               QuoteIdent(column.name), " SET (",
+                               absl::StrJoin(column.options, ", "), ")"));
+  }
+  return out;
+}
+
 std::string ReplicaIdentityText(const Table& table) {
   switch (table.replica_identity) {
     case ReplicaIdentity::kDefault:

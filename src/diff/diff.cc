@@ -321,6 +321,23 @@ class Differ {
         AddColumnChange(want, w, Attribute::kCollation, OrDefault(w.collation),
                         OrDefault(h->collation), "collation differs");
       }
+      if (w.storage != h->storage) {
+        AddColumnChange(want, w, Attribute::kColumnStorage, OrDefault(w.storage),
+                        OrDefault(h->storage), "storage differs");
+      }
+      if (w.compression != h->compression) {
+        AddColumnChange(want, w, Attribute::kCompression, OrDefault(w.compression),
+                        OrDefault(h->compression), "compression differs");
+      }
+      if (w.statistics != h->statistics) {
+        auto target = [](int64_t n) { return n < 0 ? std::string("default") : absl::StrCat(n); };
+        AddColumnChange(want, w, Attribute::kStatistics, target(w.statistics),
+                        target(h->statistics), "statistics target differs");
+      }
+      if (w.options != h->options) {
+        AddColumnChange(want, w, Attribute::kColumnOptions, OrNone(absl::StrJoin(w.options, ", ")),
+                        OrNone(absl::StrJoin(h->options, ", ")), "options differ");
+      }
       if (w.not_null != h->not_null) {
         AddColumnChange(want, w, Attribute::kNullable, w.not_null ? "NOT NULL" : "NULL",
                         h->not_null ? "NOT NULL" : "NULL", "nullability differs");
@@ -760,6 +777,14 @@ const char* AttributeName(Attribute attribute) {
       return "storage";
     case Attribute::kReplicaIdentity:
       return "replica identity";
+    case Attribute::kColumnStorage:
+      return "storage";
+    case Attribute::kCompression:
+      return "compression";
+    case Attribute::kStatistics:
+      return "statistics";
+    case Attribute::kColumnOptions:
+      return "options";
     case Attribute::kNullable:
       return "nullable";
     case Attribute::kDefault:

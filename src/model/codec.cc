@@ -147,7 +147,7 @@ void Fields(A& a, Column& c) {
   Fields(a, c.identity_options);
   a(c.name), a(c.type), a(c.collation), a(c.not_null), a(c.default_expr), a(c.identity),
       a(c.generated), a(c.serial_sequence), a(c.using_expr), a(c.comment), a(c.volatile_default),
-      a(c.source);
+      a(c.source), a(c.storage), a(c.compression), a(c.statistics), a(c.type_storage), a(c.options);
 }
 template <typename A>
 void Fields(A& a, Constraint& c) {
@@ -219,7 +219,7 @@ void Fields(A& a, Schema& s) {
 // change with any field, and stop the build until the list is updated.
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 static_assert(sizeof(IdentityOptions) == 88, "IdentityOptions changed: update Fields");
-static_assert(sizeof(Column) == 400, "Column changed: update Fields(Column) and the version");
+static_assert(sizeof(Column) == 528, "Column changed: update Fields(Column) and the version");
 static_assert(sizeof(Constraint) == 480, "Constraint changed: update Fields and the version");
 static_assert(sizeof(IndexKey) == 136, "IndexKey changed: update Fields and the version");
 static_assert(sizeof(Index) == 312, "Index changed: update Fields and the version");

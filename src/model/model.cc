@@ -144,6 +144,11 @@ std::string SerializeForFingerprint(const Schema& schema) {
     for (const Column* c : columns) {
       if (!c->collation.empty())
         absl::StrAppend(&out, " colcollate ", c->name, "|", c->collation, "\n");
+      if (!c->storage.empty() || !c->compression.empty() || c->statistics != -1 ||
+          !c->options.empty()) {
+        absl::StrAppend(&out, " colphys ", c->name, "|", c->storage, "|", c->compression, "|",
+                        c->statistics, "|", absl::StrJoin(c->options, ","), "\n");
+      }
     }
     if (t.unlogged || t.row_security || t.force_row_security || !t.storage.empty()) {
       absl::StrAppend(&out, " props ", t.unlogged, "|", t.row_security, "|", t.force_row_security,

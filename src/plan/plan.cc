@@ -500,7 +500,10 @@ LockSpec LocksOf(StatementKind kind, bool not_valid) {
     case StatementKind::kSetPersistence:
       return table(kAccessExclusive, LockHold::kRewrite);
     case StatementKind::kSetReplicaIdentity:
+    case StatementKind::kSetColumnStorage:
       return table(kAccessExclusive, LockHold::kBrief);
+    case StatementKind::kSetStatistics:
+      return table(LockMode::kShareUpdateExclusive, LockHold::kBrief);
     case StatementKind::kSetStorage:
       // SHARE UPDATE EXCLUSIVE for fillfactor and autovacuum parameters,
       // ACCESS EXCLUSIVE for others: the stronger one is declared.

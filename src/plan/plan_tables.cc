@@ -454,6 +454,7 @@ void Planner::PlanCreateTable(const Table& table, std::vector<int> resolves) {
          {.statement = StatementKind::kAlterRowSecurity, .table = table.name});
   }
   if (table.replica_identity != ReplicaIdentity::kDefault) EmitReplicaIdentity(table, {});
+  for (const Column& c : table.columns) EmitColumnSettings(table.name, c);
   if (!table.comment.empty()) EmitComment("TABLE", T(table.name), table.comment, table.name, {});
   for (const Column& c : table.columns) {
     if (!c.comment.empty()) {
@@ -519,6 +520,19 @@ void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
                                     ": which rows callers see changes")}},
           .resolves = r,
           .group = group});
+  }
+}
+
+// A new column's physical settings, after it is added.
+void Planner::EmitColumnSettings(const std::string& table, const Column& column) {
+  for (std::string& sql : ColumnSettingsSql(s_, table, column)) {
+    const bool statistics =
+        absl::StrContains(sql, " SET STATISTICS ") || absl::StrContains(sql, " SET (");
+    Emit(
+        kAddColumnsStage, std::move(sql),
+        {.statement = statistics ? StatementKind::kSetStatistics : StatementKind::kSetColumnStorage,
+         .table = table,
+         .suborder = 1});
   }
 }
 
@@ -639,6 +653,7 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
           .table = d.table,
           .hazards = hazards,
           .resolves = r});
+    EmitColumnSettings(d.table, *want);
     if (!want->comment.empty()) {
       EmitComment("COLUMN", absl::StrCat(T(d.table), ".", col), want->comment, d.table, {});
     }
@@ -707,6 +722,41 @@ void Planner::PlanColumn(const Difference& d, std::vector<int> r) {
             .suborder = 2,
             .blocked = blocked,
             .column = d.object});
+      return;
+    }
+    case Attribute::kColumnOptions: {
+      // Planner estimates: SHARE UPDATE EXCLUSIVE, no scan.
+      std::vector<std::string> statements =
+          StorageChangeSql(alter_col, want->options, have->options);
+      const int group = statements.size() > 1 ? NewGroup() : 0;
+      for (std::string& sql : statements) {
+        Emit(kAlterColumnsStage, std::move(sql),
+             {.statement = StatementKind::kSetStatistics,
+              .table = d.table,
+              .resolves = r,
+              .group = group,
+              .suborder = 7});
+        r.clear();
+      }
+      return;
+    }
+    case Attribute::kColumnStorage:
+    case Attribute::kCompression:
+    case Attribute::kStatistics: {
+      // Catalog changes: they apply to values written from now on
+      // (storage, compression) or to the next ANALYZE (statistics).
+      const bool statistics = d.attribute == Attribute::kStatistics;
+      Emit(kAlterColumnsStage,
+           ColumnSettingSql(s_, d.table, *want,
+                            statistics                               ? "statistics"
+                            : d.attribute == Attribute::kCompression ? "compression"
+                                                                     : "storage",
+                            have->type_storage),
+           {.statement =
+                statistics ? StatementKind::kSetStatistics : StatementKind::kSetColumnStorage,
+            .table = d.table,
+            .resolves = r,
+            .suborder = 7});
       return;
     }
     case Attribute::kCollation: {

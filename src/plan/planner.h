@@ -282,6 +282,7 @@ class Planner {
   void PlanTableProperty(const Difference& d, std::vector<int> resolves);
   // ALTER ... SET (...) / RESET (...) of a relation's storage parameters.
   void EmitReplicaIdentity(const Table& want, std::vector<int> r);
+  void EmitColumnSettings(const std::string& table, const Column& column);
   static bool OnlyStorageDiffers(const Constraint& want, const Constraint& have);
   static bool OnlyStorageDiffers(const Index& want, const Index& have);
   void EmitIndexStorageChange(const std::string& table, const std::string& index,

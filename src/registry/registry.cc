@@ -284,13 +284,13 @@ class Validator {
   }
 };
 
-// One index of a table (or materialized view) `relation`, whose columns
-// are `columns` (name -> where declared; empty: not known offline).
-// Storage parameters ("fillfactor=70"): a name and a plain value, so that
-// the text is safe to put in WITH (...); PostgreSQL checks the rest.
+// Storage parameters ("fillfactor=70") or attribute options of field
+// `field`: a name and a plain value, so that the text is safe to put in
+// WITH (...) / SET (...); PostgreSQL checks the rest.
 std::vector<std::string> LoadStorage(Validator& v,
                                      const google::protobuf::RepeatedPtrField<std::string>& options,
-                                     const std::string& where) {
+                                     const std::string& where,
+                                     const char* field = "storage_parameter") {
   std::vector<std::string> out;
   for (int k = 0; k < options.size(); ++k) {
     const std::string& option = options[k];
@@ -302,7 +302,7 @@ std::vector<std::string> LoadStorage(Validator& v,
       ok = c < eq ? (word || ch == '.') : c == eq || word || ch == '.' || ch == '-';
     }
     if (!ok) {
-      v.errors.push_back(absl::StrCat(where, ": storage_parameter[", k, "]: \"", Excerpt(option),
+      v.errors.push_back(absl::StrCat(where, ": ", field, "[", k, "]: \"", Excerpt(option),
                                       "\" is not name=value (letters, digits, _ . and -)"));
       continue;
     }
@@ -311,6 +311,8 @@ std::vector<std::string> LoadStorage(Validator& v,
   return NormalizedStorage(out);
 }
 
+// One index of a table (or materialized view) `relation`, whose columns
+// are `columns` (name -> where declared; empty: not known offline).
 Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>& at,
                 const pb::Index& x, const std::string& relation,
                 const std::map<std::string, std::string>& columns) {
@@ -623,6 +625,26 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     col.name = c.name();
     col.type = c.type();
     col.collation = c.collation();
+    col.storage = absl::AsciiStrToLower(c.storage());
+    if (!col.storage.empty() && col.storage != "plain" && col.storage != "external" &&
+        col.storage != "extended" && col.storage != "main") {
+      v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\": storage \"",
+                                      Excerpt(c.storage()),
+                                      "\" is not plain, external, extended or main"));
+    }
+    col.compression = absl::AsciiStrToLower(c.compression());
+    if (!col.compression.empty() && col.compression != "pglz" && col.compression != "lz4") {
+      v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\": compression \"",
+                                      Excerpt(c.compression()), "\" is not pglz or lz4"));
+    }
+    col.options = LoadStorage(v, c.option(), cw, "option");
+    if (c.has_statistics()) {
+      if (c.statistics() < -1 || c.statistics() > 10000) {
+        v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\": statistics ",
+                                        c.statistics(), " is not -1 (the default) to 10000"));
+      }
+      col.statistics = c.statistics();
+    }
     col.not_null = c.not_null();
     col.default_expr = c.default_();
     col.identity = c.identity() == pb::IDENTITY_ALWAYS       ? Identity::kAlways
@@ -1259,7 +1281,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         break;
       case SqlStatementKind::kConstraint:
       case SqlStatementKind::kForeignKey:
-      case SqlStatementKind::kRowSecurity:
+      case SqlStatementKind::kTableProperty:
       case SqlStatementKind::kReplicaIdentity:
       case SqlStatementKind::kSequenceOwner:
       case SqlStatementKind::kComment:

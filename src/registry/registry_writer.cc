@@ -44,6 +44,10 @@ void FillColumn(const Table& table, const Column& c, pb::Column* out) {
   out->set_name(c.name);
   out->set_type(c.type);
   out->set_collation(c.collation);
+  out->set_storage(c.storage);
+  out->set_compression(c.compression);
+  if (c.statistics >= 0) out->set_statistics(static_cast<int32_t>(c.statistics));
+  for (const std::string& o : c.options) out->add_option(o);
   out->set_not_null(c.not_null);
   out->set_comment(c.comment);
   const std::string implicit_sequence = absl::StrCat(table.name, "_", c.name, "_seq");
@@ -497,6 +501,9 @@ absl::StatusOr<std::vector<std::string>> WriteSqlRegistryFiles(const Schema& sch
     const Table t = AsDeclared(original);
     std::vector<std::string> list = {CreateTableSql("", t)};
     for (std::string& sql : RowSecuritySql("", t)) list.push_back(std::move(sql));
+    for (const Column& c : t.columns) {
+      for (std::string& sql : ColumnSettingsSql("", t.name, c)) list.push_back(std::move(sql));
+    }
     for (const Constraint& c : t.constraints) {
       if (c.kind == ConstraintKind::kForeignKey) {
         foreign_keys.push_back(AddConstraintSql("", t.name, c));

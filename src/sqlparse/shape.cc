@@ -484,7 +484,8 @@ namespace {
 
 const char* kAllowlist =
     "a registry file holds only CREATE TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD "
-    "CONSTRAINT | ENABLE/DISABLE TRIGGER | ENABLE/FORCE ROW LEVEL SECURITY | REPLICA IDENTITY, "
+    "CONSTRAINT | ENABLE/DISABLE TRIGGER | ENABLE/FORCE ROW LEVEL SECURITY | REPLICA IDENTITY | "
+    "ALTER COLUMN ... SET STORAGE/COMPRESSION/STATISTICS, "
     "CREATE TYPE ... AS "
     "ENUM, CREATE SEQUENCE, ALTER "
     "SEQUENCE ... OWNED BY, CREATE [OR REPLACE] VIEW, CREATE "
@@ -633,7 +634,9 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
             only_trigger_states = false;
           }
           if (subtype != "AT_EnableRowSecurity" && subtype != "AT_DisableRowSecurity" &&
-              subtype != "AT_ForceRowSecurity" && subtype != "AT_NoForceRowSecurity") {
+              subtype != "AT_ForceRowSecurity" && subtype != "AT_NoForceRowSecurity" &&
+              subtype != "AT_SetStorage" && subtype != "AT_SetCompression" &&
+              subtype != "AT_SetStatistics" && subtype != "AT_SetOptions") {
             only_row_security = false;
           }
           if (subtype != "AT_ReplicaIdentity") only_replica_identity = false;
@@ -653,11 +656,12 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
           Str(body, "objtype") != "OBJECT_TABLE") {
         fail(absl::StrCat("ALTER ", Str(body, "objtype") == "OBJECT_TABLE" ? "TABLE" : "...",
                           " other than ADD CONSTRAINT, ENABLE/DISABLE TRIGGER, ENABLE/FORCE "
-                          "ROW LEVEL SECURITY or REPLICA IDENTITY is not allowed: ",
+                          "ROW LEVEL SECURITY, REPLICA IDENTITY or ALTER COLUMN ... SET "
+                          "STORAGE/COMPRESSION/STATISTICS/(options) is not allowed: ",
                           kAllowlist));
       }
       st.kind = only_replica_identity ? SqlStatementKind::kReplicaIdentity
-                : only_row_security   ? SqlStatementKind::kRowSecurity
+                : only_row_security   ? SqlStatementKind::kTableProperty
                 : only_trigger_states ? SqlStatementKind::kTrigger
                 : foreign             ? SqlStatementKind::kForeignKey
                                       : SqlStatementKind::kConstraint;

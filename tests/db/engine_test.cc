@@ -1454,6 +1454,60 @@ COMMENT ON TRIGGER v_insert ON v IS 'writes to t';
   }
 }
 
+// A column's physical settings (storage, compression, statistics target)
+// are read, declared in both formats, set when the table is created, and
+// written back by inspect.
+TEST(EngineTest, ColumnPhysicalSettingsRoundTripAndAreCreatedWithTheirTables) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE TABLE docs (id integer, body text COMPRESSION lz4, raw bytea, title text);
+ALTER TABLE docs ALTER COLUMN raw SET STORAGE EXTERNAL;
+ALTER TABLE docs ALTER COLUMN title SET STATISTICS 1000;
+ALTER TABLE docs ALTER COLUMN id SET (n_distinct = -0.5);
+)sql");
+  const std::string textproto = R"reg(table {
+  name: "docs"
+  column { name: "id" type: "integer" option: "n_distinct=-0.5" }
+  column { name: "body" type: "text" compression: "lz4" }
+  column { name: "raw" type: "bytea" storage: "external" }
+  column { name: "title" type: "text" statistics: 1000 }
+})reg";
+  Engine engine(db->pool(), testing::MustLoadRegistry(textproto));
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(DescribeDifferences(diff->differences), IsEmpty());
+  ExpectInspectRoundTrips(*db, engine);
+  const std::string settings =
+      "SELECT string_agg(attname || ':' || attstorage::text || ':' || attcompression::text || ':' "
+      "|| "
+      "attstattarget || ':' || coalesce(attoptions::text, ''), ' ' ORDER BY attnum) FROM "
+      "pg_attribute WHERE attrelid = 'docs'::regclass "
+      "AND attnum > 0";
+  const std::string want = db->Query(settings)[0][0].as<std::string>();
+  for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
+           {"r.textproto", textproto},
+           {"r.sql",
+            "CREATE TABLE docs (id integer, body text COMPRESSION lz4, raw bytea, title text);\n"
+            "ALTER TABLE docs ALTER COLUMN raw SET STORAGE EXTERNAL;\n"
+            "ALTER TABLE docs ALTER COLUMN title SET STATISTICS 1000;\n"
+            "ALTER TABLE docs ALTER COLUMN id SET (n_distinct = -0.5);\n"}}) {
+    absl::StatusOr<Registry> registry = LoadRegistry({{file, text}}, "test");
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    auto fresh = testing::TestDb::Create();
+    Engine creating(fresh->pool(), *registry);
+    absl::StatusOr<InitializeResult> init = creating.Initialize({}, Deadline());
+    ASSERT_TRUE(init.ok()) << init.status();
+    EXPECT_EQ(fresh->Query(settings)[0][0].as<std::string>(), want) << file;
+  }
+  absl::StatusOr<Registry> bad = LoadRegistry(
+      {{"r.textproto",
+        absl::StrReplaceAll(textproto, {{"storage: \"external\"", "storage: \"sideways\""}})}},
+      "test");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("storage \"sideways\" is not plain, external, extended or main"));
+}
+
 // Table inheritance (INHERITS) and partitioning are not managed: reported
 // as UNMANAGED, not silently in sync, and never undone.
 TEST(EngineTest, TableInheritanceAndPartitioningAreReportedAsUnmanaged) {

@@ -498,8 +498,8 @@ table {
   replica_identity: REPLICA_IDENTITY_FULL
   row_level_security: true
   storage_parameter: "fillfactor=80"
-  column { name: "id" type: "integer" not_null: true }
-  column { name: "name" type: "text" }
+  column { name: "id" type: "integer" not_null: true statistics: 300 }
+  column { name: "name" type: "text" storage: "main" }
   primary_key { name: "items_pkey" column: "id" storage_parameter: "fillfactor=70" }
   exclude { name: "ex_items_name" definition: "EXCLUDE USING btree (name WITH =)" }
   index { name: "ix_items_name" unique: true key { column: "name" } storage_parameter: "deduplicate_items=off" }
@@ -515,7 +515,8 @@ view {
   const std::set<StatementKind> kinds = RunStepsCheckingLocks(*db, diff->plan);
   for (StatementKind k : {StatementKind::kSetReplicaIdentity, StatementKind::kAlterRowSecurity,
                           StatementKind::kSetStorage, StatementKind::kAddUniqueOrPrimaryKey,
-                          StatementKind::kCreateTrigger}) {
+                          StatementKind::kCreateTrigger, StatementKind::kSetColumnStorage,
+                          StatementKind::kSetStatistics}) {
     EXPECT_TRUE(kinds.count(k)) << "no step of kind " << static_cast<int>(k);
   }
   absl::StatusOr<StatusResult> status = engine.Status(Deadline());

@@ -26,7 +26,12 @@ Schema EveryField() {
            "id::bigint",
            "the id",
            true,
-           "t.textproto:3:5"};
+           "t.textproto:3:5",
+           "main",
+           "lz4",
+           500,
+           {"n_distinct=100"},
+           "extended"};
   Constraint k;
   k.name = "fk";
   k.kind = ConstraintKind::kForeignKey;

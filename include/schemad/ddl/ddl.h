@@ -55,6 +55,18 @@ std::vector<std::string> RowSecuritySql(const std::string& schema, const Table& 
 // "FULL", "NOTHING", "USING INDEX name" ("USING INDEX" alone: the index is
 // gone).
 std::string ReplicaIdentityText(const Table& table);
+// ALTER TABLE ... ALTER COLUMN ... SET STORAGE / SET COMPRESSION / SET
+// STATISTICS for each physical setting of `column` that is not the default
+// (none when all are).
+std::vector<std::string> ColumnSettingsSql(const std::string& schema, const std::string& table,
+                                           const Column& column);
+// The one statement that sets `what` ("storage", "compression",
+// "statistics") of `column` to its value (a default resets it; storage to
+// `type_storage`, the type's own).
+std::string ColumnSettingSql(const std::string& schema, const std::string& table,
+                             const Column& column, const std::string& what,
+                             const std::string& type_storage = "");
+
 // ALTER TABLE ... REPLICA IDENTITY ..., setting the table's.
 std::string ReplicaIdentitySql(const std::string& schema, const Table& table);
 

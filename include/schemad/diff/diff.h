@@ -85,6 +85,12 @@ enum class Attribute {
   kStorage,
   // A table's REPLICA IDENTITY.
   kReplicaIdentity,
+  // A column's SET STORAGE / SET COMPRESSION / SET STATISTICS.
+  kColumnStorage,
+  kCompression,
+  kStatistics,
+  // A column's attribute options, ALTER COLUMN ... SET (...).
+  kColumnOptions,
 };
 
 struct Difference {

@@ -64,6 +64,17 @@ struct Column {
   bool volatile_default = false;
   // Where the registry declares it ("file:line:col"); empty from catalog.
   std::string source;
+  // ALTER COLUMN ... SET STORAGE ("plain", "external", "extended", "main";
+  // "" for the type's), SET COMPRESSION ("pglz", "lz4"; "" for the server's
+  // default) and SET STATISTICS (-1 for the default target).
+  std::string storage;
+  std::string compression;
+  int64_t statistics = -1;
+  // ALTER COLUMN ... SET (...): "n_distinct=100", sorted (NormalizedStorage).
+  std::vector<std::string> options;
+  // Catalog only: the type's own storage (what SET STORAGE goes back to:
+  // PostgreSQL 15 has no SET STORAGE DEFAULT).
+  std::string type_storage;
 };
 
 enum class ConstraintKind { kPrimaryKey, kUnique, kForeignKey, kCheck, kExclusion };

@@ -172,6 +172,11 @@ enum class StatementKind {
   kSetStorage,
   // ALTER TABLE ... REPLICA IDENTITY.
   kSetReplicaIdentity,
+  // ALTER COLUMN ... SET STORAGE / SET COMPRESSION (later writes only).
+  kSetColumnStorage,
+  // ALTER COLUMN ... SET STATISTICS, and SET (...) / RESET (...) of its
+  // attribute options.
+  kSetStatistics,
 };
 
 // The lock a statement kind takes on its table (and, for foreign keys, on

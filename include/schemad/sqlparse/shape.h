@@ -105,8 +105,9 @@ enum class SqlStatementKind {
   kMaterializedView,
   // CREATE TRIGGER, and ALTER TABLE ... ENABLE / DISABLE TRIGGER.
   kTrigger,
-  // ALTER TABLE ... ENABLE / DISABLE / FORCE / NO FORCE ROW LEVEL SECURITY.
-  kRowSecurity,
+  // ALTER TABLE ... ENABLE / DISABLE / FORCE / NO FORCE ROW LEVEL SECURITY,
+  // and ALTER COLUMN ... SET STORAGE / COMPRESSION / STATISTICS.
+  kTableProperty,
   // ALTER TABLE ... REPLICA IDENTITY.
   kReplicaIdentity,
   kComment,
