@@ -214,21 +214,31 @@ std::string ColumnSettingSql(const std::string& schema, const std::string& table
   return out;
 }
 
-std::vector<std::string> ColumnSettingsSql(const std::string& schema, const std::string& table,
-                                           const Column& column) {
-  std::vector<std::string> out;
-  if (!column.storage.empty()) out.push_back(ColumnSettingSql(schema, table, column, "storage"));
+ColumnSettingsStatements ColumnSettingsByLock(const std::string& schema, const std::string& table,
+                                              const Column& column) {
+  ColumnSettingsStatements out;
+  if (!column.storage.empty()) {
+    out.storage.push_back(ColumnSettingSql(schema, table, column, "storage"));
+  }
   if (!column.compression.empty()) {
-    out.push_back(ColumnSettingSql(schema, table, column, "compression"));
+    out.storage.push_back(ColumnSettingSql(schema, table, column, "compression"));
   }
   if (column.statistics >= 0) {
-    out.push_back(ColumnSettingSql(schema, table, column, "statistics"));
+    out.estimates.push_back(ColumnSettingSql(schema, table, column, "statistics"));
   }
   if (!column.options.empty()) {
-    out.push_back(absl::StrCat("ALTER TABLE ", QualifiedName(schema, table), " ALTER COLUMN ",
-                               QuoteIdent(column.name), " SET (",
-                               absl::StrJoin(column.options, ", "), ")"));
+    out.estimates.push_back(absl::StrCat("ALTER TABLE ", QualifiedName(schema, table),
+                                         " ALTER COLUMN ", QuoteIdent(column.name), " SET (",
+                                         absl::StrJoin(column.options, ", "), ")"));
   }
+  return out;
+}
+
+std::vector<std::string> ColumnSettingsSql(const std::string& schema, const std::string& table,
+                                           const Column& column) {
+  ColumnSettingsStatements split = ColumnSettingsByLock(schema, table, column);
+  std::vector<std::string> out = std::move(split.storage);
+  for (std::string& sql : split.estimates) out.push_back(std::move(sql));
   return out;
 }
 

@@ -525,14 +525,14 @@ void Planner::PlanTableProperty(const Difference& d, std::vector<int> r) {
 
 // A new column's physical settings, after it is added.
 void Planner::EmitColumnSettings(const std::string& table, const Column& column) {
-  for (std::string& sql : ColumnSettingsSql(s_, table, column)) {
-    const bool statistics =
-        absl::StrContains(sql, " SET STATISTICS ") || absl::StrContains(sql, " SET (");
-    Emit(
-        kAddColumnsStage, std::move(sql),
-        {.statement = statistics ? StatementKind::kSetStatistics : StatementKind::kSetColumnStorage,
-         .table = table,
-         .suborder = 1});
+  ColumnSettingsStatements settings = ColumnSettingsByLock(s_, table, column);
+  for (std::string& sql : settings.storage) {
+    Emit(kAddColumnsStage, std::move(sql),
+         {.statement = StatementKind::kSetColumnStorage, .table = table, .suborder = 1});
+  }
+  for (std::string& sql : settings.estimates) {
+    Emit(kAddColumnsStage, std::move(sql),
+         {.statement = StatementKind::kSetStatistics, .table = table, .suborder = 1});
   }
 }
 

@@ -60,6 +60,15 @@ std::string ReplicaIdentityText(const Table& table);
 // (none when all are).
 std::vector<std::string> ColumnSettingsSql(const std::string& schema, const std::string& table,
                                            const Column& column);
+// The same, split by the lock they take: SET STORAGE / COMPRESSION (ACCESS
+// EXCLUSIVE) in `storage`, SET STATISTICS and SET (...) (SHARE UPDATE
+// EXCLUSIVE) in `estimates`.
+struct ColumnSettingsStatements {
+  std::vector<std::string> storage;
+  std::vector<std::string> estimates;
+};
+ColumnSettingsStatements ColumnSettingsByLock(const std::string& schema, const std::string& table,
+                                              const Column& column);
 // The one statement that sets `what` ("storage", "compression",
 // "statistics") of `column` to its value (a default resets it; storage to
 // `type_storage`, the type's own).
