@@ -11,6 +11,15 @@
 namespace schemad {
 namespace {
 
+// The item named `name` in a relation's list (indexes, triggers), or null.
+template <typename T>
+const T* FindNamed(const std::vector<T>& items, const std::string& name) {
+  for (const T& item : items) {
+    if (item.name == name) return &item;
+  }
+  return nullptr;
+}
+
 std::string IdentityName(Identity identity) {
   switch (identity) {
     case Identity::kAlways:
@@ -504,14 +513,8 @@ class Differ {
 
   void DiffTriggers(const std::string& relation, const std::vector<Trigger>& want_triggers,
                     const std::vector<Trigger>& have_triggers) {
-    auto find = [](const std::vector<Trigger>& in, const std::string& name) -> const Trigger* {
-      for (const Trigger& g : in) {
-        if (g.name == name) return &g;
-      }
-      return nullptr;
-    };
     for (const Trigger& w : want_triggers) {
-      const Trigger* h = find(have_triggers, w.name);
+      const Trigger* h = FindNamed(have_triggers, w.name);
       Difference d{ObjectKind::kTrigger,
                    absl::StrCat(relation, ".", w.name),
                    Change::kMissing,
@@ -543,7 +546,8 @@ class Differ {
       if (CommentChanged(w.comment, h->comment, &d)) Add(std::move(d));
     }
     for (const Trigger& h : have_triggers) {
-      if (find(want_triggers, h.name) != nullptr || IsIgnored(desired_, h.name, relation)) continue;
+      if (FindNamed(want_triggers, h.name) != nullptr || IsIgnored(desired_, h.name, relation))
+        continue;
       Difference d{ObjectKind::kTrigger, absl::StrCat(relation, ".", h.name),
                    Change::kExtra,       "",
                    h.definition,         "trigger is not declared"};
@@ -634,14 +638,8 @@ class Differ {
 
   void DiffIndexes(const std::string& relation, const std::vector<Index>& want_indexes,
                    const std::vector<Index>& have_indexes) {
-    auto find = [](const std::vector<Index>& in, const std::string& name) -> const Index* {
-      for (const Index& i : in) {
-        if (i.name == name) return &i;
-      }
-      return nullptr;
-    };
     for (const Index& w : want_indexes) {
-      const Index* h = find(have_indexes, w.name);
+      const Index* h = FindNamed(have_indexes, w.name);
       const std::string want_def = absl::StrCat(w.unique ? "UNIQUE " : "", w.definition);
       Difference d{
           ObjectKind::kIndex, absl::StrCat(relation, ".", w.name), Change::kMissing, want_def, "",
@@ -670,7 +668,7 @@ class Differ {
       Add(std::move(d));
     }
     for (const Index& h : have_indexes) {
-      if (find(want_indexes, h.name) == nullptr && !IsTemporaryName(h.name) &&
+      if (FindNamed(want_indexes, h.name) == nullptr && !IsTemporaryName(h.name) &&
           !IsIgnored(desired_, h.name, relation)) {
         Difference d{ObjectKind::kIndex,
                      absl::StrCat(relation, ".", h.name),

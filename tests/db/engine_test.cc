@@ -3,6 +3,7 @@
 // and identifiers of every shape.
 #include <atomic>
 #include <map>
+#include <memory>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -1009,6 +1010,22 @@ ALTER TABLE events REPLICA IDENTITY FULL;
   }
 }
 
+// A fresh database and an engine for the registry of one file, brought to
+// it by a default Initialize (asserted to apply).
+struct Fresh {
+  std::unique_ptr<testing::TestDb> db;
+  std::unique_ptr<Engine> engine;
+};
+void InitializeFresh(const std::string& file, const std::string& text, Fresh* out) {
+  absl::StatusOr<Registry> registry = LoadRegistry({{file, text}}, "test");
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  out->db = testing::TestDb::Create();
+  out->engine = std::make_unique<Engine>(out->db->pool(), *registry);
+  absl::StatusOr<InitializeResult> init = out->engine->Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied) << file;
+}
+
 // Exclusion constraints are read, declared (textproto and SQL), created
 // with their tables and written back by inspect; a definition that is not
 // one EXCLUDE constraint is refused at its field.
@@ -1052,13 +1069,9 @@ table {
             "WITH &&) WHERE (room > 0) DEFERRABLE;\n"
             "COMMENT ON CONSTRAINT no_overlap ON bookings IS 'one booking per room at a "
             "time';\n"}}) {
-    absl::StatusOr<Registry> registry = LoadRegistry({{file, text}}, "test");
-    ASSERT_TRUE(registry.ok()) << registry.status();
-    auto fresh = testing::TestDb::Create();
-    Engine creating(fresh->pool(), *registry);
-    absl::StatusOr<InitializeResult> init = creating.Initialize({}, Deadline());
-    ASSERT_TRUE(init.ok()) << init.status();
-    EXPECT_EQ(init->outcome, Outcome::kApplied) << file;
+    Fresh created;
+    ASSERT_NO_FATAL_FAILURE(InitializeFresh(file, text, &created));
+    testing::TestDb* fresh = created.db.get();
     EXPECT_EQ(fresh
                   ->Query("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = "
                           "'no_overlap'")[0][0]
@@ -1421,13 +1434,10 @@ COMMENT ON TRIGGER v_insert ON v IS 'writes to t';
 )sql";
   for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
            {"r.textproto", textproto}, {"r.sql", sql}}) {
-    absl::StatusOr<Registry> registry = LoadRegistry({{file, text}}, "test");
-    ASSERT_TRUE(registry.ok()) << registry.status();
-    auto db = testing::TestDb::Create();
-    Engine engine(db->pool(), *registry);
-    absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
-    ASSERT_TRUE(init.ok()) << init.status();
-    EXPECT_EQ(init->outcome, Outcome::kApplied) << file;
+    Fresh created;
+    ASSERT_NO_FATAL_FAILURE(InitializeFresh(file, text, &created));
+    testing::TestDb* db = created.db.get();
+    Engine& engine = *created.engine;
     db->Exec("INSERT INTO v VALUES (7)");
     EXPECT_EQ(db->Query("SELECT a FROM t")[0][0].as<int>(), 7);
     absl::StatusOr<DiffResult> after = engine.Diff(Deadline());
@@ -1491,13 +1501,9 @@ ALTER TABLE docs ALTER COLUMN id SET (n_distinct = -0.5);
             "ALTER TABLE docs ALTER COLUMN raw SET STORAGE EXTERNAL;\n"
             "ALTER TABLE docs ALTER COLUMN title SET STATISTICS 1000;\n"
             "ALTER TABLE docs ALTER COLUMN id SET (n_distinct = -0.5);\n"}}) {
-    absl::StatusOr<Registry> registry = LoadRegistry({{file, text}}, "test");
-    ASSERT_TRUE(registry.ok()) << registry.status();
-    auto fresh = testing::TestDb::Create();
-    Engine creating(fresh->pool(), *registry);
-    absl::StatusOr<InitializeResult> init = creating.Initialize({}, Deadline());
-    ASSERT_TRUE(init.ok()) << init.status();
-    EXPECT_EQ(fresh->Query(settings)[0][0].as<std::string>(), want) << file;
+    Fresh created;
+    ASSERT_NO_FATAL_FAILURE(InitializeFresh(file, text, &created));
+    EXPECT_EQ(created.db->Query(settings)[0][0].as<std::string>(), want) << file;
   }
   absl::StatusOr<Registry> bad = LoadRegistry(
       {{"r.textproto",
