@@ -103,7 +103,11 @@ inline void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
              "pg_catalog.set_config('check_function_bodies', 'off', true), "
              // Catalog queries' estimates reach jit_above_cost; compiling
              // them costs far more than running them.
-             "pg_catalog.set_config('jit', 'off', true)",
+             "pg_catalog.set_config('jit', 'off', true), "
+             // Nor do they gain from parallel workers: right after a large
+             // Initialize each worker rebuilds its relation cache first
+             // (0.5 s measured at 1,000 tables, for a 10 ms query).
+             "pg_catalog.set_config('max_parallel_workers_per_gather', '0', true)",
              absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables),
              TimeoutSetting(lock_timeout));
 }

@@ -55,42 +55,55 @@ ORDER BY c.relname)sql";
 
 // A default cannot reference columns, so it deparses without its relation
 // (pg_get_expr(..., 0) takes no lock on it); a generated expression needs
-// the relation for its column names. Identity sequences' options come from
-// pg_sequence (one row per sequence) joined once to their columns through
-// pg_depend's depender index: a per-column lateral lookup was planned as a
-// scan per column (2.8x slower at 1,000 tables).
+// the relation for its column names. A serial column's sequence comes from
+// kSequences (its OWNED BY), not from here. Identity sequences' options (an
+// int8 array: increment, min, max, start, cache, cycle) are looked up only
+// for identity columns, through pg_depend's referenced-object index: joins
+// of every sequence to every column depended on catalog statistics, which
+// lag right after a large Initialize (planned as a nested loop on a one-row
+// estimate, 8x slower at 1,000 tables; a per-column lateral was planned as
+// a scan per column). A column's collation, where it is not the default,
+// comes back named, qualified when not visible.
 inline constexpr char kColumns[] = R"sql(
 SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
        CASE WHEN ad.adbin IS NULL THEN ''
             WHEN a.attgenerated OPERATOR(pg_catalog.=) '' THEN pg_catalog.pg_get_expr(ad.adbin, 0)
             WHEN gk.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
             ELSE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
-       a.attidentity, a.attgenerated, COALESCE(seq.relname, ''), a.attnum,
+       a.attidentity, a.attgenerated, a.attnum,
        a.attcollation::pg_catalog.text, gk.key,
-       COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
-                 WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
-                   AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) a.attnum), '') AS comment,
-       iq.seqincrement, iq.seqmin, iq.seqmax, iq.seqstart, iq.seqcache, iq.seqcycle,
+COALESCE(ds.description, '') AS comment,
+       CASE WHEN a.attidentity OPERATOR(pg_catalog.<>) '' THEN
+         (SELECT ARRAY[q.seqincrement, q.seqmin, q.seqmax, q.seqstart, q.seqcache,
+                       q.seqcycle::pg_catalog.int4::pg_catalog.int8]
+          FROM pg_catalog.pg_depend d
+          JOIN pg_catalog.pg_sequence q ON q.seqrelid OPERATOR(pg_catalog.=) d.objid
+          WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND d.refobjid OPERATOR(pg_catalog.=) a.attrelid
+            AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum
+            AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND d.deptype OPERATOR(pg_catalog.=) 'i')
+       END,
        CASE WHEN a.attstorage OPERATOR(pg_catalog.=) ty.typstorage THEN ''
             ELSE a.attstorage::pg_catalog.text END,
        a.attcompression::pg_catalog.text, a.attstattarget, ty.typstorage::pg_catalog.text,
-       COALESCE(a.attoptions, '{}'::pg_catalog.text[])
+       COALESCE(a.attoptions, '{}'::pg_catalog.text[]),
+       CASE WHEN a.attcollation OPERATOR(pg_catalog.<>) ALL ('{0,100}'::pg_catalog.oid[]) THEN
+         (SELECT CASE WHEN pg_catalog.pg_collation_is_visible(co.oid)
+                      THEN pg_catalog.quote_ident(co.collname)
+                      ELSE pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
+                           OPERATOR(pg_catalog.||) pg_catalog.quote_ident(co.collname) END
+          FROM pg_catalog.pg_collation co
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) co.collnamespace
+          WHERE co.oid OPERATOR(pg_catalog.=) a.attcollation)
+       END
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
 JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
-LEFT JOIN (SELECT d.refobjid, d.refobjsubid, q.seqincrement, q.seqmin, q.seqmax, q.seqstart,
-                  q.seqcache, q.seqcycle
-           FROM pg_catalog.pg_sequence q
-           JOIN pg_catalog.pg_depend d
-             ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-            AND d.objid OPERATOR(pg_catalog.=) q.seqrelid
-            AND d.objsubid OPERATOR(pg_catalog.=) 0
-            AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-            AND d.deptype OPERATOR(pg_catalog.=) 'i') iq
-  ON iq.refobjid OPERATOR(pg_catalog.=) a.attrelid
- AND iq.refobjsubid OPERATOR(pg_catalog.=) a.attnum
- AND a.attidentity OPERATOR(pg_catalog.<>) ''
+LEFT JOIN pg_catalog.pg_description ds
+       ON ds.objoid OPERATOR(pg_catalog.=) a.attrelid
+      AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND ds.objsubid OPERATOR(pg_catalog.=) a.attnum
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid
                                   AND ad.adnum OPERATOR(pg_catalog.=) a.attnum
 LEFT JOIN LATERAL (
@@ -104,18 +117,6 @@ LEFT JOIN LATERAL (
        WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
          AND d.objid OPERATOR(pg_catalog.=) ad.oid)))
     END AS key) gk ON true
-LEFT JOIN (SELECT DISTINCT ON (d.refobjid, d.refobjsubid) d.refobjid, d.refobjsubid, s.relname
-           FROM pg_catalog.pg_class s
-           JOIN pg_catalog.pg_depend d
-             ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-            AND d.objid OPERATOR(pg_catalog.=) s.oid AND d.objsubid OPERATOR(pg_catalog.=) 0
-            AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-            AND d.deptype OPERATOR(pg_catalog.=) 'a'
-           WHERE s.relkind OPERATOR(pg_catalog.=) 'S'
-             AND s.relnamespace OPERATOR(pg_catalog.=)
-                 (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
-           ORDER BY d.refobjid, d.refobjsubid, s.relname) seq
-  ON seq.refobjid OPERATOR(pg_catalog.=) c.oid AND seq.refobjsubid OPERATOR(pg_catalog.=) a.attnum
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m}'::pg_catalog."char"[]) AND NOT c.relispartition
@@ -232,7 +233,8 @@ ORDER BY t.relname, i.relname)sql";
 
 // Names of the operator classes and collations that index definitions
 // must spell out: non-default operator classes, and the collations indexes
-// of the schema use. Qualified when not visible in search_path.
+// of the schema use (columns' come with kColumns). Qualified when not
+// visible in search_path.
 inline constexpr char kIndexLookups[] = R"sql(
 SELECT 'o', oc.oid::pg_catalog.text,
        CASE WHEN pg_catalog.pg_opclass_is_visible(oc.oid) THEN pg_catalog.quote_ident(oc.opcname)
@@ -254,15 +256,7 @@ WHERE co.oid OPERATOR(pg_catalog.=) ANY
        JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) x.indrelid
        WHERE t.relnamespace OPERATOR(pg_catalog.=)
              (SELECT oid FROM pg_catalog.pg_namespace
-              WHERE nspname OPERATOR(pg_catalog.=) $1))
-   OR co.oid OPERATOR(pg_catalog.=) ANY
-      (SELECT a.attcollation FROM pg_catalog.pg_attribute a
-       JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) a.attrelid
-       WHERE t.relnamespace OPERATOR(pg_catalog.=)
-             (SELECT oid FROM pg_catalog.pg_namespace
-              WHERE nspname OPERATOR(pg_catalog.=) $1)
-         AND a.attnum OPERATOR(pg_catalog.>) 0
-         AND a.attcollation OPERATOR(pg_catalog.<>) ALL ('{0,100}'::pg_catalog.oid[])))sql";
+              WHERE nspname OPERATOR(pg_catalog.=) $1)))sql";
 
 inline constexpr char kEnums[] = R"sql(
 SELECT t.typname, ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e

@@ -199,6 +199,11 @@ int ConnectionPool::open() const {
   return open_;
 }
 
+int ConnectionPool::leased() const {
+  absl::MutexLock lock(&mu_);
+  return open_ - static_cast<int>(idle_.size());
+}
+
 void ConnectionPool::Return(std::unique_ptr<pqxx::connection> conn, bool discard) {
   bool usable = !discard;
   if (usable) {

@@ -102,6 +102,8 @@ class ConnectionPool {
   void Count(int n = 1) { statements_.fetch_add(n, std::memory_order_relaxed); }
   int64_t statements() const { return statements_.load(std::memory_order_relaxed); }
   int open() const;
+  // Connections on loan right now.
+  int leased() const;
   const DatabaseOptions& options() const { return options_; }
 
  private:

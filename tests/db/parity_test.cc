@@ -91,14 +91,15 @@ int64_t StatementsForDiff(Engine& engine, Database* pool) {
 
 TEST(ParityTest, DiffRoundTripsAreTheSameAt12And500Tables) {
   auto small = testing::TestDb::Create();
-  Engine docbot(small->pool(), Docbot());
+  Engine docbot(small->pool(), Docbot(), {.parallel_when_idle = false});
   ASSERT_TRUE(docbot.Initialize({}, Deadline()).ok());
   const int64_t at_12 = StatementsForDiff(docbot, small->pool());
 
   auto large = testing::TestDb::Create();
   const Registry registry = testing::MustLoadRegistry(SyntheticRegistry(500));
   // Sequential reads: exactly the statements of the 12-table Diff.
-  Engine synthetic(large->pool(), registry, {.parallel_read_tables = 100000});
+  Engine synthetic(large->pool(), registry,
+                   {.parallel_read_tables = 100000, .parallel_when_idle = false});
   absl::StatusOr<InitializeResult> init = synthetic.Initialize({}, absl::Now() + absl::Minutes(5));
   ASSERT_TRUE(init.ok()) << init.status();
   ASSERT_EQ(init->outcome, Outcome::kApplied);
@@ -113,6 +114,9 @@ TEST(ParityTest, DiffRoundTripsAreTheSameAt12And500Tables) {
   // the snapshot, the helper's BEGIN, settings and COMMIT), still constant.
   Engine parallel(large->pool(), registry);
   EXPECT_EQ(StatementsForDiff(parallel, large->pool()), at_12 + 5);
+  // A small schema too, by default, when no other call holds a connection.
+  Engine idle(small->pool(), Docbot());
+  EXPECT_EQ(StatementsForDiff(idle, small->pool()), at_12 + 5);
 }
 
 }  // namespace
