@@ -350,8 +350,10 @@ static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Regist
                                           ? pool.options().lock_timeout
                                           : std::min(pool.options().lock_timeout, kReadLockWait);
   absl::Status status = Guard("reading the database schema", [&]() -> absl::Status {
+    // Idle: this call holds the only lease and another connection is open
+    // (opening one for a small read costs more than it saves).
     const bool parallel = desired.tables.size() >= options.parallel_read_tables ||
-                          (options.parallel_when_idle && pool.leased() == 1);
+                          (options.parallel_when_idle && pool.leased() == 1 && pool.open() >= 2);
     InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(), parallel, lock_timeout,
                [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
                  TakeSnapshot(pool, tx, helper, registry, desired, snapshot, wait_for_locks, cache,

@@ -114,7 +114,10 @@ TEST(ParityTest, DiffRoundTripsAreTheSameAt12And500Tables) {
   // the snapshot, the helper's BEGIN, settings and COMMIT), still constant.
   Engine parallel(large->pool(), registry);
   EXPECT_EQ(StatementsForDiff(parallel, large->pool()), at_12 + 5);
-  // A small schema too, by default, when no other call holds a connection.
+  // A small schema too, by default, when no other call holds a connection
+  // and a second one is open and idle (the read over two before opened it).
+  Engine two(small->pool(), Docbot(), {.parallel_read_tables = 0});
+  EXPECT_EQ(StatementsForDiff(two, small->pool()), at_12 + 5);
   Engine idle(small->pool(), Docbot());
   EXPECT_EQ(StatementsForDiff(idle, small->pool()), at_12 + 5);
 }
