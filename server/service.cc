@@ -825,8 +825,20 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     for (const RegistrySource& f : files) names.push_back(f.path);
     auto with_details = [&](const absl::Status& status) {
       absl::Status out(absl::StatusCode::kInvalidArgument, status.message());
-      out.SetPayload(kRegistryErrorsPayload,
-                     absl::Cord(ParseRegistryErrors(status.message(), names).SerializeAsString()));
+      // The loader's errors come as data; PostgreSQL's, from
+      // canonicalizing, as lines naming the statement's file and line.
+      const std::vector<RegistryError> errors = RegistryErrorsOf(status);
+      pb::RegistryErrors details;
+      if (errors.empty()) details = ParseRegistryErrors(status.message(), names);
+      for (const RegistryError& e : errors) {
+        pb::RegistryError* d = details.add_errors();
+        d->set_file(e.place.file);
+        d->set_line(static_cast<uint32_t>(e.place.line));
+        d->set_column(static_cast<uint32_t>(e.place.column));
+        d->set_field(e.place.field);
+        d->set_message(e.message);
+      }
+      out.SetPayload(kRegistryErrorsPayload, absl::Cord(details.SerializeAsString()));
       return out;
     };
     const std::string id = RegistryFilesId(files);

@@ -15,7 +15,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -43,7 +45,7 @@ constexpr size_t kMaxFileBytes = 8 << 20;
 class CollectErrors : public google::protobuf::io::ErrorCollector {
  public:
   CollectErrors(const std::string& path, const std::string& content,
-                std::vector<std::string>* errors)
+                std::vector<RegistryError>* errors)
       : path_(path), content_(content), errors_(errors) {}
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
@@ -58,7 +60,7 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
       const size_t found = text.rfind(field, column);
       if (!field.empty() && found != std::string::npos) column = static_cast<int>(found);
     }
-    errors_->push_back(absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", message));
+    errors_->push_back({{path_, line + 1, column + 1, ""}, message});
   }
   void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
 
@@ -75,7 +77,7 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
 
   const std::string& path_;
   const std::string& content_;
-  std::vector<std::string>* errors_;
+  std::vector<RegistryError>* errors_;
 };
 
 // A step of a field path: a field name and, for repeated fields, an index.
@@ -90,11 +92,11 @@ class SourceMap {
   SourceMap(std::string path, std::unique_ptr<TextFormat::ParseInfoTree> tree)
       : path_(std::move(path)), tree_(std::move(tree)) {}
 
-  // "file:line:col: table[0].column[2]" (text) or "file: table[0].column[2]".
-  std::string Where(std::initializer_list<PathStep> steps) const {
+  // file, line and column (text format; none for JSON), "table[0].column[2]".
+  RegistryPlace Where(std::initializer_list<PathStep> steps) const {
     return Where(std::vector<PathStep>(steps));
   }
-  std::string Where(const std::vector<PathStep>& steps) const {
+  RegistryPlace Where(const std::vector<PathStep>& steps) const {
     std::string field_path;
     const google::protobuf::Descriptor* descriptor = pb::RegistryFile::descriptor();
     const TextFormat::ParseInfoTree* tree = tree_.get();
@@ -118,10 +120,8 @@ class SourceMap {
         tree = nullptr;
       }
     }
-    if (line >= 0) {
-      return absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", field_path);
-    }
-    return absl::StrCat(path_, ": ", field_path);
+    if (line >= 0) return {path_, line + 1, column + 1, field_path};
+    return {path_, 0, 0, field_path};
   }
 
  private:
@@ -200,11 +200,25 @@ std::string Excerpt(const std::string& text) {
 
 class Validator {
  public:
-  std::vector<std::string> errors;
+  std::vector<RegistryError> errors;
+
+  void Add(RegistryPlace place, std::string message) {
+    errors.push_back({std::move(place), std::move(message)});
+  }
+  // `place` as a model object's `source` text; At() maps it back.
+  std::string Source(const RegistryPlace& place) {
+    std::string text = place.ToString();
+    places_.emplace(text, place);
+    return text;
+  }
+  RegistryPlace At(const std::string& source) const {
+    auto it = places_.find(source);
+    return it != places_.end() ? it->second : RegistryPlace{source};
+  }
 
   // Checks that SQL text from the registry has the shape its place in the
   // DDL expects (offline, PostgreSQL's grammar): see schemad/sqlparse.
-  void CheckSql(const std::string& text, SqlShape shape, const std::string& where,
+  void CheckSql(const std::string& text, SqlShape shape, const RegistryPlace& where,
                 const char* what) {
     // NUL bytes are reported once, by CheckFields.
     if (text.empty() || text.find('\0') != std::string::npos) return;
@@ -215,8 +229,7 @@ class Validator {
       const LineColumn lc = OffsetToLineColumn(text, error->offset);
       at = absl::StrCat(" (at line ", lc.line, ", column ", lc.column, " of the ", what, ")");
     }
-    errors.push_back(
-        absl::StrCat(where, ": ", what, " \"", Excerpt(text), "\" ", error->message, at));
+    Add(where, absl::StrCat(what, " \"", Excerpt(text), "\" ", error->message, at));
   }
 
   // Walks every field of `message` by reflection (so fields added later are
@@ -241,8 +254,8 @@ class Validator {
                     : reflection->GetStringReference(message, field, &scratch);
             const size_t nul = value.find('\0');
             if (nul != std::string::npos) {
-              errors.push_back(absl::StrCat(map.Where(*path), ": holds a NUL byte (at byte ",
-                                            nul + 1, "); PostgreSQL would cut the text there"));
+              Add(map.Where(*path), absl::StrCat("holds a NUL byte (at byte ", nul + 1,
+                                                 "); PostgreSQL would cut the text there"));
             }
             break;
           }
@@ -251,8 +264,8 @@ class Validator {
                                   ? reflection->GetRepeatedEnumValue(message, field, i)
                                   : reflection->GetEnumValue(message, field);
             if (field->enum_type()->FindValueByNumber(value) == nullptr) {
-              errors.push_back(absl::StrCat(map.Where(*path), ": ", value, " is not a value of ",
-                                            field->enum_type()->name()));
+              Add(map.Where(*path),
+                  absl::StrCat(value, " is not a value of ", field->enum_type()->name()));
             }
             break;
           }
@@ -269,19 +282,21 @@ class Validator {
     }
   }
 
-  void CheckName(const std::string& name, const std::string& where, const char* what) {
+  void CheckName(const std::string& name, const RegistryPlace& where, const char* what) {
     if (name.empty()) {
-      errors.push_back(absl::StrCat(where, ": ", what, " name is required"));
+      Add(where, absl::StrCat(what, " name is required"));
     } else if (name.size() > kMaxIdentifierBytes) {
-      errors.push_back(absl::StrCat(where, ": ", what, " name \"", name, "\" is ", name.size(),
-                                    " bytes; PostgreSQL keeps at most ", kMaxIdentifierBytes));
+      Add(where, absl::StrCat(what, " name \"", name, "\" is ", name.size(),
+                              " bytes; PostgreSQL keeps at most ", kMaxIdentifierBytes));
     } else if (IsTemporaryName(name)) {
-      errors.push_back(absl::StrCat(where, ": ", what, " name \"", name, "\" begins with \"",
-                                    kTemporaryPrefix,
-                                    "\", which schemad reserves for the temporary objects of "
-                                    "online changes; choose another name"));
+      Add(where, absl::StrCat(what, " name \"", name, "\" begins with \"", kTemporaryPrefix,
+                              "\", which schemad reserves for the temporary objects of "
+                              "online changes; choose another name"));
     }
   }
+
+ private:
+  std::map<std::string, RegistryPlace> places_;
 };
 
 // Storage parameters ("fillfactor=70") or attribute options of field
@@ -289,7 +304,7 @@ class Validator {
 // WITH (...) / SET (...); PostgreSQL checks the rest.
 std::vector<std::string> LoadStorage(Validator& v,
                                      const google::protobuf::RepeatedPtrField<std::string>& options,
-                                     const std::string& where,
+                                     const RegistryPlace& where,
                                      const char* field = "storage_parameter") {
   std::vector<std::string> out;
   for (int k = 0; k < options.size(); ++k) {
@@ -302,8 +317,8 @@ std::vector<std::string> LoadStorage(Validator& v,
       ok = c < eq ? (word || ch == '.') : c == eq || word || ch == '.' || ch == '-';
     }
     if (!ok) {
-      v.errors.push_back(absl::StrCat(where, ": ", field, "[", k, "]: \"", Excerpt(option),
-                                      "\" is not name=value (letters, digits, _ . and -)"));
+      v.Add(where, absl::StrCat(field, "[", k, "]: \"", Excerpt(option),
+                                "\" is not name=value (letters, digits, _ . and -)"));
       continue;
     }
     out.push_back(option);
@@ -321,10 +336,10 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
     steps.insert(steps.end(), more);
     return map.Where(steps);
   };
-  const std::string cw = map.Where(at);
+  const RegistryPlace cw = map.Where(at);
   v.CheckName(x.name(), cw, "index");
   if (x.key_size() == 0) {
-    v.errors.push_back(absl::StrCat(cw, ": index \"", x.name(), "\" has no keys"));
+    v.Add(cw, absl::StrCat("index \"", x.name(), "\" has no keys"));
   }
   v.CheckSql(x.method(), SqlShape::kIdentifier, cw, "index method");
   v.CheckSql(x.where(), SqlShape::kExpression, cw, "index predicate");
@@ -334,13 +349,12 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
   index.method = x.method().empty() ? "btree" : x.method();
   index.predicate = x.where();
   index.include.assign(x.include().begin(), x.include().end());
-  index.source = cw;
+  index.source = v.Source(cw);
   index.comment = x.comment();
   index.nulls_not_distinct = x.nulls_not_distinct();
   index.storage = LoadStorage(v, x.storage_parameter(), cw);
   if (x.nulls_not_distinct() && !x.unique()) {
-    v.errors.push_back(
-        absl::StrCat(cw, ": index \"", x.name(), "\" is nulls_not_distinct but not unique"));
+    v.Add(cw, absl::StrCat("index \"", x.name(), "\" is nulls_not_distinct but not unique"));
   }
   const bool known_columns = !columns.empty();
   for (int k = 0; k < x.key_size(); ++k) {
@@ -354,24 +368,23 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
                 : key.nulls_last() ? IndexKey::Nulls::kLast
                                    : IndexKey::Nulls::kDefault;
     out.collation = key.collation();
-    const std::string kw = path({{"key", k}});
+    const RegistryPlace kw = path({{"key", k}});
     if (key.target_case() == pb::IndexKey::TARGET_NOT_SET) {
-      v.errors.push_back(absl::StrCat(kw, ": index key needs a column or an expression"));
+      v.Add(kw, "index key needs a column or an expression");
     } else if (known_columns && key.has_column() && !columns.count(key.column())) {
-      v.errors.push_back(absl::StrCat(kw, ": index \"", x.name(), "\" names unknown column \"",
-                                      key.column(), "\" of table \"", relation, "\""));
+      v.Add(kw, absl::StrCat("index \"", x.name(), "\" names unknown column \"", key.column(),
+                             "\" of table \"", relation, "\""));
     }
     v.CheckSql(key.expression(), SqlShape::kExpression, kw, "index expression");
     v.CheckSql(key.opclass(), SqlShape::kQualifiedName, kw, "operator class");
     v.CheckSql(key.collation(), SqlShape::kQualifiedName, kw, "collation");
     if (key.nulls_first() && key.nulls_last()) {
-      v.errors.push_back(absl::StrCat(kw, ": nulls_first and nulls_last both set"));
+      v.Add(kw, "nulls_first and nulls_last both set");
     }
   }
   for (const std::string& col : x.include()) {
     if (known_columns && !columns.count(col)) {
-      v.errors.push_back(
-          absl::StrCat(cw, ": index \"", x.name(), "\" includes unknown column \"", col, "\""));
+      v.Add(cw, absl::StrCat("index \"", x.name(), "\" includes unknown column \"", col, "\""));
     }
   }
   return index;
@@ -379,7 +392,7 @@ Index LoadIndex(Validator& v, const SourceMap& map, const std::vector<PathStep>&
 
 // One function or procedure.
 Function LoadFunction(Validator& v, const SourceMap& map, int i, const pb::Function& x) {
-  const std::string where = map.Where({{"function", i}});
+  const RegistryPlace where = map.Where({{"function", i}});
   const char* what = x.procedure() ? "procedure" : "function";
   v.CheckName(x.name(), where, what);
   Function f;
@@ -393,8 +406,8 @@ Function LoadFunction(Validator& v, const SourceMap& map, int i, const pb::Funct
   f.cost = x.cost();
   f.rows = x.rows();
   if (!(x.cost() >= 0) || !(x.rows() >= 0) || std::isinf(x.cost()) || std::isinf(x.rows())) {
-    v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(),
-                                    "\": cost and rows must be finite and not negative"));
+    v.Add(where,
+          absl::StrCat(what, " \"", x.name(), "\": cost and rows must be finite and not negative"));
   }
   f.volatility = x.volatility() == pb::VOLATILITY_IMMUTABLE ? Volatility::kImmutable
                  : x.volatility() == pb::VOLATILITY_STABLE  ? Volatility::kStable
@@ -407,36 +420,36 @@ Function LoadFunction(Validator& v, const SourceMap& map, int i, const pb::Funct
   f.config.assign(x.config().begin(), x.config().end());
   f.procedure = x.procedure();
   f.comment = x.comment();
-  f.source = where;
+  f.source = v.Source(where);
   if (f.language != "sql" && f.language != "plpgsql") {
-    v.errors.push_back(absl::StrCat(
-        where, ": ", what, " \"", x.name(), "\" is in language \"", x.language(),
-        "\"; a registry declares only sql and plpgsql functions (trusted languages: C and "
-        "untrusted languages run outside the database's control)"));
+    v.Add(where,
+          absl::StrCat(
+              what, " \"", x.name(), "\" is in language \"", x.language(),
+              "\"; a registry declares only sql and plpgsql functions (trusted languages: C and "
+              "untrusted languages run outside the database's control)"));
   }
   if (x.procedure() && !x.returns().empty()) {
-    v.errors.push_back(absl::StrCat(where, ": procedure \"", x.name(), "\" cannot have returns"));
+    v.Add(where, absl::StrCat("procedure \"", x.name(), "\" cannot have returns"));
   }
   if (!x.procedure() && absl::StripAsciiWhitespace(x.returns()).empty()) {
-    v.errors.push_back(absl::StrCat(where, ": function \"", x.name(), "\" has no returns"));
+    v.Add(where, absl::StrCat("function \"", x.name(), "\" has no returns"));
   }
   if (absl::StripAsciiWhitespace(x.body()).empty()) {
-    v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(), "\" has no body"));
+    v.Add(where, absl::StrCat(what, " \"", x.name(), "\" has no body"));
   }
   if (x.sql_body()) {
     if (f.language != "sql") {
-      v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(),
-                                      "\" has a SQL-standard body (sql_body) but is in language \"",
-                                      x.language(), "\""));
+      v.Add(where, absl::StrCat(what, " \"", x.name(),
+                                "\" has a SQL-standard body (sql_body) but is in language \"",
+                                x.language(), "\""));
     }
     v.CheckSql(x.body(), SqlShape::kRoutineBody, where, "body");
   }
   if (x.procedure() || !absl::StripAsciiWhitespace(x.returns()).empty()) {
     if (std::optional<ShapeError> e =
             CheckFunctionSignature(x.arguments(), x.returns(), x.procedure())) {
-      v.errors.push_back(absl::StrCat(where, ": arguments \"", Excerpt(x.arguments()),
-                                      "\" and returns \"", Excerpt(x.returns()), "\" ",
-                                      e->message));
+      v.Add(where, absl::StrCat("arguments \"", Excerpt(x.arguments()), "\" and returns \"",
+                                Excerpt(x.returns()), "\" ", e->message));
     }
   }
   for (int k = 0; k < x.config_size(); ++k) {
@@ -452,11 +465,11 @@ Function LoadFunction(Validator& v, const SourceMap& map, int i, const pb::Funct
 Trigger LoadTrigger(Validator& v, const SourceMap& map, const std::vector<PathStep>& at,
                     const pb::Trigger& x, const std::string& table,
                     const std::map<std::string, std::string>& columns, bool known_columns = true) {
-  const std::string where = map.Where(at);
+  const RegistryPlace where = map.Where(at);
   const std::string& name = x.name();
   v.CheckName(name, where, "trigger");
   auto error = [&](const std::string& what) {
-    v.errors.push_back(absl::StrCat(where, ": trigger \"", name, "\" ", what));
+    v.Add(where, absl::StrCat("trigger \"", name, "\" ", what));
   };
   Trigger t;
   t.name = name;
@@ -515,20 +528,20 @@ Trigger LoadTrigger(Validator& v, const SourceMap& map, const std::vector<PathSt
               : x.enabled() == pb::TRIGGER_ENABLED_ALWAYS  ? TriggerEnabled::kAlways
                                                            : TriggerEnabled::kEnabled;
   t.comment = x.comment();
-  t.source = where;
+  t.source = v.Source(where);
   return t;
 }
 
 // A primary key's or unique constraint's index options: INCLUDE columns
 // (of the table) and storage parameters.
 template <typename Key>
-void LoadKeyIndexOptions(Validator& v, const Key& key, const std::string& where,
+void LoadKeyIndexOptions(Validator& v, const Key& key, const RegistryPlace& where,
                          const std::map<std::string, std::string>& columns, Constraint* c) {
   c->include.assign(key.include().begin(), key.include().end());
   for (const std::string& col : key.include()) {
     if (!columns.count(col)) {
-      v.errors.push_back(absl::StrCat(where, ": constraint \"", key.name(),
-                                      "\" includes unknown column \"", col, "\""));
+      v.Add(where,
+            absl::StrCat("constraint \"", key.name(), "\" includes unknown column \"", col, "\""));
     }
   }
   c->storage = LoadStorage(v, key.storage_parameter(), where);
@@ -537,7 +550,8 @@ void LoadKeyIndexOptions(Validator& v, const Key& key, const std::string& where,
 // REPLICA IDENTITY: USING INDEX names one of the table's unique indexes or
 // the index of its primary key or of a unique constraint (PostgreSQL checks
 // the rest: unique, not partial, on NOT NULL columns).
-void LoadReplicaIdentity(Validator& v, const pb::Table& t, const std::string& where, Table* table) {
+void LoadReplicaIdentity(Validator& v, const pb::Table& t, const RegistryPlace& where,
+                         Table* table) {
   const std::string& index = t.replica_identity_index();
   switch (t.replica_identity()) {
     case pb::REPLICA_IDENTITY_FULL:
@@ -555,8 +569,7 @@ void LoadReplicaIdentity(Validator& v, const pb::Table& t, const std::string& wh
   }
   if (table->replica_identity != ReplicaIdentity::kUsingIndex) {
     if (!index.empty()) {
-      v.errors.push_back(absl::StrCat(
-          where, ": replica_identity_index is set but replica_identity is not USING_INDEX"));
+      v.Add(where, "replica_identity_index is set but replica_identity is not USING_INDEX");
     }
     return;
   }
@@ -570,9 +583,10 @@ void LoadReplicaIdentity(Validator& v, const pb::Table& t, const std::string& wh
                                                      : t.primary_key().name());
   }
   if (!candidates.count(index)) {
-    v.errors.push_back(absl::StrCat(
-        where, ": replica_identity_index: \"", Excerpt(index),
-        "\" is not a unique index, unique constraint or primary key of table \"", t.name(), "\""));
+    v.Add(where,
+          absl::StrCat("replica_identity_index: \"", Excerpt(index),
+                       "\" is not a unique index, unique constraint or primary key of table \"",
+                       t.name(), "\""));
     return;
   }
   table->replica_identity_index = index;
@@ -583,9 +597,9 @@ void LoadReplicaIdentity(Validator& v, const pb::Table& t, const std::string& wh
 // claimed in the schema-wide namespace through `claim_relation`.
 Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
                 const std::string& schema_name,
-                const std::function<void(const std::string&, const std::string&, const char*)>&
+                const std::function<void(const std::string&, const RegistryPlace&, const char*)>&
                     claim_relation) {
-  const std::string where = map.Where({{"table", ti}});
+  const RegistryPlace where = map.Where({{"table", ti}});
   v.CheckName(t.name(), where, "table");
   claim_relation(t.name(), where, "table");
   Table table;
@@ -595,26 +609,24 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
   table.row_security = t.row_level_security();
   table.force_row_security = t.force_row_level_security();
   table.storage = LoadStorage(v, t.storage_parameter(), where);
-  table.source = where;
+  table.source = v.Source(where);
   std::map<std::string, std::string> columns_seen;
   for (int ci = 0; ci < t.column_size(); ++ci) {
     const pb::Column& c = t.column(ci);
-    const std::string cw = map.Where({{"table", ti}, {"column", ci}});
+    const RegistryPlace cw = map.Where({{"table", ti}, {"column", ci}});
     v.CheckName(c.name(), cw, "column");
-    if (!c.name().empty() && !columns_seen.emplace(c.name(), cw).second) {
-      v.errors.push_back(
-          absl::StrCat(cw, ": duplicate column \"", c.name(), "\" in table \"", t.name(), "\""));
+    if (!c.name().empty() && !columns_seen.emplace(c.name(), cw.ToString()).second) {
+      v.Add(cw, absl::StrCat("duplicate column \"", c.name(), "\" in table \"", t.name(), "\""));
     }
     if (c.type().empty()) {
-      v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\" has no type"));
+      v.Add(cw, absl::StrCat("column \"", c.name(), "\" has no type"));
     }
     if (!c.generated().empty() && !c.default_().empty()) {
-      v.errors.push_back(
-          absl::StrCat(cw, ": column \"", c.name(), "\" is generated and cannot have a default"));
+      v.Add(cw, absl::StrCat("column \"", c.name(), "\" is generated and cannot have a default"));
     }
     if (c.identity() != pb::IDENTITY_NONE && (!c.default_().empty() || !c.generated().empty())) {
-      v.errors.push_back(absl::StrCat(cw, ": identity column \"", c.name(),
-                                      "\" cannot have a default or generated expression"));
+      v.Add(cw, absl::StrCat("identity column \"", c.name(),
+                             "\" cannot have a default or generated expression"));
     }
     v.CheckSql(c.type(), SqlShape::kTypeName, cw, "type");
     v.CheckSql(c.collation(), SqlShape::kQualifiedName, cw, "collation");
@@ -628,20 +640,19 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     col.storage = absl::AsciiStrToLower(c.storage());
     if (!col.storage.empty() && col.storage != "plain" && col.storage != "external" &&
         col.storage != "extended" && col.storage != "main") {
-      v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\": storage \"",
-                                      Excerpt(c.storage()),
-                                      "\" is not plain, external, extended or main"));
+      v.Add(cw, absl::StrCat("column \"", c.name(), "\": storage \"", Excerpt(c.storage()),
+                             "\" is not plain, external, extended or main"));
     }
     col.compression = absl::AsciiStrToLower(c.compression());
     if (!col.compression.empty() && col.compression != "pglz" && col.compression != "lz4") {
-      v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\": compression \"",
-                                      Excerpt(c.compression()), "\" is not pglz or lz4"));
+      v.Add(cw, absl::StrCat("column \"", c.name(), "\": compression \"", Excerpt(c.compression()),
+                             "\" is not pglz or lz4"));
     }
     col.options = LoadStorage(v, c.option(), cw, "option");
     if (c.has_statistics()) {
       if (c.statistics() < -1 || c.statistics() > 10000) {
-        v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(), "\": statistics ",
-                                        c.statistics(), " is not -1 (the default) to 10000"));
+        v.Add(cw, absl::StrCat("column \"", c.name(), "\": statistics ", c.statistics(),
+                               " is not -1 (the default) to 10000"));
       }
       col.statistics = c.statistics();
     }
@@ -653,18 +664,17 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     if (c.has_identity_options()) {
       const pb::IdentityOptions& o = c.identity_options();
       if (c.identity() == pb::IDENTITY_NONE) {
-        v.errors.push_back(absl::StrCat(cw, ": column \"", c.name(),
-                                        "\" has identity_options but is not an identity column"));
+        v.Add(cw, absl::StrCat("column \"", c.name(),
+                               "\" has identity_options but is not an identity column"));
       }
       if (o.has_increment() && o.increment() == 0) {
-        v.errors.push_back(absl::StrCat(cw, ": identity_options.increment: must not be zero"));
+        v.Add(cw, "identity_options.increment: must not be zero");
       }
       if (o.has_cache() && o.cache() < 1) {
-        v.errors.push_back(absl::StrCat(cw, ": identity_options.cache: must be at least 1"));
+        v.Add(cw, "identity_options.cache: must be at least 1");
       }
       if (o.has_min_value() && o.has_max_value() && o.min_value() >= o.max_value()) {
-        v.errors.push_back(
-            absl::StrCat(cw, ": identity_options: min_value must be less than max_value"));
+        v.Add(cw, "identity_options: min_value must be less than max_value");
       }
       if (o.has_increment()) col.identity_options.increment = o.increment();
       if (o.has_min_value()) col.identity_options.min_value = o.min_value();
@@ -676,35 +686,34 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     col.generated = c.generated();
     col.using_expr = c.using_();
     col.comment = c.comment();
-    col.source = cw;
+    col.source = v.Source(cw);
   }
   auto check_columns = [&](const google::protobuf::RepeatedPtrField<std::string>& cols,
-                           const std::string& cw, const std::string& what) {
-    if (cols.empty()) v.errors.push_back(absl::StrCat(cw, ": ", what, " lists no columns"));
+                           const RegistryPlace& cw, const std::string& what) {
+    if (cols.empty()) v.Add(cw, absl::StrCat(what, " lists no columns"));
     for (const std::string& col : cols) {
       if (!columns_seen.count(col)) {
-        v.errors.push_back(absl::StrCat(cw, ": ", what, " names unknown column \"", col,
-                                        "\" of table \"", t.name(), "\""));
+        v.Add(cw, absl::StrCat(what, " names unknown column \"", col, "\" of table \"", t.name(),
+                               "\""));
       }
     }
   };
   std::map<std::string, std::string> constraints_seen;
-  auto claim_constraint = [&](const std::string& name, const std::string& cw) {
-    if (!name.empty() && !constraints_seen.emplace(name, cw).second) {
-      v.errors.push_back(
-          absl::StrCat(cw, ": duplicate constraint \"", name, "\" in table \"", t.name(), "\""));
+  auto claim_constraint = [&](const std::string& name, const RegistryPlace& cw) {
+    if (!name.empty() && !constraints_seen.emplace(name, cw.ToString()).second) {
+      v.Add(cw, absl::StrCat("duplicate constraint \"", name, "\" in table \"", t.name(), "\""));
     }
   };
   if (t.has_primary_key()) {
-    const std::string cw = map.Where({{"table", ti}, {"primary_key", -1}});
+    const RegistryPlace cw = map.Where({{"table", ti}, {"primary_key", -1}});
     v.CheckName(t.primary_key().name(), cw, "primary key");
     claim_constraint(t.primary_key().name(), cw);
     claim_relation(t.primary_key().name(), cw, "primary key");
     check_columns(t.primary_key().column(), cw,
                   absl::StrCat("primary key \"", t.primary_key().name(), "\""));
     if (t.primary_key().initially_deferred() && !t.primary_key().deferrable()) {
-      v.errors.push_back(absl::StrCat(cw, ": primary key \"", t.primary_key().name(),
-                                      "\" is initially deferred but not deferrable"));
+      v.Add(cw, absl::StrCat("primary key \"", t.primary_key().name(),
+                             "\" is initially deferred but not deferrable"));
     }
     Constraint& c = table.constraints.emplace_back();
     c.name = t.primary_key().name();
@@ -712,13 +721,13 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.columns.assign(t.primary_key().column().begin(), t.primary_key().column().end());
     c.deferrable = t.primary_key().deferrable();
     c.initially_deferred = t.primary_key().initially_deferred();
-    c.source = cw;
+    c.source = v.Source(cw);
     c.comment = t.primary_key().comment();
     LoadKeyIndexOptions(v, t.primary_key(), cw, columns_seen, &c);
   }
   for (int i = 0; i < t.unique_size(); ++i) {
     const pb::UniqueConstraint& u = t.unique(i);
-    const std::string cw = map.Where({{"table", ti}, {"unique", i}});
+    const RegistryPlace cw = map.Where({{"table", ti}, {"unique", i}});
     v.CheckName(u.name(), cw, "unique constraint");
     claim_constraint(u.name(), cw);
     claim_relation(u.name(), cw, "unique constraint");
@@ -731,26 +740,26 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.deferrable = u.deferrable();
     c.initially_deferred = u.initially_deferred();
     if (u.initially_deferred() && !u.deferrable()) {
-      v.errors.push_back(absl::StrCat(cw, ": unique constraint \"", u.name(),
-                                      "\" is initially deferred but not deferrable"));
+      v.Add(cw, absl::StrCat("unique constraint \"", u.name(),
+                             "\" is initially deferred but not deferrable"));
     }
-    c.source = cw;
+    c.source = v.Source(cw);
     c.comment = u.comment();
     LoadKeyIndexOptions(v, u, cw, columns_seen, &c);
   }
   for (int i = 0; i < t.foreign_key_size(); ++i) {
     const pb::ForeignKey& f = t.foreign_key(i);
-    const std::string cw = map.Where({{"table", ti}, {"foreign_key", i}});
+    const RegistryPlace cw = map.Where({{"table", ti}, {"foreign_key", i}});
     v.CheckName(f.name(), cw, "foreign key");
     claim_constraint(f.name(), cw);
     check_columns(f.column(), cw, absl::StrCat("foreign key \"", f.name(), "\""));
     if (f.column_size() != f.references_column_size()) {
-      v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(), "\" has ", f.column_size(),
-                                      " column(s) but references ", f.references_column_size()));
+      v.Add(cw, absl::StrCat("foreign key \"", f.name(), "\" has ", f.column_size(),
+                             " column(s) but references ", f.references_column_size()));
     }
     if (f.initially_deferred() && !f.deferrable()) {
-      v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(),
-                                      "\" is initially deferred but not deferrable"));
+      v.Add(cw, absl::StrCat("foreign key \"", f.name(),
+                             "\" is initially deferred but not deferrable"));
     }
     Constraint& c = table.constraints.emplace_back();
     c.name = f.name();
@@ -768,49 +777,47 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.deferrable = f.deferrable();
     c.initially_deferred = f.initially_deferred();
     c.validated = !f.not_valid();
-    c.source = cw;
+    c.source = v.Source(cw);
     c.comment = f.comment();
     c.match_full = f.match_full();
     c.delete_set_columns.assign(f.on_delete_set_column().begin(), f.on_delete_set_column().end());
     if (!c.delete_set_columns.empty() && c.on_delete != "SET NULL" &&
         c.on_delete != "SET DEFAULT") {
-      v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(),
-                                      "\" has on_delete_set_column but on_delete is not SET NULL "
-                                      "or SET DEFAULT"));
+      v.Add(cw, absl::StrCat("foreign key \"", f.name(),
+                             "\" has on_delete_set_column but on_delete is not SET NULL "
+                             "or SET DEFAULT"));
     }
     for (const std::string& col : c.delete_set_columns) {
       if (std::find(c.columns.begin(), c.columns.end(), col) == c.columns.end()) {
-        v.errors.push_back(absl::StrCat(cw, ": foreign key \"", f.name(), "\" sets column \"", col,
-                                        "\" on delete, which is not one of its columns"));
+        v.Add(cw, absl::StrCat("foreign key \"", f.name(), "\" sets column \"", col,
+                               "\" on delete, which is not one of its columns"));
       }
     }
   }
   for (int i = 0; i < t.exclude_size(); ++i) {
     const pb::ExclusionConstraint& x = t.exclude(i);
-    const std::string cw = map.Where({{"table", ti}, {"exclude", i}});
+    const RegistryPlace cw = map.Where({{"table", ti}, {"exclude", i}});
     v.CheckName(x.name(), cw, "exclusion constraint");
     claim_constraint(x.name(), cw);
     claim_relation(x.name(), cw, "exclusion constraint");
     if (absl::StripAsciiWhitespace(x.definition()).empty()) {
-      v.errors.push_back(
-          absl::StrCat(cw, ": exclusion constraint \"", x.name(), "\" has no definition"));
+      v.Add(cw, absl::StrCat("exclusion constraint \"", x.name(), "\" has no definition"));
     }
     v.CheckSql(x.definition(), SqlShape::kExclusionConstraint, cw, "definition");
     Constraint& c = table.constraints.emplace_back();
     c.name = x.name();
     c.kind = ConstraintKind::kExclusion;
     c.exclusion = x.definition();
-    c.source = cw;
+    c.source = v.Source(cw);
     c.comment = x.comment();
   }
   for (int i = 0; i < t.check_size(); ++i) {
     const pb::CheckConstraint& k = t.check(i);
-    const std::string cw = map.Where({{"table", ti}, {"check", i}});
+    const RegistryPlace cw = map.Where({{"table", ti}, {"check", i}});
     v.CheckName(k.name(), cw, "check constraint");
     claim_constraint(k.name(), cw);
     if (absl::StripAsciiWhitespace(k.expression()).empty()) {
-      v.errors.push_back(
-          absl::StrCat(cw, ": check constraint \"", k.name(), "\" has no expression"));
+      v.Add(cw, absl::StrCat("check constraint \"", k.name(), "\" has no expression"));
     }
     v.CheckSql(k.expression(), SqlShape::kExpression, cw, "check expression");
     Constraint& c = table.constraints.emplace_back();
@@ -819,21 +826,21 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.check_expr = k.expression();
     c.no_inherit = k.no_inherit();
     c.validated = !k.not_valid();
-    c.source = cw;
+    c.source = v.Source(cw);
     c.comment = k.comment();
   }
   for (int i = 0; i < t.index_size(); ++i) {
-    const std::string cw = map.Where({{"table", ti}, {"index", i}});
+    const RegistryPlace cw = map.Where({{"table", ti}, {"index", i}});
     claim_relation(t.index(i).name(), cw, "index");
     table.indexes.push_back(
         LoadIndex(v, map, {{"table", ti}, {"index", i}}, t.index(i), t.name(), columns_seen));
   }
   std::set<std::string> triggers_seen;
   for (int i = 0; i < t.trigger_size(); ++i) {
-    const std::string tw = map.Where({{"table", ti}, {"trigger", i}});
+    const RegistryPlace tw = map.Where({{"table", ti}, {"trigger", i}});
     if (!triggers_seen.insert(t.trigger(i).name()).second) {
-      v.errors.push_back(absl::StrCat(tw, ": duplicate trigger \"", t.trigger(i).name(),
-                                      "\" on table \"", t.name(), "\""));
+      v.Add(tw, absl::StrCat("duplicate trigger \"", t.trigger(i).name(), "\" on table \"",
+                             t.name(), "\""));
     }
     table.triggers.push_back(
         LoadTrigger(v, map, {{"table", ti}, {"trigger", i}}, t.trigger(i), t.name(), columns_seen));
@@ -844,7 +851,7 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
 
 // One view or materialized view.
 View LoadView(Validator& v, const SourceMap& map, int i, const pb::View& x) {
-  const std::string where = map.Where({{"view", i}});
+  const RegistryPlace where = map.Where({{"view", i}});
   const char* what = x.materialized() ? "materialized view" : "view";
   v.CheckName(x.name(), where, what);
   View view;
@@ -859,29 +866,28 @@ View LoadView(Validator& v, const SourceMap& map, int i, const pb::View& x) {
   view.comment = x.comment();
   view.storage = LoadStorage(v, x.storage_parameter(), where);
   if (!view.storage.empty() && !view.materialized) {
-    v.errors.push_back(
-        absl::StrCat(where, ": storage_parameter: only a materialized view has them"));
+    v.Add(where, "storage_parameter: only a materialized view has them");
   }
-  view.source = where;
+  view.source = v.Source(where);
   // Comments on its output columns: kept as columns with only a name and a
   // comment (the canonical model has the real ones, with their types).
   std::set<std::string> commented;
   for (int k = 0; k < x.column_comment_size(); ++k) {
     const pb::ViewColumnComment& cc = x.column_comment(k);
-    const std::string cw = map.Where({{"view", i}, {"column_comment", k}});
+    const RegistryPlace cw = map.Where({{"view", i}, {"column_comment", k}});
     v.CheckName(cc.column(), cw, "view column");
     if (!commented.insert(cc.column()).second) {
-      v.errors.push_back(absl::StrCat(cw, ": column \"", cc.column(), "\" of view \"", x.name(),
-                                      "\" is commented twice"));
+      v.Add(cw, absl::StrCat("column \"", cc.column(), "\" of view \"", x.name(),
+                             "\" is commented twice"));
     }
     Column& c = view.columns.emplace_back();
     c.name = cc.column();
     c.comment = cc.comment();
-    c.source = cw;
+    c.source = v.Source(cw);
   }
-  const std::string qw = map.Where({{"view", i}, {"query", -1}});
+  const RegistryPlace qw = map.Where({{"view", i}, {"query", -1}});
   if (absl::StripAsciiWhitespace(x.query()).empty()) {
-    v.errors.push_back(absl::StrCat(where, ": ", what, " \"", x.name(), "\" has no query"));
+    v.Add(where, absl::StrCat(what, " \"", x.name(), "\" has no query"));
   }
   v.CheckSql(x.query(), SqlShape::kQuery, qw, "query");
   // For the order views are created in: the relations it reads by name.
@@ -889,39 +895,38 @@ View LoadView(Validator& v, const SourceMap& map, int i, const pb::View& x) {
   if (x.materialized()) {
     if (x.security_invoker() || x.security_barrier() ||
         x.check_option() != pb::VIEW_CHECK_OPTION_NONE) {
-      v.errors.push_back(absl::StrCat(where, ": materialized view \"", x.name(),
-                                      "\" cannot take security_invoker, security_barrier or "
-                                      "check_option (options of plain views)"));
+      v.Add(where, absl::StrCat("materialized view \"", x.name(),
+                                "\" cannot take security_invoker, security_barrier or "
+                                "check_option (options of plain views)"));
     }
     for (int k = 0; k < x.index_size(); ++k) {
       view.indexes.push_back(
           LoadIndex(v, map, {{"view", i}, {"index", k}}, x.index(k), x.name(), {}));
     }
   } else if (x.index_size() > 0) {
-    v.errors.push_back(absl::StrCat(where, ": view \"", x.name(),
-                                    "\" declares indexes; only a materialized view has them"));
+    v.Add(where, absl::StrCat("view \"", x.name(),
+                              "\" declares indexes; only a materialized view has them"));
   }
   std::set<std::string> triggers_seen;
   for (int k = 0; k < x.trigger_size(); ++k) {
     const pb::Trigger& g = x.trigger(k);
-    const std::string tw = map.Where({{"view", i}, {"trigger", k}});
+    const RegistryPlace tw = map.Where({{"view", i}, {"trigger", k}});
     if (x.materialized()) {
-      v.errors.push_back(absl::StrCat(tw, ": materialized view \"", x.name(),
-                                      "\" cannot have triggers (only tables and plain views)"));
+      v.Add(tw, absl::StrCat("materialized view \"", x.name(),
+                             "\" cannot have triggers (only tables and plain views)"));
       break;
     }
     if (!triggers_seen.insert(g.name()).second) {
-      v.errors.push_back(
-          absl::StrCat(tw, ": duplicate trigger \"", g.name(), "\" on view \"", x.name(), "\""));
+      v.Add(tw, absl::StrCat("duplicate trigger \"", g.name(), "\" on view \"", x.name(), "\""));
     }
     if (g.enabled() != pb::TRIGGER_ENABLED) {
-      v.errors.push_back(absl::StrCat(tw, ": trigger \"", g.name(), "\" of view \"", x.name(),
-                                      "\" cannot be disabled (PostgreSQL has no such state for a "
-                                      "view's trigger)"));
+      v.Add(tw, absl::StrCat("trigger \"", g.name(), "\" of view \"", x.name(),
+                             "\" cannot be disabled (PostgreSQL has no such state for a "
+                             "view's trigger)"));
     }
     if (g.constraint()) {
-      v.errors.push_back(absl::StrCat(tw, ": trigger \"", g.name(), "\" of view \"", x.name(),
-                                      "\" cannot be a constraint trigger"));
+      v.Add(tw, absl::StrCat("trigger \"", g.name(), "\" of view \"", x.name(),
+                             "\" cannot be a constraint trigger"));
     }
     view.triggers.push_back(
         LoadTrigger(v, map, {{"view", i}, {"trigger", k}}, g, x.name(), {}, false));
@@ -1015,6 +1020,92 @@ absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& d
   return files;
 }
 
+namespace {
+
+// The payload of LoadRegistry's INVALID_ARGUMENT: each error as its five
+// fields, each field its length, ':' and its bytes.
+constexpr char kRegistryErrorsPayload[] = "type.schemad.dev/registry-load-errors";
+
+void AppendField(std::string* out, absl::string_view field) {
+  absl::StrAppend(out, field.size(), ":", field);
+}
+
+// Reads a field AppendField wrote from the front of `in`.
+bool ConsumeField(absl::string_view* in, std::string* field) {
+  const size_t colon = in->find(':');
+  size_t size = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(in->substr(0, colon), &size) ||
+      size > in->size() - colon - 1) {
+    return false;
+  }
+  *field = std::string(in->substr(colon + 1, size));
+  in->remove_prefix(colon + 1 + size);
+  return true;
+}
+
+absl::Status RegistryErrorStatus(const std::string& origin, std::vector<RegistryError> errors) {
+  std::string payload;
+  std::vector<std::string> lines;
+  for (RegistryError& e : errors) {
+    // Names are quoted into messages as written; a name holding a line
+    // break must not split its error in two (or forge another).
+    for (std::string* text : {&e.place.file, &e.place.field, &e.message}) {
+      *text = absl::StrReplaceAll(*text, {{"\n", "\\n"}, {"\r", "\\r"}});
+    }
+    lines.push_back(e.ToString());
+    AppendField(&payload, e.place.file);
+    AppendField(&payload, absl::StrCat(e.place.line));
+    AppendField(&payload, absl::StrCat(e.place.column));
+    AppendField(&payload, e.place.field);
+    AppendField(&payload, e.message);
+  }
+  absl::Status status = absl::InvalidArgumentError(
+      absl::StrCat("invalid registry ", origin, " (", errors.size(), " error",
+                   errors.size() == 1 ? "" : "s", "):\n", absl::StrJoin(lines, "\n")));
+  status.SetPayload(kRegistryErrorsPayload, absl::Cord(payload));
+  return status;
+}
+
+}  // namespace
+
+std::string RegistryPlace::ToString() const {
+  std::string out = file;
+  if (line > 0) absl::StrAppend(&out, ":", line, ":", column);
+  if (!field.empty()) absl::StrAppend(&out, ": ", field);
+  return out;
+}
+
+std::string RegistryError::ToString() const {
+  return absl::StrCat(place.ToString(), ": ", message);
+}
+
+bool RegistryError::operator==(const RegistryError& other) const {
+  return place.file == other.place.file && place.line == other.place.line &&
+         place.column == other.place.column && place.field == other.place.field &&
+         message == other.message;
+}
+
+std::vector<RegistryError> RegistryErrorsOf(const absl::Status& status) {
+  std::vector<RegistryError> out;
+  if (status.code() != absl::StatusCode::kInvalidArgument) return out;
+  const absl::optional<absl::Cord> payload = status.GetPayload(kRegistryErrorsPayload);
+  if (!payload.has_value()) return out;
+  const std::string bytes(*payload);
+  absl::string_view in = bytes;
+  while (!in.empty()) {
+    RegistryError e;
+    std::string line, column;
+    if (!ConsumeField(&in, &e.place.file) || !ConsumeField(&in, &line) ||
+        !ConsumeField(&in, &column) || !ConsumeField(&in, &e.place.field) ||
+        !ConsumeField(&in, &e.message) || !absl::SimpleAtoi(line, &e.place.line) ||
+        !absl::SimpleAtoi(column, &e.place.column)) {
+      return {};  // not a payload this module wrote
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
                                       const std::string& origin) {
   Validator v;
@@ -1022,8 +1113,9 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   std::vector<RegistryStatement> sql_statements;
   for (const RegistrySource& file : files) {
     if (file.content.size() > kMaxFileBytes) {
-      v.errors.push_back(absl::StrCat(file.path, ": file is ", file.content.size(),
-                                      " bytes; registry files are limited to ", kMaxFileBytes));
+      v.Add(RegistryPlace{file.path},
+            absl::StrCat("file is ", file.content.size(), " bytes; registry files are limited to ",
+                         kMaxFileBytes));
       continue;
     }
     if (absl::EndsWith(file.path, ".sql")) {
@@ -1031,15 +1123,15 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       for (SqlStatement& st : ClassifySqlFile(file.content, &errors)) {
         const LineColumn at = OffsetToLineColumn(file.content, st.offset);
         sql_statements.push_back(
-            {std::move(st), absl::StrCat(file.path, ":", at.line, ":", at.column), ""});
+            {std::move(st), v.Source({file.path, at.line, at.column, ""}), ""});
       }
       for (const SqlFileError& e : errors) {
         if (e.offset < 0) {
-          v.errors.push_back(absl::StrCat(file.path, ": ", e.message));
+          v.Add(RegistryPlace{file.path}, e.message);
           continue;
         }
         const LineColumn at = OffsetToLineColumn(file.content, e.offset);
-        v.errors.push_back(absl::StrCat(file.path, ":", at.line, ":", at.column, ": ", e.message));
+        v.Add({file.path, at.line, at.column, ""}, e.message);
       }
       continue;
     }
@@ -1047,8 +1139,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     if (absl::EndsWith(file.path, ".json")) {
       const std::optional<size_t> too_deep = FindJsonNestingBeyond(file.content, kMaxJsonDepth);
       if (too_deep.has_value()) {
-        v.errors.push_back(absl::StrCat(file.path, ": JSON nested deeper than ", kMaxJsonDepth,
-                                        " levels (at byte ", *too_deep + 1, ")"));
+        v.Add(RegistryPlace{file.path}, absl::StrCat("JSON nested deeper than ", kMaxJsonDepth,
+                                                     " levels (at byte ", *too_deep + 1, ")"));
         continue;
       }
       google::protobuf::util::JsonParseOptions options;
@@ -1057,7 +1149,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         // Protobuf follows the message with an excerpt of the input and a
         // caret line: keep the message, one error per line.
         const std::string message(status.message());
-        v.errors.push_back(absl::StrCat(file.path, ": ", message.substr(0, message.find('\n'))));
+        v.Add(RegistryPlace{file.path}, message.substr(0, message.find('\n')));
         continue;
       }
       p.map = std::make_unique<SourceMap>(file.path, nullptr);
@@ -1085,79 +1177,78 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   for (const ParsedFile& p : parsed) {
     if (!p.message.has_registry()) continue;
     if (settings_file != nullptr) {
-      v.errors.push_back(absl::StrCat(p.map->Where({{"registry", -1}}),
-                                      ": a second registry-wide declaration; the first is at ",
-                                      settings_file->map->Where({{"registry", -1}})));
+      v.Add(p.map->Where({{"registry", -1}}),
+            absl::StrCat("a second registry-wide declaration; the first is at ",
+                         settings_file->map->Where({{"registry", -1}}).ToString()));
       continue;
     }
     settings_file = &p;
     const pb::RegistrySettings& s = p.message.registry();
     if (!s.schema().empty()) {
-      const std::string sw = p.map->Where({{"registry", -1}, {"schema", -1}});
+      const RegistryPlace sw = p.map->Where({{"registry", -1}, {"schema", -1}});
       v.CheckName(s.schema(), sw, "schema");
       const absl::Status usable = CheckTargetSchemaName(s.schema());
-      if (!usable.ok()) v.errors.push_back(absl::StrCat(sw, ": ", usable.message()));
+      if (!usable.ok()) v.Add(sw, std::string(usable.message()));
       schema.name = s.schema();
     }
     std::map<std::string, std::string> seen_enums;
     for (int i = 0; i < s.enum__size(); ++i) {
       const pb::EnumType& e = s.enum_(i);
-      const std::string where = p.map->Where({{"registry", -1}, {"enum", i}});
+      const RegistryPlace where = p.map->Where({{"registry", -1}, {"enum", i}});
       v.CheckName(e.name(), where, "enum type");
-      if (!e.name().empty() && !seen_enums.emplace(e.name(), where).second) {
-        v.errors.push_back(absl::StrCat(where, ": duplicate enum type \"", e.name(),
-                                        "\" (first declared at ", seen_enums[e.name()], ")"));
+      if (!e.name().empty() && !seen_enums.emplace(e.name(), where.ToString()).second) {
+        v.Add(where, absl::StrCat("duplicate enum type \"", e.name(), "\" (first declared at ",
+                                  seen_enums[e.name()], ")"));
       }
       if (e.label_size() == 0) {
-        v.errors.push_back(absl::StrCat(where, ": enum type \"", e.name(), "\" has no labels"));
+        v.Add(where, absl::StrCat("enum type \"", e.name(), "\" has no labels"));
       }
       std::set<std::string> labels;
       for (int j = 0; j < e.label_size(); ++j) {
         const std::string& label = e.label(j);
-        const std::string lw = p.map->Where({{"registry", -1}, {"enum", i}, {"label", j}});
+        const RegistryPlace lw = p.map->Where({{"registry", -1}, {"enum", i}, {"label", j}});
         if (label.empty() || label.size() > kMaxIdentifierBytes) {
-          v.errors.push_back(
-              absl::StrCat(lw, ": enum label must be 1 to ", kMaxIdentifierBytes, " bytes"));
+          v.Add(lw, absl::StrCat("enum label must be 1 to ", kMaxIdentifierBytes, " bytes"));
         }
         if (!labels.insert(label).second) {
-          v.errors.push_back(absl::StrCat(lw, ": duplicate label \"", label, "\" in enum type \"",
-                                          e.name(), "\""));
+          v.Add(lw,
+                absl::StrCat("duplicate label \"", label, "\" in enum type \"", e.name(), "\""));
         }
       }
       EnumType& out = schema.enums.emplace_back();
       out.name = e.name();
       out.labels.assign(e.label().begin(), e.label().end());
-      out.source = where;
+      out.source = v.Source(where);
       out.comment = e.comment();
     }
     std::set<std::string> seen_extensions;
     for (int i = 0; i < s.extension_size(); ++i) {
-      const std::string where = p.map->Where({{"registry", -1}, {"extension", i}});
+      const RegistryPlace where = p.map->Where({{"registry", -1}, {"extension", i}});
       v.CheckName(s.extension(i).name(), where, "extension");
       if (!seen_extensions.insert(s.extension(i).name()).second) {
-        v.errors.push_back(
-            absl::StrCat(where, ": duplicate extension \"", s.extension(i).name(), "\""));
+        v.Add(where, absl::StrCat("duplicate extension \"", s.extension(i).name(), "\""));
       }
-      schema.extensions.push_back({s.extension(i).name(), s.extension(i).schema(), where});
+      schema.extensions.push_back(
+          {s.extension(i).name(), s.extension(i).schema(), v.Source(where)});
     }
     std::set<std::string> seen_sequences;
     for (int i = 0; i < s.sequence_size(); ++i) {
       const pb::Sequence& q = s.sequence(i);
-      const std::string where = p.map->Where({{"registry", -1}, {"sequence", i}});
+      const RegistryPlace where = p.map->Where({{"registry", -1}, {"sequence", i}});
       v.CheckName(q.name(), where, "sequence");
       if (!seen_sequences.insert(q.name()).second) {
-        v.errors.push_back(absl::StrCat(where, ": duplicate sequence \"", q.name(), "\""));
+        v.Add(where, absl::StrCat("duplicate sequence \"", q.name(), "\""));
       }
       Sequence& out = schema.sequences.emplace_back();
       out.name = q.name();
       out.type = q.type().empty() ? "bigint" : q.type();
       if (out.type != "smallint" && out.type != "integer" && out.type != "bigint") {
-        v.errors.push_back(absl::StrCat(where, ": sequence \"", q.name(), "\" has type \"",
-                                        q.type(), "\"; smallint, integer or bigint"));
+        v.Add(where, absl::StrCat("sequence \"", q.name(), "\" has type \"", q.type(),
+                                  "\"; smallint, integer or bigint"));
       }
       if (q.has_increment()) {
         if (q.increment() == 0) {
-          v.errors.push_back(absl::StrCat(where, ": sequence \"", q.name(), "\" has increment 0"));
+          v.Add(where, absl::StrCat("sequence \"", q.name(), "\" has increment 0"));
         }
         out.increment = q.increment();
       }
@@ -1166,25 +1257,24 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       if (q.has_start()) out.start = q.start();
       if (q.has_cache()) {
         if (q.cache() < 1) {
-          v.errors.push_back(absl::StrCat(where, ": sequence \"", q.name(), "\" has cache ",
-                                          q.cache(), "; at least 1"));
+          v.Add(where,
+                absl::StrCat("sequence \"", q.name(), "\" has cache ", q.cache(), "; at least 1"));
         }
         out.cache = q.cache();
       }
       out.cycle = q.cycle();
       if (q.owned_by_table().empty() != q.owned_by_column().empty()) {
-        v.errors.push_back(absl::StrCat(where, ": sequence \"", q.name(),
-                                        "\": owned_by_table and owned_by_column go together"));
+        v.Add(where, absl::StrCat("sequence \"", q.name(),
+                                  "\": owned_by_table and owned_by_column go together"));
       }
       out.owned_by_table = q.owned_by_table();
       out.owned_by_column = q.owned_by_column();
-      out.source = where;
+      out.source = v.Source(where);
       out.comment = q.comment();
     }
     for (int i = 0; i < s.ignore_size(); ++i) {
       if (s.ignore(i).empty()) {
-        v.errors.push_back(absl::StrCat(p.map->Where({{"registry", -1}, {"ignore", i}}),
-                                        ": empty ignore pattern"));
+        v.Add(p.map->Where({{"registry", -1}, {"ignore", i}}), "empty ignore pattern");
       }
       schema.ignore.push_back(s.ignore(i));
     }
@@ -1192,12 +1282,12 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
 
   // Tables.
   std::map<std::string, std::string> relation_names;  // schema-wide namespace
-  auto claim_relation = [&](const std::string& name, const std::string& where, const char* what) {
+  auto claim_relation = [&](const std::string& name, const RegistryPlace& where, const char* what) {
     if (name.empty()) return;
-    auto [it, inserted] = relation_names.emplace(name, where);
+    auto [it, inserted] = relation_names.emplace(name, where.ToString());
     if (!inserted) {
-      v.errors.push_back(absl::StrCat(where, ": duplicate ", what, " name \"", name,
-                                      "\" (already used at ", it->second, ")"));
+      v.Add(where, absl::StrCat("duplicate ", what, " name \"", name, "\" (already used at ",
+                                it->second, ")"));
     }
   };
   for (const ParsedFile& p : parsed) {
@@ -1215,8 +1305,8 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       const std::string key = absl::StrCat(f.name, "(", f.arguments, ")");
       auto [it, inserted] = functions_seen.emplace(key, f.source);
       if (!inserted) {
-        v.errors.push_back(absl::StrCat(f.source, ": duplicate function \"", key,
-                                        "\" (first declared at ", it->second, ")"));
+        v.Add(v.At(f.source), absl::StrCat("duplicate function \"", key, "\" (first declared at ",
+                                           it->second, ")"));
       }
       schema.functions.push_back(std::move(f));
     }
@@ -1225,7 +1315,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   // Views.
   for (const ParsedFile& p : parsed) {
     for (int i = 0; i < p.message.view_size(); ++i) {
-      const std::string where = p.map->Where({{"view", i}});
+      const RegistryPlace where = p.map->Where({{"view", i}});
       claim_relation(p.message.view(i).name(), where,
                      p.message.view(i).materialized() ? "materialized view" : "view");
       schema.views.push_back(LoadView(v, *p.map, i, p.message.view(i)));
@@ -1242,42 +1332,42 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     SqlStatement& st = rs.statement;
     switch (st.kind) {
       case SqlStatementKind::kEnum: {
-        v.CheckName(st.name, rs.source, "enum type");
+        v.CheckName(st.name, v.At(rs.source), "enum type");
         if (schema.FindEnum(st.name) != nullptr) {
-          v.errors.push_back(absl::StrCat(rs.source, ": duplicate enum type \"", st.name, "\""));
+          v.Add(v.At(rs.source), absl::StrCat("duplicate enum type \"", st.name, "\""));
         }
         schema.enums.push_back({st.name, st.values, rs.source});
         continue;
       }
       case SqlStatementKind::kExtension:
         if (schema.FindExtension(st.name) != nullptr) {
-          v.errors.push_back(absl::StrCat(rs.source, ": duplicate extension \"", st.name, "\""));
+          v.Add(v.At(rs.source), absl::StrCat("duplicate extension \"", st.name, "\""));
         }
         schema.extensions.push_back(
             {st.name, st.values.empty() ? "" : st.values.front(), rs.source});
         continue;
       case SqlStatementKind::kTable:
-        v.CheckName(st.name, rs.source, "table");
-        claim_relation(st.name, rs.source, "table");
+        v.CheckName(st.name, v.At(rs.source), "table");
+        claim_relation(st.name, v.At(rs.source), "table");
         break;
       case SqlStatementKind::kIndex:
-        v.CheckName(st.name, rs.source, "index");
-        claim_relation(st.name, rs.source, "index");
+        v.CheckName(st.name, v.At(rs.source), "index");
+        claim_relation(st.name, v.At(rs.source), "index");
         break;
       case SqlStatementKind::kSequence:
-        v.CheckName(st.name, rs.source, "sequence");
-        claim_relation(st.name, rs.source, "sequence");
+        v.CheckName(st.name, v.At(rs.source), "sequence");
+        claim_relation(st.name, v.At(rs.source), "sequence");
         break;
       case SqlStatementKind::kView:
       case SqlStatementKind::kMaterializedView:
-        v.CheckName(st.name, rs.source, "view");
-        claim_relation(st.name, rs.source, "view");
+        v.CheckName(st.name, v.At(rs.source), "view");
+        claim_relation(st.name, v.At(rs.source), "view");
         break;
       case SqlStatementKind::kFunction:
-        v.CheckName(st.name, rs.source, "function");
+        v.CheckName(st.name, v.At(rs.source), "function");
         break;
       case SqlStatementKind::kTrigger:
-        if (!st.name.empty()) v.CheckName(st.name, rs.source, "trigger");
+        if (!st.name.empty()) v.CheckName(st.name, v.At(rs.source), "trigger");
         break;
       case SqlStatementKind::kConstraint:
       case SqlStatementKind::kForeignKey:
@@ -1302,25 +1392,25 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     declared_enums.insert(e.name);
     // Every table is also a composite type of the same name.
     if (relation_names.count(e.name)) {
-      v.errors.push_back(absl::StrCat(e.source, ": enum type \"", e.name,
-                                      "\" has the name of a table or index (",
-                                      relation_names[e.name],
-                                      "); PostgreSQL types and "
-                                      "tables share one namespace"));
+      v.Add(v.At(e.source),
+            absl::StrCat("enum type \"", e.name, "\" has the name of a table or index (",
+                         relation_names[e.name],
+                         "); PostgreSQL types and "
+                         "tables share one namespace"));
     }
   }
   for (const Sequence& q : schema.sequences) {
     if (relation_names.count(q.name)) {
-      v.errors.push_back(absl::StrCat(q.source, ": sequence \"", q.name,
-                                      "\" has the name of a table or index (",
-                                      relation_names[q.name], "); they share one namespace"));
+      v.Add(v.At(q.source),
+            absl::StrCat("sequence \"", q.name, "\" has the name of a table or index (",
+                         relation_names[q.name], "); they share one namespace"));
     }
     if (q.owned_by_table.empty()) continue;
     const Table* owner = schema.FindTable(q.owned_by_table);
     if (owner == nullptr || owner->FindColumn(q.owned_by_column) == nullptr) {
-      v.errors.push_back(absl::StrCat(q.source, ": sequence \"", q.name, "\" is owned by \"",
-                                      q.owned_by_table, ".", q.owned_by_column,
-                                      "\", which is not a column the registry declares"));
+      v.Add(v.At(q.source),
+            absl::StrCat("sequence \"", q.name, "\" is owned by \"", q.owned_by_table, ".",
+                         q.owned_by_column, "\", which is not a column the registry declares"));
     }
   }
   for (const Table& table : schema.tables) {
@@ -1333,10 +1423,10 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
           CheckShape(column.type, SqlShape::kTypeName).has_value()) {  // reported above
         continue;
       }
-      v.errors.push_back(absl::StrCat(column.source, ": column \"", column.name, "\" uses type \"",
-                                      base,
-                                      "\", which is neither a built-in type nor an enum type "
-                                      "declared in the registry"));
+      v.Add(v.At(column.source),
+            absl::StrCat("column \"", column.name, "\" uses type \"", base,
+                         "\", which is neither a built-in type nor an enum type "
+                         "declared in the registry"));
     }
     for (const Constraint& c : table.constraints) {
       if (c.kind != ConstraintKind::kForeignKey) continue;
@@ -1344,28 +1434,21 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       const Table* target = schema.FindTable(c.ref_table);
       if (target == nullptr && sql_tables.count(c.ref_table)) continue;  // checked by PostgreSQL
       if (target == nullptr) {
-        v.errors.push_back(absl::StrCat(c.source, ": foreign key \"", c.name,
-                                        "\" references unknown table \"", c.ref_table, "\""));
+        v.Add(v.At(c.source), absl::StrCat("foreign key \"", c.name,
+                                           "\" references unknown table \"", c.ref_table, "\""));
         continue;
       }
       for (const std::string& col : c.ref_columns) {
         if (target->FindColumn(col) == nullptr) {
-          v.errors.push_back(absl::StrCat(c.source, ": foreign key \"", c.name,
-                                          "\" references unknown column \"", col, "\" of table \"",
-                                          c.ref_table, "\""));
+          v.Add(v.At(c.source),
+                absl::StrCat("foreign key \"", c.name, "\" references unknown column \"", col,
+                             "\" of table \"", c.ref_table, "\""));
         }
       }
     }
   }
 
-  if (!v.errors.empty()) {
-    // Names are quoted into messages as written; a name holding a line
-    // break must not split its error in two (or forge another).
-    for (std::string& e : v.errors) e = absl::StrReplaceAll(e, {{"\n", "\\n"}, {"\r", "\\r"}});
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid registry ", origin, " (", v.errors.size(), " error",
-                     v.errors.size() == 1 ? "" : "s", "):\n", absl::StrJoin(v.errors, "\n")));
-  }
+  if (!v.errors.empty()) return RegistryErrorStatus(origin, std::move(v.errors));
 
   for (Table& table : schema.tables) {
     for (Constraint& c : table.constraints) c.definition = ConstraintDefinition(c);

@@ -156,6 +156,55 @@ TEST(RegistryTest, ReportsDuplicateColumnWithLocation) {
                              "table \"t\""}));
 }
 
+// The errors travel as data too: file, line, column, field path and
+// message, in the message's order, each printing as its line does.
+TEST(RegistryTest, ErrorsComeAsDataWithTheirPlaces) {
+  const std::vector<RegistrySource> files = {
+      {"a.json", R"json({"table": [{"name": "j", "column": [{"name": "id"}]}]})json"},
+      {"b.sql", "CREATE TABLE s (id bigint);\nDO $$ BEGIN END $$;\n"},
+      {"c.textproto",
+       "table {\n  name: \"t\"\n  column { name: \"id\" type: \"bigint\" }\n"
+       "  column { name: \"id\" type: \"text\" }\n}\n"},
+      {"d.textproto", "table {\n  name: \"xy\"\n  column { name: \"id\" }\n}\n"},
+  };
+  absl::StatusOr<Registry> r = LoadRegistry(files, "test");
+  ASSERT_FALSE(r.ok());
+  const std::vector<RegistryError> errors = RegistryErrorsOf(r.status());
+  ASSERT_EQ(errors.size(), 4u) << r.status();
+  std::vector<std::string> lines;
+  for (const RegistryError& e : errors) lines.push_back(e.ToString());
+  EXPECT_EQ(std::string(r.status().message()), InvalidRegistry(lines));
+
+  auto of = [&](const std::string& file) {
+    for (const RegistryError& e : errors) {
+      if (e.place.file == file) return e;
+    }
+    ADD_FAILURE() << "no error of " << file;
+    return RegistryError{};
+  };
+  // JSON: the field path, no line.
+  EXPECT_EQ(of("a.json").place.line, 0);
+  EXPECT_EQ(of("a.json").place.field, "table[0].column[0]");
+  EXPECT_EQ(of("a.json").message, "column \"id\" has no type");
+  // SQL: line and column, no field.
+  EXPECT_EQ(of("b.sql").place.line, 2);
+  EXPECT_EQ(of("b.sql").place.column, 1);
+  EXPECT_EQ(of("b.sql").place.field, "");
+  EXPECT_THAT(of("b.sql").message, StartsWith("DO is not allowed"));
+  // Text format: all of it.
+  EXPECT_EQ(of("c.textproto").place.line, 4);
+  EXPECT_EQ(of("c.textproto").place.column, 3);
+  EXPECT_EQ(of("c.textproto").place.field, "table[0].column[1]");
+  EXPECT_EQ(of("c.textproto").message, "duplicate column \"id\" in table \"t\"");
+  EXPECT_EQ(of("d.textproto").place.field, "table[0].column[0]");
+  EXPECT_EQ(of("d.textproto").message, "column \"id\" has no type");
+
+  // Any other status carries none.
+  EXPECT_TRUE(RegistryErrorsOf(absl::OkStatus()).empty());
+  EXPECT_TRUE(RegistryErrorsOf(absl::InvalidArgumentError("a.json: oops")).empty());
+  EXPECT_TRUE(RegistryErrorsOf(absl::NotFoundError("x")).empty());
+}
+
 TEST(RegistryTest, ReportsDuplicateIndexNameWithBothLocations) {
   const std::string text = R"reg(table {
   name: "t"

@@ -5,7 +5,8 @@
 //   if (!r.ok()) { std::cerr << r.status().message(); }  // every error, one a line
 //
 // Validation reports every error at once, each line "file:line:column: field
-// path: what is wrong" (JSON files give the field path without a line).
+// path: what is wrong" (JSON files give the field path without a line), and
+// the same as data: RegistryErrorsOf(status).
 // Thread-safe: pure functions over their arguments.
 #ifndef SCHEMAD_REGISTRY_REGISTRY_H_
 #define SCHEMAD_REGISTRY_REGISTRY_H_
@@ -52,6 +53,33 @@ struct Registry {
   std::vector<RegistrySource> sources;
 };
 
+// Where in a registry something is: the file as the registry names it, a
+// 1-based line and column (0 when unknown: JSON files give the field path
+// instead), and the field path ("table[0].column[2]"; empty for a place in
+// a SQL file).
+struct RegistryPlace {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string field;
+  // "file:line:column: field", "file: field", "file:line:column" or "file".
+  std::string ToString() const;
+};
+
+// One problem found in a registry, as data: its place and what is wrong.
+struct RegistryError {
+  RegistryPlace place;
+  std::string message;
+  // "<place>: <message>", as LoadRegistry's status message prints it.
+  std::string ToString() const;
+  bool operator==(const RegistryError& other) const;
+};
+
+// The errors of an INVALID_ARGUMENT status that LoadRegistry returned, in
+// its order (they travel as a payload of the status); empty for any other
+// status.
+std::vector<RegistryError> RegistryErrorsOf(const absl::Status& status);
+
 // Hash of a registry's files: their base names and bytes, in name order
 // (the id a published registry is stored under).
 std::string RegistryFilesId(const std::vector<RegistrySource>& files);
@@ -67,7 +95,8 @@ const std::vector<RegistrySource>& EmbeddedDocbotRegistry();
 // are resolved (a directory, FIFO, socket, device), or is larger than 8 MiB.
 absl::StatusOr<std::vector<RegistrySource>> ReadRegistryDir(const std::string& dir);
 
-// Parses and validates `files`. INVALID_ARGUMENT listing every error.
+// Parses and validates `files`. INVALID_ARGUMENT listing every error, one
+// a line, and carrying them as data (RegistryErrorsOf).
 absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
                                       const std::string& origin);
 
