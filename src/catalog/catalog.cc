@@ -124,6 +124,27 @@ std::vector<std::string> ColumnNames(const TableInfo& info, const std::vector<in
   return out;
 }
 
+// A result's columns by name (each query names every column it returns).
+// A name the query lacks throws, so a query and its reader cannot drift
+// apart as positions could. Names are string literals: each is looked up
+// once per result, then found by its address.
+class Fields {
+ public:
+  explicit Fields(const pqxx::result& result) : result_(result) {}
+  pqxx::row::size_type operator()(const char* name) {
+    for (const auto& [known, index] : seen_) {
+      if (known == name) return index;
+    }
+    const pqxx::row::size_type index = result_.column_number(name);
+    seen_.emplace_back(name, index);
+    return index;
+  }
+
+ private:
+  const pqxx::result& result_;
+  std::vector<std::pair<const char*, pqxx::row::size_type>> seen_;
+};
+
 // Finds the table a row belongs to. Rows come ordered by table name, so the
 // table found last is usually the next row's too (the map lookup was a tenth
 // of a 1,000-table read's CPU).
@@ -249,26 +270,28 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   }
   schema.exists = exists_rows[0][0].as<bool>();
 
+  Fields ef(extension_rows);
   for (const auto& row : extension_rows) {
-    schema.extensions.push_back({Text(row[0]), Text(row[1]), ""});
+    schema.extensions.push_back({Text(row[ef("name")]), Text(row[ef("schema")]), ""});
   }
   if (!schema.exists) return schema;
   std::map<std::string, TableInfo> tables;
   schema.tables.reserve(table_rows.size());
+  Fields tf(table_rows);
   for (const auto& row : table_rows) {
     Table& t = schema.tables.emplace_back();
-    t.name = Text(row[0]);
-    t.comment = Text(row[1]);
-    t.unlogged = Bool(row[2]);
-    t.row_security = Bool(row[3]);
-    t.force_row_security = Bool(row[4]);
-    t.storage = NormalizedStorage(ArrayField(row[5]));
-    const std::string replident = Text(row[6]);
+    t.name = Text(row[tf("name")]);
+    t.comment = Text(row[tf("comment")]);
+    t.unlogged = Bool(row[tf("unlogged")]);
+    t.row_security = Bool(row[tf("row_security")]);
+    t.force_row_security = Bool(row[tf("force_row_security")]);
+    t.storage = NormalizedStorage(ArrayField(row[tf("storage")]));
+    const std::string replident = Text(row[tf("replica_identity")]);
     t.replica_identity = replident == "f"   ? ReplicaIdentity::kFull
                          : replident == "n" ? ReplicaIdentity::kNothing
                          : replident == "i" ? ReplicaIdentity::kUsingIndex
                                             : ReplicaIdentity::kDefault;
-    t.replica_identity_index = Text(row[7]);
+    t.replica_identity_index = Text(row[tf("replica_identity_index")]);
     // USING INDEX whose index was dropped: PostgreSQL then writes no old
     // key at all, as with NOTHING.
     if (t.replica_identity == ReplicaIdentity::kUsingIndex && t.replica_identity_index.empty()) {
@@ -279,19 +302,21 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   // Views' columns and (materialized views') indexes are read as a table's
   // are, into a stand-in table each, then moved to their view.
   std::deque<Table> view_tables;
+  Fields vf(view_rows);
   for (const auto& row : view_rows) {
     View& view = schema.views.emplace_back();
-    view.name = Text(row[0]);
-    view.materialized = Bool(row[1]);
+    view.name = Text(row[vf("name")]);
+    view.materialized = Bool(row[vf("materialized")]);
     // pg_get_viewdef ends the query with a semicolon: the model's query
     // is the query alone, as a registry writes it.
-    view.query = std::string(absl::StripSuffix(Text(row[2]), ";"));
-    if (const std::vector<std::string>* hit = cached(row[6]); hit != nullptr && row[2].is_null()) {
+    view.query = std::string(absl::StripSuffix(Text(row[vf("query")]), ";"));
+    if (const std::vector<std::string>* hit = cached(row[vf("query_key")]);
+        hit != nullptr && row[vf("query")].is_null()) {
       view.query = hit->at(0);
-    } else if (!row[6].is_null()) {
-      fresh[row[6].as<std::string>()] = {view.query};
+    } else if (!row[vf("query_key")].is_null()) {
+      fresh[row[vf("query_key")].as<std::string>()] = {view.query};
     }
-    for (const std::string& option : ArrayField(row[3])) {
+    for (const std::string& option : ArrayField(row[vf("options")])) {
       const size_t eq = option.find('=');
       const std::string name = absl::AsciiStrToLower(option.substr(0, eq));
       const std::string value =
@@ -309,39 +334,45 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
       }
     }
     view.storage = NormalizedStorage(view.storage);
-    view.comment = Text(row[4]);
-    view.depends_on = ArrayField(row[5]);
+    view.comment = Text(row[vf("comment")]);
+    view.depends_on = ArrayField(row[vf("depends_on")]);
     view_tables.emplace_back().name = view.name;
     tables[view.name].table = &view_tables.back();
   }
 
   std::map<int64_t, std::string> opclasses, collations;
+  Fields lf(lookup_rows);
   for (const auto& row : lookup_rows) {
-    (Text(row[0]) == "o" ? opclasses : collations)[Int(row[1])] = Text(row[2]);
+    (Text(row[lf("kind")]) == "o" ? opclasses : collations)[Int(row[lf("oid")])] =
+        Text(row[lf("name")]);
   }
   TableFinder table_of(tables);
+  Fields cf(columns_rows);
   for (const auto& row : columns_rows) {
-    auto it = table_of(row[0]);
+    auto it = table_of(row[cf("table_name")]);
     if (it == tables.end()) continue;
     Column& c = it->second.table->columns.emplace_back();
-    c.name = Text(row[1]);
-    c.type = Text(row[2]);
+    c.name = Text(row[cf("name")]);
+    c.type = Text(row[cf("type")]);
     // Named where it is not the database default (100) or none (0): a
     // column of type "name" shows "C", alike in the registry's canonical
     // form and in the database.
-    if (const int64_t collation = Int(row[8]); collation != 0 && collation != 100) {
-      c.collation = row[17].is_null() ? absl::StrCat("#", collation) : Text(row[17]);
+    if (const int64_t collation = Int(row[cf("collation_oid")]);
+        collation != 0 && collation != 100) {
+      c.collation = row[cf("collation")].is_null() ? absl::StrCat("#", collation)
+                                                   : Text(row[cf("collation")]);
     }
-    c.not_null = Bool(row[3]);
-    c.comment = Text(row[10]);
-    std::string expr = Text(row[4]);
-    if (const std::vector<std::string>* hit = cached(row[9]); hit != nullptr && row[4].is_null()) {
+    c.not_null = Bool(row[cf("not_null")]);
+    c.comment = Text(row[cf("comment")]);
+    std::string expr = Text(row[cf("expression")]);
+    if (const std::vector<std::string>* hit = cached(row[cf("expression_key")]);
+        hit != nullptr && row[cf("expression")].is_null()) {
       expr = hit->at(0);
-    } else if (!row[9].is_null()) {
-      fresh[row[9].as<std::string>()] = {expr};
+    } else if (!row[cf("expression_key")].is_null()) {
+      fresh[row[cf("expression_key")].as<std::string>()] = {expr};
     }
-    const std::string identity = Text(row[5]);
-    const std::string generated = Text(row[6]);
+    const std::string identity = Text(row[cf("identity")]);
+    const std::string generated = Text(row[cf("generated")]);
     if (generated == "s") {
       c.generated = expr;
     } else {
@@ -351,7 +382,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
                  : identity == "d" ? Identity::kByDefault
                                    : Identity::kNone;
     std::vector<int64_t> options;
-    for (const std::string& value : ArrayField(row[11])) {
+    for (const std::string& value : ArrayField(row[cf("identity_options")])) {
       if (int64_t n = 0; absl::SimpleAtoi(value, &n)) options.push_back(n);
     }
     if (c.identity != Identity::kNone && options.size() == 6) {
@@ -373,53 +404,55 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
              : code == "m" ? "main"
                            : "";
     };
-    c.storage = storage_name(Text(row[12]));
-    c.type_storage = storage_name(Text(row[15]));
-    c.options = NormalizedStorage(ArrayField(row[16]));
-    const std::string compression = Text(row[13]);
+    c.storage = storage_name(Text(row[cf("storage")]));
+    c.type_storage = storage_name(Text(row[cf("type_storage")]));
+    c.options = NormalizedStorage(ArrayField(row[cf("options")]));
+    const std::string compression = Text(row[cf("compression")]);
     c.compression = compression == "p" ? "pglz" : compression == "l" ? "lz4" : "";
-    c.statistics = Int(row[14]);
-    const int64_t attnum = Int(row[7]);
+    c.statistics = Int(row[cf("statistics")]);
+    const int64_t attnum = Int(row[cf("attnum")]);
     it->second.names[attnum] = c.name;
-    it->second.collations[attnum] = Int(row[8]);
+    it->second.collations[attnum] = Int(row[cf("collation_oid")]);
   }
 
+  Fields kf(constraint_rows);
   for (const auto& row : constraint_rows) {
-    auto it = table_of(row[0]);
+    auto it = table_of(row[kf("table_name")]);
     if (it == tables.end()) continue;
     const TableInfo& info = it->second;
     Constraint& c = info.table->constraints.emplace_back();
-    c.name = Text(row[1]);
-    const std::string type = Text(row[2]);
+    c.name = Text(row[kf("name")]);
+    const std::string type = Text(row[kf("type")]);
     c.kind = type == "p"   ? ConstraintKind::kPrimaryKey
              : type == "u" ? ConstraintKind::kUnique
              : type == "f" ? ConstraintKind::kForeignKey
              : type == "x" ? ConstraintKind::kExclusion
                            : ConstraintKind::kCheck;
-    c.validated = Bool(row[3]);
-    c.columns = ColumnNames(info, Numbers(Text(row[4])));
-    c.ref_table = Text(row[5]);
-    const std::string ref_schema = Text(row[6]);
-    if (!row[20].is_null()) {
-      c.ref_columns = ArrayField(row[20]);
+    c.validated = Bool(row[kf("validated")]);
+    c.columns = ColumnNames(info, Numbers(Text(row[kf("columns")])));
+    c.ref_table = Text(row[kf("ref_table")]);
+    const std::string ref_schema = Text(row[kf("ref_schema")]);
+    if (!row[kf("ref_column_names")].is_null()) {
+      c.ref_columns = ArrayField(row[kf("ref_column_names")]);
     } else if (c.kind == ConstraintKind::kForeignKey) {
       auto ref = tables.find(c.ref_table);
-      if (ref != tables.end()) c.ref_columns = ColumnNames(ref->second, Numbers(Text(row[7])));
+      if (ref != tables.end())
+        c.ref_columns = ColumnNames(ref->second, Numbers(Text(row[kf("ref_attnums")])));
     }
-    c.on_delete = ReferentialActionFromCode(Text(row[8])[0]);
-    c.on_update = ReferentialActionFromCode(Text(row[9])[0]);
-    const std::string match = Text(row[10]);
-    c.deferrable = Bool(row[11]);
-    c.initially_deferred = Bool(row[12]);
-    c.check_expr = Text(row[13]);
-    if (const std::vector<std::string>* hit = cached(row[21]);
-        hit != nullptr && row[13].is_null()) {
+    c.on_delete = ReferentialActionFromCode(Text(row[kf("on_delete")])[0]);
+    c.on_update = ReferentialActionFromCode(Text(row[kf("on_update")])[0]);
+    const std::string match = Text(row[kf("match")]);
+    c.deferrable = Bool(row[kf("deferrable")]);
+    c.initially_deferred = Bool(row[kf("deferred")]);
+    c.check_expr = Text(row[kf("definition")]);
+    if (const std::vector<std::string>* hit = cached(row[kf("definition_key")]);
+        hit != nullptr && row[kf("definition")].is_null()) {
       c.check_expr = hit->at(0);
-    } else if (!row[21].is_null()) {
-      fresh[row[21].as<std::string>()] = {c.check_expr};
+    } else if (!row[kf("definition_key")].is_null()) {
+      fresh[row[kf("definition_key")].as<std::string>()] = {c.check_expr};
     }
-    c.no_inherit = Bool(row[14]);
-    c.comment = Text(row[22]);
+    c.no_inherit = Bool(row[kf("no_inherit")]);
+    c.comment = Text(row[kf("comment")]);
     if (c.kind == ConstraintKind::kExclusion) {
       c.exclusion = c.check_expr;
       c.check_expr.clear();
@@ -428,16 +461,16 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
                                      [](const std::string& n) { return absl::StartsWith(n, "#"); }),
                       c.columns.end());
     }
-    const std::string set_columns = Text(row[15]);
-    c.nulls_not_distinct = Bool(row[16]);
-    const std::vector<int64_t> index_keys = Numbers(Text(row[17]));
-    const size_t key_count = static_cast<size_t>(Int(row[18]));
+    const std::string set_columns = Text(row[kf("delete_set_attnums")]);
+    c.nulls_not_distinct = Bool(row[kf("nulls_not_distinct")]);
+    const std::vector<int64_t> index_keys = Numbers(Text(row[kf("index_attnums")]));
+    const size_t key_count = static_cast<size_t>(Int(row[kf("index_key_count")]));
     // The definition, composed the same way for every schema read.
     if (index_keys.size() > key_count) {
       c.include =
           ColumnNames(info, std::vector<int64_t>(index_keys.begin() + key_count, index_keys.end()));
     }
-    c.storage = NormalizedStorage(ArrayField(row[19]));
+    c.storage = NormalizedStorage(ArrayField(row[kf("storage")]));
     if (c.kind == ConstraintKind::kForeignKey && ref_schema != schema_name) {
       c.ref_schema = ref_schema;
     }
@@ -446,36 +479,37 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.definition = ConstraintDefinition(c);
   }
 
+  Fields xf(index_rows);
   for (const auto& row : index_rows) {
-    auto it = table_of(row[0]);
+    auto it = table_of(row[xf("table_name")]);
     if (it == tables.end()) continue;
     const TableInfo& info = it->second;
     Index& index = info.table->indexes.emplace_back();
-    index.name = Text(row[1]);
-    index.unique = Bool(row[2]);
-    index.method = Text(row[3]);
-    index.valid = Bool(row[4]);
-    const std::vector<int64_t> attnums = Numbers(Text(row[5]));
-    const size_t nkeys = static_cast<size_t>(Int(row[6]));
-    std::vector<std::string> expressions = ArrayField(row[7]);
-    const std::vector<int64_t> classes = Numbers(Text(row[8]));
-    const std::vector<int64_t> options = Numbers(Text(row[9]));
-    const std::vector<int64_t> key_collations = Numbers(Text(row[10]));
-    index.predicate = Text(row[11]);
+    index.name = Text(row[xf("name")]);
+    index.unique = Bool(row[xf("is_unique")]);
+    index.method = Text(row[xf("method")]);
+    index.valid = Bool(row[xf("valid")]);
+    const std::vector<int64_t> attnums = Numbers(Text(row[xf("attnums")]));
+    const size_t nkeys = static_cast<size_t>(Int(row[xf("key_count")]));
+    std::vector<std::string> expressions = ArrayField(row[xf("expressions")]);
+    const std::vector<int64_t> classes = Numbers(Text(row[xf("opclasses")]));
+    const std::vector<int64_t> options = Numbers(Text(row[xf("key_options")]));
+    const std::vector<int64_t> key_collations = Numbers(Text(row[xf("collations")]));
+    index.predicate = Text(row[xf("predicate")]);
     // Cached as {predicate, expression of each key...}.
-    if (const std::vector<std::string>* hit = cached(row[15]);
-        hit != nullptr && (row[7].is_null() || row[11].is_null())) {
+    if (const std::vector<std::string>* hit = cached(row[xf("expression_key")]);
+        hit != nullptr && (row[xf("expressions")].is_null() || row[xf("predicate")].is_null())) {
       index.predicate = hit->at(0);
       expressions.assign(hit->begin() + 1, hit->end());
-    } else if (!row[15].is_null()) {
+    } else if (!row[xf("expression_key")].is_null()) {
       std::vector<std::string> texts = {index.predicate};
       texts.insert(texts.end(), expressions.begin(), expressions.end());
-      fresh[row[15].as<std::string>()] = std::move(texts);
+      fresh[row[xf("expression_key")].as<std::string>()] = std::move(texts);
     }
-    index.columns = ArrayField(row[12]);
-    index.nulls_not_distinct = Bool(row[13]);
-    index.storage = NormalizedStorage(ArrayField(row[14]));
-    index.comment = Text(row[16]);
+    index.columns = ArrayField(row[xf("referenced")]);
+    index.nulls_not_distinct = Bool(row[xf("nulls_not_distinct")]);
+    index.storage = NormalizedStorage(ArrayField(row[xf("storage")]));
+    index.comment = Text(row[xf("comment")]);
 
     std::set<std::string> referenced(index.columns.begin(), index.columns.end());
     for (size_t k = 0; k < nkeys && k < attnums.size(); ++k) {
@@ -521,101 +555,111 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     schema.views[i].indexes = std::move(view_tables[i].indexes);
   }
 
+  Fields nf(enum_rows);
   for (const auto& row : enum_rows) {
-    schema.enums.push_back({Text(row[0]), ArrayField(row[1]), "", Text(row[2])});
+    schema.enums.push_back(
+        {Text(row[nf("name")]), ArrayField(row[nf("labels")]), "", Text(row[nf("comment")])});
   }
   // A serial column's sequence is part of its column: the first sequence
   // (by name) the column owns, if its default calls nextval.
   std::set<std::string> serial;
+  Fields sf(sequence_rows);
   for (const auto& row : sequence_rows) {
-    auto it = row[8].is_null() ? tables.end() : tables.find(Text(row[8]));
+    auto it = row[sf("owned_by_table")].is_null() ? tables.end()
+                                                  : tables.find(Text(row[sf("owned_by_table")]));
     if (it == tables.end()) continue;
     for (Column& c : it->second.table->columns) {
-      if (c.name == Text(row[9]) && c.serial_sequence.empty() &&
+      if (c.name == Text(row[sf("owned_by_column")]) && c.serial_sequence.empty() &&
           absl::StartsWith(c.default_expr, "nextval(")) {
-        c.serial_sequence = Text(row[0]);
+        c.serial_sequence = Text(row[sf("name")]);
         serial.insert(c.serial_sequence);
       }
     }
   }
   for (const auto& row : sequence_rows) {
-    if (serial.count(Text(row[0]))) continue;
+    if (serial.count(Text(row[sf("name")]))) continue;
     Sequence& s = schema.sequences.emplace_back();
-    s.name = Text(row[0]);
-    s.type = Text(row[1]);
-    s.increment = row[2].as<int64_t>();
-    s.min_value = row[3].as<int64_t>();
-    s.max_value = row[4].as<int64_t>();
-    s.start = row[5].as<int64_t>();
-    s.cache = row[6].as<int64_t>();
-    s.cycle = row[7].as<bool>();
-    s.owned_by_table = Text(row[8]);
-    s.owned_by_column = Text(row[9]);
-    s.comment = Text(row[10]);
+    s.name = Text(row[sf("name")]);
+    s.type = Text(row[sf("type")]);
+    s.increment = row[sf("increment")].as<int64_t>();
+    s.min_value = row[sf("min_value")].as<int64_t>();
+    s.max_value = row[sf("max_value")].as<int64_t>();
+    s.start = row[sf("start")].as<int64_t>();
+    s.cache = row[sf("cache")].as<int64_t>();
+    s.cycle = row[sf("cycle")].as<bool>();
+    s.owned_by_table = Text(row[sf("owned_by_table")]);
+    s.owned_by_column = Text(row[sf("owned_by_column")]);
+    s.comment = Text(row[sf("comment")]);
   }
+  Fields pf(function_rows);
   for (const auto& row : function_rows) {
-    const std::string kind = Text(row[14]);
+    const std::string kind = Text(row[pf("kind")]);
     if (kind == "a" || kind == "w") {  // aggregates, window functions
       schema.unmanaged.push_back(
-          {"function", absl::StrCat(Text(row[0]), "(", Text(row[2]), ")"), ""});
+          {"function", absl::StrCat(Text(row[pf("name")]), "(", Text(row[pf("identity")]), ")"),
+           ""});
       continue;
     }
     Function& f = schema.functions.emplace_back();
-    f.name = Text(row[0]);
-    f.arguments = Text(row[1]);
-    f.identity = Text(row[2]);
-    f.returns = Text(row[3]);
-    f.language = Text(row[4]);
-    f.sql_body = Bool(row[5]);
-    f.body = Text(row[6]);
-    const std::string volatility = Text(row[7]);
+    f.name = Text(row[pf("name")]);
+    f.arguments = Text(row[pf("arguments")]);
+    f.identity = Text(row[pf("identity")]);
+    f.returns = Text(row[pf("returns")]);
+    f.language = Text(row[pf("language")]);
+    f.sql_body = Bool(row[pf("sql_body")]);
+    f.body = Text(row[pf("body")]);
+    const std::string volatility = Text(row[pf("volatility")]);
     f.volatility = volatility == "i"   ? Volatility::kImmutable
                    : volatility == "s" ? Volatility::kStable
                                        : Volatility::kVolatile;
-    f.strict = Bool(row[8]);
-    f.security_definer = Bool(row[9]);
-    const std::string parallel = Text(row[10]);
+    f.strict = Bool(row[pf("strict")]);
+    f.security_definer = Bool(row[pf("security_definer")]);
+    const std::string parallel = Text(row[pf("parallel")]);
     f.parallel = parallel == "s"   ? ParallelSafety::kSafe
                  : parallel == "r" ? ParallelSafety::kRestricted
                                    : ParallelSafety::kUnsafe;
-    f.config = ArrayField(row[11]);
-    f.procedure = Bool(row[12]);
-    f.comment = Text(row[13]);
-    f.leakproof = Bool(row[15]);
+    f.config = ArrayField(row[pf("config")]);
+    f.procedure = Bool(row[pf("procedure")]);
+    f.comment = Text(row[pf("comment")]);
+    f.leakproof = Bool(row[pf("leakproof")]);
     // Defaults read as 0, as a registry leaves them out.
-    const double cost = row[16].as<double>();
+    const double cost = row[pf("cost")].as<double>();
     const bool compiled = f.language == "c" || f.language == "internal";
     f.cost = cost == (compiled ? 1.0 : 100.0) ? 0 : cost;
-    const double rows = row[17].as<double>();
-    f.rows = rows == (Bool(row[18]) ? 1000.0 : 0.0) ? 0 : rows;
+    const double rows = row[pf("rows")].as<double>();
+    f.rows = rows == (Bool(row[pf("returns_set")]) ? 1000.0 : 0.0) ? 0 : rows;
   }
+  Fields gf(trigger_rows);
   for (const auto& row : trigger_rows) {
-    auto it = table_of(row[0]);
+    auto it = table_of(row[gf("table_name")]);
     if (it == tables.end()) continue;
     Trigger& t = it->second.table->triggers.emplace_back();
-    t.table = Text(row[0]);
-    t.name = Text(row[1]);
-    t.definition = Text(row[2]);
-    if (const std::vector<std::string>* hit = cached(row[7]); hit != nullptr && row[2].is_null()) {
+    t.table = Text(row[gf("table_name")]);
+    t.name = Text(row[gf("name")]);
+    t.definition = Text(row[gf("definition")]);
+    if (const std::vector<std::string>* hit = cached(row[gf("definition_key")]);
+        hit != nullptr && row[gf("definition")].is_null()) {
       t.definition = hit->at(0);
-    } else if (!row[7].is_null()) {
-      fresh[row[7].as<std::string>()] = {t.definition};
+    } else if (!row[gf("definition_key")].is_null()) {
+      fresh[row[gf("definition_key")].as<std::string>()] = {t.definition};
     }
-    t.constraint = Bool(row[3]);
-    const std::string enabled = Text(row[4]);
+    t.constraint = Bool(row[gf("is_constraint")]);
+    const std::string enabled = Text(row[gf("enabled")]);
     t.enabled = enabled == "D"   ? TriggerEnabled::kDisabled
                 : enabled == "R" ? TriggerEnabled::kReplica
                 : enabled == "A" ? TriggerEnabled::kAlways
                                  : TriggerEnabled::kEnabled;
-    t.comment = Text(row[5]);
-    t.depends_on = ArrayField(row[6]);
+    t.comment = Text(row[gf("comment")]);
+    t.depends_on = ArrayField(row[gf("depends_on")]);
   }
   // Triggers of views were read into their stand-in tables, as the rest.
   for (size_t i = 0; i < schema.views.size(); ++i) {
     schema.views[i].triggers = std::move(view_tables[i].triggers);
   }
+  Fields uf(unmanaged_rows);
   for (const auto& row : unmanaged_rows) {
-    schema.unmanaged.push_back({Text(row[0]), Text(row[1]), Text(row[2])});
+    schema.unmanaged.push_back(
+        {Text(row[uf("kind")]), Text(row[uf("name")]), Text(row[uf("table_name")])});
   }
   if (cache != nullptr) cache->Add(fresh);
   SortSchema(schema);
@@ -1191,8 +1235,10 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
       std::string key, language, oid;
     };
     std::vector<Created> created;
-    for (const auto& row : ExecParams(pool, tx, queries::kFunctionsByOid, scratch)) {
-      created.push_back({Text(row[0]), Text(row[1]), Text(row[2])});
+    const pqxx::result by_oid = ExecParams(pool, tx, queries::kFunctionsByOid, scratch);
+    Fields bf(by_oid);
+    for (const auto& row : by_oid) {
+      created.push_back({Text(row[bf("key")]), Text(row[bf("language")]), Text(row[bf("oid")])});
     }
     if (created.size() != function_order.size()) {
       return absl::InvalidArgumentError(absl::StrCat(

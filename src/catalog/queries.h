@@ -31,18 +31,19 @@ inline constexpr char kSchemaExists[] =
     "WHERE nspname OPERATOR(pg_catalog.=) $1)";
 
 inline constexpr char kTables[] = R"sql(
-SELECT c.relname,
+SELECT c.relname AS name,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
-       c.relpersistence OPERATOR(pg_catalog.=) 'u', c.relrowsecurity, c.relforcerowsecurity,
-       COALESCE(c.reloptions, '{}'::pg_catalog.text[]), c.relreplident,
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '') AS comment,
+       c.relpersistence OPERATOR(pg_catalog.=) 'u' AS unlogged, c.relrowsecurity AS row_security,
+       c.relforcerowsecurity AS force_row_security,
+       COALESCE(c.reloptions, '{}'::pg_catalog.text[]) AS storage, c.relreplident AS replica_identity,
        CASE WHEN c.relreplident OPERATOR(pg_catalog.=) 'i' THEN
          COALESCE((SELECT ic.relname FROM pg_catalog.pg_index i
                    JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
                    WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid AND i.indisreplident), '')
-       ELSE '' END
+       ELSE '' END AS replica_identity_index
 FROM pg_catalog.pg_class c
 WHERE c.relnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
@@ -65,14 +66,15 @@ ORDER BY c.relname)sql";
 // a scan per column). A column's collation, where it is not the default,
 // comes back named, qualified when not visible.
 inline constexpr char kColumns[] = R"sql(
-SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+SELECT c.relname AS table_name, a.attname AS name,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
        CASE WHEN ad.adbin IS NULL THEN ''
             WHEN a.attgenerated OPERATOR(pg_catalog.=) '' THEN pg_catalog.pg_get_expr(ad.adbin, 0)
             WHEN gk.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
-            ELSE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END,
-       a.attidentity, a.attgenerated, a.attnum,
-       a.attcollation::pg_catalog.text, gk.key,
-COALESCE(ds.description, '') AS comment,
+            ELSE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END AS expression,
+       a.attidentity AS identity, a.attgenerated AS generated, a.attnum AS attnum,
+       a.attcollation::pg_catalog.text AS collation_oid, gk.key AS expression_key,
+       COALESCE(ds.description, '') AS comment,
        CASE WHEN a.attidentity OPERATOR(pg_catalog.<>) '' THEN
          (SELECT ARRAY[q.seqincrement, q.seqmin, q.seqmax, q.seqstart, q.seqcache,
                        q.seqcycle::pg_catalog.int4::pg_catalog.int8]
@@ -83,11 +85,12 @@ COALESCE(ds.description, '') AS comment,
             AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum
             AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
             AND d.deptype OPERATOR(pg_catalog.=) 'i')
-       END,
+       END AS identity_options,
        CASE WHEN a.attstorage OPERATOR(pg_catalog.=) ty.typstorage THEN ''
-            ELSE a.attstorage::pg_catalog.text END,
-       a.attcompression::pg_catalog.text, a.attstattarget, ty.typstorage::pg_catalog.text,
-       COALESCE(a.attoptions, '{}'::pg_catalog.text[]),
+            ELSE a.attstorage::pg_catalog.text END AS storage,
+       a.attcompression::pg_catalog.text AS compression, a.attstattarget AS statistics,
+       ty.typstorage::pg_catalog.text AS type_storage,
+       COALESCE(a.attoptions, '{}'::pg_catalog.text[]) AS options,
        CASE WHEN a.attcollation OPERATOR(pg_catalog.<>) ALL ('{0,100}'::pg_catalog.oid[]) THEN
          (SELECT CASE WHEN pg_catalog.pg_collation_is_visible(co.oid)
                       THEN pg_catalog.quote_ident(co.collname)
@@ -96,7 +99,7 @@ COALESCE(ds.description, '') AS comment,
           FROM pg_catalog.pg_collation co
           JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) co.collnamespace
           WHERE co.oid OPERATOR(pg_catalog.=) a.attcollation)
-       END
+       END AS collation
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
 JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
@@ -128,28 +131,34 @@ ORDER BY c.relname, a.attnum)sql";
 // canonicalized registry. Only CHECK expressions are deparsed.
 // Columns come back as attnums, mapped to names with kColumns' output.
 inline constexpr char kConstraints[] = R"sql(
-SELECT c.relname, k.conname, k.contype, k.convalidated, k.conkey::pg_catalog.text,
-       COALESCE(f.relname, ''), COALESCE(fn.nspname, ''), k.confkey::pg_catalog.text,
-       k.confdeltype, k.confupdtype, k.confmatchtype, k.condeferrable, k.condeferred,
+SELECT c.relname AS table_name, k.conname AS name, k.contype AS type,
+       k.convalidated AS validated, k.conkey::pg_catalog.text AS columns,
+       COALESCE(f.relname, '') AS ref_table, COALESCE(fn.nspname, '') AS ref_schema,
+       k.confkey::pg_catalog.text AS ref_attnums, k.confdeltype AS on_delete,
+       k.confupdtype AS on_update, k.confmatchtype AS match, k.condeferrable AS deferrable,
+       k.condeferred AS deferred,
        CASE WHEN k.contype OPERATOR(pg_catalog.=) 'x' THEN pg_catalog.pg_get_constraintdef(k.oid)
             WHEN k.contype OPERATOR(pg_catalog.<>) 'c' THEN ''
             WHEN ck.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
-            ELSE pg_catalog.pg_get_expr(k.conbin, k.conrelid) END,
-       k.connoinherit, COALESCE(k.confdelsetcols::pg_catalog.text, ''),
-       COALESCE(ix.indnullsnotdistinct, false), COALESCE(ix.indkey::pg_catalog.text, ''),
-       COALESCE(ix.indnkeyatts, 0), COALESCE(ic.reloptions, '{}'::pg_catalog.text[]),
+            ELSE pg_catalog.pg_get_expr(k.conbin, k.conrelid) END AS definition,
+       k.connoinherit AS no_inherit,
+       COALESCE(k.confdelsetcols::pg_catalog.text, '') AS delete_set_attnums,
+       COALESCE(ix.indnullsnotdistinct, false) AS nulls_not_distinct,
+       COALESCE(ix.indkey::pg_catalog.text, '') AS index_attnums,
+       COALESCE(ix.indnkeyatts, 0) AS index_key_count,
+       COALESCE(ic.reloptions, '{}'::pg_catalog.text[]) AS storage,
        CASE WHEN k.contype OPERATOR(pg_catalog.=) 'f'
                  AND f.relnamespace OPERATOR(pg_catalog.<>) c.relnamespace THEN
          ARRAY(SELECT a.attname FROM pg_catalog.unnest(k.confkey) WITH ORDINALITY u(n, o)
                JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.confrelid
                                              AND a.attnum OPERATOR(pg_catalog.=) u.n
                ORDER BY u.o)
-       END,
-       ck.key,
+       END AS ref_column_names,
+       ck.key AS definition_key,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) k.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '')
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '') AS comment
 FROM pg_catalog.pg_constraint k
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.conrelid
 LEFT JOIN LATERAL (
@@ -180,17 +189,18 @@ ORDER BY c.relname, k.conname)sql";
 // composed in catalog.cc. Expression keys and predicates are deparsed;
 // plain keys come back as attnums (indkey, "0" for an expression).
 inline constexpr char kIndexes[] = R"sql(
-SELECT t.relname, i.relname, x.indisunique, am.amname, x.indisvalid, x.indkey::pg_catalog.text,
-       x.indnkeyatts,
+SELECT t.relname AS table_name, i.relname AS name, x.indisunique AS is_unique, am.amname AS method,
+       x.indisvalid AS valid, x.indkey::pg_catalog.text AS attnums, x.indnkeyatts AS key_count,
        CASE WHEN x.indexprs IS NULL THEN '{}'::pg_catalog.text[]
             WHEN ik.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL ELSE
          ARRAY(SELECT CASE WHEN x.indkey[k OPERATOR(pg_catalog.-) 1] OPERATOR(pg_catalog.=) 0
                            THEN pg_catalog.pg_get_indexdef(x.indexrelid, k, false) ELSE '' END
-               FROM pg_catalog.generate_series(1, x.indnkeyatts) k ORDER BY k) END,
-       x.indclass::pg_catalog.text, x.indoption::pg_catalog.text, x.indcollation::pg_catalog.text,
+               FROM pg_catalog.generate_series(1, x.indnkeyatts) k ORDER BY k) END AS expressions,
+       x.indclass::pg_catalog.text AS opclasses, x.indoption::pg_catalog.text AS key_options,
+       x.indcollation::pg_catalog.text AS collations,
        CASE WHEN x.indpred IS NULL THEN ''
             WHEN ik.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
-            ELSE pg_catalog.pg_get_expr(x.indpred, x.indrelid) END,
+            ELSE pg_catalog.pg_get_expr(x.indpred, x.indrelid) END AS predicate,
        CASE WHEN x.indexprs IS NULL AND x.indpred IS NULL THEN '{}'::pg_catalog.text[] ELSE
          ARRAY(SELECT DISTINCT a.attname FROM pg_catalog.pg_depend d
                JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) x.indrelid
@@ -199,13 +209,13 @@ SELECT t.relname, i.relname, x.indisunique, am.amname, x.indisvalid, x.indkey::p
                  AND d.objid OPERATOR(pg_catalog.=) x.indexrelid
                  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                  AND d.refobjid OPERATOR(pg_catalog.=) x.indrelid
-                 AND d.refobjsubid OPERATOR(pg_catalog.>) 0 ORDER BY 1) END,
-       x.indnullsnotdistinct, COALESCE(i.reloptions, '{}'::pg_catalog.text[]),
-       ik.key,
+                 AND d.refobjsubid OPERATOR(pg_catalog.>) 0 ORDER BY 1) END AS referenced,
+       x.indnullsnotdistinct AS nulls_not_distinct,
+       COALESCE(i.reloptions, '{}'::pg_catalog.text[]) AS storage, ik.key AS expression_key,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) i.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '')
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '') AS comment
 FROM pg_catalog.pg_index x
 JOIN pg_catalog.pg_class i ON i.oid OPERATOR(pg_catalog.=) x.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) x.indrelid
@@ -236,10 +246,10 @@ ORDER BY t.relname, i.relname)sql";
 // of the schema use (columns' come with kColumns). Qualified when not
 // visible in search_path.
 inline constexpr char kIndexLookups[] = R"sql(
-SELECT 'o', oc.oid::pg_catalog.text,
+SELECT 'o' AS kind, oc.oid::pg_catalog.text AS oid,
        CASE WHEN pg_catalog.pg_opclass_is_visible(oc.oid) THEN pg_catalog.quote_ident(oc.opcname)
             ELSE pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
-                 OPERATOR(pg_catalog.||) pg_catalog.quote_ident(oc.opcname) END
+                 OPERATOR(pg_catalog.||) pg_catalog.quote_ident(oc.opcname) END AS name
 FROM pg_catalog.pg_opclass oc
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) oc.opcnamespace
 WHERE NOT oc.opcdefault
@@ -259,13 +269,14 @@ WHERE co.oid OPERATOR(pg_catalog.=) ANY
               WHERE nspname OPERATOR(pg_catalog.=) $1)))sql";
 
 inline constexpr char kEnums[] = R"sql(
-SELECT t.typname, ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e
-                        WHERE e.enumtypid OPERATOR(pg_catalog.=) t.oid
-                        ORDER BY e.enumsortorder),
+SELECT t.typname AS name,
+       ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e
+             WHERE e.enumtypid OPERATOR(pg_catalog.=) t.oid
+             ORDER BY e.enumsortorder) AS labels,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) t.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '')
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '') AS comment
 FROM pg_catalog.pg_type t
 WHERE t.typnamespace OPERATOR(pg_catalog.=)
       (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1)
@@ -278,24 +289,26 @@ ORDER BY t.typname)sql";
 
 // Extensions are database-wide; plpgsql is built in.
 inline constexpr char kExtensions[] = R"sql(
-SELECT e.extname, n.nspname FROM pg_catalog.pg_extension e
+SELECT e.extname AS name, n.nspname AS schema FROM pg_catalog.pg_extension e
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
 WHERE e.extname OPERATOR(pg_catalog.<>) 'plpgsql' AND $1::pg_catalog.text IS NOT NULL
 ORDER BY e.extname)sql";
 
 // Sequences no identity or extension owns, with their options and the
-// column that owns them (OWNED BY), if any. Serial columns' sequences are
-// left out by the caller (the columns query names them). Plain joins on
+// column that owns them (OWNED BY), if any. The caller makes a serial
+// column's sequence part of its column, from OWNED BY. Plain joins on
 // pg_depend's indexes: inside a transaction that created thousands of
 // objects the catalog statistics lag, and a correlated subquery per
 // sequence was measured at over 40 s for 1,200 tables.
 inline constexpr char kSequences[] = R"sql(
-SELECT s.relname, pg_catalog.format_type(q.seqtypid, NULL), q.seqincrement, q.seqmin, q.seqmax,
-       q.seqstart, q.seqcache, q.seqcycle, t.relname, a.attname,
+SELECT s.relname AS name, pg_catalog.format_type(q.seqtypid, NULL) AS type,
+       q.seqincrement AS increment, q.seqmin AS min_value, q.seqmax AS max_value,
+       q.seqstart AS start, q.seqcache AS cache, q.seqcycle AS cycle,
+       t.relname AS owned_by_table, a.attname AS owned_by_column,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) s.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '')
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '') AS comment
 FROM pg_catalog.pg_class s
 JOIN pg_catalog.pg_sequence q ON q.seqrelid OPERATOR(pg_catalog.=) s.oid
 LEFT JOIN pg_catalog.pg_depend d
@@ -319,8 +332,8 @@ ORDER BY s.relname)sql";
 // Objects of kinds schemad does not manage yet, in the schema (and not an
 // extension's): kind, name, table.
 inline constexpr char kUnmanaged[] = R"sql(
-SELECT CASE c.relkind WHEN 'f' THEN 'foreign_table' ELSE 'composite_type' END,
-       c.relname::pg_catalog.text, ''
+SELECT CASE c.relkind WHEN 'f' THEN 'foreign_table' ELSE 'composite_type' END AS kind,
+       c.relname::pg_catalog.text AS name, '' AS table_name
 FROM pg_catalog.pg_class c
 WHERE c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1)
   AND c.relkind OPERATOR(pg_catalog.=) ANY ('{f,c}'::pg_catalog."char"[])
@@ -394,14 +407,14 @@ ORDER BY 1, 2)sql";
 // view reads. Dependencies: the relations of the same schema the view
 // reads ("t") and each of their columns ("t.c").
 inline constexpr char kViews[] = R"sql(
-SELECT c.relname, c.relkind OPERATOR(pg_catalog.=) 'm',
+SELECT c.relname AS name, c.relkind OPERATOR(pg_catalog.=) 'm' AS materialized,
        CASE WHEN vk.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
-            ELSE pg_catalog.pg_get_viewdef(c.oid, true) END,
-       COALESCE(c.reloptions, '{}'::pg_catalog.text[]),
+            ELSE pg_catalog.pg_get_viewdef(c.oid, true) END AS query,
+       COALESCE(c.reloptions, '{}'::pg_catalog.text[]) AS options,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) c.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '') AS comment,
        ARRAY(SELECT DISTINCT x.name
              FROM pg_catalog.pg_rewrite w
              JOIN pg_catalog.pg_depend d
@@ -419,8 +432,8 @@ SELECT c.relname, c.relkind OPERATOR(pg_catalog.=) 'm',
              WHERE w.ev_class OPERATOR(pg_catalog.=) c.oid
                AND r.relnamespace OPERATOR(pg_catalog.=) c.relnamespace
                AND x.name IS NOT NULL
-             ORDER BY 1),
-       vk.key
+             ORDER BY 1) AS depends_on,
+       vk.key AS query_key
 FROM pg_catalog.pg_class c
 LEFT JOIN LATERAL (
   SELECT pg_catalog.md5(pg_catalog.concat_ws('|', 'v', w.ev_action::pg_catalog.text,
@@ -450,20 +463,22 @@ ORDER BY c.relname)sql";
 // off: this query's estimated cost once passed jit_above_cost, and JIT
 // compilation cost 90 ms on an empty schema.
 inline constexpr char kFunctions[] = R"sql(
-SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid),
-       pg_catalog.oidvectortypes(p.proargtypes),
+SELECT p.proname AS name, pg_catalog.pg_get_function_arguments(p.oid) AS arguments,
+       pg_catalog.oidvectortypes(p.proargtypes) AS identity,
        CASE WHEN p.prokind OPERATOR(pg_catalog.=) 'p' THEN ''
-            ELSE pg_catalog.pg_get_function_result(p.oid) END,
-       l.lanname, p.prosqlbody IS NOT NULL,
+            ELSE pg_catalog.pg_get_function_result(p.oid) END AS returns,
+       l.lanname AS language, p.prosqlbody IS NOT NULL AS sql_body,
        CASE WHEN p.prosqlbody IS NULL THEN p.prosrc
-            ELSE pg_catalog.pg_get_function_sqlbody(p.oid) END,
-       p.provolatile, p.proisstrict, p.prosecdef, p.proparallel,
-       COALESCE(p.proconfig, '{}'::pg_catalog.text[]), p.prokind OPERATOR(pg_catalog.=) 'p',
+            ELSE pg_catalog.pg_get_function_sqlbody(p.oid) END AS body,
+       p.provolatile AS volatility, p.proisstrict AS strict, p.prosecdef AS security_definer,
+       p.proparallel AS parallel, COALESCE(p.proconfig, '{}'::pg_catalog.text[]) AS config,
+       p.prokind OPERATOR(pg_catalog.=) 'p' AS procedure,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) p.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
-       p.prokind, p.proleakproof, p.procost, p.prorows, p.proretset
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '') AS comment,
+       p.prokind AS kind, p.proleakproof AS leakproof, p.procost AS cost, p.prorows AS rows,
+       p.proretset AS returns_set
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
 WHERE p.pronamespace OPERATOR(pg_catalog.=)
@@ -521,14 +536,14 @@ SELECT DISTINCT x.name FROM pg_catalog.pg_depend d
 // bits, arguments, columns, condition, deferral, the names of the function
 // and columns it depends on, search_path).
 inline constexpr char kTriggers[] = R"sql(
-SELECT c.relname, g.tgname,
+SELECT c.relname AS table_name, g.tgname AS name,
        CASE WHEN tk.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
-            ELSE pg_catalog.pg_get_triggerdef(g.oid, true) END,
-       g.tgconstraint OPERATOR(pg_catalog.<>) 0, g.tgenabled,
+            ELSE pg_catalog.pg_get_triggerdef(g.oid, true) END AS definition,
+       g.tgconstraint OPERATOR(pg_catalog.<>) 0 AS is_constraint, g.tgenabled AS enabled,
        COALESCE((SELECT ds.description FROM pg_catalog.pg_description ds
                  WHERE ds.objoid OPERATOR(pg_catalog.=) g.oid
                    AND ds.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
-                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), ''),
+                   AND ds.objsubid OPERATOR(pg_catalog.=) 0), '') AS comment,
        ARRAY(SELECT DISTINCT c.relname::pg_catalog.text OPERATOR(pg_catalog.||) '.'
                              OPERATOR(pg_catalog.||) a.attname::pg_catalog.text
              FROM pg_catalog.pg_depend d
@@ -539,8 +554,8 @@ SELECT c.relname, g.tgname,
                AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                AND d.refobjid OPERATOR(pg_catalog.=) c.oid
                AND d.refobjsubid OPERATOR(pg_catalog.>) 0
-             ORDER BY 1),
-       tk.key
+             ORDER BY 1) AS depends_on,
+       tk.key AS definition_key
 FROM pg_catalog.pg_trigger g
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.tgrelid
 LEFT JOIN LATERAL (
@@ -607,8 +622,9 @@ ORDER BY 1)sql";
 // The functions of a (scratch) schema in the order they were created.
 inline constexpr char kFunctionsByOid[] =
     "SELECT p.proname::pg_catalog.text OPERATOR(pg_catalog.||) '(' OPERATOR(pg_catalog.||) "
-    "pg_catalog.oidvectortypes(p.proargtypes) OPERATOR(pg_catalog.||) ')', l.lanname, "
-    "p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) "
+    "pg_catalog.oidvectortypes(p.proargtypes) OPERATOR(pg_catalog.||) ')' AS key, "
+    "l.lanname AS language, p.oid AS oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l "
+    "ON l.oid OPERATOR(pg_catalog.=) "
     "p.prolang WHERE p.pronamespace OPERATOR(pg_catalog.=) (SELECT oid FROM "
     "pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) $1) AND NOT EXISTS (SELECT 1 "
     "FROM pg_catalog.pg_depend e WHERE e.classid OPERATOR(pg_catalog.=) "
