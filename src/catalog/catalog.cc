@@ -88,24 +88,13 @@ void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
 
 namespace {
 
-// "{1,2}" (int2[]) or "1 2" (int2vector, oidvector) -> numbers.
-std::vector<int64_t> Numbers(const std::string& text) {
+// An integer array field (int2[], oid[]: int2vector and oidvector are cast
+// to arrays in SQL) -> numbers; NULL -> none.
+std::vector<int64_t> Numbers(const pqxx::field& field) {
   std::vector<int64_t> out;
-  int64_t value = 0;
-  bool in_number = false, negative = false;
-  for (char c : text) {
-    if (c >= '0' && c <= '9') {
-      value = value * 10 + (c - '0');
-      in_number = true;
-    } else if (c == '-') {
-      negative = true;
-    } else {
-      if (in_number) out.push_back(negative ? -value : value);
-      value = 0;
-      in_number = negative = false;
-    }
+  for (const std::string& value : ArrayField(field)) {
+    if (int64_t n = 0; absl::SimpleAtoi(value, &n)) out.push_back(n);
   }
-  if (in_number) out.push_back(negative ? -value : value);
   return out;
 }
 
@@ -381,10 +370,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     c.identity = identity == "a"   ? Identity::kAlways
                  : identity == "d" ? Identity::kByDefault
                                    : Identity::kNone;
-    std::vector<int64_t> options;
-    for (const std::string& value : ArrayField(row[cf("identity_options")])) {
-      if (int64_t n = 0; absl::SimpleAtoi(value, &n)) options.push_back(n);
-    }
+    const std::vector<int64_t> options = Numbers(row[cf("identity_options")]);
     if (c.identity != Identity::kNone && options.size() == 6) {
       IdentityOptions o;
       o.increment = options[0];
@@ -429,7 +415,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
              : type == "x" ? ConstraintKind::kExclusion
                            : ConstraintKind::kCheck;
     c.validated = Bool(row[kf("validated")]);
-    c.columns = ColumnNames(info, Numbers(Text(row[kf("columns")])));
+    c.columns = ColumnNames(info, Numbers(row[kf("columns")]));
     c.ref_table = Text(row[kf("ref_table")]);
     const std::string ref_schema = Text(row[kf("ref_schema")]);
     if (!row[kf("ref_column_names")].is_null()) {
@@ -437,7 +423,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     } else if (c.kind == ConstraintKind::kForeignKey) {
       auto ref = tables.find(c.ref_table);
       if (ref != tables.end())
-        c.ref_columns = ColumnNames(ref->second, Numbers(Text(row[kf("ref_attnums")])));
+        c.ref_columns = ColumnNames(ref->second, Numbers(row[kf("ref_attnums")]));
     }
     c.on_delete = ReferentialActionFromCode(Text(row[kf("on_delete")])[0]);
     c.on_update = ReferentialActionFromCode(Text(row[kf("on_update")])[0]);
@@ -461,9 +447,8 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
                                      [](const std::string& n) { return absl::StartsWith(n, "#"); }),
                       c.columns.end());
     }
-    const std::string set_columns = Text(row[kf("delete_set_attnums")]);
     c.nulls_not_distinct = Bool(row[kf("nulls_not_distinct")]);
-    const std::vector<int64_t> index_keys = Numbers(Text(row[kf("index_attnums")]));
+    const std::vector<int64_t> index_keys = Numbers(row[kf("index_attnums")]);
     const size_t key_count = static_cast<size_t>(Int(row[kf("index_key_count")]));
     // The definition, composed the same way for every schema read.
     if (index_keys.size() > key_count) {
@@ -475,7 +460,7 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
       c.ref_schema = ref_schema;
     }
     c.match_full = match == "f";
-    c.delete_set_columns = ColumnNames(info, Numbers(set_columns));
+    c.delete_set_columns = ColumnNames(info, Numbers(row[kf("delete_set_attnums")]));
     c.definition = ConstraintDefinition(c);
   }
 
@@ -489,12 +474,12 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
     index.unique = Bool(row[xf("is_unique")]);
     index.method = Text(row[xf("method")]);
     index.valid = Bool(row[xf("valid")]);
-    const std::vector<int64_t> attnums = Numbers(Text(row[xf("attnums")]));
+    const std::vector<int64_t> attnums = Numbers(row[xf("attnums")]);
     const size_t nkeys = static_cast<size_t>(Int(row[xf("key_count")]));
     std::vector<std::string> expressions = ArrayField(row[xf("expressions")]);
-    const std::vector<int64_t> classes = Numbers(Text(row[xf("opclasses")]));
-    const std::vector<int64_t> options = Numbers(Text(row[xf("key_options")]));
-    const std::vector<int64_t> key_collations = Numbers(Text(row[xf("collations")]));
+    const std::vector<int64_t> classes = Numbers(row[xf("opclasses")]);
+    const std::vector<int64_t> options = Numbers(row[xf("key_options")]);
+    const std::vector<int64_t> key_collations = Numbers(row[xf("collations")]);
     index.predicate = Text(row[xf("predicate")]);
     // Cached as {predicate, expression of each key...}.
     if (const std::vector<std::string>* hit = cached(row[xf("expression_key")]);

@@ -132,9 +132,9 @@ ORDER BY c.relname, a.attnum)sql";
 // Columns come back as attnums, mapped to names with kColumns' output.
 inline constexpr char kConstraints[] = R"sql(
 SELECT c.relname AS table_name, k.conname AS name, k.contype AS type,
-       k.convalidated AS validated, k.conkey::pg_catalog.text AS columns,
+       k.convalidated AS validated, k.conkey AS columns,
        COALESCE(f.relname, '') AS ref_table, COALESCE(fn.nspname, '') AS ref_schema,
-       k.confkey::pg_catalog.text AS ref_attnums, k.confdeltype AS on_delete,
+       k.confkey AS ref_attnums, k.confdeltype AS on_delete,
        k.confupdtype AS on_update, k.confmatchtype AS match, k.condeferrable AS deferrable,
        k.condeferred AS deferred,
        CASE WHEN k.contype OPERATOR(pg_catalog.=) 'x' THEN pg_catalog.pg_get_constraintdef(k.oid)
@@ -142,9 +142,9 @@ SELECT c.relname AS table_name, k.conname AS name, k.contype AS type,
             WHEN ck.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
             ELSE pg_catalog.pg_get_expr(k.conbin, k.conrelid) END AS definition,
        k.connoinherit AS no_inherit,
-       COALESCE(k.confdelsetcols::pg_catalog.text, '') AS delete_set_attnums,
+       k.confdelsetcols AS delete_set_attnums,
        COALESCE(ix.indnullsnotdistinct, false) AS nulls_not_distinct,
-       COALESCE(ix.indkey::pg_catalog.text, '') AS index_attnums,
+       (ix.indkey::pg_catalog.int2[])[0:] AS index_attnums,
        COALESCE(ix.indnkeyatts, 0) AS index_key_count,
        COALESCE(ic.reloptions, '{}'::pg_catalog.text[]) AS storage,
        CASE WHEN k.contype OPERATOR(pg_catalog.=) 'f'
@@ -187,17 +187,21 @@ ORDER BY c.relname, k.conname)sql";
 
 // Indexes that no constraint owns, as structured fields; the definition is
 // composed in catalog.cc. Expression keys and predicates are deparsed;
-// plain keys come back as attnums (indkey, "0" for an expression).
+// plain keys come back as attnums (indkey, 0 for an expression). The
+// int2vector and oidvector columns are cast to arrays and sliced ([0:]):
+// the cast keeps their lower bound of 0, which array text then spells out
+// ("[0:1]={1,2}").
 inline constexpr char kIndexes[] = R"sql(
 SELECT t.relname AS table_name, i.relname AS name, x.indisunique AS is_unique, am.amname AS method,
-       x.indisvalid AS valid, x.indkey::pg_catalog.text AS attnums, x.indnkeyatts AS key_count,
+       x.indisvalid AS valid, (x.indkey::pg_catalog.int2[])[0:] AS attnums, x.indnkeyatts AS key_count,
        CASE WHEN x.indexprs IS NULL THEN '{}'::pg_catalog.text[]
             WHEN ik.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL ELSE
          ARRAY(SELECT CASE WHEN x.indkey[k OPERATOR(pg_catalog.-) 1] OPERATOR(pg_catalog.=) 0
                            THEN pg_catalog.pg_get_indexdef(x.indexrelid, k, false) ELSE '' END
                FROM pg_catalog.generate_series(1, x.indnkeyatts) k ORDER BY k) END AS expressions,
-       x.indclass::pg_catalog.text AS opclasses, x.indoption::pg_catalog.text AS key_options,
-       x.indcollation::pg_catalog.text AS collations,
+       (x.indclass::pg_catalog.oid[])[0:] AS opclasses,
+       (x.indoption::pg_catalog.int2[])[0:] AS key_options,
+       (x.indcollation::pg_catalog.oid[])[0:] AS collations,
        CASE WHEN x.indpred IS NULL THEN ''
             WHEN ik.key OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) THEN NULL
             ELSE pg_catalog.pg_get_expr(x.indpred, x.indrelid) END AS predicate,
