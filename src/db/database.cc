@@ -185,6 +185,21 @@ std::vector<std::string> ArrayField(const pqxx::field& field) {
   return out;
 }
 
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const std::string& value : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : value) {
+      if (c == '\\' || c == '"') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 ConnectionPool::ConnectionPool(DatabaseOptions options) : options_(std::move(options)) {}
 ConnectionPool::~ConnectionPool() = default;
 

@@ -176,6 +176,10 @@ inline const char* PlanCacheMode(size_t tables) {
 // Reads a text[] field.
 std::vector<std::string> ArrayField(const pqxx::field& field);
 
+// A text[] literal of `values`, for one parameter ($n::pg_catalog.text[]):
+// each element double-quoted, its backslashes and double quotes escaped.
+std::string ArrayLiteral(const std::vector<std::string>& values);
+
 // Formats a duration as a PostgreSQL interval in milliseconds ("1500ms"),
 // at least 1ms (0 would disable the timeout).
 std::string TimeoutSetting(absl::Duration d);

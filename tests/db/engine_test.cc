@@ -655,6 +655,24 @@ TEST(EngineTest, QuotesIdentifiersExactlyAsTheServerDoes) {
   EXPECT_EQ(checked, static_cast<int>(rows.size()));
 }
 
+// ArrayLiteral (a text[] parameter) and ArrayField read the same values
+// back through the server, whatever the text holds.
+TEST(EngineTest, ArrayLiteralsRoundTripThroughTheServer) {
+  auto db = testing::TestDb::Create();
+  const std::vector<std::string> values = {"plain",       "",     "a,b",  "{x}",       "q\"uote",
+                                           "back\\slash", "NULL", " sp ", "na\u00efve"};
+  ConnectionPool& pool = PoolOf(*db->pool());
+  absl::StatusOr<std::unique_ptr<ConnectionPool::Lease>> lease =
+      pool.Acquire(absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  pqxx::work tx((*lease)->conn());
+  const pqxx::result r = ExecParams(pool, tx, "SELECT $1::pg_catalog.text[]", ArrayLiteral(values));
+  EXPECT_EQ(ArrayField(r[0][0]), values);
+  EXPECT_TRUE(
+      ArrayField(ExecParams(pool, tx, "SELECT $1::pg_catalog.text[]", ArrayLiteral({}))[0][0])
+          .empty());
+}
+
 }  // namespace
 }  // namespace schemad
 
