@@ -43,6 +43,7 @@ using apply_internal::OnlineRun;
 using apply_internal::PhaseRun;
 using apply_internal::PhasesOf;
 using apply_internal::RunOnlinePhases;
+using apply_internal::SecondConnection;
 using apply_internal::Select;
 using apply_internal::Selection;
 using apply_internal::Snapshot;
@@ -350,11 +351,13 @@ static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Regist
                                           ? pool.options().lock_timeout
                                           : std::min(pool.options().lock_timeout, kReadLockWait);
   absl::Status status = Guard("reading the database schema", [&]() -> absl::Status {
-    // Idle: this call holds the only lease and another connection is open
-    // (opening one for a small read costs more than it saves).
-    const bool parallel = desired.tables.size() >= options.parallel_read_tables ||
-                          (options.parallel_when_idle && pool.leased() == 1 && pool.open() >= 2);
-    InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(), parallel, lock_timeout,
+    // Idle: this call holds the only lease, and another connection is open
+    // and idle (opening one for a small read costs more than it saves).
+    const SecondConnection second =
+        desired.tables.size() >= options.parallel_read_tables ? SecondConnection::kIfFree
+        : options.parallel_when_idle && pool.leased() == 1    ? SecondConnection::kIfIdle
+                                                              : SecondConnection::kNone;
+    InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(), second, lock_timeout,
                [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
                  TakeSnapshot(pool, tx, helper, registry, desired, snapshot, wait_for_locks, cache,
                               mode);
@@ -479,7 +482,7 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
       pqxx::read_transaction tx(lease.conn());
       PoolOf(*db_).Count(2);
       BeginSettings(PoolOf(*db_), tx, {registry_.schema.name}, deadline, kLargeSchemaTables,
-                    PoolOf(*db_).options().lock_timeout);
+                    PoolOf(*db_).options().lock_timeout, /*catalog_read=*/true);
       result = ReadSchema(PoolOf(*db_), tx, registry_.schema.name, nullptr, deparse_cache_.get());
       tx.commit();
       return absl::OkStatus();

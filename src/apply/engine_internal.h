@@ -84,10 +84,11 @@ inline absl::Status CheckDeadline(absl::Time deadline, const char* what) {
 }
 
 // Per-transaction settings: search_path and a statement timeout no longer
-// than what is left of the caller's deadline.
+// than what is left of the caller's deadline. `catalog_read`: a transaction
+// that only reads the schema (no parallel workers for it).
 inline void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
                           const std::vector<std::string>& search_path, absl::Time deadline,
-                          size_t tables, absl::Duration lock_timeout) {
+                          size_t tables, absl::Duration lock_timeout, bool catalog_read = false) {
   std::vector<std::string> quoted;
   for (const std::string& s : search_path) quoted.push_back(QuoteIdent(s));
   const absl::Duration left = deadline - absl::Now();
@@ -104,12 +105,16 @@ inline void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
              // Catalog queries' estimates reach jit_above_cost; compiling
              // them costs far more than running them.
              "pg_catalog.set_config('jit', 'off', true), "
-             // Nor do they gain from parallel workers: right after a large
-             // Initialize each worker rebuilds its relation cache first
-             // (0.5 s measured at 1,000 tables, for a 10 ms query).
-             "pg_catalog.set_config('max_parallel_workers_per_gather', '0', true)",
+             // Nor do catalog reads gain from parallel workers: right after
+             // a large Initialize each worker rebuilds its relation cache
+             // first (0.5 s measured at 1,000 tables, for a 10 ms query).
+             // Other transactions keep the server's setting (a planned
+             // materialized view fills with them).
+             "pg_catalog.set_config('max_parallel_workers_per_gather', "
+             "COALESCE(NULLIF($5, ''), "
+             "pg_catalog.current_setting('max_parallel_workers_per_gather')), true)",
              absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables),
-             TimeoutSetting(lock_timeout));
+             TimeoutSetting(lock_timeout), std::string(catalog_read ? "0" : ""));
 }
 
 // Reads for Status and Diff never queue behind a locked table for long: a
@@ -119,22 +124,30 @@ inline constexpr absl::Duration kReadLockWait = absl::Seconds(1);
 
 using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
+// Which second connection a schema read may use.
+enum class SecondConnection {
+  kNone,
+  kIfIdle,  // one that is open and idle right now
+  kIfFree,  // also one opened for it, when the pool has room
+};
+
 // Runs fn(tx, helper) in a read-only REPEATABLE READ transaction. When
-// `parallel` and a second connection is free right now, `helper` is a
+// `second` allows and a second connection is free right now, `helper` is a
 // transaction on it that shares tx's snapshot (pg_export_snapshot, as
 // pg_dump -j does), so that catalog queries can run concurrently; otherwise
 // it is null. Throws libpqxx exceptions (call under Guard).
 template <typename Fn>
 inline void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema,
-                       absl::Time deadline, size_t tables, bool parallel,
+                       absl::Time deadline, size_t tables, SecondConnection second_kind,
                        absl::Duration lock_timeout, Fn&& fn) {
   SnapshotTx tx(lease.conn());
   pool.Count(2);
   std::unique_ptr<Lease> second;
   std::unique_ptr<SnapshotTx> helper;
-  if (parallel) {
-    absl::StatusOr<std::unique_ptr<Lease>> free_now = pool.Acquire(absl::Now());
-    if (free_now.ok()) {
+  if (second_kind != SecondConnection::kNone) {
+    absl::StatusOr<std::unique_ptr<Lease>> free_now =
+        second_kind == SecondConnection::kIfFree ? pool.Acquire(absl::Now()) : pool.AcquireIdle();
+    if (free_now.ok() && *free_now != nullptr) {
       const std::string snapshot =
           Exec(pool, tx, "SELECT pg_catalog.pg_export_snapshot()")[0][0].as<std::string>();
       second = std::move(*free_now);
@@ -143,7 +156,8 @@ inline void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& sc
         pool.Count(2);
         // The snapshot id comes from PostgreSQL and is quoted as a literal.
         Exec(pool, *helper, "SET TRANSACTION SNAPSHOT " + helper->quote(snapshot));
-        BeginSettings(pool, *helper, {schema}, deadline, tables, lock_timeout);
+        BeginSettings(pool, *helper, {schema}, deadline, tables, lock_timeout,
+                      /*catalog_read=*/true);
       } catch (...) {
         // Reading sequentially is always correct: fall back to it.
         helper.reset();
@@ -152,7 +166,7 @@ inline void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& sc
       }
     }
   }
-  BeginSettings(pool, tx, {schema}, deadline, tables, lock_timeout);
+  BeginSettings(pool, tx, {schema}, deadline, tables, lock_timeout, /*catalog_read=*/true);
   fn(tx, helper.get());
   if (helper != nullptr) helper->commit();
   tx.commit();

@@ -84,7 +84,8 @@ SELECT c.relname AS table_name, a.attname AS name,
             AND d.refobjid OPERATOR(pg_catalog.=) a.attrelid
             AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum
             AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-            AND d.deptype OPERATOR(pg_catalog.=) 'i')
+            AND d.deptype OPERATOR(pg_catalog.=) 'i'
+          LIMIT 1)
        END AS identity_options,
        CASE WHEN a.attstorage OPERATOR(pg_catalog.=) ty.typstorage THEN ''
             ELSE a.attstorage::pg_catalog.text END AS storage,

@@ -267,6 +267,22 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Connect() {
   return conn;
 }
 
+std::unique_ptr<ConnectionPool::Lease> ConnectionPool::AcquireIdle() {
+  std::unique_ptr<pqxx::connection> reused;
+  {
+    absl::MutexLock lock(&mu_);
+    if (idle_.empty()) return nullptr;
+    reused = std::move(idle_.back());
+    idle_.pop_back();
+  }
+  auto lease = std::make_unique<Lease>(this, std::move(reused), false);
+  if (!RegisterOn(lease->conn()).ok()) {
+    lease->Discard();
+    return nullptr;
+  }
+  return lease;
+}
+
 absl::StatusOr<std::unique_ptr<ConnectionPool::Lease>> ConnectionPool::Acquire(absl::Time deadline,
                                                                                bool force_new) {
   std::unique_ptr<pqxx::connection> reused;

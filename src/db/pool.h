@@ -86,6 +86,9 @@ class ConnectionPool {
   // connection instead of reusing it. UNAVAILABLE when the database cannot
   // be reached, DEADLINE_EXCEEDED when no slot frees in time.
   absl::StatusOr<std::unique_ptr<Lease>> Acquire(absl::Time deadline, bool force_new = false);
+  // A lease on a connection that is open and idle right now; none (null)
+  // when there is none. Never opens one.
+  std::unique_ptr<Lease> AcquireIdle();
 
   // Named statements that every connection registers with libpqxx
   // (PostgreSQL prepares each on its first use there). A module registers
