@@ -825,8 +825,9 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
     for (const RegistrySource& f : files) names.push_back(f.path);
     auto with_details = [&](const absl::Status& status) {
       absl::Status out(absl::StatusCode::kInvalidArgument, status.message());
-      // The loader's errors come as data; PostgreSQL's, from
-      // canonicalizing, as lines naming the statement's file and line.
+      // Errors come as data (the loader's, and PostgreSQL's at a
+      // declaration when canonicalizing); the few with no place recorded
+      // (the canonical read-back check) are taken from the message.
       const std::vector<RegistryError> errors = RegistryErrorsOf(status);
       pb::RegistryErrors details;
       if (errors.empty()) details = ParseRegistryErrors(status.message(), names);

@@ -859,6 +859,19 @@ absl::Status VerifyCanonical(const Schema& declared, const Schema& created,
 
 }  // namespace
 
+namespace {
+
+// `status` (its message "<source>: ...") carrying the error as registry
+// data too, at the place of `source` (RegistryErrorsOf).
+absl::Status WithPlace(const Registry& registry, const std::string& source, absl::Status status) {
+  if (source.empty()) return status;
+  std::string message(status.message());
+  if (absl::StartsWith(message, absl::StrCat(source, ": "))) message.erase(0, source.size() + 2);
+  return AttachRegistryErrors(std::move(status), {{PlaceOf(registry, source), message}});
+}
+
+}  // namespace
+
 absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn,
                                     const Registry& registry) {
   const std::string scratch = ScratchSchemaName();
@@ -1208,9 +1221,10 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
         Exec(pool, tx, s.sql);
       } catch (...) {
         const std::string where = s.source.empty() ? "" : absl::StrCat(s.source, ": ");
-        return StatusFromCurrentException(
-            absl::StrCat(where, "PostgreSQL rejected the registry's ", s.what),
-            absl::StatusCode::kInvalidArgument);
+        return WithPlace(registry, s.source,
+                         StatusFromCurrentException(
+                             absl::StrCat(where, "PostgreSQL rejected the registry's ", s.what),
+                             absl::StatusCode::kInvalidArgument));
       }
     }
     result = ReadSchema(pool, tx, scratch);
@@ -1264,7 +1278,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
              absl::StrContains(message, absl::StrCat(" ", target, ".")))) {
           continue;
         }
-        return status;
+        return WithPlace(registry, function_order[i]->source, std::move(status));
       }
     }
     for (const auto& row : Exec(pool, tx, queries::kVolatileFunctions)) {

@@ -211,6 +211,7 @@ class Validator {
     places_.emplace(text, place);
     return text;
   }
+  const std::map<std::string, RegistryPlace>& Places() const { return places_; }
   RegistryPlace At(const std::string& source) const {
     auto it = places_.find(source);
     return it != places_.end() ? it->second : RegistryPlace{source};
@@ -1043,30 +1044,46 @@ bool ConsumeField(absl::string_view* in, std::string* field) {
   return true;
 }
 
-absl::Status RegistryErrorStatus(const std::string& origin, std::vector<RegistryError> errors) {
-  std::string payload;
-  std::vector<std::string> lines;
-  for (RegistryError& e : errors) {
-    // Names are quoted into messages as written; a name holding a line
-    // break must not split its error in two (or forge another).
+// Names are quoted into messages as written; a name holding a line break
+// must not split its error in two (or forge another).
+void EscapeLineBreaks(std::vector<RegistryError>* errors) {
+  for (RegistryError& e : *errors) {
     for (std::string* text : {&e.place.file, &e.place.field, &e.message}) {
       *text = absl::StrReplaceAll(*text, {{"\n", "\\n"}, {"\r", "\\r"}});
     }
-    lines.push_back(e.ToString());
+  }
+}
+
+absl::Status RegistryErrorStatus(const std::string& origin, std::vector<RegistryError> errors) {
+  EscapeLineBreaks(&errors);
+  std::vector<std::string> lines;
+  for (const RegistryError& e : errors) lines.push_back(e.ToString());
+  return AttachRegistryErrors(
+      absl::InvalidArgumentError(absl::StrCat("invalid registry ", origin, " (", errors.size(),
+                                              " error", errors.size() == 1 ? "" : "s", "):\n",
+                                              absl::StrJoin(lines, "\n"))),
+      errors);
+}
+
+}  // namespace
+
+absl::Status AttachRegistryErrors(absl::Status status, const std::vector<RegistryError>& errors) {
+  std::string payload;
+  for (const RegistryError& e : errors) {
     AppendField(&payload, e.place.file);
     AppendField(&payload, absl::StrCat(e.place.line));
     AppendField(&payload, absl::StrCat(e.place.column));
     AppendField(&payload, e.place.field);
     AppendField(&payload, e.message);
   }
-  absl::Status status = absl::InvalidArgumentError(
-      absl::StrCat("invalid registry ", origin, " (", errors.size(), " error",
-                   errors.size() == 1 ? "" : "s", "):\n", absl::StrJoin(lines, "\n")));
   status.SetPayload(kRegistryErrorsPayload, absl::Cord(payload));
   return status;
 }
 
-}  // namespace
+RegistryPlace PlaceOf(const Registry& registry, const std::string& source) {
+  auto it = registry.places.find(source);
+  return it != registry.places.end() ? it->second : RegistryPlace{source};
+}
 
 std::string RegistryPlace::ToString() const {
   std::string out = file;
@@ -1466,6 +1483,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   SortSchema(schema);
   registry.id = RegistryFilesId(files);
   registry.sources = files;
+  registry.places = v.Places();
   return WithSchema(std::move(registry), "");
 }
 

@@ -24,6 +24,7 @@ namespace {
 namespace pb = ::schemad::v1;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 constexpr char kAdmin[] = "admin-token-0123456789";
@@ -338,6 +339,16 @@ TEST_F(RegistryVersionsTest, BadRegistriesGetStructuredErrorsAndNothingIsStored)
       {"bad"}, &out);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr("notes.textproto:3"));
+  // As data too: the place the loader knew, not taken apart from the text.
+  ASSERT_TRUE(details.ParseFromString(s.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  ASSERT_TRUE(details.details(0).UnpackTo(&errors));
+  ASSERT_EQ(errors.errors_size(), 1);
+  EXPECT_EQ(errors.errors(0).file(), "notes.textproto");
+  EXPECT_EQ(errors.errors(0).line(), 3u);
+  EXPECT_EQ(errors.errors(0).field(), "table[0].column[0]");
+  EXPECT_THAT(errors.errors(0).message(), HasSubstr("no_such_type"));
+  EXPECT_THAT(errors.errors(0).message(), Not(HasSubstr("notes.textproto")));
   ASSERT_TRUE(details.ParseFromString(s.error_details()));
   ASSERT_TRUE(details.details(0).UnpackTo(&errors));
   ASSERT_GE(errors.errors_size(), 1);

@@ -11,6 +11,7 @@
 #ifndef SCHEMAD_REGISTRY_REGISTRY_H_
 #define SCHEMAD_REGISTRY_REGISTRY_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,28 @@ namespace schemad {
 struct RegistrySource {
   std::string path;
   std::string content;
+};
+
+// Where in a registry something is: the file as the registry names it, a
+// 1-based line and column (0 when unknown: JSON files give the field path
+// instead), and the field path ("table[0].column[2]"; empty for a place in
+// a SQL file).
+struct RegistryPlace {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string field;
+  // "file:line:column: field", "file: field", "file:line:column" or "file".
+  std::string ToString() const;
+};
+
+// One problem found in a registry, as data: its place and what is wrong.
+struct RegistryError {
+  RegistryPlace place;
+  std::string message;
+  // "<place>: <message>", as LoadRegistry's status message prints it.
+  std::string ToString() const;
+  bool operator==(const RegistryError& other) const;
 };
 
 // A statement of a registry's .sql file (see ClassifySqlFile): run as it
@@ -51,34 +74,23 @@ struct Registry {
   // registry store keeps.
   std::string id;
   std::vector<RegistrySource> sources;
-};
-
-// Where in a registry something is: the file as the registry names it, a
-// 1-based line and column (0 when unknown: JSON files give the field path
-// instead), and the field path ("table[0].column[2]"; empty for a place in
-// a SQL file).
-struct RegistryPlace {
-  std::string file;
-  int line = 0;
-  int column = 0;
-  std::string field;
-  // "file:line:column: field", "file: field", "file:line:column" or "file".
-  std::string ToString() const;
-};
-
-// One problem found in a registry, as data: its place and what is wrong.
-struct RegistryError {
-  RegistryPlace place;
-  std::string message;
-  // "<place>: <message>", as LoadRegistry's status message prints it.
-  std::string ToString() const;
-  bool operator==(const RegistryError& other) const;
+  // The place of each `source` text of the schema's objects and of `sql`.
+  std::map<std::string, RegistryPlace> places;
 };
 
 // The errors of an INVALID_ARGUMENT status that LoadRegistry returned, in
 // its order (they travel as a payload of the status); empty for any other
 // status.
 std::vector<RegistryError> RegistryErrorsOf(const absl::Status& status);
+
+// `status` carrying `errors` (RegistryErrorsOf reads them back): for errors
+// of a registry found after loading it (PostgreSQL rejecting a declaration
+// when canonicalizing).
+absl::Status AttachRegistryErrors(absl::Status status, const std::vector<RegistryError>& errors);
+
+// The place of a `source` text of `registry`'s objects (a place of the file
+// named `source` when the registry does not know it).
+RegistryPlace PlaceOf(const Registry& registry, const std::string& source);
 
 // Hash of a registry's files: their base names and bytes, in name order
 // (the id a published registry is stored under).
