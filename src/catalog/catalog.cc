@@ -184,12 +184,10 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   // not deparsed again, so a locked table never makes the read wait.
   const std::shared_ptr<const DeparseCache::Map> known =
       cache != nullptr ? cache->Snapshot() : std::make_shared<const DeparseCache::Map>();
-  std::string known_keys = "{";
-  for (const auto& [key, texts] : *known) {
-    if (known_keys.size() > 1) known_keys += ",";
-    known_keys += key;  // hex digests: nothing to quote
-  }
-  known_keys += "}";
+  std::vector<std::string> keys;
+  keys.reserve(known->size());
+  for (const auto& [key, texts] : *known) keys.push_back(key);
+  const std::string known_keys = ArrayLiteral(keys);
   DeparseCache::Map fresh;
   // The cached texts for `key`, or nothing.
   auto cached = [&](const pqxx::field& key) -> const std::vector<std::string>* {

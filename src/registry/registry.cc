@@ -198,6 +198,13 @@ std::string Excerpt(const std::string& text) {
   return text.size() <= kMax ? text : absl::StrCat(text.substr(0, kMax), "...");
 }
 
+// The place recorded for a `source` text, or the file named `source`.
+RegistryPlace PlaceIn(const std::map<std::string, RegistryPlace>& places,
+                      const std::string& source) {
+  auto it = places.find(source);
+  return it != places.end() ? it->second : RegistryPlace{source};
+}
+
 class Validator {
  public:
   std::vector<RegistryError> errors;
@@ -212,10 +219,7 @@ class Validator {
     return text;
   }
   const std::map<std::string, RegistryPlace>& Places() const { return places_; }
-  RegistryPlace At(const std::string& source) const {
-    auto it = places_.find(source);
-    return it != places_.end() ? it->second : RegistryPlace{source};
-  }
+  RegistryPlace At(const std::string& source) const { return PlaceIn(places_, source); }
 
   // Checks that SQL text from the registry has the shape its place in the
   // DDL expects (offline, PostgreSQL's grammar): see schemad/sqlparse.
@@ -1081,8 +1085,7 @@ absl::Status AttachRegistryErrors(absl::Status status, const std::vector<Registr
 }
 
 RegistryPlace PlaceOf(const Registry& registry, const std::string& source) {
-  auto it = registry.places.find(source);
-  return it != registry.places.end() ? it->second : RegistryPlace{source};
+  return PlaceIn(registry.places, source);
 }
 
 std::string RegistryPlace::ToString() const {
@@ -1094,12 +1097,6 @@ std::string RegistryPlace::ToString() const {
 
 std::string RegistryError::ToString() const {
   return absl::StrCat(place.ToString(), ": ", message);
-}
-
-bool RegistryError::operator==(const RegistryError& other) const {
-  return place.file == other.place.file && place.line == other.place.line &&
-         place.column == other.place.column && place.field == other.place.field &&
-         message == other.message;
 }
 
 std::vector<RegistryError> RegistryErrorsOf(const absl::Status& status) {

@@ -177,7 +177,7 @@ struct EngineOptions {
   // open and idle: a lone caller's Diff of docbot took 20% less; under
   // concurrent calls the second connection serves another call better
   // (Status throughput at 16 clients fell 11% when every read took two),
-  // and opening one for it made a fresh Initialize 16% slower.
+  // and a small read gains less than opening a connection costs.
   bool parallel_when_idle = true;
   // ONLINE phases that take a lock stronger than SHARE UPDATE EXCLUSIVE
   // wait at most this long for it (so writers never queue behind a waiting

@@ -47,7 +47,6 @@ struct RegistryError {
   std::string message;
   // "<place>: <message>", as LoadRegistry's status message prints it.
   std::string ToString() const;
-  bool operator==(const RegistryError& other) const;
 };
 
 // A statement of a registry's .sql file (see ClassifySqlFile): run as it
