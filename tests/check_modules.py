@@ -5,9 +5,10 @@ Modules are the folders of src/ and include/schemad/ (plus server/ and
 client/). A file may include headers of its own module and of the modules
 it depends on, directly or through others; the graph below is the one the
 top-level CMakeLists.txt links. Also checked: libpqxx is included only
-where the database is reached (db, catalog, apply); no public header
-(include/) includes libpqxx or a private header (src/); db includes
-nothing of catalog. Prints every violation with its file and line and
+by the database layer (db, catalog), directly or through any header it
+includes (apply talks to PostgreSQL through schemad/db/session.h, which
+names no libpqxx type); no public header (include/) includes libpqxx or a
+private header (src/); db includes nothing of catalog. Prints every violation with its file and line and
 exits 1 when there is one.
 """
 import os
@@ -29,9 +30,8 @@ GRAPH = {
     'server': ['apply'],
     'client': [],
 }
-# Where libpqxx may be included (the issue's goal is db and catalog only;
-# apply still opens pqxx transactions itself).
-PQXX_MODULES = {'db', 'catalog', 'apply'}
+# Where libpqxx may be included, directly or through other headers.
+PQXX_MODULES = {'db', 'catalog'}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
@@ -68,12 +68,45 @@ def module_of_include(path, root):
     return None, False
 
 
+def resolve(path, root):
+    """The tree's file a quoted include names (src/ or include/), or None."""
+    for base in ('src', 'include'):
+        full = os.path.join(root, base, path)
+        if os.path.isfile(full):
+            return os.path.relpath(full, root)
+    return None
+
+
+def reaches_pqxx(rel, root, memo, stack=()):
+    """The chain of headers through which `rel` includes libpqxx, or None."""
+    if rel in memo:
+        return memo[rel]
+    memo[rel] = None  # cycles end here
+    with open(os.path.join(root, rel), encoding='utf-8') as f:
+        for line in f:
+            m = INCLUDE.match(line)
+            if not m:
+                continue
+            if m.group(2).startswith('pqxx/'):
+                memo[rel] = [rel]
+                return memo[rel]
+            target = resolve(m.group(2), root) if m.group(1) == '"' else None
+            if target is None:
+                continue
+            chain = reaches_pqxx(target, root, memo)
+            if chain:
+                memo[rel] = [rel] + chain
+                return memo[rel]
+    return None
+
+
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else '.')
     unknown = [d for d in os.listdir(os.path.join(root, 'src')) if d not in GRAPH]
     problems = [f'src/{d}: a module the graph in tests/check_modules.py does not know'
                 for d in sorted(unknown)]
     files = 0
+    memo = {}
     for top in ('src', 'include', 'server', 'client'):
         for dirpath, _, names in os.walk(os.path.join(root, top)):
             for name in sorted(names):
@@ -85,6 +118,11 @@ def main():
                     continue
                 files += 1
                 allowed = closure(module)
+                if module not in PQXX_MODULES:
+                    chain = reaches_pqxx(rel, root, memo)
+                    if chain and len(chain) > 1:
+                        problems.append(f'{rel}: module {module} reaches libpqxx through '
+                                        f'{" -> ".join(chain[1:])}')
                 with open(os.path.join(root, rel), encoding='utf-8') as f:
                     for number, line in enumerate(f, 1):
                         m = INCLUDE.match(line)

@@ -15,7 +15,6 @@
 #include "apply/engine_internal.h"
 #include "apply/self_schema.h"
 #include "catalog/catalog.h"
-#include "db/pool.h"
 #include "db/watchdog.h"
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
@@ -37,7 +36,6 @@ using apply_internal::kCommitMargin;
 using apply_internal::Keys;
 using apply_internal::kLockKey;
 using apply_internal::kReadLockWait;
-using apply_internal::Lease;
 using apply_internal::LockRetryBackoff;
 using apply_internal::OnlineRun;
 using apply_internal::PhaseRun;
@@ -47,7 +45,6 @@ using apply_internal::SecondConnection;
 using apply_internal::Select;
 using apply_internal::Selection;
 using apply_internal::Snapshot;
-using apply_internal::SnapshotTx;
 using apply_internal::StoppedOr;
 using apply_internal::WithConnection;
 
@@ -56,7 +53,7 @@ Engine::Engine(Database* db, Registry registry, EngineOptions options)
       registry_(std::move(registry)),
       options_(options),
       deparse_cache_(std::make_unique<DeparseCache>()) {
-  RegisterQueries(PoolOf(*db_));
+  RegisterQueries(*db_);
 }
 
 Engine::~Engine() = default;
@@ -78,73 +75,67 @@ static std::string RegistryContentKey(const Registry& registry) {
 // The stored canonical model of `registry` on this server (schemad.canonical,
 // layout 5), if any; sets `*key` to its key. Best effort: any failure is
 // "none" (canonicalizing is always correct, only slower).
-static std::optional<Schema> LoadStoredCanonical(ConnectionPool& pool, Lease& lease,
-                                                 const Registry& registry) {
+static std::optional<Schema> LoadStoredCanonical(Connection& conn, const Registry& registry) {
   std::optional<Schema> out;
-  absl::Status ignored = Guard("reading the stored canonical model", [&]() -> absl::Status {
-    pqxx::read_transaction tx(lease.conn());
-    pool.Count(2);
+  absl::Status ignored = [&]() -> absl::Status {
+    Transaction tx(conn, Transaction::Kind::kReadOnly, "reading the stored canonical model");
     bool usable = false;
     std::set<std::string> tables;
-    SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(pool, tx, &usable, nullptr, &tables));
+    SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(tx, &usable, nullptr, &tables));
     if (!tables.count("canonical")) return absl::OkStatus();
     // Keyed by every field of what the registry declares, not by its
     // fingerprint field.
-    std::optional<std::string> model =
-        ReadCanonical(pool, tx, CanonicalKey(pool, tx, RegistryContentKey(registry)));
-    tx.commit();
+    SCHEMAD_ASSIGN_OR_RETURN(const std::string key, CanonicalKey(tx, RegistryContentKey(registry)));
+    SCHEMAD_ASSIGN_OR_RETURN(const std::optional<std::string> model, ReadCanonical(tx, key));
+    SCHEMAD_RETURN_IF_ERROR(tx.Commit());
     if (!model.has_value()) return absl::OkStatus();
     absl::StatusOr<Schema> decoded = DecodeSchema(*model);
     if (decoded.ok() && decoded->name == registry.schema.name) out = *std::move(decoded);
     return absl::OkStatus();
-  });
+  }();
   return out;
 }
 
 // Stores a freshly canonicalized model when schemad's schema has its table
 // (created by Initialize or PublishRegistry; never by a read). Best effort.
-static void StoreCanonical(ConnectionPool& pool, Lease& lease, const Registry& registry,
-                           const Schema& canonical) {
-  absl::Status ignored = Guard("storing the canonical model", [&]() -> absl::Status {
-    pqxx::work tx(lease.conn());
-    pool.Count(2);
+static void StoreCanonical(Connection& conn, const Registry& registry, const Schema& canonical) {
+  absl::Status ignored = [&]() -> absl::Status {
+    Transaction tx(conn, Transaction::Kind::kReadWrite, "storing the canonical model");
     bool usable = false;
     std::set<std::string> tables;
-    SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(pool, tx, &usable, nullptr, &tables));
+    SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(tx, &usable, nullptr, &tables));
     if (!tables.count("canonical")) return absl::OkStatus();
     // The key as of now: canonicalizing may have created the registry's
     // extensions, which a restarted schemad then finds installed.
-    const std::string key = CanonicalKey(pool, tx, RegistryContentKey(registry));
-    if (!ExecParams(pool, tx, "SELECT 1 FROM schemad.canonical WHERE key OPERATOR(pg_catalog.=) $1",
-                    key)
-             .empty()) {
-      return absl::OkStatus();
-    }
-    WriteCanonical(pool, tx, key, registry.fingerprint, EncodeSchema(canonical));
-    tx.commit();
-    return absl::OkStatus();
-  });
+    SCHEMAD_ASSIGN_OR_RETURN(const std::string key, CanonicalKey(tx, RegistryContentKey(registry)));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        const Rows stored,
+        tx.Exec("SELECT 1 FROM schemad.canonical WHERE key OPERATOR(pg_catalog.=) $1", {key}));
+    if (!stored.empty()) return absl::OkStatus();
+    SCHEMAD_RETURN_IF_ERROR(WriteCanonical(tx, key, registry.fingerprint, EncodeSchema(canonical)));
+    return tx.Commit();
+  }();
 }
 
 // Returns the canonical desired schema: cached in memory, else stored in
-// the database for this registry and server, else computed on `lease`
+// the database for this registry and server, else computed on `conn`
 // (and stored). Shared, not copied: a 5,000-table model is megabytes.
 static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
-    absl::Mutex& mu, std::shared_ptr<const Schema>& cache, ConnectionPool& pool, Lease& lease,
+    absl::Mutex& mu, std::shared_ptr<const Schema>& cache, Connection& conn,
     const Registry& registry, CanonicalStats* stats) {
   absl::MutexLock lock(&mu);
   if (cache != nullptr) return cache;
-  if (std::optional<Schema> stored = LoadStoredCanonical(pool, lease, registry)) {
+  if (std::optional<Schema> stored = LoadStoredCanonical(conn, registry)) {
     ++stats->loaded;
     cache = std::make_shared<const Schema>(*std::move(stored));
     return cache;
   }
-  absl::StatusOr<Schema> canonical = Canonicalize(pool, lease.conn(), registry);
+  absl::StatusOr<Schema> canonical = Canonicalize(conn, registry);
   // Another replica canonicalizing at the same moment (extensions are
   // created in a serialized section): retry rather than fail.
   for (int attempt = 1; attempt < 3 && canonical.status().code() == absl::StatusCode::kAborted;
        ++attempt) {
-    canonical = Canonicalize(pool, lease.conn(), registry);
+    canonical = Canonicalize(conn, registry);
   }
   if (!canonical.ok()) {
     // The caller's request is fine; the served registry does not fit this
@@ -159,7 +150,7 @@ static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
   }
   ++stats->canonicalized;
   cache = std::make_shared<const Schema>(*std::move(canonical));
-  StoreCanonical(pool, lease, registry, *cache);
+  StoreCanonical(conn, registry, *cache);
   return cache;
 }
 
@@ -170,8 +161,8 @@ void Engine::SaveCanonical(absl::Time deadline) {
     canonical = canonical_;
   }
   if (canonical == nullptr) return;
-  absl::Status ignored = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
-    StoreCanonical(PoolOf(*db_), lease, registry_, *canonical);
+  absl::Status ignored = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
+    StoreCanonical(conn, registry_, *canonical);
     return absl::OkStatus();
   });
 }
@@ -182,8 +173,8 @@ absl::Status Engine::Prepare(absl::Time deadline) {
     if (canonical_ != nullptr) return absl::OkStatus();
   }
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "canonicalizing the registry"));
-  return WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
-    return CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_).status();
+  return WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
+    return CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_).status();
   });
 }
 
@@ -193,23 +184,25 @@ absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_
     return absl::InvalidArgumentError("request_id: 1 to 64 characters");
   }
   RequestOutcome out;
-  SCHEMAD_RETURN_IF_ERROR(WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
-    return Guard("looking up the request in schemad.history", [&]() -> absl::Status {
-      pqxx::work tx(lease.conn());
-      PoolOf(*db_).Count(2);
-      BeginSettings(PoolOf(*db_), tx, {registry_.schema.name}, deadline, 0,
-                    PoolOf(*db_).options().lock_timeout);
-      // An Initialize of this schema in progress holds the advisory lock:
-      // wait for it (lock_timeout bounds the wait), so that the answer is
-      // final rather than "not yet".
-      ExecParams(PoolOf(*db_), tx,
-                 absl::StrCat("SELECT pg_catalog.pg_advisory_xact_lock_shared(", kLockKey, ")"),
-                 registry_.schema.name);
-      bool usable = false;
-      int version = 0;
-      SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(PoolOf(*db_), tx, &usable, &version));
+  SCHEMAD_RETURN_IF_ERROR(WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
+    Transaction tx(conn, Transaction::Kind::kReadWrite,
+                   "looking up the request in schemad.history");
+    SCHEMAD_RETURN_IF_ERROR(BeginSettings(tx, db_->options(), {registry_.schema.name}, deadline, 0,
+                                          db_->options().lock_timeout));
+    // An Initialize of this schema in progress holds the advisory lock:
+    // wait for it (lock_timeout bounds the wait), so that the answer is
+    // final rather than "not yet".
+    SCHEMAD_RETURN_IF_ERROR(
+        tx.Exec(absl::StrCat("SELECT pg_catalog.pg_advisory_xact_lock_shared(", kLockKey, ")"),
+                {registry_.schema.name})
+            .status());
+    bool usable = false;
+    int version = 0;
+    SCHEMAD_RETURN_IF_ERROR(VerifySelfSchema(tx, &usable, &version));
+    {
       if (usable && version >= 2) {
-        std::optional<HistoryRow> row = ReadRequest(PoolOf(*db_), tx, request_id, version);
+        SCHEMAD_ASSIGN_OR_RETURN(const std::optional<HistoryRow> row,
+                                 ReadRequest(tx, request_id, version));
         // An ONLINE run's row exists from its start: only phases that
         // committed count.
         if (row.has_value() && (row->state == "completed" || row->steps > 0)) {
@@ -220,53 +213,50 @@ absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_
           out.registry_fingerprint = row->registry_fingerprint;
         }
       }
-      tx.commit();
-      return absl::OkStatus();
-    });
+    }
+    return tx.Commit();
   }));
   return out;
 }
 
 absl::StatusOr<std::vector<std::string>> Engine::CheckPrivileges(absl::Time deadline) {
   std::vector<std::string> warnings;
-  SCHEMAD_RETURN_IF_ERROR(WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
-    return Guard("checking schemad's privileges", [&]() -> absl::Status {
-      pqxx::read_transaction tx(lease.conn());
-      PoolOf(*db_).Count(2);
-      const pqxx::result r = ExecParams(
-          PoolOf(*db_), tx,
-          "SELECT CURRENT_USER::pg_catalog.text, r.rolsuper, "
-          "pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'), "
-          "(SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE') "
-          " FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1) "
-          "FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER",
-          registry_.schema.name);
+  SCHEMAD_RETURN_IF_ERROR(WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
+    Transaction tx(conn, Transaction::Kind::kReadOnly, "checking schemad's privileges");
+    SCHEMAD_ASSIGN_OR_RETURN(
+        const Rows r,
+        tx.Exec("SELECT CURRENT_USER::pg_catalog.text, r.rolsuper, "
+                "pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'), "
+                "(SELECT pg_catalog.has_schema_privilege(n.oid, 'CREATE') "
+                " FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1) "
+                "FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER",
+                {registry_.schema.name}));
+    {
       if (r.empty()) return absl::OkStatus();
-      const std::string role = r[0][0].as<std::string>();
-      if (r[0][1].as<bool>()) {
+      const std::string role = r[0].Text(0);
+      if (r[0].Bool(1)) {
         warnings.push_back(absl::StrCat(
             "connected as superuser \"", role,
             "\": schemad needs only CREATE on the database and on schema \"", registry_.schema.name,
             "\" and ownership of what it alters; run it as a role that owns the application's "
             "schema (README: \"Database privileges\")"));
       }
-      if (!r[0][2].as<bool>()) {
+      if (!r[0].Bool(2)) {
         warnings.push_back(absl::StrCat(
             "role \"", role,
             "\" lacks CREATE on the database: schemad cannot create its scratch schema "
             "(canonicalization) or its own schema \"schemad\" (GRANT CREATE ON DATABASE ... TO ",
             QuoteIdent(role), ")"));
       }
-      if (!r[0][3].is_null() && !r[0][3].as<bool>()) {
+      if (!r[0].IsNull(3) && !r[0].Bool(3)) {
         warnings.push_back(
             absl::StrCat("role \"", role, "\" lacks CREATE on schema \"", registry_.schema.name,
                          "\": Initialize cannot create tables there (GRANT CREATE "
                          "ON SCHEMA ",
                          QuoteIdent(registry_.schema.name), " TO ", QuoteIdent(role), ")"));
       }
-      tx.commit();
-      return absl::OkStatus();
-    });
+    }
+    return tx.Commit();
   }));
   return warnings;
 }
@@ -279,10 +269,9 @@ bool Engine::prepared() const {
 absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "reading the registry"));
   Schema out;
-  absl::Status status = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(
-        std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_));
+  absl::Status status = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
     out = *canonical;
     return absl::OkStatus();
   });
@@ -306,68 +295,65 @@ absl::StatusOr<std::string> Engine::CanonicalFingerprint(absl::Time deadline) {
 }
 
 // Reads the live schema and plans against `desired` inside `tx`.
-static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
-                              pqxx::transaction_base* helper, const Registry& registry,
-                              const Schema& desired, Snapshot* out, bool wait_for_locks,
-                              DeparseCache* cache, ApplyMode mode);
+static absl::Status TakeSnapshot(Transaction& tx, Transaction* helper, const Registry& registry,
+                                 const Schema& desired, Snapshot* out, bool wait_for_locks,
+                                 DeparseCache* cache, ApplyMode mode);
 
 // Names the tables of `schema` that other sessions hold in a mode that
 // blocks reading their definitions (55P03 does not say which).
-static std::string LockedTables(ConnectionPool& pool, Lease& lease, const std::string& schema) {
+static std::string LockedTables(Connection& conn, const std::string& schema) {
   std::string out;
-  absl::Status ignored = Guard("finding locked tables", [&]() -> absl::Status {
-    pqxx::nontransaction tx(lease.conn());
-    const pqxx::result rows = ExecParams(
-        pool, tx,
-        "SELECT DISTINCT c.relname::pg_catalog.text, l.mode, l.pid FROM pg_catalog.pg_locks l "
-        "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
-        "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
-        "WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
-        "AND l.mode OPERATOR(pg_catalog.=) 'AccessExclusiveLock' "
-        "AND n.nspname OPERATOR(pg_catalog.=) $1 ORDER BY 1, 3",
-        schema);
+  absl::Status ignored = [&]() -> absl::Status {
+    Transaction tx(conn, Transaction::Kind::kNone, "finding locked tables");
+    SCHEMAD_ASSIGN_OR_RETURN(
+        const Rows rows,
+        tx.Exec(
+            "SELECT DISTINCT c.relname::pg_catalog.text, l.mode, l.pid FROM pg_catalog.pg_locks l "
+            "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
+            "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+            "WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+            "AND l.mode OPERATOR(pg_catalog.=) 'AccessExclusiveLock' "
+            "AND n.nspname OPERATOR(pg_catalog.=) $1 ORDER BY 1, 3",
+            {schema}));
     std::vector<std::string> named;
-    for (const auto& row : rows) {
-      named.push_back(absl::StrCat("table ", QuoteIdent(row[0].as<std::string>()), " (",
-                                   row[1].as<std::string>(), ", pid ", row[2].as<std::string>(),
-                                   ")"));
+    for (const Rows::Row row : rows) {
+      named.push_back(absl::StrCat("table ", QuoteIdent(row.Text(0)), " (", row.Text(1), ", pid ",
+                                   row.Text(2), ")"));
     }
     if (!named.empty()) {
       out = absl::StrCat("; held by another session: ", absl::StrJoin(named, ", "));
     }
     return absl::OkStatus();
-  });
+  }();
   return out;
 }
 
 // Takes one snapshot of the live schema and plans against `desired`; then
 // runs `extra(tx)` in the same transaction (e.g. reading history).
 template <typename Extra>
-static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Registry& registry,
+static absl::Status ReadAndPlan(Database& db, Connection& conn, const Registry& registry,
                                 const Schema& desired, const EngineOptions& options,
                                 absl::Time deadline, bool wait_for_locks, ApplyMode mode,
                                 Snapshot* snapshot, DeparseCache* cache, Extra&& extra) {
   const absl::Duration lock_timeout = wait_for_locks
-                                          ? pool.options().lock_timeout
-                                          : std::min(pool.options().lock_timeout, kReadLockWait);
-  absl::Status status = Guard("reading the database schema", [&]() -> absl::Status {
-    // Idle: this call holds the only lease, and another connection is open
-    // and idle (opening one for a small read costs more than it saves).
-    const SecondConnection second =
-        desired.tables.size() >= options.parallel_read_tables ? SecondConnection::kIfFree
-        : options.parallel_when_idle && pool.leased() == 1    ? SecondConnection::kIfIdle
-                                                              : SecondConnection::kNone;
-    InSnapshot(pool, lease, desired.name, deadline, desired.tables.size(), second, lock_timeout,
-               [&](pqxx::dbtransaction& tx, pqxx::transaction_base* helper) {
-                 TakeSnapshot(pool, tx, helper, registry, desired, snapshot, wait_for_locks, cache,
-                              mode);
-                 extra(tx);
-               });
-    return absl::OkStatus();
-  });
+                                          ? db.options().lock_timeout
+                                          : std::min(db.options().lock_timeout, kReadLockWait);
+  // Idle: this call holds the only lease, and another connection is open
+  // and idle (opening one for a small read costs more than it saves).
+  const SecondConnection second =
+      desired.tables.size() >= options.parallel_read_tables        ? SecondConnection::kIfFree
+      : options.parallel_when_idle && db.leased_connections() == 1 ? SecondConnection::kIfIdle
+                                                                   : SecondConnection::kNone;
+  absl::Status status = InSnapshot(
+      db, conn, "reading the database schema", desired.name, deadline, desired.tables.size(),
+      second, lock_timeout, [&](Transaction& tx, Transaction* helper) -> absl::Status {
+        SCHEMAD_RETURN_IF_ERROR(
+            TakeSnapshot(tx, helper, registry, desired, snapshot, wait_for_locks, cache, mode));
+        return extra(tx);
+      });
   if (SqlStateOf(status) == "55P03") {
     return absl::Status(status.code(),
-                        absl::StrCat(status.message(), LockedTables(pool, lease, desired.name)));
+                        absl::StrCat(status.message(), LockedTables(conn, desired.name)));
   }
   return status;
 }
@@ -375,15 +361,15 @@ static absl::Status ReadAndPlan(ConnectionPool& pool, Lease& lease, const Regist
 absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline, ApplyMode mode) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
   DiffResult result;
-  absl::Status status = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(
-        std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_));
+  absl::Status status = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
     const Schema& desired = *canonical;
     Snapshot snapshot;
-    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(PoolOf(*db_), lease, registry_, desired, options_, deadline,
+    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(*db_, conn, registry_, desired, options_, deadline,
                                         /*wait_for_locks=*/false, mode, &snapshot,
-                                        deparse_cache_.get(), [](pqxx::dbtransaction&) {}));
+                                        deparse_cache_.get(),
+                                        [](Transaction&) { return absl::OkStatus(); }));
     result.differences = std::move(snapshot.differences);
     result.plan = std::move(snapshot.plan);
     result.fingerprint = snapshot.fingerprint;
@@ -406,16 +392,15 @@ absl::StatusOr<StatusResult> Engine::Status(absl::Time deadline, ApplyMode mode)
 absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode mode) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the status check"));
   StatusResult result;
-  absl::Status status = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(
-        std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_));
+  absl::Status status = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
     const Schema& desired = *canonical;
     result = StatusResult{};  // a retried attempt starts afresh
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(
-        PoolOf(*db_), lease, registry_, desired, options_, deadline, /*wait_for_locks=*/false, mode,
-        &snapshot, deparse_cache_.get(), [&](pqxx::dbtransaction& tx) {
+        *db_, conn, registry_, desired, options_, deadline, /*wait_for_locks=*/false, mode,
+        &snapshot, deparse_cache_.get(), [&](Transaction& tx) -> absl::Status {
           // Once the history table is known to be schemad's own, read it
           // directly (one round trip less); if it was dropped since, Status
           // tries again. A schema or table schemad did not create is never
@@ -424,7 +409,10 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
           int version = history_version_.load();
           if (version == 0) {
             bool has_history = false;
-            absl::Status trusted = VerifySelfSchema(PoolOf(*db_), tx, &has_history, &version);
+            absl::Status trusted = VerifySelfSchema(tx, &has_history, &version);
+            // A statement that failed (not a verdict on the schema) fails
+            // the read.
+            if (!SqlStateOf(trusted).empty() || IsTransient(trusted)) return trusted;
             if (!trusted.ok()) {
               has_history = false;
               result.warnings.push_back(std::string(trusted.message()));
@@ -433,18 +421,17 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
             history_version_.store(version);
           }
           if (version > 0) {
-            std::optional<HistoryRow> last;
-            try {
-              last = ReadLastApplied(PoolOf(*db_), tx, version);
-            } catch (const pqxx::sql_error& e) {
-              if (e.sqlstate() == "42P01") history_version_.store(0);
-              throw;
+            absl::StatusOr<std::optional<HistoryRow>> last = ReadLastApplied(tx, version);
+            if (!last.ok()) {
+              if (SqlStateOf(last.status()) == "42P01") history_version_.store(0);
+              return last.status();
             }
-            if (last.has_value()) {
-              result.last_applied_fingerprint = last->registry_fingerprint;
-              result.last_applied_at = last->finished_at;
+            if (last->has_value()) {
+              result.last_applied_fingerprint = (*last)->registry_fingerprint;
+              result.last_applied_at = (*last)->finished_at;
             }
           }
+          return absl::OkStatus();
         }));
     result.registry_fingerprint = registry_.fingerprint;
     result.fingerprint = snapshot.fingerprint;
@@ -477,16 +464,14 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
 absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the inspection"));
   Schema result;
-  absl::Status status = WithConnection(PoolOf(*db_), deadline, [&](Lease& lease) -> absl::Status {
-    return Guard("reading the database schema", [&]() -> absl::Status {
-      pqxx::read_transaction tx(lease.conn());
-      PoolOf(*db_).Count(2);
-      BeginSettings(PoolOf(*db_), tx, {registry_.schema.name}, deadline, kLargeSchemaTables,
-                    PoolOf(*db_).options().lock_timeout, /*catalog_read=*/true);
-      result = ReadSchema(PoolOf(*db_), tx, registry_.schema.name, nullptr, deparse_cache_.get());
-      tx.commit();
-      return absl::OkStatus();
-    });
+  absl::Status status = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
+    Transaction tx(conn, Transaction::Kind::kReadOnly, "reading the database schema");
+    SCHEMAD_RETURN_IF_ERROR(BeginSettings(tx, db_->options(), {registry_.schema.name}, deadline,
+                                          kLargeSchemaTables, db_->options().lock_timeout,
+                                          /*catalog_read=*/true));
+    SCHEMAD_ASSIGN_OR_RETURN(result,
+                             ReadSchema(tx, registry_.schema.name, nullptr, deparse_cache_.get()));
+    return tx.Commit();
   });
   if (!status.ok()) return status;
   return result;
@@ -529,9 +514,10 @@ FROM (SELECT pg_catalog.to_regtype($1)::pg_catalog.oid AS s,
 
 // "table.column" of the type changes among `diffs` that PostgreSQL cannot
 // cast and the registry gives no `using` for.
-static std::set<std::string> Uncastable(ConnectionPool& pool, pqxx::dbtransaction& tx,
-                                        const std::vector<Difference>& diffs, const Schema& desired,
-                                        const Schema& actual) {
+static absl::StatusOr<std::set<std::string>> Uncastable(Transaction& tx,
+                                                        const std::vector<Difference>& diffs,
+                                                        const Schema& desired,
+                                                        const Schema& actual) {
   std::set<std::string> out;
   for (const Difference& d : diffs) {
     if (d.kind != ObjectKind::kColumn || d.change != Change::kChanged ||
@@ -543,17 +529,16 @@ static std::set<std::string> Uncastable(ConnectionPool& pool, pqxx::dbtransactio
     const Column* want = want_table ? want_table->FindColumn(d.object) : nullptr;
     const Column* have = have_table ? have_table->FindColumn(d.object) : nullptr;
     if (want == nullptr || have == nullptr || !want->using_expr.empty()) continue;
-    const pqxx::result r = ExecParams(pool, tx, kCastable, have->type, want->type);
-    if (!r.empty() && !r[0][0].is_null() && !r[0][0].as<bool>()) out.insert(d.name);
+    SCHEMAD_ASSIGN_OR_RETURN(const Rows r, tx.Exec(kCastable, {have->type, want->type}));
+    if (!r.empty() && !r[0].IsNull(0) && !r[0].Bool(0)) out.insert(d.name);
   }
   return out;
 }
 
-static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
-                              pqxx::transaction_base* helper, const Registry& registry,
-                              const Schema& desired, Snapshot* out, bool wait_for_locks,
-                              DeparseCache* cache, ApplyMode mode) {
-  out->actual = ReadSchema(pool, tx, desired.name, helper, cache);
+static absl::Status TakeSnapshot(Transaction& tx, Transaction* helper, const Registry& registry,
+                                 const Schema& desired, Snapshot* out, bool wait_for_locks,
+                                 DeparseCache* cache, ApplyMode mode) {
+  SCHEMAD_ASSIGN_OR_RETURN(out->actual, ReadSchema(tx, desired.name, helper, cache));
   out->differences = DiffSchemas(desired, out->actual);
   // Tables that exist and that the plan touches: are they empty? That
   // decides whether index builds, validations and rewrites are hazards.
@@ -566,7 +551,8 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
   }
   PlanOptions options;
   options.mode = mode;
-  options.uncastable = Uncastable(pool, tx, out->differences, desired, out->actual);
+  SCHEMAD_ASSIGN_OR_RETURN(options.uncastable,
+                           Uncastable(tx, out->differences, desired, out->actual));
   // What schemad does not manage but depends on a table or column the plan
   // would drop or retype: those steps are blocked at plan time, naming it,
   // rather than failing at apply time.
@@ -577,8 +563,9 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
         (d.change == Change::kExtra ||
          (d.change == Change::kChanged && d.attribute == Attribute::kType));
     if (!drops_table && !drops_or_retypes_column) continue;
-    std::vector<std::string> found = Dependents(
-        pool, tx, desired.name, drops_table ? d.name : d.table, drops_table ? "" : d.object);
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::vector<std::string> found,
+        Dependents(tx, desired.name, drops_table ? d.name : d.table, drops_table ? "" : d.object));
     // Views schemad manages (declared, or not ignored) are the plan's to
     // drop and re-create around the change.
     found.erase(std::remove_if(found.begin(), found.end(),
@@ -604,13 +591,15 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
       continue;
     }
     if (const Function* have = out->actual.FindFunction(d.object)) {
-      options.function_dependents[d.object] = FunctionDependents(pool, tx, desired.name, *have);
+      SCHEMAD_ASSIGN_OR_RETURN(options.function_dependents[d.object],
+                               FunctionDependents(tx, desired.name, *have));
     }
   }
   if (!touched.empty()) {
-    options.tables_with_rows =
-        TablesWithRows(pool, tx, desired.name,
-                       std::vector<std::string>(touched.begin(), touched.end()), wait_for_locks);
+    SCHEMAD_ASSIGN_OR_RETURN(
+        options.tables_with_rows,
+        TablesWithRows(tx, desired.name, std::vector<std::string>(touched.begin(), touched.end()),
+                       wait_for_locks));
   }
   out->plan = BuildPlan(desired, out->actual, out->differences, options);
   Fingerprinter fp;
@@ -620,38 +609,39 @@ static Snapshot* TakeSnapshot(ConnectionPool& pool, pqxx::dbtransaction& tx,
   // A reviewed ONLINE plan is not the TRANSACTIONAL one.
   if (mode == ApplyMode::kOnline) fp.Add("mode=ONLINE");
   out->fingerprint = fp.Hex();
-  return out;
+  return absl::OkStatus();
 }
 
 // Records a TRANSACTIONAL run that failed, in a transaction of its own
 // (best effort: the connection may be what failed). No steps: nothing of
 // it committed.
-static void RecordFailedRun(ConnectionPool& pool, Lease& lease, const InitializeOptions& options,
+static void RecordFailedRun(Database& db, Connection& conn, const InitializeOptions& options,
                             const Registry& registry, absl::Time started,
                             const absl::Status& failure) {
-  absl::Status recorded = Guard("recording the failed run", [&]() -> absl::Status {
-    pqxx::work tx(lease.conn());
-    pool.Count(2);
-    BeginSettings(pool, tx, {registry.schema.name}, absl::Now() + absl::Seconds(5), 0,
-                  pool.options().lock_timeout);
-    SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));
-    const int64_t from = LastAppliedRegistryId(pool, tx);
-    RecordHistory(pool, tx,
-                  {.started = started,
-                   .finished = absl::Now(),
-                   .caller = options.caller,
-                   .registry_fingerprint = registry.fingerprint,
-                   .request_id = options.request_id,
-                   .phases = 1,
-                   .registry_id = StoreRegistry(pool, tx, registry, options.caller),
-                   .rollback = options.rollback,
-                   .from_registry_id = options.rollback ? from : 0},
-                  absl::StrCat("failed: ", absl::StatusCodeToString(failure.code()), ": ",
-                               failure.message().substr(0, 1000)));
-    tx.commit();
-    return absl::OkStatus();
-  });
-  if (!recorded.ok()) lease.Discard();
+  absl::Status recorded = [&]() -> absl::Status {
+    Transaction tx(conn, Transaction::Kind::kReadWrite, "recording the failed run");
+    SCHEMAD_RETURN_IF_ERROR(BeginSettings(tx, db.options(), {registry.schema.name},
+                                          absl::Now() + absl::Seconds(5), 0,
+                                          db.options().lock_timeout));
+    SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(tx));
+    SCHEMAD_ASSIGN_OR_RETURN(const int64_t from, LastAppliedRegistryId(tx));
+    SCHEMAD_ASSIGN_OR_RETURN(const int64_t stored, StoreRegistry(tx, registry, options.caller));
+    SCHEMAD_RETURN_IF_ERROR(
+        RecordHistory(tx,
+                      {.started = started,
+                       .finished = absl::Now(),
+                       .caller = options.caller,
+                       .registry_fingerprint = registry.fingerprint,
+                       .request_id = options.request_id,
+                       .phases = 1,
+                       .registry_id = stored,
+                       .rollback = options.rollback,
+                       .from_registry_id = options.rollback ? from : 0},
+                      absl::StrCat("failed: ", absl::StatusCodeToString(failure.code()), ": ",
+                                   failure.message().substr(0, 1000))));
+    return tx.Commit();
+  }();
+  if (!recorded.ok()) conn.Discard();
 }
 
 absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& options,
@@ -669,23 +659,24 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   InitializeResult quick;
   bool quick_done = false;
   bool quick_final = false;
-  auto quick_read = [&](Lease& lease) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(
-        std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, PoolOf(*db_), lease, registry_, &stats_));
+  auto quick_read = [&](Connection& conn) -> absl::Status {
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
     Snapshot snapshot;
     std::optional<RunningRun> running;
-    SCHEMAD_RETURN_IF_ERROR(
-        ReadAndPlan(PoolOf(*db_), lease, registry_, *canonical, options_, deadline,
-                    /*wait_for_locks=*/false, options.mode, &snapshot, deparse_cache_.get(),
-                    [&](pqxx::dbtransaction& tx) {
-                      bool usable = false;
-                      int version = 0;
-                      if (VerifySelfSchema(PoolOf(*db_), tx, &usable, &version).ok() && usable &&
-                          version >= 3) {
-                        running = ReadRunningRun(PoolOf(*db_), tx);
-                      }
-                    }));
+    SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(*db_, conn, registry_, *canonical, options_, deadline,
+                                        /*wait_for_locks=*/false, options.mode, &snapshot,
+                                        deparse_cache_.get(), [&](Transaction& tx) -> absl::Status {
+                                          bool usable = false;
+                                          int version = 0;
+                                          // A schema schemad did not make is not read (a failed
+                                          // statement fails the read at COMMIT).
+                                          if (VerifySelfSchema(tx, &usable, &version).ok() &&
+                                              usable && version >= 3) {
+                                            SCHEMAD_ASSIGN_OR_RETURN(running, ReadRunningRun(tx));
+                                          }
+                                          return absl::OkStatus();
+                                        }));
     quick_done = true;
     quick = InitializeResult{};
     quick.mode = options.mode;
@@ -725,7 +716,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     if (!init_busy_) slot = init_busy_ = true;
   }
   if (!slot) {
-    SCHEMAD_RETURN_IF_ERROR(WithConnection(PoolOf(*db_), deadline, quick_read));
+    SCHEMAD_RETURN_IF_ERROR(WithConnection(*db_, deadline, quick_read));
     if (quick_final) return quick_answer();
     absl::MutexLock lock(&init_mu_);
     auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(init_mu_) { return !init_busy_; };
@@ -741,9 +732,8 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   };
 
   const absl::Time started = absl::Now();
-  ConnectionPool& pool = PoolOf(*db_);
   InitializeResult result;
-  absl::Status status = WithConnection(pool, deadline, [&](Lease& lease) -> absl::Status {
+  absl::Status status = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
     const std::string& schema_name = registry_.schema.name;
     if (quick_final) return absl::OkStatus();
     result = InitializeResult{};  // a retried attempt (a fresh connection) starts afresh
@@ -752,7 +742,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     // lock wait to COMMIT: a statement in flight is cancelled, the next one
     // is not sent, and COMMIT starts only with a margin left (its
     // acknowledgement can be lost; the request id answers that case).
-    Watchdog watchdog(lease.conn(), deadline, options.cancelled);
+    Watchdog watchdog(conn, deadline, options.cancelled);
     auto stopped = [&](const char* what) { return watchdog.Check(what); };
     // Advisory lock, session-level, on the connection that runs the DDL:
     // it stays held while this backend lives (after a crash of schemad,
@@ -760,18 +750,18 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     absl::Duration backoff = absl::Milliseconds(5);
     for (;;) {
       bool locked = false;
-      SCHEMAD_RETURN_IF_ERROR(Guard("taking the Initialize lock", [&]() -> absl::Status {
-        pqxx::nontransaction tx(lease.conn());
-        locked = ExecParams(pool, tx,
-                            absl::StrCat("SELECT pg_catalog.pg_try_advisory_lock(", kLockKey, ")"),
-                            schema_name)[0][0]
-                     .as<bool>();
-        return absl::OkStatus();
-      }));
+      {
+        Transaction tx(conn, Transaction::Kind::kNone, "taking the Initialize lock");
+        SCHEMAD_ASSIGN_OR_RETURN(
+            const Rows rows,
+            tx.Exec(absl::StrCat("SELECT pg_catalog.pg_try_advisory_lock(", kLockKey, ")"),
+                    {schema_name}));
+        locked = rows[0].Bool(0);
+      }
       if (locked) break;
       if (!quick_done) {
         // Another replica holds the lock: answer now if that answer is final.
-        SCHEMAD_RETURN_IF_ERROR(quick_read(lease));
+        SCHEMAD_RETURN_IF_ERROR(quick_read(conn));
         if (quick_final) return absl::OkStatus();
       }
       SCHEMAD_RETURN_IF_ERROR(stopped("waiting for another Initialize"));
@@ -784,18 +774,16 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       backoff = std::min(backoff * 2, absl::Milliseconds(200));
     }
     absl::Cleanup unlock = [&] {
-      absl::Status ignored = Guard("releasing the Initialize lock", [&]() -> absl::Status {
-        pqxx::nontransaction tx(lease.conn());
-        ExecParams(pool, tx, absl::StrCat("SELECT pg_catalog.pg_advisory_unlock(", kLockKey, ")"),
-                   schema_name);
-        return absl::OkStatus();
-      });
-      if (!ignored.ok()) lease.Discard();  // closing the session releases it
+      Transaction tx(conn, Transaction::Kind::kNone, "releasing the Initialize lock");
+      absl::Status released =
+          tx.Exec(absl::StrCat("SELECT pg_catalog.pg_advisory_unlock(", kLockKey, ")"),
+                  {schema_name})
+              .status();
+      if (!released.ok()) conn.Discard();  // closing the session releases it
     };
 
-    SCHEMAD_ASSIGN_OR_RETURN(
-        std::shared_ptr<const Schema> canonical,
-        CachedCanonical(cache_mu_, canonical_, pool, lease, registry_, &stats_));
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
+                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
     const Schema& desired = *canonical;
     Snapshot snapshot;
     // Rows of online runs still "running": under the lock, their schemad
@@ -806,37 +794,37 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     // none, not stored).
     int64_t last_applied_id = 0, stored_id = 0;
     absl::Status planned =
-        ReadAndPlan(pool, lease, registry_, desired, options_, deadline,
+        ReadAndPlan(*db_, conn, registry_, desired, options_, deadline,
                     /*wait_for_locks=*/true, options.mode, &snapshot, deparse_cache_.get(),
-                    [&](pqxx::dbtransaction& tx) {
+                    [&](Transaction& tx) -> absl::Status {
                       int version = history_version_.load();
                       if (version == 0) {
                         bool usable = false;
-                        if (VerifySelfSchema(pool, tx, &usable, &version).ok() && usable) {
+                        if (VerifySelfSchema(tx, &usable, &version).ok() && usable) {
                           history_version_.store(version);
                         } else {
                           version = 0;
                         }
                       }
                       if (version >= 3) {
-                        stale_runs = CountRunning(pool, tx);
-                        if (!options.retry_failed) failed_on_data = ReadDataFailures(pool, tx);
+                        SCHEMAD_ASSIGN_OR_RETURN(stale_runs, CountRunning(tx));
+                        if (!options.retry_failed) {
+                          SCHEMAD_ASSIGN_OR_RETURN(failed_on_data, ReadDataFailures(tx));
+                        }
                       }
                       if (version >= 4) {
-                        last_applied_id = LastAppliedRegistryId(pool, tx);
-                        stored_id = FindStoredRegistry(pool, tx, registry_.id);
+                        SCHEMAD_ASSIGN_OR_RETURN(last_applied_id, LastAppliedRegistryId(tx));
+                        SCHEMAD_ASSIGN_OR_RETURN(stored_id, FindStoredRegistry(tx, registry_.id));
                       }
+                      return absl::OkStatus();
                     });
     if (!planned.ok()) return StoppedOr(watchdog, planned, "Initialize");
     if (stale_runs > 0 && !options.dry_run) {
-      SCHEMAD_RETURN_IF_ERROR(Guard("marking interrupted runs", [&]() -> absl::Status {
-        pqxx::work tx(lease.conn());
-        pool.Count(2);
-        BeginSettings(pool, tx, {desired.name}, deadline, 0, pool.options().lock_timeout);
-        MarkInterrupted(pool, tx);
-        tx.commit();
-        return absl::OkStatus();
-      }));
+      Transaction tx(conn, Transaction::Kind::kReadWrite, "marking interrupted runs");
+      SCHEMAD_RETURN_IF_ERROR(BeginSettings(tx, db_->options(), {desired.name}, deadline, 0,
+                                            db_->options().lock_timeout));
+      SCHEMAD_RETURN_IF_ERROR(MarkInterrupted(tx).status());
+      SCHEMAD_RETURN_IF_ERROR(tx.Commit());
     }
     result.fingerprint = snapshot.fingerprint;
     SCHEMAD_RETURN_IF_ERROR(CheckFingerprint(options.expected_fingerprint, snapshot.fingerprint));
@@ -880,7 +868,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     if (options.mode == ApplyMode::kOnline) {
       result.executed.clear();
       EventSink sink(options.on_event);
-      OnlineRun run{pool,    lease,   watchdog, options_, registry_, desired, deparse_cache_.get(),
+      OnlineRun run{*db_,    conn,    watchdog, options_, registry_, desired, deparse_cache_.get(),
                     options, started, deadline, sink};
       return RunOnlinePhases(run, selection.runs, &result);
     }
@@ -889,20 +877,18 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     if (!label_steps.empty()) {
       // ALTER TYPE ... ADD VALUE: committed on its own, because a label is
       // unusable in the transaction that adds it (SQLSTATE 55P04).
-      absl::Status labels = Guard("adding enum labels", [&]() -> absl::Status {
-        pqxx::work tx(lease.conn());
-        pool.Count(2);
-        BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size(),
-                      pool.options().lock_timeout);
+      absl::Status labels = [&]() -> absl::Status {
+        Transaction tx(conn, Transaction::Kind::kReadWrite, "adding enum labels");
+        SCHEMAD_RETURN_IF_ERROR(BeginSettings(tx, db_->options(), {desired.name}, deadline,
+                                              desired.tables.size(), db_->options().lock_timeout));
         for (const PlanStep& s : label_steps) {
           SCHEMAD_RETURN_IF_ERROR(stopped("adding enum labels"));
-          Exec(pool, tx, s.sql);
+          SCHEMAD_RETURN_IF_ERROR(tx.Exec(s.sql).status());
         }
         SCHEMAD_RETURN_IF_ERROR(CommitMarginLeft(deadline, "adding enum labels"));
         SCHEMAD_RETURN_IF_ERROR(stopped("adding enum labels"));
-        tx.commit();
-        return absl::OkStatus();
-      });
+        return tx.Commit();
+      }();
       if (!labels.ok()) return StoppedOr(watchdog, labels, "adding enum labels");
       std::vector<std::string> sql;
       for (const PlanStep& s : label_steps) sql.push_back(s.sql);
@@ -923,20 +909,20 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
     absl::Status applied;
     LockRetryBackoff lock_retry(options_);
     for (int attempt = 1;; ++attempt) {
-      applied = Guard("applying the plan", [&]() -> absl::Status {
-        pqxx::work tx(lease.conn());
-        pool.Count(2);
-        BeginSettings(pool, tx, {desired.name}, deadline, desired.tables.size(),
-                      pool.options().lock_timeout);
-        SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));
+      applied = [&]() -> absl::Status {
+        Transaction tx(conn, Transaction::Kind::kReadWrite, "applying the plan");
+        SCHEMAD_RETURN_IF_ERROR(BeginSettings(tx, db_->options(), {desired.name}, deadline,
+                                              desired.tables.size(), db_->options().lock_timeout));
+        SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(tx));
         for (const PlanStep& s : main_steps) {
           SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
           failed_step = s.sql;
-          Exec(pool, tx, s.sql);
+          SCHEMAD_RETURN_IF_ERROR(tx.Exec(s.sql).status());
         }
         failed_step.clear();
         // Read back and hold the result to what the plan promised.
-        Schema after = ReadSchema(pool, tx, desired.name, nullptr, deparse_cache_.get());
+        SCHEMAD_ASSIGN_OR_RETURN(const Schema after,
+                                 ReadSchema(tx, desired.name, nullptr, deparse_cache_.get()));
         std::vector<Difference> now = DiffSchemas(desired, after);
         const std::set<std::string> allowed_keys = Keys(expected_remaining);
         for (const Difference& d : now) {
@@ -951,22 +937,23 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
         const absl::Time finished = absl::Now();
         // The registry applied before: read while planning, under the same
         // advisory lock, so it has not changed.
-        RecordHistory(pool, tx,
-                      {.started = started,
-                       .finished = finished,
-                       .caller = options.caller,
-                       .registry_fingerprint = registry_.fingerprint,
-                       .request_id = options.request_id,
-                       .steps = result.executed,
-                       .phases = label_steps.empty() ? 1 : 2,
-                       .registry_id = StoreRegistry(pool, tx, registry_, options.caller),
-                       .rollback = options.rollback,
-                       .from_registry_id = options.rollback ? last_applied_id : 0});
+        SCHEMAD_ASSIGN_OR_RETURN(const int64_t stored,
+                                 StoreRegistry(tx, registry_, options.caller));
+        SCHEMAD_RETURN_IF_ERROR(
+            RecordHistory(tx, {.started = started,
+                               .finished = finished,
+                               .caller = options.caller,
+                               .registry_fingerprint = registry_.fingerprint,
+                               .request_id = options.request_id,
+                               .steps = result.executed,
+                               .phases = label_steps.empty() ? 1 : 2,
+                               .registry_id = stored,
+                               .rollback = options.rollback,
+                               .from_registry_id = options.rollback ? last_applied_id : 0}));
         SCHEMAD_RETURN_IF_ERROR(CommitMarginLeft(deadline, "the plan"));
         SCHEMAD_RETURN_IF_ERROR(stopped("the plan"));
-        tx.commit();
-        return absl::OkStatus();
-      });
+        return tx.Commit();
+      }();
       if (applied.ok() || !lock_retry.Retryable(applied, attempt) ||
           watchdog.reason() != Watchdog::Reason::kNone) {
         break;
@@ -983,7 +970,7 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       if (!labels_committed.empty()) {
         applied = absl::Status(applied.code(), absl::StrCat(applied.message(), labels_committed));
       }
-      RecordFailedRun(pool, lease, options, registry_, started, applied);
+      RecordFailedRun(*db_, conn, options, registry_, started, applied);
       return applied;
     }
     result.outcome = DeclaredStillDiffers(result.remaining, options.rollback) ? Outcome::kPartial

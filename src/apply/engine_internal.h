@@ -1,6 +1,6 @@
 // The engine's internals shared by engine.cc and online.cc: transaction
 // settings, snapshots, connections, step selection, and the state of an
-// ONLINE run. Private to src/apply (takes libpqxx types).
+// ONLINE run. Private to src/apply.
 #ifndef SCHEMAD_APPLY_ENGINE_INTERNAL_H_
 #define SCHEMAD_APPLY_ENGINE_INTERNAL_H_
 
@@ -22,12 +22,13 @@
 #include "absl/synchronization/notification.h"
 #include "apply/self_schema.h"
 #include "catalog/catalog.h"
-#include "db/pool.h"
 #include "db/watchdog.h"
 #include "schemad/apply/engine.h"
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
 #include "schemad/common/status_macros.h"
+#include "schemad/db/database.h"
+#include "schemad/db/session.h"
 #include "schemad/model/codec.h"
 
 namespace schemad::apply_internal {
@@ -38,8 +39,6 @@ struct Snapshot {
   Plan plan;
   std::string fingerprint;
 };
-
-using Lease = ConnectionPool::Lease;
 
 // The advisory lock key: per database and target schema, so unrelated
 // schemas never wait for each other.
@@ -86,43 +85,44 @@ inline absl::Status CheckDeadline(absl::Time deadline, const char* what) {
 // Per-transaction settings: search_path and a statement timeout no longer
 // than what is left of the caller's deadline. `catalog_read`: a transaction
 // that only reads the schema (no parallel workers for it).
-inline void BeginSettings(ConnectionPool& pool, pqxx::transaction_base& tx,
-                          const std::vector<std::string>& search_path, absl::Time deadline,
-                          size_t tables, absl::Duration lock_timeout, bool catalog_read = false) {
+inline absl::Status BeginSettings(Transaction& tx, const DatabaseOptions& db,
+                                  const std::vector<std::string>& search_path, absl::Time deadline,
+                                  size_t tables, absl::Duration lock_timeout,
+                                  bool catalog_read = false) {
   std::vector<std::string> quoted;
   for (const std::string& s : search_path) quoted.push_back(QuoteIdent(s));
   const absl::Duration left = deadline - absl::Now();
-  const absl::Duration timeout = std::min(left, pool.options().statement_timeout);
-  ExecParams(pool, tx,
-             "SELECT pg_catalog.set_config('search_path', $1, true), "
-             "pg_catalog.set_config('statement_timeout', $2, true), "
-             "pg_catalog.set_config('plan_cache_mode', $3, true), "
-             "pg_catalog.set_config('lock_timeout', $4, true), "
-             // Function bodies are checked when canonicalizing, once
-             // everything exists; a plan creates a function before the
-             // tables its body reads (as pg_dump does).
-             "pg_catalog.set_config('check_function_bodies', 'off', true), "
-             // Catalog queries' estimates reach jit_above_cost; compiling
-             // them costs far more than running them.
-             "pg_catalog.set_config('jit', 'off', true), "
-             // Nor do catalog reads gain from parallel workers: right after
-             // a large Initialize each worker rebuilds its relation cache
-             // first (0.5 s measured at 1,000 tables, for a 10 ms query).
-             // Other transactions keep the server's setting (a planned
-             // materialized view fills with them).
-             "pg_catalog.set_config('max_parallel_workers_per_gather', "
-             "COALESCE(NULLIF($5, ''), "
-             "pg_catalog.current_setting('max_parallel_workers_per_gather')), true)",
-             absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables),
-             TimeoutSetting(lock_timeout), std::string(catalog_read ? "0" : ""));
+  const absl::Duration timeout = std::min(left, db.statement_timeout);
+  return tx
+      .Exec(
+          "SELECT pg_catalog.set_config('search_path', $1, true), "
+          "pg_catalog.set_config('statement_timeout', $2, true), "
+          "pg_catalog.set_config('plan_cache_mode', $3, true), "
+          "pg_catalog.set_config('lock_timeout', $4, true), "
+          // Function bodies are checked when canonicalizing, once
+          // everything exists; a plan creates a function before the
+          // tables its body reads (as pg_dump does).
+          "pg_catalog.set_config('check_function_bodies', 'off', true), "
+          // Catalog queries' estimates reach jit_above_cost; compiling
+          // them costs far more than running them.
+          "pg_catalog.set_config('jit', 'off', true), "
+          // Nor do catalog reads gain from parallel workers: right after
+          // a large Initialize each worker rebuilds its relation cache
+          // first (0.5 s measured at 1,000 tables, for a 10 ms query).
+          // Other transactions keep the server's setting (a planned
+          // materialized view fills with them).
+          "pg_catalog.set_config('max_parallel_workers_per_gather', "
+          "COALESCE(NULLIF($5, ''), "
+          "pg_catalog.current_setting('max_parallel_workers_per_gather')), true)",
+          {absl::StrJoin(quoted, ", "), TimeoutSetting(timeout), PlanCacheMode(tables),
+           TimeoutSetting(lock_timeout), catalog_read ? "0" : ""})
+      .status();
 }
 
 // Reads for Status and Diff never queue behind a locked table for long: a
 // read that must deparse an expression of a locked table (a cold cache, or
 // a name it depends on changed) fails fast, naming the table.
 inline constexpr absl::Duration kReadLockWait = absl::Seconds(1);
-
-using SnapshotTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
 // Which second connection a schema read may use.
 enum class SecondConnection {
@@ -135,30 +135,28 @@ enum class SecondConnection {
 // `second` allows and a second connection is free right now, `helper` is a
 // transaction on it that shares tx's snapshot (pg_export_snapshot, as
 // pg_dump -j does), so that catalog queries can run concurrently; otherwise
-// it is null. Throws libpqxx exceptions (call under Guard).
+// it is null. Errors start with `what`.
 template <typename Fn>
-inline void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& schema,
-                       absl::Time deadline, size_t tables, SecondConnection second_kind,
-                       absl::Duration lock_timeout, Fn&& fn) {
-  SnapshotTx tx(lease.conn());
-  pool.Count(2);
-  std::unique_ptr<Lease> second;
-  std::unique_ptr<SnapshotTx> helper;
+inline absl::Status InSnapshot(Database& db, Connection& conn, const char* what,
+                               const std::string& schema, absl::Time deadline, size_t tables,
+                               SecondConnection second_kind, absl::Duration lock_timeout, Fn&& fn) {
+  Transaction tx(conn, Transaction::Kind::kSnapshot, what);
+  std::unique_ptr<Connection> second;
+  std::unique_ptr<Transaction> helper;
   if (second_kind != SecondConnection::kNone) {
-    absl::StatusOr<std::unique_ptr<Lease>> free_now =
-        second_kind == SecondConnection::kIfFree ? pool.Acquire(absl::Now()) : pool.AcquireIdle();
+    absl::StatusOr<std::unique_ptr<Connection>> free_now =
+        second_kind == SecondConnection::kIfFree ? db.Acquire(absl::Now()) : db.AcquireIdle();
     if (free_now.ok() && *free_now != nullptr) {
-      const std::string snapshot =
-          Exec(pool, tx, "SELECT pg_catalog.pg_export_snapshot()")[0][0].as<std::string>();
-      second = std::move(*free_now);
-      try {
-        helper = std::make_unique<SnapshotTx>(second->conn());
-        pool.Count(2);
-        // The snapshot id comes from PostgreSQL and is quoted as a literal.
-        Exec(pool, *helper, "SET TRANSACTION SNAPSHOT " + helper->quote(snapshot));
-        BeginSettings(pool, *helper, {schema}, deadline, tables, lock_timeout,
-                      /*catalog_read=*/true);
-      } catch (...) {
+      SCHEMAD_ASSIGN_OR_RETURN(const Rows snapshot,
+                               tx.Exec("SELECT pg_catalog.pg_export_snapshot()"));
+      second = *std::move(free_now);
+      helper = std::make_unique<Transaction>(*second, Transaction::Kind::kSnapshot, what);
+      absl::Status shared = helper->ImportSnapshot(snapshot[0].Text(0));
+      if (shared.ok()) {
+        shared = BeginSettings(*helper, db.options(), {schema}, deadline, tables, lock_timeout,
+                               /*catalog_read=*/true);
+      }
+      if (!shared.ok()) {
         // Reading sequentially is always correct: fall back to it.
         helper.reset();
         second->Discard();
@@ -166,18 +164,19 @@ inline void InSnapshot(ConnectionPool& pool, Lease& lease, const std::string& sc
       }
     }
   }
-  BeginSettings(pool, tx, {schema}, deadline, tables, lock_timeout, /*catalog_read=*/true);
-  fn(tx, helper.get());
-  if (helper != nullptr) helper->commit();
-  tx.commit();
+  SCHEMAD_RETURN_IF_ERROR(BeginSettings(tx, db.options(), {schema}, deadline, tables, lock_timeout,
+                                        /*catalog_read=*/true));
+  SCHEMAD_RETURN_IF_ERROR(fn(tx, helper.get()));
+  if (helper != nullptr) SCHEMAD_RETURN_IF_ERROR(helper->Commit());
+  return tx.Commit();
 }
 
 // Runs `fn` on a pooled connection. A reused connection that turns out to
 // be broken (the server restarted) is replaced once by a fresh one.
 template <typename Fn>
-inline absl::Status WithConnection(ConnectionPool& pool, absl::Time deadline, Fn&& fn) {
+inline absl::Status WithConnection(Database& db, absl::Time deadline, Fn&& fn) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    absl::StatusOr<std::unique_ptr<Lease>> lease = pool.Acquire(deadline, attempt > 0);
+    absl::StatusOr<std::unique_ptr<Connection>> lease = db.Acquire(deadline, attempt > 0);
     if (!lease.ok()) return lease.status();
     absl::Status status = fn(**lease);
     if (status.ok()) return status;
@@ -321,8 +320,8 @@ class EventSink {
 
 // Everything an ONLINE run needs.
 struct OnlineRun {
-  ConnectionPool& pool;
-  Lease& lease;
+  Database& db;
+  Connection& conn;
   Watchdog& watchdog;
   const EngineOptions& engine;
   const Registry& registry;

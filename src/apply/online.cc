@@ -16,7 +16,6 @@
 #include "apply/engine_internal.h"
 #include "apply/self_schema.h"
 #include "catalog/catalog.h"
-#include "db/pool.h"
 #include "db/watchdog.h"
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
@@ -34,8 +33,8 @@ std::string TimeoutOrNone(absl::Duration d) {
 // connection of its own (skipped when none is free) while it lives.
 class IndexProgress {
  public:
-  IndexProgress(ConnectionPool& pool, int pid, InitializeEvent base, EventSink& sink)
-      : pool_(pool), pid_(pid), base_(std::move(base)), sink_(sink) {
+  IndexProgress(Database& db, int pid, InitializeEvent base, EventSink& sink)
+      : db_(db), pid_(pid), base_(std::move(base)), sink_(sink) {
     if (sink_.enabled()) thread_ = std::thread([this] { Run(); });
   }
   ~IndexProgress() {
@@ -46,33 +45,31 @@ class IndexProgress {
  private:
   void Run() {
     while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
-      absl::StatusOr<std::unique_ptr<Lease>> lease =
-          pool_.Acquire(absl::Now() + absl::Milliseconds(100));
-      if (!lease.ok()) continue;
+      absl::StatusOr<std::unique_ptr<Connection>> conn =
+          db_.Acquire(absl::Now() + absl::Milliseconds(100));
+      if (!conn.ok()) continue;
       InitializeEvent event = base_;
       bool found = false;
-      absl::Status status = Guard("reading index build progress", [&]() -> absl::Status {
-        pqxx::nontransaction tx((*lease)->conn());
-        const pqxx::result r = ExecParams(
-            pool_, tx,
-            "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total "
-            "FROM pg_catalog.pg_stat_progress_create_index WHERE pid OPERATOR(pg_catalog.=) $1",
-            pid_);
-        if (r.empty()) return absl::OkStatus();
+      Transaction tx(**conn, Transaction::Kind::kNone, "reading index build progress");
+      const absl::StatusOr<Rows> r = tx.Exec(
+          "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total "
+          "FROM pg_catalog.pg_stat_progress_create_index WHERE pid OPERATOR(pg_catalog.=) $1",
+          {pid_});
+      if (r.ok() && !r->empty()) {
         found = true;
-        event.progress_phase = r[0][0].as<std::string>();
-        event.blocks_done = r[0][1].as<int64_t>(0);
-        event.blocks_total = r[0][2].as<int64_t>(0);
-        event.tuples_done = r[0][3].as<int64_t>(0);
-        event.tuples_total = r[0][4].as<int64_t>(0);
-        return absl::OkStatus();
-      });
-      if (!status.ok()) (*lease)->Discard();
+        const Rows::Row row = (*r)[0];
+        event.progress_phase = row.Text(0);
+        event.blocks_done = row.Int(1);
+        event.blocks_total = row.Int(2);
+        event.tuples_done = row.Int(3);
+        event.tuples_total = row.Int(4);
+      }
+      if (!r.ok()) (*conn)->Discard();
       if (found) sink_.Emit(event);
     }
   }
 
-  ConnectionPool& pool_;
+  Database& db_;
   const int pid_;
   const InitializeEvent base_;
   EventSink& sink_;
@@ -84,40 +81,37 @@ class IndexProgress {
 std::vector<int> LockHolders(OnlineRun& run, const std::vector<std::string>& relations) {
   std::set<int> pids;
   for (const std::string& relation : relations) {
-    absl::Status ignored = Guard("finding lock holders", [&]() -> absl::Status {
-      pqxx::nontransaction tx(run.lease.conn());
-      for (const auto& row : ExecParams(
-               run.pool, tx,
-               "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l "
-               "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
-               "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
-               "WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
-               "AND n.nspname OPERATOR(pg_catalog.=) $1 AND c.relname OPERATOR(pg_catalog.=) $2",
-               run.desired.name, relation)) {
-        pids.insert(row[0].as<int>());
-      }
-      return absl::OkStatus();
-    });
+    Transaction tx(run.conn, Transaction::Kind::kNone, "finding lock holders");
+    const absl::StatusOr<Rows> rows = tx.Exec(
+        "SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l "
+        "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.relation "
+        "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+        "WHERE l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+        "AND n.nspname OPERATOR(pg_catalog.=) $1 AND c.relname OPERATOR(pg_catalog.=) $2",
+        {run.desired.name, relation});
+    if (!rows.ok()) continue;
+    for (const Rows::Row row : *rows) pids.insert(static_cast<int>(row.Int(0)));
   }
   return std::vector<int>(pids.begin(), pids.end());
 }
 
 // Sets search_path, statement_timeout and lock_timeout for the
 // transaction (`local`) or the session; returns the previous search_path.
-std::string PhaseSettings(OnlineRun& run, pqxx::transaction_base& tx, absl::Duration statement,
-                          absl::Duration lock, bool local) {
-  return ExecParams(run.pool, tx,
-                    "SELECT pg_catalog.current_setting('search_path'), "
-                    "pg_catalog.set_config('search_path', $1, $4), "
-                    "pg_catalog.set_config('statement_timeout', $2, $4), "
-                    "pg_catalog.set_config('lock_timeout', $3, $4), "
-                    "pg_catalog.set_config('check_function_bodies', 'off', true), "
-                    // Catalog queries' estimates reach jit_above_cost; compiling
-                    // them costs far more than running them.
-                    "pg_catalog.set_config('jit', 'off', true)",
-                    QuoteIdent(run.desired.name), TimeoutOrNone(statement), TimeoutOrNone(lock),
-                    local)[0][0]
-      .as<std::string>();
+absl::StatusOr<std::string> PhaseSettings(Transaction& tx, const OnlineRun& run,
+                                          absl::Duration statement, absl::Duration lock,
+                                          bool local) {
+  SCHEMAD_ASSIGN_OR_RETURN(const Rows r,
+                           tx.Exec("SELECT pg_catalog.current_setting('search_path'), "
+                                   "pg_catalog.set_config('search_path', $1, $4), "
+                                   "pg_catalog.set_config('statement_timeout', $2, $4), "
+                                   "pg_catalog.set_config('lock_timeout', $3, $4), "
+                                   "pg_catalog.set_config('check_function_bodies', 'off', true), "
+                                   // Catalog queries' estimates reach jit_above_cost; compiling
+                                   // them costs far more than running them.
+                                   "pg_catalog.set_config('jit', 'off', true)",
+                                   {QuoteIdent(run.desired.name), TimeoutOrNone(statement),
+                                    TimeoutOrNone(lock), local}));
+  return r[0].Text(0);
 }
 
 // Runs one statement outside any transaction (CREATE/DROP INDEX
@@ -128,33 +122,32 @@ absl::Status RunOutsideTransaction(OnlineRun& run, const std::string& sql,
                                    absl::Duration lock_timeout = absl::ZeroDuration()) {
   std::string previous_path;
   std::string previous_workers;
-  absl::Status status = Guard("running a statement outside a transaction", [&]() -> absl::Status {
-    pqxx::nontransaction tx(run.lease.conn());
-    previous_path = PhaseSettings(run, tx, run.engine.index_build_timeout, lock_timeout,
-                                  /*local=*/false);
+  absl::Status status = [&]() -> absl::Status {
+    Transaction tx(run.conn, Transaction::Kind::kNone, "running a statement outside a transaction");
+    SCHEMAD_ASSIGN_OR_RETURN(previous_path,
+                             PhaseSettings(tx, run, run.engine.index_build_timeout, lock_timeout,
+                                           /*local=*/false));
     // The build shares the server with the application: by default it
     // takes no parallel workers, leaving the other cores to the writers.
-    previous_workers =
-        ExecParams(run.pool, tx,
-                   "SELECT pg_catalog.current_setting('max_parallel_maintenance_workers'), "
-                   "pg_catalog.set_config('max_parallel_maintenance_workers', $1, false)",
-                   std::to_string(run.engine.index_build_workers))[0][0]
-            .as<std::string>();
-    Exec(run.pool, tx, sql);
-    return absl::OkStatus();
-  });
-  absl::Status restored = Guard("restoring session settings", [&]() -> absl::Status {
-    pqxx::nontransaction tx(run.lease.conn());
-    ExecParams(run.pool, tx,
-               "SELECT pg_catalog.set_config('search_path', $1, false), "
-               "pg_catalog.set_config('statement_timeout', $2, false), "
-               "pg_catalog.set_config('lock_timeout', $3, false), "
-               "pg_catalog.set_config('max_parallel_maintenance_workers', $4, false)",
-               previous_path, TimeoutSetting(run.pool.options().statement_timeout),
-               TimeoutSetting(run.pool.options().lock_timeout),
-               previous_workers.empty() ? "2" : previous_workers);
-    return absl::OkStatus();
-  });
+    SCHEMAD_ASSIGN_OR_RETURN(
+        const Rows workers,
+        tx.Exec("SELECT pg_catalog.current_setting('max_parallel_maintenance_workers'), "
+                "pg_catalog.set_config('max_parallel_maintenance_workers', $1, false)",
+                {run.engine.index_build_workers}));
+    previous_workers = workers[0].Text(0);
+    return tx.Exec(sql).status();
+  }();
+  Transaction tx(run.conn, Transaction::Kind::kNone, "restoring session settings");
+  absl::Status restored =
+      tx.Exec(
+            "SELECT pg_catalog.set_config('search_path', $1, false), "
+            "pg_catalog.set_config('statement_timeout', $2, false), "
+            "pg_catalog.set_config('lock_timeout', $3, false), "
+            "pg_catalog.set_config('max_parallel_maintenance_workers', $4, false)",
+            {previous_path, TimeoutSetting(run.db.options().statement_timeout),
+             TimeoutSetting(run.db.options().lock_timeout),
+             previous_workers.empty() ? "2" : previous_workers})
+          .status();
   if (status.ok() && !restored.ok()) return restored;
   return status;
 }
@@ -166,7 +159,7 @@ absl::Duration PhaseStatementTimeout(OnlineRun& run, const PhaseRun& phase) {
   if (!phase.strong_lock) return run.engine.index_build_timeout;
   // At least 1 ms: zero would mean no timeout at all.
   return std::max(absl::Milliseconds(1),
-                  std::min(run.deadline - absl::Now(), run.pool.options().statement_timeout));
+                  std::min(run.deadline - absl::Now(), run.db.options().statement_timeout));
 }
 
 // Runs one transactional phase, retrying lock timeouts with jittered
@@ -176,26 +169,25 @@ absl::Status RunTransactionalPhase(OnlineRun& run, const PhaseRun& phase, int64_
   LockRetryBackoff backoff(run.engine);
   const absl::Time phase_started = absl::Now();
   for (int attempt = 1;; ++attempt) {
-    absl::Status status = Guard("running a phase", [&]() -> absl::Status {
-      pqxx::work tx(run.lease.conn());
-      run.pool.Count(2);
-      PhaseSettings(
-          run, tx, PhaseStatementTimeout(run, phase),
-          phase.strong_lock ? run.engine.online_lock_timeout : run.pool.options().lock_timeout,
-          /*local=*/true);
+    absl::Status status = [&]() -> absl::Status {
+      Transaction tx(run.conn, Transaction::Kind::kReadWrite, "running a phase");
+      SCHEMAD_RETURN_IF_ERROR(PhaseSettings(tx, run, PhaseStatementTimeout(run, phase),
+                                            phase.strong_lock ? run.engine.online_lock_timeout
+                                                              : run.db.options().lock_timeout,
+                                            /*local=*/true)
+                                  .status());
       for (const PlanStep& s : phase.steps) {
         *failed_sql = s.sql;
-        Exec(run.pool, tx, s.sql);
+        SCHEMAD_RETURN_IF_ERROR(tx.Exec(s.sql).status());
       }
       failed_sql->clear();
-      RecordPhase(run.pool, tx, run_id,
-                  {.phase = phase.number,
-                   .duration = absl::Now() - phase_started,
-                   .retries = attempt - 1,
-                   .steps = phase.steps});
-      tx.commit();
-      return absl::OkStatus();
-    });
+      SCHEMAD_RETURN_IF_ERROR(RecordPhase(tx, run_id,
+                                          {.phase = phase.number,
+                                           .duration = absl::Now() - phase_started,
+                                           .retries = attempt - 1,
+                                           .steps = phase.steps}));
+      return tx.Commit();
+    }();
     if (status.ok() || !backoff.Retryable(status, attempt) ||
         run.watchdog.reason() != Watchdog::Reason::kNone) {
       *retries = attempt - 1;
@@ -240,15 +232,14 @@ void Undo(OnlineRun& run, const PlanStep& step, const absl::Status& failure) {
     return;
   }
   for (int attempt = 0; attempt < 3; ++attempt) {
-    absl::Status status = Guard("undoing a failed step", [&]() -> absl::Status {
-      pqxx::work tx(run.lease.conn());
-      run.pool.Count(2);
-      PhaseSettings(run, tx, run.pool.options().statement_timeout, run.engine.online_lock_timeout,
-                    true);
-      Exec(run.pool, tx, step.undo);
-      tx.commit();
-      return absl::OkStatus();
-    });
+    absl::Status status = [&]() -> absl::Status {
+      Transaction tx(run.conn, Transaction::Kind::kReadWrite, "undoing a failed step");
+      SCHEMAD_RETURN_IF_ERROR(PhaseSettings(tx, run, run.db.options().statement_timeout,
+                                            run.engine.online_lock_timeout, true)
+                                  .status());
+      SCHEMAD_RETURN_IF_ERROR(tx.Exec(step.undo).status());
+      return tx.Commit();
+    }();
     if (status.ok() || SqlStateOf(status) != "55P03") return;
   }
 }
@@ -262,27 +253,28 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
   const std::vector<PhaseRun> phases = PhasesOf(steps);
   result->phases = static_cast<int>(phases.size());
   int64_t run_id = 0;
-  absl::Status started = Guard("starting the online run", [&]() -> absl::Status {
-    pqxx::work tx(run.lease.conn());
-    run.pool.Count(2);
-    PhaseSettings(run, tx, run.pool.options().statement_timeout, run.pool.options().lock_timeout,
-                  true);
-    SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(run.pool, tx));
+  absl::Status started = [&]() -> absl::Status {
+    Transaction tx(run.conn, Transaction::Kind::kReadWrite, "starting the online run");
+    SCHEMAD_RETURN_IF_ERROR(PhaseSettings(tx, run, run.db.options().statement_timeout,
+                                          run.db.options().lock_timeout, true)
+                                .status());
+    SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(tx));
     // Under the lock: a row still "running" belongs to a schemad that died.
-    MarkInterrupted(run.pool, tx);
-    const int64_t from = LastAppliedRegistryId(run.pool, tx);
-    run_id = StartRun(run.pool, tx,
-                      {.started = run.started,
-                       .caller = run.options.caller,
-                       .registry_fingerprint = run.registry.fingerprint,
-                       .request_id = run.options.request_id,
-                       .phases = static_cast<int>(phases.size()),
-                       .registry_id = StoreRegistry(run.pool, tx, run.registry, run.options.caller),
-                       .rollback = run.options.rollback,
-                       .from_registry_id = run.options.rollback ? from : 0});
-    tx.commit();
-    return absl::OkStatus();
-  });
+    SCHEMAD_RETURN_IF_ERROR(MarkInterrupted(tx).status());
+    SCHEMAD_ASSIGN_OR_RETURN(const int64_t from, LastAppliedRegistryId(tx));
+    SCHEMAD_ASSIGN_OR_RETURN(const int64_t stored,
+                             StoreRegistry(tx, run.registry, run.options.caller));
+    SCHEMAD_ASSIGN_OR_RETURN(run_id,
+                             StartRun(tx, {.started = run.started,
+                                           .caller = run.options.caller,
+                                           .registry_fingerprint = run.registry.fingerprint,
+                                           .request_id = run.options.request_id,
+                                           .phases = static_cast<int>(phases.size()),
+                                           .registry_id = stored,
+                                           .rollback = run.options.rollback,
+                                           .from_registry_id = run.options.rollback ? from : 0}));
+    return tx.Commit();
+  }();
   SCHEMAD_RETURN_IF_ERROR(started);
   result->run_id = run_id;
   {
@@ -329,21 +321,16 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
         base.index = step.sql;
         std::optional<IndexProgress> progress;
         if (step.statement == StatementKind::kCreateIndexConcurrently) {
-          progress.emplace(run.pool, run.lease.conn().backendpid(), base, run.sink);
+          progress.emplace(run.db, run.conn.BackendPid(), base, run.sink);
         }
         status = RunOutsideTransaction(run, step.sql);
       }
       if (status.ok()) {
-        status = Guard("recording the phase", [&]() -> absl::Status {
-          pqxx::work tx(run.lease.conn());
-          run.pool.Count(2);
-          RecordPhase(run.pool, tx, run_id,
-                      {.phase = phase.number,
-                       .duration = absl::Now() - phase_started,
-                       .steps = phase.steps});
-          tx.commit();
-          return absl::OkStatus();
-        });
+        Transaction tx(run.conn, Transaction::Kind::kReadWrite, "recording the phase");
+        status = RecordPhase(
+            tx, run_id,
+            {.phase = phase.number, .duration = absl::Now() - phase_started, .steps = phase.steps});
+        if (status.ok()) status = tx.Commit();
       }
     }
     if (!status.ok()) {
@@ -371,24 +358,22 @@ absl::Status RunOnlinePhases(OnlineRun& run, const std::vector<PlanStep>& steps,
   }
   // The final state; if even this fails, the next run marks the row
   // "interrupted".
-  absl::Status ignored = Guard("finishing the online run", [&]() -> absl::Status {
-    pqxx::work tx(run.lease.conn());
-    run.pool.Count(2);
-    FinishRun(run.pool, tx, run_id, state, failed_on_data);
-    tx.commit();
-    return absl::OkStatus();
-  });
+  absl::Status ignored = [&]() -> absl::Status {
+    Transaction tx(run.conn, Transaction::Kind::kReadWrite, "finishing the online run");
+    SCHEMAD_RETURN_IF_ERROR(FinishRun(tx, run_id, state, failed_on_data));
+    return tx.Commit();
+  }();
   // What is left, read back (best effort: the phases are committed).
-  absl::Status read = Guard("reading the schema back", [&]() -> absl::Status {
-    pqxx::read_transaction tx(run.lease.conn());
-    run.pool.Count(2);
-    PhaseSettings(run, tx, run.pool.options().statement_timeout, run.pool.options().lock_timeout,
-                  true);
-    Schema after = ReadSchema(run.pool, tx, run.desired.name, nullptr, run.cache);
+  absl::Status read = [&]() -> absl::Status {
+    Transaction tx(run.conn, Transaction::Kind::kReadOnly, "reading the schema back");
+    SCHEMAD_RETURN_IF_ERROR(PhaseSettings(tx, run, run.db.options().statement_timeout,
+                                          run.db.options().lock_timeout, true)
+                                .status());
+    SCHEMAD_ASSIGN_OR_RETURN(const Schema after,
+                             ReadSchema(tx, run.desired.name, nullptr, run.cache));
     result->remaining = DiffSchemas(run.desired, after);
-    tx.commit();
-    return absl::OkStatus();
-  });
+    return tx.Commit();
+  }();
   if (!failure.ok()) {
     if (result->phases_committed == 0) {
       return Annotate(failure,

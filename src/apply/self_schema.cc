@@ -258,29 +258,24 @@ absl::Status Untrusted(const std::string& what, const std::string& owner) {
 
 // Verifies the schema's and its relations' owner and shape. `*present` gets
 // the names of schemad's tables that exist; `*history_version` 1 or 2.
-absl::Status Verify(ConnectionPool& pool, pqxx::transaction_base& tx, bool* schema_exists,
-                    std::set<std::string>* present, int* history_version) {
-  const pqxx::result owner = Exec(pool, tx, kSchemaOwner);
+absl::Status Verify(Transaction& tx, bool* schema_exists, std::set<std::string>* present,
+                    int* history_version) {
+  SCHEMAD_ASSIGN_OR_RETURN(const Rows owner, tx.Exec(kSchemaOwner));
   *schema_exists = !owner.empty();
   if (owner.empty()) return absl::OkStatus();
-  if (!owner[0][1].as<bool>()) {
-    return Untrusted("schema \"schemad\"", owner[0][0].as<std::string>());
-  }
-  for (const auto& row : Exec(pool, tx, kShapes)) {
-    const std::string name = row[0].as<std::string>();
+  if (!owner[0].Bool(1)) return Untrusted("schema \"schemad\"", owner[0].Text(0));
+  SCHEMAD_ASSIGN_OR_RETURN(const Rows shapes, tx.Exec(kShapes));
+  for (const Rows::Row row : shapes) {
+    const std::string name = row.Text(0);
     if (name == "history_id_seq" || name == "registries_id_seq" ||
         name == "registry_labels_id_seq") {
-      if (!row[2].as<bool>()) {
-        return Untrusted(absl::StrCat("sequence schemad.", name), row[1].as<std::string>());
-      }
+      if (!row.Bool(2)) return Untrusted(absl::StrCat("sequence schemad.", name), row.Text(1));
       continue;
     }
     const auto expected = ExpectedShapes().find(name);
     if (expected == ExpectedShapes().end()) continue;  // not schemad's: never read
-    if (!row[2].as<bool>()) {
-      return Untrusted(absl::StrCat("table schemad.", name), row[1].as<std::string>());
-    }
-    const std::string shape = row[3].as<std::string>();
+    if (!row.Bool(2)) return Untrusted(absl::StrCat("table schemad.", name), row.Text(1));
+    const std::string shape = row.Text(3);
     int version = kSelfSchemaVersion;
     if (shape != expected->second) {
       version = 0;
@@ -305,46 +300,56 @@ absl::Status Verify(ConnectionPool& pool, pqxx::transaction_base& tx, bool* sche
   return absl::OkStatus();
 }
 
+// Runs `statements` in order; the first failure stops them.
+absl::Status ExecAll(Transaction& tx, const std::vector<const char*>& statements) {
+  for (const char* sql : statements) SCHEMAD_RETURN_IF_ERROR(tx.Exec(sql).status());
+  return absl::OkStatus();
+}
+
+// The newest version in schemad.version, or 0.
+absl::StatusOr<int> LayoutVersion(Transaction& tx) {
+  SCHEMAD_ASSIGN_OR_RETURN(const Rows v,
+                           tx.Exec("SELECT pg_catalog.max(version) FROM schemad.version"));
+  return static_cast<int>(v[0].Int(0));
+}
+
 }  // namespace
 
-absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) {
+absl::Status EnsureSelfSchema(Transaction& tx) {
   bool exists = false;
   std::set<std::string> present;
   int history_version = 0;
-  SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
+  SCHEMAD_RETURN_IF_ERROR(Verify(tx, &exists, &present, &history_version));
   if (exists && history_version == kSelfSchemaVersion && present.count("version") &&
       present.count("registries") && present.count("registry_files") &&
       present.count("registry_labels") && present.count("canonical")) {
-    const pqxx::result v = Exec(pool, tx, "SELECT pg_catalog.max(version) FROM schemad.version");
-    if (!v[0][0].is_null() && v[0][0].as<int>() >= kSelfSchemaVersion) return absl::OkStatus();
+    SCHEMAD_ASSIGN_OR_RETURN(const int version, LayoutVersion(tx));
+    if (version >= kSelfSchemaVersion) return absl::OkStatus();
   }
   // Creating or migrating: one transaction at a time, whatever its target
   // schema (Initialize of two schemas, PublishRegistry), until it commits.
-  Exec(pool, tx,
-       "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
-       "pg_catalog.concat('schemad:self:', pg_catalog.current_database()), 0))");
+  SCHEMAD_RETURN_IF_ERROR(
+      tx.Exec("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended("
+              "pg_catalog.concat('schemad:self:', pg_catalog.current_database()), 0))")
+          .status());
   present.clear();
-  SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
+  SCHEMAD_RETURN_IF_ERROR(Verify(tx, &exists, &present, &history_version));
   if (!exists) {
     // A database schemad never touched (every fresh Initialize): the
     // current layout at once, made in this transaction, so its shape is
     // known without reading it back.
-    Exec(pool, tx, "CREATE SCHEMA schemad AUTHORIZATION CURRENT_USER");
-    Exec(pool, tx, kVersionTableDdl);
-    for (const Migration& m : Migrations()) {
-      for (const char* sql : m.statements) Exec(pool, tx, sql);
-    }
-    ExecParams(pool, tx,
-               "INSERT INTO schemad.version (version, applied_at) "
-               "SELECT v, pg_catalog.clock_timestamp() FROM pg_catalog.generate_series(1, $1) v",
-               kSelfSchemaVersion);
-    return absl::OkStatus();
+    SCHEMAD_RETURN_IF_ERROR(
+        ExecAll(tx, {"CREATE SCHEMA schemad AUTHORIZATION CURRENT_USER", kVersionTableDdl}));
+    for (const Migration& m : Migrations()) SCHEMAD_RETURN_IF_ERROR(ExecAll(tx, m.statements));
+    return tx
+        .Exec(
+            "INSERT INTO schemad.version (version, applied_at) "
+            "SELECT v, pg_catalog.clock_timestamp() FROM pg_catalog.generate_series(1, $1) v",
+            {kSelfSchemaVersion})
+        .status();
   }
-  if (!present.count("version")) Exec(pool, tx, kVersionTableDdl);
-  int current = 0;
-  const pqxx::result versions =
-      Exec(pool, tx, "SELECT pg_catalog.max(version) FROM schemad.version");
-  if (!versions[0][0].is_null()) current = versions[0][0].as<int>();
+  if (!present.count("version")) SCHEMAD_RETURN_IF_ERROR(ExecAll(tx, {kVersionTableDdl}));
+  SCHEMAD_ASSIGN_OR_RETURN(const int current, LayoutVersion(tx));
   if (current > kSelfSchemaVersion) {
     // A newer schemad migrated it; migrations are additive, so this
     // release's tables and columns are all there.
@@ -353,11 +358,11 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
   bool migrated = !present.count("version");
   for (const Migration& m : Migrations()) {
     if (m.version <= current) continue;
-    for (const char* sql : m.statements) Exec(pool, tx, sql);
-    ExecParams(pool, tx,
-               "INSERT INTO schemad.version (version, applied_at) "
-               "VALUES ($1, pg_catalog.clock_timestamp())",
-               m.version);
+    SCHEMAD_RETURN_IF_ERROR(ExecAll(tx, m.statements));
+    SCHEMAD_RETURN_IF_ERROR(tx.Exec("INSERT INTO schemad.version (version, applied_at) "
+                                    "VALUES ($1, pg_catalog.clock_timestamp())",
+                                    {m.version})
+                                .status());
     migrated = true;
   }
   if (!migrated) {
@@ -382,21 +387,20 @@ absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx) 
   }
   // What exists now must be schemad's, whatever was there before.
   present.clear();
-  SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
+  SCHEMAD_RETURN_IF_ERROR(Verify(tx, &exists, &present, &history_version));
   if (history_version != kSelfSchemaVersion) {
     return absl::InternalError("schemad.history was not migrated to this release's layout");
   }
   return absl::OkStatus();
 }
 
-absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                              bool* history_usable, int* history_version_out,
+absl::Status VerifySelfSchema(Transaction& tx, bool* history_usable, int* history_version_out,
                               std::set<std::string>* tables) {
   bool exists = false;
   std::set<std::string> present;
   int history_version = 0;
   *history_usable = false;
-  SCHEMAD_RETURN_IF_ERROR(Verify(pool, tx, &exists, &present, &history_version));
+  SCHEMAD_RETURN_IF_ERROR(Verify(tx, &exists, &present, &history_version));
   *history_usable = present.count("history") > 0;
   if (history_version_out != nullptr) *history_version_out = history_version;
   if (tables != nullptr) *tables = present;
@@ -407,7 +411,7 @@ namespace {
 
 // Steps as JSON ([{"sql": ..., "hazards": ["DATA_LOSS"]}]), written by
 // Protobuf's printer (no hand-written escaping).
-std::string StepsJson(const std::vector<PlanStep>& steps) {
+absl::StatusOr<std::string> StepsJson(const std::vector<PlanStep>& steps) {
   google::protobuf::ListValue list;
   for (const PlanStep& s : steps) {
     google::protobuf::Struct* step = list.add_values()->mutable_struct_value();
@@ -418,48 +422,49 @@ std::string StepsJson(const std::vector<PlanStep>& steps) {
   }
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(list, &json).ok()) {
-    throw std::runtime_error("writing the history's steps as JSON");
+    return absl::InternalError("writing the history's steps as JSON");
   }
   return json;
 }
 
 }  // namespace
 
-void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record,
-                   const std::string& state) {
-  ExecParams(pool, tx,
-             "INSERT INTO schemad.history (started_at, finished_at, caller, "
-             "registry_fingerprint, steps, duration_ms, request_id, mode, state, phase_count, "
-             "registry_id, kind, from_registry_id) "
-             "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 OPERATOR(pg_catalog./) "
-             "1000000), pg_catalog.clock_timestamp(), $2, $3, $4::pg_catalog.jsonb, $5, "
-             "NULLIF($6, ''), 'TRANSACTIONAL', $7, $8, NULLIF($9::pg_catalog.int8, 0), $10, "
-             "NULLIF($11::pg_catalog.int8, 0))",
-             absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
-             StepsJson(record.steps),
-             static_cast<int>(absl::ToInt64Milliseconds(record.finished - record.started)),
-             record.request_id, state, record.phases, record.registry_id,
-             record.rollback ? "rollback" : "initialize", record.from_registry_id);
+absl::Status RecordHistory(Transaction& tx, const HistoryRecord& record, const std::string& state) {
+  SCHEMAD_ASSIGN_OR_RETURN(const std::string steps, StepsJson(record.steps));
+  return tx
+      .Exec(
+          "INSERT INTO schemad.history (started_at, finished_at, caller, "
+          "registry_fingerprint, steps, duration_ms, request_id, mode, state, phase_count, "
+          "registry_id, kind, from_registry_id) "
+          "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 OPERATOR(pg_catalog./) "
+          "1000000), pg_catalog.clock_timestamp(), $2, $3, $4::pg_catalog.jsonb, $5, "
+          "NULLIF($6, ''), 'TRANSACTIONAL', $7, $8, NULLIF($9::pg_catalog.int8, 0), $10, "
+          "NULLIF($11::pg_catalog.int8, 0))",
+          {absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint, steps,
+           absl::ToInt64Milliseconds(record.finished - record.started), record.request_id, state,
+           record.phases, record.registry_id, record.rollback ? "rollback" : "initialize",
+           record.from_registry_id})
+      .status();
 }
 
-int64_t StartRun(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record) {
-  return ExecParams(pool, tx,
-                    "INSERT INTO schemad.history (started_at, finished_at, caller, "
-                    "registry_fingerprint, steps, duration_ms, request_id, mode, state, "
-                    "phase_count, phases, pid, registry_id, kind, from_registry_id) "
-                    "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 "
-                    "OPERATOR(pg_catalog./) 1000000), pg_catalog.clock_timestamp(), $2, $3, "
-                    "'[]', 0, NULLIF($4, ''), 'ONLINE', 'running', $5, '[]', "
-                    "pg_catalog.pg_backend_pid(), NULLIF($6::pg_catalog.int8, 0), $7, "
-                    "NULLIF($8::pg_catalog.int8, 0)) RETURNING id",
-                    absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
-                    record.request_id, record.phases, record.registry_id,
-                    record.rollback ? "rollback" : "initialize", record.from_registry_id)[0][0]
-      .as<int64_t>();
+absl::StatusOr<int64_t> StartRun(Transaction& tx, const HistoryRecord& record) {
+  SCHEMAD_ASSIGN_OR_RETURN(
+      const Rows r,
+      tx.Exec("INSERT INTO schemad.history (started_at, finished_at, caller, "
+              "registry_fingerprint, steps, duration_ms, request_id, mode, state, "
+              "phase_count, phases, pid, registry_id, kind, from_registry_id) "
+              "VALUES (pg_catalog.to_timestamp($1::pg_catalog.float8 "
+              "OPERATOR(pg_catalog./) 1000000), pg_catalog.clock_timestamp(), $2, $3, "
+              "'[]', 0, NULLIF($4, ''), 'ONLINE', 'running', $5, '[]', "
+              "pg_catalog.pg_backend_pid(), NULLIF($6::pg_catalog.int8, 0), $7, "
+              "NULLIF($8::pg_catalog.int8, 0)) RETURNING id",
+              {absl::ToUnixMicros(record.started), record.caller, record.registry_fingerprint,
+               record.request_id, record.phases, record.registry_id,
+               record.rollback ? "rollback" : "initialize", record.from_registry_id}));
+  return r[0].Int(0);
 }
 
-void RecordPhase(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
-                 const PhaseRecord& phase) {
+absl::Status RecordPhase(Transaction& tx, int64_t run_id, const PhaseRecord& phase) {
   google::protobuf::Struct entry;
   (*entry.mutable_fields())["phase"].set_number_value(phase.phase);
   (*entry.mutable_fields())["duration_ms"].set_number_value(
@@ -467,65 +472,70 @@ void RecordPhase(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_i
   (*entry.mutable_fields())["retries"].set_number_value(phase.retries);
   std::string entry_json;
   if (!google::protobuf::util::MessageToJsonString(entry, &entry_json).ok()) {
-    throw std::runtime_error("writing the history's phase as JSON");
+    return absl::InternalError("writing the history's phase as JSON");
   }
-  ExecParams(pool, tx,
-             "UPDATE schemad.history SET steps = steps OPERATOR(pg_catalog.||) "
-             "$2::pg_catalog.jsonb, phases = phases OPERATOR(pg_catalog.||) "
-             "pg_catalog.jsonb_build_array($3::pg_catalog.jsonb), "
-             "finished_at = pg_catalog.clock_timestamp(), duration_ms = "
-             "pg_catalog.int4(pg_catalog.\"extract\"('epoch', pg_catalog.clock_timestamp() "
-             "OPERATOR(pg_catalog.-) started_at) OPERATOR(pg_catalog.*) 1000) "
-             "WHERE id OPERATOR(pg_catalog.=) $1",
-             run_id, StepsJson(phase.steps), entry_json);
+  SCHEMAD_ASSIGN_OR_RETURN(const std::string steps, StepsJson(phase.steps));
+  return tx
+      .Exec(
+          "UPDATE schemad.history SET steps = steps OPERATOR(pg_catalog.||) "
+          "$2::pg_catalog.jsonb, phases = phases OPERATOR(pg_catalog.||) "
+          "pg_catalog.jsonb_build_array($3::pg_catalog.jsonb), "
+          "finished_at = pg_catalog.clock_timestamp(), duration_ms = "
+          "pg_catalog.int4(pg_catalog.\"extract\"('epoch', pg_catalog.clock_timestamp() "
+          "OPERATOR(pg_catalog.-) started_at) OPERATOR(pg_catalog.*) 1000) "
+          "WHERE id OPERATOR(pg_catalog.=) $1",
+          {run_id, steps, entry_json})
+      .status();
 }
 
-void FinishRun(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
-               const std::string& state, const std::string& failed_on_data) {
-  ExecParams(pool, tx,
-             "UPDATE schemad.history SET state = $2, failed_step = NULLIF($3, ''), "
-             "finished_at = pg_catalog.clock_timestamp(), "
-             "duration_ms = pg_catalog.int4(pg_catalog.\"extract\"('epoch', "
-             "pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started_at) "
-             "OPERATOR(pg_catalog.*) 1000) WHERE id OPERATOR(pg_catalog.=) $1",
-             run_id, state, failed_on_data);
+absl::Status FinishRun(Transaction& tx, int64_t run_id, const std::string& state,
+                       const std::string& failed_on_data) {
+  return tx
+      .Exec(
+          "UPDATE schemad.history SET state = $2, failed_step = NULLIF($3, ''), "
+          "finished_at = pg_catalog.clock_timestamp(), "
+          "duration_ms = pg_catalog.int4(pg_catalog.\"extract\"('epoch', "
+          "pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started_at) "
+          "OPERATOR(pg_catalog.*) 1000) WHERE id OPERATOR(pg_catalog.=) $1",
+          {run_id, state, failed_on_data})
+      .status();
 }
 
-std::map<std::string, int64_t> ReadDataFailures(ConnectionPool& pool, pqxx::transaction_base& tx) {
+absl::StatusOr<std::map<std::string, int64_t>> ReadDataFailures(Transaction& tx) {
+  SCHEMAD_ASSIGN_OR_RETURN(
+      const Rows rows,
+      tx.Exec("SELECT failed_step, id FROM schemad.history WHERE failed_step IS NOT NULL "
+              "AND id OPERATOR(pg_catalog.>) COALESCE((SELECT pg_catalog.max(id) FROM "
+              "schemad.history WHERE state OPERATOR(pg_catalog.=) 'completed'), 0) ORDER BY id"));
   std::map<std::string, int64_t> out;
-  for (const auto& row :
-       Exec(pool, tx,
-            "SELECT failed_step, id FROM schemad.history WHERE failed_step IS NOT NULL "
-            "AND id OPERATOR(pg_catalog.>) COALESCE((SELECT pg_catalog.max(id) FROM "
-            "schemad.history WHERE state OPERATOR(pg_catalog.=) 'completed'), 0) ORDER BY id")) {
-    out[row[0].as<std::string>()] = row[1].as<int64_t>();
-  }
+  for (const Rows::Row row : rows) out[row.Text(0)] = row.Int(1);
   return out;
 }
 
-int64_t FindStoredRegistry(ConnectionPool& pool, pqxx::transaction_base& tx,
-                           const std::string& files_id) {
-  const pqxx::result r = ExecParams(
-      pool, tx, "SELECT id FROM schemad.registries WHERE files_id OPERATOR(pg_catalog.=) $1",
-      files_id);
-  return r.empty() ? 0 : r[0][0].as<int64_t>();
+absl::StatusOr<int64_t> FindStoredRegistry(Transaction& tx, const std::string& files_id) {
+  SCHEMAD_ASSIGN_OR_RETURN(
+      const Rows r,
+      tx.Exec("SELECT id FROM schemad.registries WHERE files_id OPERATOR(pg_catalog.=) $1",
+              {files_id}));
+  return r.empty() ? 0 : r[0].Int(0);
 }
 
-int64_t StoreRegistry(ConnectionPool& pool, pqxx::transaction_base& tx, const Registry& registry,
-                      const std::string& publisher) {
+absl::StatusOr<int64_t> StoreRegistry(Transaction& tx, const Registry& registry,
+                                      const std::string& publisher) {
   int64_t bytes = 0;
   for (const RegistrySource& f : registry.sources) bytes += static_cast<int64_t>(f.content.size());
   // A concurrent store of the same files waits on the unique key, then
   // finds its row.
-  const pqxx::result inserted = ExecParams(
-      pool, tx,
-      "INSERT INTO schemad.registries (files_id, fingerprint, schema_name, published_at, "
-      "publisher, file_count, byte_count) VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4, "
-      "$5, $6) ON CONFLICT (files_id) DO NOTHING RETURNING id",
-      registry.id, registry.fingerprint, registry.schema.name, publisher,
-      static_cast<int>(registry.sources.size()), bytes);
-  if (inserted.empty()) return FindStoredRegistry(pool, tx, registry.id);
-  const int64_t id = inserted[0][0].as<int64_t>();
+  SCHEMAD_ASSIGN_OR_RETURN(
+      const Rows inserted,
+      tx.Exec("INSERT INTO schemad.registries (files_id, fingerprint, schema_name, published_at, "
+              "publisher, file_count, byte_count) VALUES ($1, $2, $3, "
+              "pg_catalog.clock_timestamp(), $4, $5, $6) ON CONFLICT (files_id) DO NOTHING "
+              "RETURNING id",
+              {registry.id, registry.fingerprint, registry.schema.name, publisher,
+               registry.sources.size(), bytes}));
+  if (inserted.empty()) return FindStoredRegistry(tx, registry.id);
+  const int64_t id = inserted[0].Int(0);
   // Every file in one statement (docbot's 13 were 13 round trips). Bytes
   // as hex text: exact, whatever they hold.
   std::vector<std::string> names, contents;
@@ -534,98 +544,100 @@ int64_t StoreRegistry(ConnectionPool& pool, pqxx::transaction_base& tx, const Re
     names.push_back(slash == std::string::npos ? f.path : f.path.substr(slash + 1));
     contents.push_back(absl::BytesToHexString(f.content));
   }
-  ExecParams(pool, tx,
-             "INSERT INTO schemad.registry_files (registry_id, name, content) "
-             "SELECT $1, f.name, pg_catalog.decode(f.content, 'hex') "
-             "FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]), "
-             "pg_catalog.unnest($3::pg_catalog.text[])) AS f(name, content)",
-             id, ArrayLiteral(names), ArrayLiteral(contents));
+  SCHEMAD_RETURN_IF_ERROR(tx.Exec("INSERT INTO schemad.registry_files (registry_id, name, content) "
+                                  "SELECT $1, f.name, pg_catalog.decode(f.content, 'hex') "
+                                  "FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]), "
+                                  "pg_catalog.unnest($3::pg_catalog.text[])) AS f(name, content)",
+                                  {id, ArrayLiteral(names), ArrayLiteral(contents)})
+                              .status());
   return id;
 }
 
-int64_t LastAppliedRegistryId(ConnectionPool& pool, pqxx::transaction_base& tx) {
-  const pqxx::result r = Exec(
-      pool, tx,
-      "SELECT registry_id FROM schemad.history WHERE registry_id IS NOT NULL AND (state IS NULL "
-      "OR state OPERATOR(pg_catalog.=) 'completed' OR pg_catalog.jsonb_array_length(steps) "
-      "OPERATOR(pg_catalog.>) 0 AND mode OPERATOR(pg_catalog.=) 'ONLINE') ORDER BY id DESC "
-      "LIMIT 1");
-  return r.empty() ? 0 : r[0][0].as<int64_t>();
+absl::StatusOr<int64_t> LastAppliedRegistryId(Transaction& tx) {
+  SCHEMAD_ASSIGN_OR_RETURN(
+      const Rows r,
+      tx.Exec("SELECT registry_id FROM schemad.history WHERE registry_id IS NOT NULL AND (state "
+              "IS NULL OR state OPERATOR(pg_catalog.=) 'completed' OR "
+              "pg_catalog.jsonb_array_length(steps) OPERATOR(pg_catalog.>) 0 AND mode "
+              "OPERATOR(pg_catalog.=) 'ONLINE') ORDER BY id DESC LIMIT 1"));
+  return r.empty() ? 0 : r[0].Int(0);
 }
 
-std::string CanonicalKey(ConnectionPool& pool, pqxx::transaction_base& tx,
-                         const std::string& registry_fingerprint) {
-  const pqxx::result r =
-      Exec(pool, tx,
-           "SELECT pg_catalog.current_setting('server_version_num'), COALESCE((SELECT "
-           "pg_catalog.string_agg(e.extname OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) "
-           "e.extversion, ',' ORDER BY e.extname) FROM pg_catalog.pg_extension e), '')");
+absl::StatusOr<std::string> CanonicalKey(Transaction& tx, const std::string& registry_fingerprint) {
+  SCHEMAD_ASSIGN_OR_RETURN(
+      const Rows r,
+      tx.Exec("SELECT pg_catalog.current_setting('server_version_num'), COALESCE((SELECT "
+              "pg_catalog.string_agg(e.extname OPERATOR(pg_catalog.||) '=' "
+              "OPERATOR(pg_catalog.||) e.extversion, ',' ORDER BY e.extname) FROM "
+              "pg_catalog.pg_extension e), '')"));
   Fingerprinter fp;
   fp.Add(kCanonicalFormVersion);
   fp.Add(absl::StrCat(kModelCodecVersion));
   fp.Add(registry_fingerprint);
-  fp.Add(r[0][0].as<std::string>());
-  fp.Add(r[0][1].as<std::string>());
+  fp.Add(r[0].Text(0));
+  fp.Add(r[0].Text(1));
   return fp.Hex();
 }
 
-std::optional<std::string> ReadCanonical(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                         const std::string& key) {
-  const pqxx::result r = ExecParams(pool, tx,
-                                    "SELECT pg_catalog.encode(model, 'hex'), model_hash FROM "
-                                    "schemad.canonical WHERE key OPERATOR(pg_catalog.=) $1",
-                                    key);
-  if (r.empty()) return std::nullopt;
-  std::string model = absl::HexStringToBytes(r[0][0].as<std::string>());
+absl::StatusOr<std::optional<std::string>> ReadCanonical(Transaction& tx, const std::string& key) {
+  SCHEMAD_ASSIGN_OR_RETURN(const Rows r,
+                           tx.Exec("SELECT pg_catalog.encode(model, 'hex'), model_hash FROM "
+                                   "schemad.canonical WHERE key OPERATOR(pg_catalog.=) $1",
+                                   {key}));
+  if (r.empty()) return std::optional<std::string>();
+  std::string model = absl::HexStringToBytes(r[0].Text(0));
   Fingerprinter fp;
   fp.Add(model);
   // It becomes DDL: a model that does not match its hash is not used.
-  if (fp.Hex() != r[0][1].as<std::string>()) return std::nullopt;
-  return model;
+  if (fp.Hex() != r[0].Text(1)) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(model));
 }
 
-void WriteCanonical(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& key,
-                    const std::string& registry_fingerprint, const std::string& model) {
+absl::Status WriteCanonical(Transaction& tx, const std::string& key,
+                            const std::string& registry_fingerprint, const std::string& model) {
   Fingerprinter fp;
   fp.Add(model);
-  ExecParams(pool, tx,
-             "INSERT INTO schemad.canonical (key, registry_fingerprint, model, model_hash, "
-             "created_at) VALUES ($1, $2, pg_catalog.decode($3, 'hex'), $4, "
-             "pg_catalog.clock_timestamp()) ON CONFLICT (key) DO NOTHING",
-             key, registry_fingerprint, absl::BytesToHexString(model), fp.Hex());
+  SCHEMAD_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO schemad.canonical (key, registry_fingerprint, model, model_hash, "
+              "created_at) VALUES ($1, $2, pg_catalog.decode($3, 'hex'), $4, "
+              "pg_catalog.clock_timestamp()) ON CONFLICT (key) DO NOTHING",
+              {key, registry_fingerprint, absl::BytesToHexString(model), fp.Hex()})
+          .status());
   // Bounded: the newest 100 models.
-  Exec(pool, tx,
-       "DELETE FROM schemad.canonical WHERE key OPERATOR(pg_catalog.<>) ALL (SELECT key FROM "
-       "schemad.canonical ORDER BY created_at DESC LIMIT 100)");
+  return tx
+      .Exec(
+          "DELETE FROM schemad.canonical WHERE key OPERATOR(pg_catalog.<>) ALL (SELECT key FROM "
+          "schemad.canonical ORDER BY created_at DESC LIMIT 100)")
+      .status();
 }
 
-int CountRunning(ConnectionPool& pool, pqxx::transaction_base& tx) {
-  return Exec(pool, tx,
-              "SELECT pg_catalog.count(*)::pg_catalog.int4 FROM schemad.history "
-              "WHERE state OPERATOR(pg_catalog.=) 'running'")[0][0]
-      .as<int>();
+absl::StatusOr<int> CountRunning(Transaction& tx) {
+  SCHEMAD_ASSIGN_OR_RETURN(const Rows r,
+                           tx.Exec("SELECT pg_catalog.count(*)::pg_catalog.int4 FROM "
+                                   "schemad.history WHERE state OPERATOR(pg_catalog.=) 'running'"));
+  return static_cast<int>(r[0].Int(0));
 }
 
-int MarkInterrupted(ConnectionPool& pool, pqxx::transaction_base& tx) {
-  return static_cast<int>(Exec(pool, tx,
-                               "UPDATE schemad.history SET state = 'interrupted' "
-                               "WHERE state OPERATOR(pg_catalog.=) 'running'")
-                              .affected_rows());
+absl::StatusOr<int> MarkInterrupted(Transaction& tx) {
+  SCHEMAD_ASSIGN_OR_RETURN(const Rows r, tx.Exec("UPDATE schemad.history SET state = 'interrupted' "
+                                                 "WHERE state OPERATOR(pg_catalog.=) 'running'"));
+  return static_cast<int>(r.affected());
 }
 
-std::optional<RunningRun> ReadRunningRun(ConnectionPool& pool, pqxx::transaction_base& tx) {
-  const pqxx::result r =
-      Exec(pool, tx,
-           "SELECT id, COALESCE(phase_count, 0), pg_catalog.jsonb_array_length(COALESCE(phases, "
-           "'[]')), caller FROM schemad.history h WHERE state OPERATOR(pg_catalog.=) 'running' "
-           // Alive: its backend still holds an advisory lock (the row of a
-           // schemad that died is not a run in progress).
-           "AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.locktype "
-           "OPERATOR(pg_catalog.=) 'advisory' AND l.granted AND l.pid OPERATOR(pg_catalog.=) "
-           "h.pid) ORDER BY id DESC LIMIT 1");
-  if (r.empty()) return std::nullopt;
-  return RunningRun{r[0][0].as<int64_t>(), r[0][1].as<int>(), r[0][2].as<int>(),
-                    r[0][3].as<std::string>()};
+absl::StatusOr<std::optional<RunningRun>> ReadRunningRun(Transaction& tx) {
+  SCHEMAD_ASSIGN_OR_RETURN(
+      const Rows r,
+      tx.Exec("SELECT id, COALESCE(phase_count, 0), pg_catalog.jsonb_array_length(COALESCE("
+              "phases, '[]')), caller FROM schemad.history h WHERE state "
+              "OPERATOR(pg_catalog.=) 'running' "
+              // Alive: its backend still holds an advisory lock (the row of
+              // a schemad that died is not a run in progress).
+              "AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.locktype "
+              "OPERATOR(pg_catalog.=) 'advisory' AND l.granted AND l.pid "
+              "OPERATOR(pg_catalog.=) h.pid) ORDER BY id DESC LIMIT 1"));
+  if (r.empty()) return std::optional<RunningRun>();
+  return std::optional<RunningRun>(RunningRun{r[0].Int(0), static_cast<int>(r[0].Int(1)),
+                                              static_cast<int>(r[0].Int(2)), r[0].Text(3)});
 }
 
 namespace {
@@ -642,32 +654,32 @@ std::string HistoryQuery(int version, const std::string& where) {
                       " FROM schemad.history ", where);
 }
 
-std::optional<HistoryRow> FirstRow(const pqxx::result& r) {
-  if (r.empty()) return std::nullopt;
-  return HistoryRow{r[0][0].as<std::string>(), absl::FromUnixMicros(r[0][1].as<int64_t>()),
-                    r[0][2].as<int>(), r[0][3].as<std::string>()};
+absl::StatusOr<std::optional<HistoryRow>> FirstRow(const absl::StatusOr<Rows>& r) {
+  if (!r.ok()) return r.status();
+  if (r->empty()) return std::optional<HistoryRow>();
+  const Rows::Row row = (*r)[0];
+  return std::optional<HistoryRow>(HistoryRow{row.Text(0), absl::FromUnixMicros(row.Int(1)),
+                                              static_cast<int>(row.Int(2)), row.Text(3)});
 }
 
 }  // namespace
 
-std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                          int version) {
+absl::StatusOr<std::optional<HistoryRow>> ReadLastApplied(Transaction& tx, int version) {
   // Runs that did not complete (an online run in progress, failed or
   // interrupted) are not what was last applied.
   return FirstRow(
-      Exec(pool, tx,
-           HistoryQuery(version, absl::StrCat(version >= 3 ? "WHERE state IS NULL OR state "
-                                                             "OPERATOR(pg_catalog.=) 'completed' "
-                                                           : "",
-                                              "ORDER BY id DESC LIMIT 1"))));
+      tx.Exec(HistoryQuery(version, absl::StrCat(version >= 3 ? "WHERE state IS NULL OR state "
+                                                                "OPERATOR(pg_catalog.=) "
+                                                                "'completed' "
+                                                              : "",
+                                                 "ORDER BY id DESC LIMIT 1"))));
 }
 
-std::optional<HistoryRow> ReadRequest(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                      const std::string& request_id, int version) {
-  return FirstRow(ExecParams(
-      pool, tx,
+absl::StatusOr<std::optional<HistoryRow>> ReadRequest(Transaction& tx,
+                                                      const std::string& request_id, int version) {
+  return FirstRow(tx.Exec(
       HistoryQuery(version, "WHERE request_id OPERATOR(pg_catalog.=) $1 ORDER BY id DESC LIMIT 1"),
-      request_id));
+      {request_id}));
 }
 
 }  // namespace schemad

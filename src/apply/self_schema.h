@@ -1,8 +1,8 @@
 // schemad's own schema in the target database: `schemad`, holding the
 // history of Initialize calls and the version of this layout.
 //
-//   SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(pool, tx));   // Initialize
-//   RecordHistory(pool, tx, {.caller = "...", .steps = executed});
+//   SCHEMAD_RETURN_IF_ERROR(EnsureSelfSchema(tx));   // Initialize
+//   SCHEMAD_RETURN_IF_ERROR(RecordHistory(tx, {.caller = "...", .steps = executed}));
 //
 // schemad trusts nothing in it that it did not create: the schema and its
 // tables must be owned by the role schemad connects as, and each table must
@@ -12,20 +12,21 @@
 // so an older replica keeps working beside a newer one during an upgrade.
 // Every statement is schema-qualified (pg_catalog included), so objects
 // planted in the target schema's search_path are never called. Private to
-// the engine (takes libpqxx types); thread-compatible.
+// the engine; thread-compatible. Every function runs its statements in the
+// caller's transaction and returns their failure as a status.
 #ifndef SCHEMAD_APPLY_SELF_SCHEMA_H_
 #define SCHEMAD_APPLY_SELF_SCHEMA_H_
 
 #include <map>
 #include <optional>
-#include <pqxx/pqxx>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "db/pool.h"
+#include "schemad/db/session.h"
 #include "schemad/plan/plan.h"
 #include "schemad/registry/registry.h"
 
@@ -37,18 +38,15 @@ inline constexpr int kSelfSchemaVersion = 5;
 // Creates the schema (AUTHORIZATION CURRENT_USER) and its tables when
 // missing, applies pending migrations, and verifies ownership and shape.
 // FAILED_PRECONDITION naming the owner or the odd table and the fix. Call
-// inside Initialize's transaction, under its advisory lock. Throws libpqxx
-// exceptions (call under Guard).
-absl::Status EnsureSelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx);
+// inside Initialize's transaction, under its advisory lock.
+absl::Status EnsureSelfSchema(Transaction& tx);
 
 // Read-only: OK when the schema is missing or is schemad's own (sets
 // `*history_usable` when schemad.history exists and may be read, and
 // `*history_version` to its layout version, 1 to kSelfSchemaVersion);
-// FAILED_PRECONDITION as EnsureSelfSchema otherwise. Throws libpqxx
-// exceptions.
+// FAILED_PRECONDITION as EnsureSelfSchema otherwise.
 // `*tables` (when given) gets the names of schemad's verified tables.
-absl::Status VerifySelfSchema(ConnectionPool& pool, pqxx::transaction_base& tx,
-                              bool* history_usable, int* history_version = nullptr,
+absl::Status VerifySelfSchema(Transaction& tx, bool* history_usable, int* history_version = nullptr,
                               std::set<std::string>* tables = nullptr);
 
 struct HistoryRecord {
@@ -70,35 +68,31 @@ struct HistoryRecord {
 
 // Inserts the row of a TRANSACTIONAL Initialize: state "completed", or
 // "failed: <why>" for a run that failed (recorded in a transaction of its
-// own, with the steps it would have run). Throws libpqxx exceptions.
-void RecordHistory(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record,
-                   const std::string& state = "completed");
+// own, with the steps it would have run).
+absl::Status RecordHistory(Transaction& tx, const HistoryRecord& record,
+                           const std::string& state = "completed");
 
 // Stores `registry`'s files in schemad.registries unless they are stored
 // (by files id), and returns the row's id. Call after EnsureSelfSchema.
-// Throws libpqxx exceptions.
-int64_t StoreRegistry(ConnectionPool& pool, pqxx::transaction_base& tx, const Registry& registry,
-                      const std::string& publisher);
+absl::StatusOr<int64_t> StoreRegistry(Transaction& tx, const Registry& registry,
+                                      const std::string& publisher);
 // The stored row of files id `files_id`, or 0. Requires layout 4.
-int64_t FindStoredRegistry(ConnectionPool& pool, pqxx::transaction_base& tx,
-                           const std::string& files_id);
+absl::StatusOr<int64_t> FindStoredRegistry(Transaction& tx, const std::string& files_id);
 // What a canonical model depends on besides the codec: bump when
 // canonicalization changes what it produces for the same registry.
 inline constexpr char kCanonicalFormVersion[] = "schemad canonical form 1";
 // The key of a registry's canonical model on this server: its fingerprint,
 // server_version_num, every installed extension's version, the codec's and
 // the canonical form's versions.
-std::string CanonicalKey(ConnectionPool& pool, pqxx::transaction_base& tx,
-                         const std::string& registry_fingerprint);
+absl::StatusOr<std::string> CanonicalKey(Transaction& tx, const std::string& registry_fingerprint);
 // The stored model of `key` when its hash matches (layout 5), else nothing.
-std::optional<std::string> ReadCanonical(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                         const std::string& key);
+absl::StatusOr<std::optional<std::string>> ReadCanonical(Transaction& tx, const std::string& key);
 // Stores a model (kept: the newest 100). Requires layout 5.
-void WriteCanonical(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& key,
-                    const std::string& registry_fingerprint, const std::string& model);
+absl::Status WriteCanonical(Transaction& tx, const std::string& key,
+                            const std::string& registry_fingerprint, const std::string& model);
 // The registry row of the newest completed run that recorded one, or 0.
 // Requires layout 4.
-int64_t LastAppliedRegistryId(ConnectionPool& pool, pqxx::transaction_base& tx);
+absl::StatusOr<int64_t> LastAppliedRegistryId(Transaction& tx);
 
 // ONLINE runs: the row is inserted when the run starts (state "running",
 // no steps) and returns its id; each phase appends its steps in the
@@ -112,22 +106,21 @@ struct PhaseRecord {
   int retries = 0;
   std::vector<PlanStep> steps;
 };
-int64_t StartRun(ConnectionPool& pool, pqxx::transaction_base& tx, const HistoryRecord& record);
-void RecordPhase(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
-                 const PhaseRecord& phase);
+absl::StatusOr<int64_t> StartRun(Transaction& tx, const HistoryRecord& record);
+absl::Status RecordPhase(Transaction& tx, int64_t run_id, const PhaseRecord& phase);
 // `failed_on_data`: the statement that failed because existing rows
 // violate it (SQLSTATE class 23), or "".
-void FinishRun(ConnectionPool& pool, pqxx::transaction_base& tx, int64_t run_id,
-               const std::string& state, const std::string& failed_on_data = "");
+absl::Status FinishRun(Transaction& tx, int64_t run_id, const std::string& state,
+                       const std::string& failed_on_data = "");
 // Statements that failed on the data in runs since the last completed one,
 // with the run's id: not retried on every start, only on request.
-std::map<std::string, int64_t> ReadDataFailures(ConnectionPool& pool, pqxx::transaction_base& tx);
+absl::StatusOr<std::map<std::string, int64_t>> ReadDataFailures(Transaction& tx);
 // Rows "running" (under the Initialize lock: all of them belong to dead
 // runs).
-int CountRunning(ConnectionPool& pool, pqxx::transaction_base& tx);
+absl::StatusOr<int> CountRunning(Transaction& tx);
 // Marks rows still "running" as "interrupted"; returns how many. Call under
 // the Initialize lock.
-int MarkInterrupted(ConnectionPool& pool, pqxx::transaction_base& tx);
+absl::StatusOr<int> MarkInterrupted(Transaction& tx);
 
 // The online run in progress (the newest row "running" whose backend is
 // alive and holds an advisory lock), if any.
@@ -137,7 +130,7 @@ struct RunningRun {
   int phases_done = 0;
   std::string caller;
 };
-std::optional<RunningRun> ReadRunningRun(ConnectionPool& pool, pqxx::transaction_base& tx);
+absl::StatusOr<std::optional<RunningRun>> ReadRunningRun(Transaction& tx);
 
 // One row of schemad.history, as the readers below return it.
 struct HistoryRow {
@@ -150,16 +143,15 @@ struct HistoryRow {
 };
 
 // The newest row of schemad.history, if any. Call only once the table is
-// known to be schemad's own (VerifySelfSchema). Throws libpqxx exceptions
-// (42P01 when it was dropped since).
+// known to be schemad's own (VerifySelfSchema). 42P01 (SqlStateOf) when it
+// was dropped since.
 // `version`: the layout's (VerifySelfSchema); from 3 on, only completed
 // runs count.
-std::optional<HistoryRow> ReadLastApplied(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                          int version);
+absl::StatusOr<std::optional<HistoryRow>> ReadLastApplied(Transaction& tx, int version);
 
 // The newest row recorded with `request_id`, if any. Requires layout 2.
-std::optional<HistoryRow> ReadRequest(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                      const std::string& request_id, int version);
+absl::StatusOr<std::optional<HistoryRow>> ReadRequest(Transaction& tx,
+                                                      const std::string& request_id, int version);
 
 }  // namespace schemad
 

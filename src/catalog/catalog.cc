@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "catalog/queries.h"
+#include "db/pool.h"
 #include "schemad/common/identifier.h"
 #include "schemad/common/status_macros.h"
 #include "schemad/ddl/ddl.h"
@@ -78,6 +79,9 @@ int64_t Int(const pqxx::field& f) { return f.is_null() ? 0 : f.as<int64_t>(); }
 
 }  // namespace
 
+namespace {
+
+// Sets search_path for this transaction only.
 void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
                    const std::vector<std::string>& schemas) {
   std::vector<std::string> quoted;
@@ -85,8 +89,6 @@ void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
   ExecParams(pool, tx, "SELECT pg_catalog.set_config('search_path', $1, true)",
              absl::StrJoin(quoted, ", "));
 }
-
-namespace {
 
 // An integer array field (int2[], oid[]: int2vector and oidvector are cast
 // to arrays in SQL) -> numbers; NULL -> none.
@@ -170,14 +172,18 @@ void DeparseCache::Add(const Map& entries) {
   map_ = std::move(next);
 }
 
-void RegisterQueries(ConnectionPool& pool) {
+void RegisterQueries(Database& db) {
   std::vector<ConnectionPool::Prepared> statements;
   for (const queries::NamedQuery& q : queries::kPrepared) statements.push_back({q.name, q.sql});
-  pool.Register(statements);
+  PoolOf(db).Register(statements);
 }
 
-Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& schema_name,
-                  pqxx::transaction_base* helper, DeparseCache* cache) {
+namespace {
+
+// ReadSchema on libpqxx's transactions. Throws libpqxx exceptions.
+Schema ReadSchemaIn(ConnectionPool& pool, pqxx::transaction_base& tx,
+                    const std::string& schema_name, pqxx::transaction_base* helper,
+                    DeparseCache* cache) {
   Schema schema;
   schema.name = schema_name;
   // Expressions deparsed before (and unchanged since: see queries.h) are
@@ -649,8 +655,6 @@ Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::s
   return schema;
 }
 
-namespace {
-
 // Adds to `out` those of `tables` that hold a row: one statement per 200
 // tables; the numbers are ours, the table names quoted identifiers.
 void ProbeRows(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& schema_name,
@@ -668,58 +672,98 @@ void ProbeRows(ConnectionPool& pool, pqxx::transaction_base& tx, const std::stri
   }
 }
 
+// Runs `fn(pool, native transaction)` for one of the functions below:
+// a failed BEGIN is returned as it is; what fn throws becomes a status
+// that starts with tx's what().
+template <typename Fn>
+absl::Status InTransaction(Transaction& tx, Fn&& fn) {
+  if (!tx.impl().begin.ok()) return tx.impl().begin;
+  if (!tx.impl().failed.ok()) return tx.impl().failed;
+  absl::Status status =
+      Guard(tx.what(), [&]() -> absl::Status { return fn(PoolOf(tx), NativeOf(tx)); });
+  // A statement failed: the transaction is aborted (see Transaction).
+  if (!status.ok() && tx.impl().db != nullptr) tx.impl().failed = status;
+  return status;
+}
+
 }  // namespace
 
-std::vector<std::string> Dependents(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                    const std::string& schema_name, const std::string& table,
-                                    const std::string& column) {
-  std::vector<std::string> out;
-  for (const auto& row : ExecParams(pool, tx, queries::kDependents, schema_name,
-                                    QualifiedName(schema_name, table), column)) {
-    if (!row[0].is_null()) out.push_back(row[0].as<std::string>());
-  }
+absl::StatusOr<Schema> ReadSchema(Transaction& tx, const std::string& schema_name,
+                                  Transaction* helper, DeparseCache* cache) {
+  Schema out;
+  if (helper != nullptr && !helper->impl().begin.ok()) helper = nullptr;
+  SCHEMAD_RETURN_IF_ERROR(
+      InTransaction(tx, [&](ConnectionPool& pool, pqxx::transaction_base& native) {
+        out = ReadSchemaIn(pool, native, schema_name,
+                           helper != nullptr ? &NativeOf(*helper) : nullptr, cache);
+        return absl::OkStatus();
+      }));
   return out;
 }
 
-std::vector<std::string> FunctionDependents(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                            const std::string& schema_name,
-                                            const Function& function) {
+absl::StatusOr<std::vector<std::string>> Dependents(Transaction& tx, const std::string& schema_name,
+                                                    const std::string& table,
+                                                    const std::string& column) {
+  std::vector<std::string> out;
+  SCHEMAD_RETURN_IF_ERROR(InTransaction(tx, [&](ConnectionPool& pool, pqxx::transaction_base& tx) {
+    for (const auto& row : ExecParams(pool, tx, queries::kDependents, schema_name,
+                                      QualifiedName(schema_name, table), column)) {
+      if (!row[0].is_null()) out.push_back(row[0].as<std::string>());
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> FunctionDependents(Transaction& tx,
+                                                            const std::string& schema_name,
+                                                            const Function& function) {
   std::vector<std::string> out;
   const std::string signature =
       absl::StrCat(QualifiedName(schema_name, function.name), "(", function.identity, ")");
-  for (const auto& row : ExecParams(pool, tx, queries::kFunctionDependents, signature)) {
-    out.push_back(Text(row[0]));
-  }
+  SCHEMAD_RETURN_IF_ERROR(InTransaction(tx, [&](ConnectionPool& pool, pqxx::transaction_base& tx) {
+    for (const auto& row : ExecParams(pool, tx, queries::kFunctionDependents, signature)) {
+      out.push_back(Text(row[0]));
+    }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
-std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& tx,
-                                     const std::string& schema_name,
-                                     const std::vector<std::string>& tables, bool wait) {
+absl::StatusOr<std::set<std::string>> TablesWithRows(Transaction& transaction,
+                                                     const std::string& schema_name,
+                                                     const std::vector<std::string>& tables,
+                                                     bool wait) {
   std::set<std::string> out;
-  if (wait) {
-    // Initialize is about to change these tables: waiting for them (up to
-    // lock_timeout, then ABORTED) is the right answer when one is locked.
-    ProbeRows(pool, tx, schema_name, tables, &out);
-    return out;
-  }
-  // Otherwise a short lock_timeout, in a subtransaction: a table another
-  // session has locked is assumed to hold rows (the answer that shows more
-  // hazards) rather than making Status or Diff wait for it.
-  try {
-    pqxx::subtransaction probe(tx, "schemad_probe");
-    pool.Count(2);
-    const std::string previous = Exec(pool, probe,
-                                      "SELECT pg_catalog.current_setting('lock_timeout'), "
-                                      "pg_catalog.set_config('lock_timeout', '200ms', true)")[0][0]
-                                     .as<std::string>();
-    ProbeRows(pool, probe, schema_name, tables, &out);
-    ExecParams(pool, probe, "SELECT pg_catalog.set_config('lock_timeout', $1, true)", previous);
-    probe.commit();
-  } catch (const pqxx::sql_error& e) {
-    if (e.sqlstate() != "55P03") throw;
-    out.insert(tables.begin(), tables.end());
-  }
+  SCHEMAD_RETURN_IF_ERROR(InTransaction(transaction, [&](ConnectionPool& pool,
+                                                         pqxx::transaction_base&) {
+    pqxx::dbtransaction& tx = NativeDbOf(transaction);
+    if (wait) {
+      // Initialize is about to change these tables: waiting for them (up to
+      // lock_timeout, then ABORTED) is the right answer when one is locked.
+      ProbeRows(pool, tx, schema_name, tables, &out);
+      return absl::OkStatus();
+    }
+    // Otherwise a short lock_timeout, in a subtransaction: a table another
+    // session has locked is assumed to hold rows (the answer that shows more
+    // hazards) rather than making Status or Diff wait for it.
+    try {
+      pqxx::subtransaction probe(tx, "schemad_probe");
+      pool.Count(2);
+      const std::string previous =
+          Exec(pool, probe,
+               "SELECT pg_catalog.current_setting('lock_timeout'), "
+               "pg_catalog.set_config('lock_timeout', '200ms', true)")[0][0]
+              .as<std::string>();
+      ProbeRows(pool, probe, schema_name, tables, &out);
+      ExecParams(pool, probe, "SELECT pg_catalog.set_config('lock_timeout', $1, true)", previous);
+      probe.commit();
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != "55P03") throw;
+      out.insert(tables.begin(), tables.end());
+    }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -870,8 +914,9 @@ absl::Status WithPlace(const Registry& registry, const std::string& source, absl
 
 }  // namespace
 
-absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn,
-                                    const Registry& registry) {
+absl::StatusOr<Schema> Canonicalize(Connection& connection, const Registry& registry) {
+  ConnectionPool& pool = PoolOf(connection);
+  pqxx::connection& conn = NativeOf(connection);
   const std::string scratch = ScratchSchemaName();
   const Schema& declared = registry.schema;
   const Schema want = RenderedForScratch(declared);
@@ -1225,7 +1270,7 @@ absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn
                              absl::StatusCode::kInvalidArgument));
       }
     }
-    result = ReadSchema(pool, tx, scratch);
+    result = ReadSchemaIn(pool, tx, scratch, nullptr, nullptr);
     // Bodies are checked now that everything they may use exists.
     Exec(pool, tx, "SELECT pg_catalog.set_config('check_function_bodies', 'on', true)");
     struct Created {

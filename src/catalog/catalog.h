@@ -1,12 +1,13 @@
 // Reads a schema from the live catalog, and canonicalizes a registry by
 // letting PostgreSQL itself create it in a scratch schema that is rolled
-// back. Private to the engine (takes libpqxx types).
+// back. Private to the engine. Its API names no libpqxx type (it reads
+// through libpqxx inside): transactions come as session.h's Transaction,
+// failures as statuses whose messages start with the transaction's what().
 #ifndef SCHEMAD_CATALOG_CATALOG_H_
 #define SCHEMAD_CATALOG_CATALOG_H_
 
 #include <map>
 #include <memory>
-#include <pqxx/pqxx>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,7 +15,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "db/pool.h"
+#include "schemad/db/database.h"
+#include "schemad/db/session.h"
 #include "schemad/model/model.h"
 #include "schemad/registry/registry.h"
 
@@ -38,53 +40,47 @@ class DeparseCache {
   std::shared_ptr<const Map> map_ ABSL_GUARDED_BY(mu_) = std::make_shared<const Map>();
 };
 
-// Registers the catalog's prepared queries with `pool`: call before any
-// function below runs on its connections (the engine does, when built).
-void RegisterQueries(ConnectionPool& pool);
+// Registers the catalog's prepared queries with `db`'s pool: call before
+// any function below runs on its connections (the engine does, when built).
+void RegisterQueries(Database& db);
 
 // Reads schema `schema_name` in `tx`: a fixed number of queries whatever
 // the number of tables. The caller sets search_path (names in it print
 // unqualified). With `helper` (a transaction on another connection that
 // shares tx's snapshot and settings), part of the queries run on it
-// concurrently. Throws libpqxx exceptions (call under Guard).
-// With `cache`, expressions deparsed by earlier reads are reused (and new
-// ones added).
-Schema ReadSchema(ConnectionPool& pool, pqxx::transaction_base& tx, const std::string& schema_name,
-                  pqxx::transaction_base* helper = nullptr, DeparseCache* cache = nullptr);
-
-// Sets search_path for this transaction only.
-void SetSearchPath(ConnectionPool& pool, pqxx::transaction_base& tx,
-                   const std::vector<std::string>& schemas);
+// concurrently. With `cache`, expressions deparsed by earlier reads are
+// reused (and new ones added).
+absl::StatusOr<Schema> ReadSchema(Transaction& tx, const std::string& schema_name,
+                                  Transaction* helper = nullptr, DeparseCache* cache = nullptr);
 
 // Returns the registry as PostgreSQL spells it: every object created in a
 // scratch schema on `conn`, read back with ReadSchema, rolled back. The
 // result is named after the registry's target schema. INVALID_ARGUMENT
 // naming the registry file and line when PostgreSQL rejects a declaration.
-absl::StatusOr<Schema> Canonicalize(ConnectionPool& pool, pqxx::connection& conn,
-                                    const Registry& registry);
+absl::StatusOr<Schema> Canonicalize(Connection& conn, const Registry& registry);
 
 // Objects schemad does not manage that depend on `table` (or its `column`;
 // "" for the whole table) and would stop a DROP or a type change: views and
 // rules, foreign keys of tables in other schemas. "view public.v_items".
-// Throws libpqxx exceptions.
-std::vector<std::string> Dependents(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                    const std::string& schema_name, const std::string& table,
-                                    const std::string& column);
+absl::StatusOr<std::vector<std::string>> Dependents(Transaction& tx, const std::string& schema_name,
+                                                    const std::string& table,
+                                                    const std::string& column);
 
 // What in schema `schema_name` uses `function` (a function read from it):
 // "index:<name>", "constraint:<table>.<name>", "column:<table>.<column>",
-// "view:<name>", "trigger:<table>.<name>". Throws libpqxx exceptions.
-std::vector<std::string> FunctionDependents(ConnectionPool& pool, pqxx::transaction_base& tx,
-                                            const std::string& schema_name,
-                                            const Function& function);
+// "view:<name>", "trigger:<table>.<name>".
+absl::StatusOr<std::vector<std::string>> FunctionDependents(Transaction& tx,
+                                                            const std::string& schema_name,
+                                                            const Function& function);
 
 // Returns which of `tables` (in schema `schema_name`) hold at least one
 // row: one query per 200 tables. With `wait`, a locked table is waited for
-// (lock_timeout applies); without, it counts as holding rows. Throws
-// libpqxx exceptions.
-std::set<std::string> TablesWithRows(ConnectionPool& pool, pqxx::dbtransaction& tx,
-                                     const std::string& schema_name,
-                                     const std::vector<std::string>& tables, bool wait);
+// (lock_timeout applies); without, it counts as holding rows. `tx` is a
+// real transaction (not Kind::kNone): the probe uses a savepoint.
+absl::StatusOr<std::set<std::string>> TablesWithRows(Transaction& tx,
+                                                     const std::string& schema_name,
+                                                     const std::vector<std::string>& tables,
+                                                     bool wait);
 
 }  // namespace schemad
 

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "schemad/db/database.h"
+#include "schemad/db/session.h"
 
 namespace schemad {
 
@@ -131,6 +132,44 @@ class ConnectionPool {
 // The pool behind a Database: for the modules below the public API only.
 ConnectionPool& PoolOf(Database& db);
 
+// session.h's types, as the database layer (and the catalog, which reads
+// through libpqxx directly) sees them.
+struct Connection::Impl {
+  ConnectionPool* pool;
+  std::unique_ptr<ConnectionPool::Lease> lease;
+};
+
+struct Transaction::Impl {
+  std::unique_ptr<pqxx::transaction_base> tx;
+  // The same object when it is a real transaction (not kNone).
+  pqxx::dbtransaction* db = nullptr;
+  // Why BEGIN failed, returned by every later call.
+  absl::Status begin;
+  // The first statement that failed in a real transaction: PostgreSQL has
+  // aborted it, so Commit returns this instead of sending COMMIT (which
+  // the server would answer with ROLLBACK, and libpqxx take for success).
+  absl::Status failed;
+};
+
+struct Rows::Impl {
+  pqxx::result result;
+};
+
+struct RowsAccess {
+  static Rows Make(pqxx::result result);
+  static const pqxx::result& Of(const Rows& rows) { return rows.impl_->result; }
+};
+
+inline ConnectionPool& PoolOf(Connection& conn) { return *conn.impl().pool; }
+inline pqxx::connection& NativeOf(Connection& conn) { return conn.impl().lease->conn(); }
+inline ConnectionPool& PoolOf(Transaction& tx) { return PoolOf(tx.connection()); }
+// The libpqxx transaction of `tx`. Throws (as libpqxx would) when BEGIN
+// failed, so that code under Guard reports that failure.
+pqxx::transaction_base& NativeOf(Transaction& tx);
+// The same, for a real transaction (savepoints need one): throws
+// std::logic_error for Kind::kNone.
+pqxx::dbtransaction& NativeDbOf(Transaction& tx);
+
 // The executor: every statement schemad sends goes through these. Each
 // call sends exactly one statement through the extended protocol (libpq's
 // PQexecParams, which PostgreSQL refuses to run with more than one
@@ -163,29 +202,8 @@ pqxx::result ExecPrepared(ConnectionPool& pool, pqxx::transaction_base& tx, cons
   return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
-// Schemas at least this large are read with plan_cache_mode =
-// force_custom_plan: catalog sizes change by orders of magnitude within one
-// session (canonicalizing creates thousands of tables) while catalog
-// statistics lag, and a generic plan made for a small catalog was measured
-// 8x slower on 3,000 tables. Below it, generic plans save ~3 ms of planning
-// per read.
-inline constexpr size_t kLargeSchemaTables = 200;
-
-// The plan_cache_mode for reading a schema of `tables` tables.
-inline const char* PlanCacheMode(size_t tables) {
-  return tables >= kLargeSchemaTables ? "force_custom_plan" : "auto";
-}
-
 // Reads a text[] field.
 std::vector<std::string> ArrayField(const pqxx::field& field);
-
-// A text[] literal of `values`, for one parameter ($n::pg_catalog.text[]):
-// each element double-quoted, its backslashes and double quotes escaped.
-std::string ArrayLiteral(const std::vector<std::string>& values);
-
-// Formats a duration as a PostgreSQL interval in milliseconds ("1500ms"),
-// at least 1ms (0 would disable the timeout).
-std::string TimeoutSetting(absl::Duration d);
 
 }  // namespace schemad
 

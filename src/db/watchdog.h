@@ -1,6 +1,6 @@
 // Bounds a database session by a caller's deadline and cancellation.
 //
-//   Watchdog watchdog(lease.conn(), deadline, cancelled);
+//   Watchdog watchdog(connection, deadline, cancelled);
 //   SCHEMAD_RETURN_IF_ERROR(watchdog.Check());    // before each statement
 //
 // PostgreSQL 15 has no transaction timeout: statement_timeout bounds one
@@ -13,7 +13,6 @@
 
 #include <atomic>
 #include <functional>
-#include <pqxx/pqxx>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -21,6 +20,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "schemad/db/session.h"
 
 namespace schemad {
 
@@ -29,7 +29,7 @@ class Watchdog {
   enum class Reason { kNone, kDeadline, kCancelled };
 
   // `cancelled` may be empty. `conn` must outlive the watchdog.
-  Watchdog(pqxx::connection_base& conn, absl::Time deadline, std::function<bool()> cancelled)
+  Watchdog(Connection& conn, absl::Time deadline, std::function<bool()> cancelled)
       : conn_(conn), deadline_(deadline), cancelled_(std::move(cancelled)) {
     thread_ = std::thread([this] { Run(); });
   }
@@ -72,17 +72,13 @@ class Watchdog {
   void Run() {
     while (!stop_.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
       if (reason() != Reason::kNone) {
-        try {
-          conn_.cancel_query();
-        } catch (...) {
-          // The session is going away anyway.
-        }
+        conn_.CancelQuery();
         return;
       }
     }
   }
 
-  pqxx::connection_base& conn_;
+  Connection& conn_;
   const absl::Time deadline_;
   const std::function<bool()> cancelled_;
   std::atomic<Reason> reason_{Reason::kNone};

@@ -33,6 +33,7 @@ struct DatabaseOptions {
 };
 
 class ConnectionPool;  // defined in src/db
+class Connection;      // session.h
 
 // Statuses made from a PostgreSQL error carry its SQLSTATE ("42501") as a
 // payload under this type URL, so that callers branch on the code, never
@@ -57,6 +58,17 @@ class Database {
   // Opens or reuses a connection and runs SELECT 1. UNAVAILABLE with the
   // cause when the database cannot be reached.
   absl::Status Ping(absl::Time deadline);
+
+  // Lends a connection: an idle one, or a new one while fewer than
+  // max_connections are open; waits until `deadline` for one to free.
+  // `force_new` closes the idle ones instead of reusing them (after the
+  // server restarted). UNAVAILABLE when the database cannot be reached,
+  // DEADLINE_EXCEEDED when none frees in time.
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire(absl::Time deadline, bool force_new = false);
+  // A connection that is open and idle right now, or null. Never opens one.
+  std::unique_ptr<Connection> AcquireIdle();
+  // Connections on loan right now.
+  int leased_connections() const;
 
   // Statements sent to PostgreSQL so far (BEGIN and COMMIT included).
   int64_t statements_sent() const;
