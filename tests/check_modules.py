@@ -68,35 +68,33 @@ def module_of_include(path, root):
     return None, False
 
 
-def resolve(path, root):
-    """The tree's file a quoted include names (src/ or include/), or None."""
-    for base in ('src', 'include'):
+def resolve(path, root, here):
+    """The tree's file an include names (src/, include/, or next to the
+    including file), or None for headers outside the tree."""
+    for base in ('src', 'include', here):
         full = os.path.join(root, base, path)
         if os.path.isfile(full):
             return os.path.relpath(full, root)
     return None
 
 
-def reaches_pqxx(rel, root, memo, stack=()):
-    """The chain of headers through which `rel` includes libpqxx, or None."""
-    if rel in memo:
-        return memo[rel]
-    memo[rel] = None  # cycles end here
+def reaches_pqxx(rel, root, visiting=frozenset()):
+    """The chain of headers through which `rel` includes libpqxx, or None.
+    Includes are resolved against src/, include/ and the file's own folder;
+    a header already on the path (a cycle) adds nothing."""
     with open(os.path.join(root, rel), encoding='utf-8') as f:
         for line in f:
             m = INCLUDE.match(line)
             if not m:
                 continue
             if m.group(2).startswith('pqxx/'):
-                memo[rel] = [rel]
-                return memo[rel]
-            target = resolve(m.group(2), root) if m.group(1) == '"' else None
-            if target is None:
+                return [rel]
+            target = resolve(m.group(2), root, os.path.dirname(rel))
+            if target is None or target in visiting or target == rel:
                 continue
-            chain = reaches_pqxx(target, root, memo)
+            chain = reaches_pqxx(target, root, visiting | {rel})
             if chain:
-                memo[rel] = [rel] + chain
-                return memo[rel]
+                return [rel] + chain
     return None
 
 
@@ -106,7 +104,6 @@ def main():
     problems = [f'src/{d}: a module the graph in tests/check_modules.py does not know'
                 for d in sorted(unknown)]
     files = 0
-    memo = {}
     for top in ('src', 'include', 'server', 'client'):
         for dirpath, _, names in os.walk(os.path.join(root, top)):
             for name in sorted(names):
@@ -119,7 +116,7 @@ def main():
                 files += 1
                 allowed = closure(module)
                 if module not in PQXX_MODULES:
-                    chain = reaches_pqxx(rel, root, memo)
+                    chain = reaches_pqxx(rel, root)
                     if chain and len(chain) > 1:
                         problems.append(f'{rel}: module {module} reaches libpqxx through '
                                         f'{" -> ".join(chain[1:])}')

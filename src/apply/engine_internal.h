@@ -141,6 +141,9 @@ inline absl::Status InSnapshot(Database& db, Connection& conn, const char* what,
                                const std::string& schema, absl::Time deadline, size_t tables,
                                SecondConnection second_kind, absl::Duration lock_timeout, Fn&& fn) {
   Transaction tx(conn, Transaction::Kind::kSnapshot, what);
+  // A failed BEGIN (a stale connection) is reported before a second
+  // connection is taken.
+  SCHEMAD_RETURN_IF_ERROR(tx.status());
   std::unique_ptr<Connection> second;
   std::unique_ptr<Transaction> helper;
   if (second_kind != SecondConnection::kNone) {

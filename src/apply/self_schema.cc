@@ -411,7 +411,7 @@ namespace {
 
 // Steps as JSON ([{"sql": ..., "hazards": ["DATA_LOSS"]}]), written by
 // Protobuf's printer (no hand-written escaping).
-absl::StatusOr<std::string> StepsJson(const std::vector<PlanStep>& steps) {
+absl::StatusOr<std::string> StepsJson(const Transaction& tx, const std::vector<PlanStep>& steps) {
   google::protobuf::ListValue list;
   for (const PlanStep& s : steps) {
     google::protobuf::Struct* step = list.add_values()->mutable_struct_value();
@@ -422,7 +422,7 @@ absl::StatusOr<std::string> StepsJson(const std::vector<PlanStep>& steps) {
   }
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(list, &json).ok()) {
-    return absl::InternalError("writing the history's steps as JSON");
+    return absl::InternalError(absl::StrCat(tx.what(), ": writing the history's steps as JSON"));
   }
   return json;
 }
@@ -430,7 +430,7 @@ absl::StatusOr<std::string> StepsJson(const std::vector<PlanStep>& steps) {
 }  // namespace
 
 absl::Status RecordHistory(Transaction& tx, const HistoryRecord& record, const std::string& state) {
-  SCHEMAD_ASSIGN_OR_RETURN(const std::string steps, StepsJson(record.steps));
+  SCHEMAD_ASSIGN_OR_RETURN(const std::string steps, StepsJson(tx, record.steps));
   return tx
       .Exec(
           "INSERT INTO schemad.history (started_at, finished_at, caller, "
@@ -472,9 +472,9 @@ absl::Status RecordPhase(Transaction& tx, int64_t run_id, const PhaseRecord& pha
   (*entry.mutable_fields())["retries"].set_number_value(phase.retries);
   std::string entry_json;
   if (!google::protobuf::util::MessageToJsonString(entry, &entry_json).ok()) {
-    return absl::InternalError("writing the history's phase as JSON");
+    return absl::InternalError(absl::StrCat(tx.what(), ": writing the history's phase as JSON"));
   }
-  SCHEMAD_ASSIGN_OR_RETURN(const std::string steps, StepsJson(phase.steps));
+  SCHEMAD_ASSIGN_OR_RETURN(const std::string steps, StepsJson(tx, phase.steps));
   return tx
       .Exec(
           "UPDATE schemad.history SET steps = steps OPERATOR(pg_catalog.||) "

@@ -677,8 +677,7 @@ void ProbeRows(ConnectionPool& pool, pqxx::transaction_base& tx, const std::stri
 // that starts with tx's what().
 template <typename Fn>
 absl::Status InTransaction(Transaction& tx, Fn&& fn) {
-  if (!tx.impl().begin.ok()) return tx.impl().begin;
-  if (!tx.impl().failed.ok()) return tx.impl().failed;
+  SCHEMAD_RETURN_IF_ERROR(tx.status());
   absl::Status status =
       Guard(tx.what(), [&]() -> absl::Status { return fn(PoolOf(tx), NativeOf(tx)); });
   // A statement failed: the transaction is aborted (see Transaction).
@@ -691,7 +690,7 @@ absl::Status InTransaction(Transaction& tx, Fn&& fn) {
 absl::StatusOr<Schema> ReadSchema(Transaction& tx, const std::string& schema_name,
                                   Transaction* helper, DeparseCache* cache) {
   Schema out;
-  if (helper != nullptr && !helper->impl().begin.ok()) helper = nullptr;
+  if (helper != nullptr && !helper->status().ok()) helper = nullptr;
   SCHEMAD_RETURN_IF_ERROR(
       InTransaction(tx, [&](ConnectionPool& pool, pqxx::transaction_base& native) {
         out = ReadSchemaIn(pool, native, schema_name,

@@ -163,8 +163,8 @@ struct RowsAccess {
 inline ConnectionPool& PoolOf(Connection& conn) { return *conn.impl().pool; }
 inline pqxx::connection& NativeOf(Connection& conn) { return conn.impl().lease->conn(); }
 inline ConnectionPool& PoolOf(Transaction& tx) { return PoolOf(tx.connection()); }
-// The libpqxx transaction of `tx`. Throws (as libpqxx would) when BEGIN
-// failed, so that code under Guard reports that failure.
+// The libpqxx transaction of `tx`; call only when tx.status() is OK
+// (throws std::logic_error when BEGIN failed).
 pqxx::transaction_base& NativeOf(Transaction& tx);
 // The same, for a real transaction (savepoints need one): throws
 // std::logic_error for Kind::kNone.

@@ -169,6 +169,11 @@ absl::Status Transaction::Commit() {
   }
 }
 
+absl::Status Transaction::status() const {
+  if (!impl_->begin.ok()) return impl_->begin;
+  return impl_->failed;
+}
+
 absl::Status Transaction::ImportSnapshot(const std::string& snapshot_id) {
   if (!impl_->begin.ok()) return impl_->begin;
   if (!impl_->failed.ok()) return impl_->failed;
@@ -186,9 +191,8 @@ absl::Status Transaction::ImportSnapshot(const std::string& snapshot_id) {
 }
 
 pqxx::transaction_base& NativeOf(Transaction& tx) {
-  Transaction::Impl& impl = tx.impl();
-  if (!impl.begin.ok()) throw pqxx::broken_connection(std::string(impl.begin.message()));
-  return *impl.tx;
+  if (!tx.impl().begin.ok()) throw std::logic_error("BEGIN failed: check Transaction::status()");
+  return *tx.impl().tx;
 }
 
 pqxx::dbtransaction& NativeDbOf(Transaction& tx) {

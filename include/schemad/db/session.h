@@ -129,7 +129,8 @@ class Connection {
   // The PostgreSQL backend's process id.
   int BackendPid() const;
   // Asks the server to cancel the statement in flight (libpq's cancel
-  // request). Thread-safe; best effort.
+  // request). Called from another thread while a statement runs (the
+  // watchdog does); best effort.
   void CancelQuery() noexcept;
 
   Impl& impl() { return *impl_; }
@@ -160,6 +161,8 @@ class Transaction {
 
   absl::StatusOr<Rows> Exec(const std::string& sql, std::initializer_list<Param> params = {});
   absl::Status Commit();
+  // OK while statements may be sent: BEGIN succeeded and none failed.
+  absl::Status status() const;
   // Adopts a snapshot exported by pg_export_snapshot() on another
   // connection (kSnapshot, before any other statement).
   absl::Status ImportSnapshot(const std::string& snapshot_id);
