@@ -40,13 +40,37 @@ std::string SqlStateOf(const absl::Status& status) {
   return payload.has_value() ? std::string(*payload) : "";
 }
 
+namespace {
+
+// libpq reports a refused connection without a SQLSTATE: the server's
+// FATAL message is all there is. Decided here, once: credentials or a
+// database name the server refuses are configuration errors, which waiting
+// does not fix; anything else is the database being unreachable.
+std::string ConnectFailureState(const std::string& message) {
+  if (absl::StrContains(message, "password authentication failed") ||
+      absl::StrContains(message, "no password supplied") ||
+      absl::StrContains(message, "authentication failed for user")) {
+    return "28P01";
+  }
+  if (absl::StrContains(message, "no pg_hba.conf entry") ||
+      (absl::StrContains(message, "role \"") && absl::StrContains(message, "does not exist"))) {
+    return "28000";
+  }
+  if (absl::StrContains(message, "database \"") && absl::StrContains(message, "does not exist")) {
+    return "3D000";
+  }
+  return "08006";
+}
+
+}  // namespace
+
 std::string CurrentSqlState() {
   try {
     throw;
   } catch (const pqxx::too_many_connections&) {
     return "53300";
-  } catch (const pqxx::broken_connection&) {
-    return "08006";
+  } catch (const pqxx::broken_connection& e) {
+    return ConnectFailureState(e.what());
   } catch (const pqxx::in_doubt_error&) {
     return "08007";
   } catch (const pqxx::serialization_failure&) {
@@ -95,6 +119,12 @@ absl::Status StatusForSqlState(const std::string& what, const std::string& state
   if (state == "08007") {
     return absl::UnavailableError(absl::StrCat(
         what, ": connection lost during COMMIT; whether it committed is unknown: ", detail));
+  }
+  if (absl::StartsWith(state, "28") || state == "3D000") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        message,
+        "; the server refused schemad's connection settings: check --database-url's user, "
+        "password and database name"));
   }
   if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") || state == "53300") {
     return absl::UnavailableError(absl::StrCat(what, ": database unreachable: ", detail));

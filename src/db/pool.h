@@ -23,11 +23,11 @@
 namespace schemad {
 
 // Converts the exception in flight (call only inside a catch block) to a
-// status: broken connection -> UNAVAILABLE, lock timeout, deadlock and
-// serialization failures -> ABORTED, statement timeout ->
-// DEADLINE_EXCEEDED, lock table exhaustion (53200) -> RESOURCE_EXHAUSTED,
-// integrity violations -> FAILED_PRECONDITION, other SQL errors -> INTERNAL
-// (or `sql_code` for errors in SQL the caller supplied). `what` is prefixed.
+// status: credentials or a database name the server refuses (28xxx,
+// 3D000) -> FAILED_PRECONDITION, other connection failures -> UNAVAILABLE, lock timeout, deadlock
+// and serialization failures -> ABORTED, statement timeout -> DEADLINE_EXCEEDED, lock table
+// exhaustion (53200) -> RESOURCE_EXHAUSTED, integrity violations -> FAILED_PRECONDITION, other SQL
+// errors -> INTERNAL (or `sql_code` for errors in SQL the caller supplied). `what` is prefixed.
 absl::Status StatusFromCurrentException(const std::string& what,
                                         absl::StatusCode sql_code = absl::StatusCode::kInternal);
 

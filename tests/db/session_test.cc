@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "schemad/db/database.h"
 #include "testing/test_db.h"
 
@@ -159,6 +161,54 @@ TEST(SessionTest, AnUnreachableDatabaseIsUnavailable) {
   EXPECT_EQ(conn.status().code(), absl::StatusCode::kUnavailable) << conn.status();
   EXPECT_EQ((*db)->AcquireIdle(), nullptr);
   EXPECT_EQ((*db)->leased_connections(), 0);
+}
+
+// Refused credentials or a database that does not exist are configuration
+// errors, not an unreachable database: waiting for them is pointless, so
+// they are FAILED_PRECONDITION with the SQLSTATE libpq does not give.
+TEST(SessionTest, RefusedCredentialsAndMissingDatabasesAreConfigurationErrors) {
+  auto db = testing::TestDb::Create();
+  const std::string password = "schemad-test-secret";
+  ASSERT_TRUE(absl::StrContains(db->url(), password)) << "the test server's URL changed";
+  struct Case {
+    std::string url;
+    std::string sqlstate;
+  };
+  const Case cases[] = {
+      {absl::StrReplaceAll(db->url(), {{password, "not-the-password"}}), "28P01"},
+      {absl::StrCat(testing::ServerUrl(), "/no_such_database_here"), "3D000"},
+  };
+  for (const Case& c : cases) {
+    DatabaseOptions options;
+    options.url = c.url;
+    absl::StatusOr<std::unique_ptr<Database>> bad = Database::Create(options);
+    ASSERT_TRUE(bad.ok()) << bad.status();
+    absl::StatusOr<std::unique_ptr<Connection>> conn = (*bad)->Acquire(Deadline());
+    ASSERT_FALSE(conn.ok());
+    EXPECT_EQ(conn.status().code(), absl::StatusCode::kFailedPrecondition) << conn.status();
+    EXPECT_EQ(SqlStateOf(conn.status()), c.sqlstate) << conn.status();
+    EXPECT_TRUE(absl::StrContains(conn.status().message(), "--database-url")) << conn.status();
+    EXPECT_FALSE(absl::StrContains(conn.status().message(), "not-the-password"));
+    EXPECT_FALSE(IsTransient(conn.status()));
+    EXPECT_EQ((*bad)->Ping(Deadline()).code(), absl::StatusCode::kFailedPrecondition);
+  }
+}
+
+// End to end: `schemactl initialize --wait` against a schemad whose
+// password is wrong stops at once with "refused" (5), instead of waiting
+// for a database that will never answer (6).
+TEST(SessionTest, SchemactlDoesNotWaitForRefusedCredentials) {
+  auto db = testing::TestDb::Create();
+  const std::string url =
+      absl::StrReplaceAll(db->url(), {{"schemad-test-secret", "not-the-password"}});
+  testing::ServerProcess server({"--database-url", url});
+  const testing::CommandResult result =
+      testing::RunCommand(absl::StrCat(testing::BinaryPath("schemactl"), " --server ",
+                                       server.address(), " initialize --wait 120s 2>&1"));
+  EXPECT_EQ(result.exit_code, 5) << result.output;
+  EXPECT_TRUE(absl::StrContains(result.output, "FAILED_PRECONDITION")) << result.output;
+  EXPECT_TRUE(absl::StrContains(result.output, "password")) << result.output;
+  EXPECT_FALSE(absl::StrContains(result.output, "not-the-password")) << result.output;
 }
 
 }  // namespace
