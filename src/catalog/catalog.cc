@@ -585,8 +585,8 @@ Schema ReadSchemaIn(ConnectionPool& pool, pqxx::transaction_base& tx,
     const std::string kind = Text(row[pf("kind")]);
     if (kind == "a" || kind == "w") {  // aggregates, window functions
       schema.unmanaged.push_back(
-          {"function", absl::StrCat(Text(row[pf("name")]), "(", Text(row[pf("identity")]), ")"),
-           ""});
+          {UnmanagedKind::kFunction,
+           absl::StrCat(Text(row[pf("name")]), "(", Text(row[pf("identity")]), ")"), ""});
       continue;
     }
     Function& f = schema.functions.emplace_back();
@@ -647,8 +647,12 @@ Schema ReadSchemaIn(ConnectionPool& pool, pqxx::transaction_base& tx,
   }
   Fields uf(unmanaged_rows);
   for (const auto& row : unmanaged_rows) {
-    schema.unmanaged.push_back(
-        {Text(row[uf("kind")]), Text(row[uf("name")]), Text(row[uf("table_name")])});
+    const std::string kind = Text(row[uf("kind")]);
+    const std::optional<UnmanagedKind> known = UnmanagedKindFromName(kind);
+    // The query and the enum disagree: a bug, not a schema to report.
+    if (!known.has_value())
+      throw std::logic_error("the catalog read an unmanaged kind \"" + kind + "\"");
+    schema.unmanaged.push_back({*known, Text(row[uf("name")]), Text(row[uf("table_name")])});
   }
   if (cache != nullptr) cache->Add(fresh);
   SortSchema(schema);
@@ -871,7 +875,15 @@ absl::Status VerifyCanonical(const Schema& declared, const Schema& created,
       case SqlStatementKind::kTrigger:
         got.erase(absl::StrCat("trigger ", QuoteIdent(st.table), ".", name));
         break;
-      default:
+      case SqlStatementKind::kExtension:
+      case SqlStatementKind::kEnum:
+      case SqlStatementKind::kSequenceOwner:
+      case SqlStatementKind::kFunction:
+      case SqlStatementKind::kConstraint:
+      case SqlStatementKind::kForeignKey:
+      case SqlStatementKind::kTableProperty:
+      case SqlStatementKind::kReplicaIdentity:
+      case SqlStatementKind::kComment:
         break;
     }
   }

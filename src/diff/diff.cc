@@ -108,19 +108,31 @@ class Differ {
     }
   }
 
-  static ObjectKind UnmanagedKind(const std::string& kind) {
-    if (kind == "view") return ObjectKind::kView;
-    if (kind == "materialized_view") return ObjectKind::kMaterializedView;
-    if (kind == "function") return ObjectKind::kFunction;
-    if (kind == "trigger") return ObjectKind::kTrigger;
-    if (kind == "policy") return ObjectKind::kPolicy;
-    if (kind == "rule") return ObjectKind::kRule;
-    if (kind == "foreign_table") return ObjectKind::kForeignTable;
-    if (kind == "domain") return ObjectKind::kDomain;
-    if (kind == "statistics") return ObjectKind::kStatistics;
-    if (kind == "inheritance") return ObjectKind::kInheritance;
-    if (kind == "partitioning") return ObjectKind::kPartitioning;
-    if (kind == "partition") return ObjectKind::kPartition;
+  static ObjectKind KindOf(UnmanagedKind kind) {
+    switch (kind) {
+      case UnmanagedKind::kFunction:
+        return ObjectKind::kFunction;
+      case UnmanagedKind::kTrigger:
+        return ObjectKind::kTrigger;
+      case UnmanagedKind::kPolicy:
+        return ObjectKind::kPolicy;
+      case UnmanagedKind::kRule:
+        return ObjectKind::kRule;
+      case UnmanagedKind::kForeignTable:
+        return ObjectKind::kForeignTable;
+      case UnmanagedKind::kDomain:
+        return ObjectKind::kDomain;
+      case UnmanagedKind::kCompositeType:
+        return ObjectKind::kCompositeType;
+      case UnmanagedKind::kStatistics:
+        return ObjectKind::kStatistics;
+      case UnmanagedKind::kInheritance:
+        return ObjectKind::kInheritance;
+      case UnmanagedKind::kPartitioning:
+        return ObjectKind::kPartitioning;
+      case UnmanagedKind::kPartition:
+        return ObjectKind::kPartition;
+    }
     return ObjectKind::kCompositeType;
   }
 
@@ -131,12 +143,12 @@ class Differ {
       if (IsIgnored(desired_, own, u.table) || (!u.table.empty() && IsIgnored(desired_, u.table))) {
         continue;
       }
-      Difference d{UnmanagedKind(u.kind),
+      Difference d{KindOf(u.kind),
                    u.name,
                    Change::kUnmanaged,
                    "",
                    u.name,
-                   absl::StrCat(u.kind == "materialized_view" ? "materialized view" : u.kind,
+                   absl::StrCat(UnmanagedKindName(u.kind),
                                 " is not managed by schemad: reported, never dropped")};
       d.table = u.table;
       d.object = own;

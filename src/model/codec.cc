@@ -230,7 +230,7 @@ static_assert(sizeof(Extension) == 96, "Extension changed: update Fields and the
 static_assert(sizeof(Sequence) == 280, "Sequence changed: update Fields and the version");
 static_assert(sizeof(View) == 264, "View changed: update Fields and the version");
 static_assert(sizeof(Function) == 328, "Function changed: update Fields and the version");
-static_assert(sizeof(UnmanagedObject) == 96, "UnmanagedObject changed: update Fields");
+static_assert(sizeof(UnmanagedObject) == 72, "UnmanagedObject changed: update Fields");
 static_assert(sizeof(Schema) == 232, "Schema changed: update Fields and the version");
 #endif
 

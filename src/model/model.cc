@@ -89,13 +89,56 @@ void SortSchema(Schema& schema) {
   }
   std::sort(schema.unmanaged.begin(), schema.unmanaged.end(),
             [](const UnmanagedObject& a, const UnmanagedObject& b) {
-              return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
+              // By the kind's name: the order (and so the fingerprint) of
+              // the catalog text this replaced.
+              const std::string_view ak = UnmanagedKindName(a.kind);
+              const std::string_view bk = UnmanagedKindName(b.kind);
+              return std::tie(ak, a.name) < std::tie(bk, b.name);
             });
   for (Table& table : schema.tables) {
     SortByName(table.constraints);
     SortByName(table.indexes);
     SortByName(table.triggers);
   }
+}
+
+const char* UnmanagedKindName(UnmanagedKind kind) {
+  switch (kind) {
+    case UnmanagedKind::kFunction:
+      return "function";
+    case UnmanagedKind::kTrigger:
+      return "trigger";
+    case UnmanagedKind::kPolicy:
+      return "policy";
+    case UnmanagedKind::kRule:
+      return "rule";
+    case UnmanagedKind::kForeignTable:
+      return "foreign_table";
+    case UnmanagedKind::kDomain:
+      return "domain";
+    case UnmanagedKind::kCompositeType:
+      return "composite_type";
+    case UnmanagedKind::kStatistics:
+      return "statistics";
+    case UnmanagedKind::kInheritance:
+      return "inheritance";
+    case UnmanagedKind::kPartitioning:
+      return "partitioning";
+    case UnmanagedKind::kPartition:
+      return "partition";
+  }
+  return "?";
+}
+
+std::optional<UnmanagedKind> UnmanagedKindFromName(std::string_view name) {
+  for (UnmanagedKind kind :
+       {UnmanagedKind::kFunction, UnmanagedKind::kTrigger, UnmanagedKind::kPolicy,
+        UnmanagedKind::kRule, UnmanagedKind::kForeignTable, UnmanagedKind::kDomain,
+        UnmanagedKind::kCompositeType, UnmanagedKind::kStatistics, UnmanagedKind::kInheritance,
+        UnmanagedKind::kPartitioning, UnmanagedKind::kPartition}) {
+    if (name == UnmanagedKindName(kind)) return kind;
+  }
+  return std::nullopt;
 }
 
 std::string SerializeForFingerprint(const Schema& schema) {
@@ -115,7 +158,7 @@ std::string SerializeForFingerprint(const Schema& schema) {
     if (!s.comment.empty()) absl::StrAppend(&out, " comment ", s.comment, "\n");
   }
   for (const UnmanagedObject& u : schema.unmanaged) {
-    absl::StrAppend(&out, "unmanaged ", u.kind, " ", u.name, "\n");
+    absl::StrAppend(&out, "unmanaged ", UnmanagedKindName(u.kind), " ", u.name, "\n");
   }
   for (const Table& t : schema.tables) {
     absl::StrAppend(&out, "table ", t.name, "\n");

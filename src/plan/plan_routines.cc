@@ -60,9 +60,27 @@ bool Planner::PlanObjectComment(const Difference& d, const std::vector<int>& r) 
       commented_.insert(absl::StrCat("type:", d.name));
       return true;
     }
-    default:
+    case ObjectKind::kSchema:
+    case ObjectKind::kExtension:
+    case ObjectKind::kEnumLabel:
+    case ObjectKind::kTable:
+    case ObjectKind::kColumn:
+    case ObjectKind::kView:
+    case ObjectKind::kMaterializedView:
+    case ObjectKind::kFunction:
+    case ObjectKind::kTrigger:
+    case ObjectKind::kPolicy:
+    case ObjectKind::kRule:
+    case ObjectKind::kForeignTable:
+    case ObjectKind::kDomain:
+    case ObjectKind::kCompositeType:
+    case ObjectKind::kStatistics:
+    case ObjectKind::kInheritance:
+    case ObjectKind::kPartitioning:
+    case ObjectKind::kPartition:
       return false;
   }
+  return false;
 }
 
 void Planner::PlanCommentsOfCreatedObjects() {
@@ -151,7 +169,43 @@ void Planner::PlanCommentsOfCreatedObjects() {
           }
         }
         break;
-      default:
+      case StatementKind::kCreateSchema:
+      case StatementKind::kCreateExtension:
+      case StatementKind::kDropExtension:
+      case StatementKind::kAddEnumValue:
+      case StatementKind::kRenameType:
+      case StatementKind::kDropType:
+      case StatementKind::kDropTable:
+      case StatementKind::kAddColumn:
+      case StatementKind::kDropColumn:
+      case StatementKind::kAlterColumnType:
+      case StatementKind::kSetDefault:
+      case StatementKind::kSetNotNull:
+      case StatementKind::kDropNotNull:
+      case StatementKind::kAlterIdentity:
+      case StatementKind::kDropExpression:
+      case StatementKind::kValidateConstraint:
+      case StatementKind::kDropConstraint:
+      case StatementKind::kDropIndex:
+      case StatementKind::kDropIndexConcurrently:
+      case StatementKind::kSetSequenceValue:
+      case StatementKind::kDropSequence:
+      case StatementKind::kCreateView:
+      case StatementKind::kReplaceView:
+      case StatementKind::kDropView:
+      case StatementKind::kComment:
+      case StatementKind::kCreateFunction:
+      case StatementKind::kDropFunction:
+      case StatementKind::kCreateTrigger:
+      case StatementKind::kDropTrigger:
+      case StatementKind::kAlterTriggerEnabled:
+      case StatementKind::kReindex:
+      case StatementKind::kAlterRowSecurity:
+      case StatementKind::kSetPersistence:
+      case StatementKind::kSetStorage:
+      case StatementKind::kSetReplicaIdentity:
+      case StatementKind::kSetColumnStorage:
+      case StatementKind::kSetStatistics:
         break;
     }
   }

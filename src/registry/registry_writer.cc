@@ -195,7 +195,7 @@ void FillFunction(const Function& f, pb::Function* out) {
 Table WithUnmanagedTypesQualified(const Table& t, const Schema& schema) {
   Table out = t;
   for (const UnmanagedObject& u : schema.unmanaged) {
-    if (u.kind != "domain" && u.kind != "composite_type") continue;
+    if (u.kind != UnmanagedKind::kDomain && u.kind != UnmanagedKind::kCompositeType) continue;
     const std::string name = QuoteIdent(u.name);
     for (Column& c : out.columns) {
       if (!absl::StartsWith(c.type, name)) continue;

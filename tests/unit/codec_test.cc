@@ -143,7 +143,7 @@ Schema EveryField() {
   f.rows = 12;
   f.source = "f.sql:1:1";
   s.functions.push_back(f);
-  s.unmanaged.push_back({"policy", "p", "t"});
+  s.unmanaged.push_back({UnmanagedKind::kPolicy, "p", "t"});
   return s;
 }
 

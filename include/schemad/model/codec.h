@@ -22,7 +22,7 @@ namespace schemad {
 
 // Bump whenever a field is added to, removed from or reinterpreted in the
 // model (model.h).
-inline constexpr int kModelCodecVersion = 6;
+inline constexpr int kModelCodecVersion = 7;
 
 std::string EncodeSchema(const Schema& schema);
 

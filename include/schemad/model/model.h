@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -320,8 +321,29 @@ struct Function {
 
 // An object of a kind schemad does not manage yet, read so that it can be
 // reported (never dropped): "view", "function", "trigger", ...
+// Kinds of objects schemad reports but does not manage (Change::kUnmanaged
+// differences).
+enum class UnmanagedKind {
+  kFunction,  // aggregates and window functions
+  kTrigger,   // of relations other than tables
+  kPolicy,
+  kRule,
+  kForeignTable,
+  kDomain,
+  kCompositeType,
+  kStatistics,
+  kInheritance,   // a table's INHERITS (not a partition's parent)
+  kPartitioning,  // a table's PARTITION BY
+  kPartition,
+};
+
+// The catalog's name of each kind ("foreign_table", "composite_type").
+const char* UnmanagedKindName(UnmanagedKind kind);
+// The kind the catalog names `name`; nothing for a name of no kind.
+std::optional<UnmanagedKind> UnmanagedKindFromName(std::string_view name);
+
 struct UnmanagedObject {
-  std::string kind;
+  UnmanagedKind kind = UnmanagedKind::kFunction;
   // Within the schema: "v_items", "items.trg_touch", "lower_email(text)".
   std::string name;
   // The table it belongs to (triggers, policies, rules), or "".
