@@ -48,8 +48,12 @@ std::string ConstraintDefinition(const Constraint& c) {
       out = absl::StrCat("FOREIGN KEY (", QuotedList(c.columns), ") REFERENCES ", target, "(",
                          QuotedList(c.ref_columns), ")");
       if (c.match_full) absl::StrAppend(&out, " MATCH FULL");
-      if (c.on_update != "NO ACTION") absl::StrAppend(&out, " ON UPDATE ", c.on_update);
-      if (c.on_delete != "NO ACTION") absl::StrAppend(&out, " ON DELETE ", c.on_delete);
+      if (c.on_update != ReferentialAction::kNoAction) {
+        absl::StrAppend(&out, " ON UPDATE ", ReferentialActionSql(c.on_update));
+      }
+      if (c.on_delete != ReferentialAction::kNoAction) {
+        absl::StrAppend(&out, " ON DELETE ", ReferentialActionSql(c.on_delete));
+      }
       if (!c.delete_set_columns.empty()) {
         absl::StrAppend(&out, " (", QuotedList(c.delete_set_columns), ")");
       }

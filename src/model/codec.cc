@@ -220,7 +220,7 @@ void Fields(A& a, Schema& s) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
 static_assert(sizeof(IdentityOptions) == 88, "IdentityOptions changed: update Fields");
 static_assert(sizeof(Column) == 528, "Column changed: update Fields(Column) and the version");
-static_assert(sizeof(Constraint) == 480, "Constraint changed: update Fields and the version");
+static_assert(sizeof(Constraint) == 424, "Constraint changed: update Fields and the version");
 static_assert(sizeof(IndexKey) == 136, "IndexKey changed: update Fields and the version");
 static_assert(sizeof(Index) == 312, "Index changed: update Fields and the version");
 static_assert(sizeof(Trigger) == 416, "Trigger changed: update Fields and the version");

@@ -348,18 +348,34 @@ bool UsesRelationTypes(const Function& function, const Schema& schema) {
   return names_relation(word);
 }
 
-std::string ReferentialActionFromCode(char code) {
+const char* ReferentialActionSql(ReferentialAction action) {
+  switch (action) {
+    case ReferentialAction::kNoAction:
+      return "NO ACTION";
+    case ReferentialAction::kRestrict:
+      return "RESTRICT";
+    case ReferentialAction::kCascade:
+      return "CASCADE";
+    case ReferentialAction::kSetNull:
+      return "SET NULL";
+    case ReferentialAction::kSetDefault:
+      return "SET DEFAULT";
+  }
+  return "NO ACTION";
+}
+
+ReferentialAction ReferentialActionFromCode(char code) {
   switch (code) {
     case 'r':
-      return "RESTRICT";
+      return ReferentialAction::kRestrict;
     case 'c':
-      return "CASCADE";
+      return ReferentialAction::kCascade;
     case 'n':
-      return "SET NULL";
+      return ReferentialAction::kSetNull;
     case 'd':
-      return "SET DEFAULT";
-    default:
-      return "NO ACTION";
+      return ReferentialAction::kSetDefault;
+    default:  // 'a', pg_constraint's NO ACTION
+      return ReferentialAction::kNoAction;
   }
 }
 

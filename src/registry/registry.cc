@@ -134,18 +134,18 @@ struct ParsedFile {
   std::unique_ptr<SourceMap> map;
 };
 
-std::string ActionSql(pb::ReferentialAction action) {
+ReferentialAction ActionFromProto(pb::ReferentialAction action) {
   switch (action) {
     case pb::REFERENTIAL_ACTION_RESTRICT:
-      return "RESTRICT";
+      return ReferentialAction::kRestrict;
     case pb::REFERENTIAL_ACTION_CASCADE:
-      return "CASCADE";
+      return ReferentialAction::kCascade;
     case pb::REFERENTIAL_ACTION_SET_NULL:
-      return "SET NULL";
+      return ReferentialAction::kSetNull;
     case pb::REFERENTIAL_ACTION_SET_DEFAULT:
-      return "SET DEFAULT";
-    default:
-      return "NO ACTION";
+      return ReferentialAction::kSetDefault;
+    default:  // NO_ACTION, UNSPECIFIED (a proto enum is open)
+      return ReferentialAction::kNoAction;
   }
 }
 
@@ -777,8 +777,8 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
       if (f.references_schema() != schema_name) c.ref_schema = f.references_schema();
     }
     c.ref_columns.assign(f.references_column().begin(), f.references_column().end());
-    c.on_delete = ActionSql(f.on_delete());
-    c.on_update = ActionSql(f.on_update());
+    c.on_delete = ActionFromProto(f.on_delete());
+    c.on_update = ActionFromProto(f.on_update());
     c.deferrable = f.deferrable();
     c.initially_deferred = f.initially_deferred();
     c.validated = !f.not_valid();
@@ -786,8 +786,8 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
     c.comment = f.comment();
     c.match_full = f.match_full();
     c.delete_set_columns.assign(f.on_delete_set_column().begin(), f.on_delete_set_column().end());
-    if (!c.delete_set_columns.empty() && c.on_delete != "SET NULL" &&
-        c.on_delete != "SET DEFAULT") {
+    if (!c.delete_set_columns.empty() && c.on_delete != ReferentialAction::kSetNull &&
+        c.on_delete != ReferentialAction::kSetDefault) {
       v.Add(cw, absl::StrCat("foreign key \"", f.name(),
                              "\" has on_delete_set_column but on_delete is not SET NULL "
                              "or SET DEFAULT"));

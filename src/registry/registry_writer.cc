@@ -30,11 +30,19 @@ namespace {
 
 namespace pb = ::schemad::v1;
 
-pb::ReferentialAction ActionProto(const std::string& action) {
-  if (action == "RESTRICT") return pb::REFERENTIAL_ACTION_RESTRICT;
-  if (action == "CASCADE") return pb::REFERENTIAL_ACTION_CASCADE;
-  if (action == "SET NULL") return pb::REFERENTIAL_ACTION_SET_NULL;
-  if (action == "SET DEFAULT") return pb::REFERENTIAL_ACTION_SET_DEFAULT;
+pb::ReferentialAction ActionProto(ReferentialAction action) {
+  switch (action) {
+    case ReferentialAction::kNoAction:
+      return pb::REFERENTIAL_ACTION_NO_ACTION;
+    case ReferentialAction::kRestrict:
+      return pb::REFERENTIAL_ACTION_RESTRICT;
+    case ReferentialAction::kCascade:
+      return pb::REFERENTIAL_ACTION_CASCADE;
+    case ReferentialAction::kSetNull:
+      return pb::REFERENTIAL_ACTION_SET_NULL;
+    case ReferentialAction::kSetDefault:
+      return pb::REFERENTIAL_ACTION_SET_DEFAULT;
+  }
   return pb::REFERENTIAL_ACTION_NO_ACTION;
 }
 

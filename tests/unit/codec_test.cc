@@ -41,8 +41,8 @@ Schema EveryField() {
   k.ref_table = "u";
   k.ref_schema = "other";
   k.ref_columns = {"x", "y"};
-  k.on_delete = "CASCADE";
-  k.on_update = "SET NULL";
+  k.on_delete = ReferentialAction::kCascade;
+  k.on_update = ReferentialAction::kSetNull;
   k.deferrable = k.initially_deferred = k.nulls_not_distinct = k.no_inherit = true;
   k.check_expr = "a > 0";
   k.source = "t.textproto:9:3";

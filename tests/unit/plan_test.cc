@@ -542,7 +542,7 @@ TEST(PlanTest, ReplacesChangedConstraintsWithDropAndAddPairs) {
   want.constraints.push_back(Check("users_score_check", "score", "score >= 1"));
   Constraint fk = ForeignKey("users", "team_id", "teams");
   fk.definition += " ON DELETE CASCADE";
-  fk.on_delete = "CASCADE";
+  fk.on_delete = ReferentialAction::kCascade;
   want.constraints.push_back(fk);
   Table have = ExistingUsers();
   have.columns.push_back(Column{.name = "team_id", .type = "bigint"});

@@ -81,6 +81,11 @@ struct Column {
 enum class ConstraintKind { kPrimaryKey, kUnique, kForeignKey, kCheck, kExclusion };
 
 // A referential action as SQL spells it: "NO ACTION", "CASCADE", ...
+// What a foreign key does when its referenced row is deleted or updated.
+enum class ReferentialAction { kNoAction, kRestrict, kCascade, kSetNull, kSetDefault };
+// As SQL writes it: "NO ACTION", "SET NULL".
+const char* ReferentialActionSql(ReferentialAction action);
+
 struct Constraint {
   std::string name;
   ConstraintKind kind = ConstraintKind::kCheck;
@@ -95,8 +100,8 @@ struct Constraint {
   // empty otherwise.
   std::string ref_schema;
   std::vector<std::string> ref_columns;
-  std::string on_delete = "NO ACTION";
-  std::string on_update = "NO ACTION";
+  ReferentialAction on_delete = ReferentialAction::kNoAction;
+  ReferentialAction on_update = ReferentialAction::kNoAction;
   bool deferrable = false;
   bool initially_deferred = false;
   // Unique constraints.
@@ -402,7 +407,7 @@ std::vector<const View*> ViewsInDependencyOrder(const Schema& schema);
 
 // Returns the referential action for pg_constraint's confdeltype/confupdtype
 // character ('a' -> "NO ACTION", 'c' -> "CASCADE", ...).
-std::string ReferentialActionFromCode(char code);
+ReferentialAction ReferentialActionFromCode(char code);
 
 }  // namespace schemad
 
