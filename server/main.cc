@@ -279,14 +279,6 @@ int Inspect() {
     std::cerr << "schemad inspect: " << live.status().message() << "\n";
     return 1;
   }
-  live->ignore = {"alembic_version"};
-  // Extensions are database-wide; only those installed into the schema
-  // belong to its registry.
-  std::vector<Extension> own;
-  for (const Extension& e : live->extensions) {
-    if (e.schema == live->name) own.push_back({e.name, "", ""});
-  }
-  live->extensions = own;
   absl::StatusOr<std::vector<std::string>> written = WriteRegistryDir(
       *live, out,
       {.replace = absl::GetFlag(FLAGS_replace),

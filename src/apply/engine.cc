@@ -474,6 +474,12 @@ absl::StatusOr<Schema> Engine::Inspect(absl::Time deadline) {
     return tx.Commit();
   });
   if (!status.ok()) return status;
+  result.ignore = {"alembic_version"};
+  std::vector<Extension> own;
+  for (const Extension& e : result.extensions) {
+    if (e.schema == result.name) own.push_back({e.name, "", ""});
+  }
+  result.extensions = std::move(own);
   return result;
 }
 

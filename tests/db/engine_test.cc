@@ -1402,6 +1402,44 @@ CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
 // Columns of an unmanaged type of the schema (a domain, a composite type)
 // and intervals restricted to some fields: inspect's output loads back in
 // both formats and differs only by the unmanaged objects themselves.
+// `schemad inspect` of the database: through an engine whose registry
+// declares an unrelated table.
+absl::StatusOr<Schema> InspectLive(testing::TestDb& db) {
+  Engine engine(db.pool(),
+                testing::MustLoadRegistry(
+                    R"reg(table { name: "x" column { name: "a" type: "integer" } })reg"));
+  return engine.Inspect(Deadline());
+}
+
+// Inspect's policy lives in the engine (not in `schemad inspect`): what a
+// registry of the schema would declare. Alembic's table is ignored, and of
+// the database-wide extensions only the schema's own are kept, named as a
+// registry declares them; a registry written from it is in sync.
+TEST(EngineTest, InspectReturnsWhatARegistryOfTheSchemaDeclares) {
+  auto db = testing::TestDb::Create();
+  db->Exec(R"sql(
+CREATE SCHEMA other;
+CREATE EXTENSION pg_trgm SCHEMA other;
+CREATE EXTENSION btree_gist SCHEMA public;
+CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL);
+)sql");
+  absl::StatusOr<Schema> live = InspectLive(*db);
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_THAT(live->ignore, ::testing::ElementsAre("alembic_version"));
+  ASSERT_EQ(live->extensions.size(), 1u);
+  EXPECT_EQ(live->extensions[0].name, "btree_gist");
+  EXPECT_EQ(live->extensions[0].schema, "");
+  const std::string dir = testing::TempDir() + "/inspected";
+  ASSERT_TRUE(WriteRegistryDir(*live, dir, {}).ok());
+  absl::StatusOr<Registry> inspected = LoadRegistryDir(dir);
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  Engine again(db->pool(), *inspected);
+  absl::StatusOr<StatusResult> status = again.Status(Deadline());
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->state, SyncState::kInSync);
+}
+
 TEST(EngineTest, ColumnsOfUnmanagedTypesRoundTrip) {
   auto db = testing::TestDb::Create();
   db->Exec(R"sql(
@@ -1409,10 +1447,7 @@ CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
 CREATE TYPE pair AS (a integer, b text);
 CREATE TABLE t (p positive, ps positive[], q pair, i interval day to second(3));
 )sql");
-  Engine engine(db->pool(),
-                testing::MustLoadRegistry(
-                    R"reg(table { name: "x" column { name: "a" type: "integer" } })reg"));
-  absl::StatusOr<Schema> live = engine.Inspect(Deadline());
+  absl::StatusOr<Schema> live = InspectLive(*db);
   ASSERT_TRUE(live.ok()) << live.status();
   for (RegistryFormat format : {RegistryFormat::kTextproto, RegistryFormat::kSql}) {
     const std::string dir = testing::TempDir() + "/inspected";

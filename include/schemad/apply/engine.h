@@ -226,7 +226,10 @@ class Engine {
   // the deadline passes first; INTERNAL when the read-back check fails.
   absl::StatusOr<InitializeResult> Initialize(const InitializeOptions& options,
                                               absl::Time deadline);
-  // The live schema as a model (for `schemad inspect`).
+  // The live schema as a registry would declare it (`schemad inspect`):
+  // Alembic's bookkeeping table `alembic_version` ignored, and of the
+  // database-wide extensions only those installed into the schema (named
+  // without their schema and version, as a registry declares them).
   absl::StatusOr<Schema> Inspect(absl::Time deadline);
   // Canonicalizes the registry now unless it is cached (serve calls it at
   // start-up and retries it until it succeeds). FAILED_PRECONDITION naming
