@@ -156,7 +156,10 @@ absl::Status RunOutsideTransaction(OnlineRun& run, const std::string& sql,
 // writer (a validation) may scan as long as an index build; others are
 // bounded like any statement.
 absl::Duration PhaseStatementTimeout(OnlineRun& run, const PhaseRun& phase) {
-  if (!phase.strong_lock) return run.engine.index_build_timeout;
+  const bool long_running =
+      std::all_of(phase.steps.begin(), phase.steps.end(),
+                  [](const PlanStep& s) { return s.timeout == StepTimeout::kLongRunning; });
+  if (long_running) return run.engine.index_build_timeout;
   // At least 1 ms: zero would mean no timeout at all.
   return std::max(absl::Milliseconds(1),
                   std::min(run.deadline - absl::Now(), run.db.options().statement_timeout));

@@ -55,6 +55,11 @@ PlanStep& Planner::Emit(Stage stage, std::string sql, StepSpec spec) {
                           online() ? LockHold::kBrief : LockHold::kUntilCommit});
     e.touches_existing = e.touches_existing || Exists(spec.referenced);
   }
+  bool blocks_writers = false;
+  for (const LockTaken& l : step.locks) {
+    blocks_writers = blocks_writers || l.mode > LockMode::kShareUpdateExclusive;
+  }
+  step.timeout = blocks_writers ? StepTimeout::kBounded : StepTimeout::kLongRunning;
   return step;
 }
 

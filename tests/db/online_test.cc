@@ -197,6 +197,18 @@ TEST(OnlineTest, PlanUsesTheOnlineRecipesAndNoStepHoldsAWriteBlockingLockLong) {
       }
     }
     EXPECT_EQ(s.transactional, s.sql.find("CONCURRENTLY") == std::string::npos) << s.sql;
+    // Steps that block no writer (concurrent builds, validations) run under
+    // the index-build timeout; the others under the bounded one.
+    const bool long_running =
+        !s.transactional || s.sql.find("VALIDATE CONSTRAINT") != std::string::npos;
+    const bool blocks = std::any_of(s.locks.begin(), s.locks.end(),
+                                    [](const LockTaken& l) { return BlocksWriters(l.mode); });
+    if (long_running) {
+      EXPECT_EQ(s.timeout, StepTimeout::kLongRunning) << s.sql;
+    }
+    if (blocks) {
+      EXPECT_EQ(s.timeout, StepTimeout::kBounded) << s.sql;
+    }
   }
   const std::string all = absl::StrJoin(sql, "\n");
   EXPECT_THAT(all, HasSubstr("CREATE INDEX CONCURRENTLY ix_chunks_document"));

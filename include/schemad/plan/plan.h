@@ -99,6 +99,17 @@ const char* LockModeName(LockMode mode);
 // UPDATE and DELETE takes: such a lock blocks writers while held.
 bool BlocksWriters(LockMode mode);
 
+// The statement timeout a step runs under in ONLINE mode.
+enum class StepTimeout {
+  // --statement-timeout, within the caller's deadline: the step holds a
+  // lock that writers queue behind (stronger than SHARE UPDATE EXCLUSIVE).
+  kBounded,
+  // --index-build-timeout, independent of the caller's deadline: the step
+  // blocks no writer and may scan the whole table (a concurrent build, a
+  // validation).
+  kLongRunning,
+};
+
 // How long a lock is held.
 enum class LockHold {
   // A catalog change: milliseconds, once granted.
@@ -212,6 +223,8 @@ struct PlanStep {
   bool transactional = true;
   // The table locks the step takes, strongest per relation.
   std::vector<LockTaken> locks;
+  // Derived from `locks`; a phase runs under the shortest of its steps'.
+  StepTimeout timeout = StepTimeout::kBounded;
   // Run when this step fails: removes what a failed step leaves behind (the
   // INVALID index of a failed concurrent build, a NOT VALID constraint
   // whose validation failed on existing rows). `undo_transactional` says
