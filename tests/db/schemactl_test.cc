@@ -41,6 +41,7 @@ using testing::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::RunCommand;
+using testing::ServerProcess;
 using testing::TestDb;
 namespace v1 = ::schemad::v1;
 
@@ -64,13 +65,6 @@ int UnusedPort() {
   return port;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 // The JSON output without whitespace, so `"state": "PENDING"` can be found
 // whatever the printer's spacing.
 std::string Compact(const std::string& json) {
@@ -88,109 +82,6 @@ CommandResult Schemactl(const std::string& args, const std::string& env = "") {
                                  BinaryPath("schemactl"), " ", args));
 }
 
-// A `schemad serve` child process, terminated on destruction.
-class SchemadProcess {
- public:
-  // Starts schemad; port 0 lets it pick one, read back from its log.
-  // Returns null (with a test failure) when it does not serve within 10 s.
-  static std::unique_ptr<SchemadProcess> Start(const std::string& database_url,
-                                               const std::string& tokens_file, int port,
-                                               const std::vector<std::string>& extra_flags,
-                                               const std::string& log_path) {
-    std::vector<std::string> argv = {
-        BinaryPath("schemad"), "serve",      "--listen",      absl::StrCat("127.0.0.1:", port),
-        "--database-url",      database_url, "--tokens-file", tokens_file};
-    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    std::vector<char*> c_argv;
-    for (std::string& a : argv) c_argv.push_back(a.data());
-    c_argv.push_back(nullptr);
-    const char* c_log_path = log_path.c_str();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      // Only async-signal-safe calls between fork and exec: the test
-      // process may have other threads.
-      const int log = open(c_log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (log >= 0) {
-        dup2(log, STDOUT_FILENO);
-        dup2(log, STDERR_FILENO);
-      }
-      execv(c_argv[0], c_argv.data());
-      _exit(127);
-    }
-    EXPECT_GT(pid, 0) << "fork failed";
-    if (pid <= 0) return nullptr;
-    std::unique_ptr<SchemadProcess> process(new SchemadProcess(pid, log_path));
-    if (!process->WaitUntilServing(port)) return nullptr;
-    return process;
-  }
-
-  ~SchemadProcess() { Stop(); }
-  // A crash: no drain, no goodbye.
-  void KillHard() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {  // up to 5 s for a graceful stop
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
-  std::string log() const { return ReadFile(log_path_); }
-
- private:
-  SchemadProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
-
-  bool WaitUntilServing(int port) {
-    port_ = port;
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < give_up) {
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        ADD_FAILURE() << "schemad exited before serving:\n" << log();
-        return false;
-      }
-      if (port_ == 0) {
-        // "schemad: serving registry ... on 127.0.0.1:0 (port 41234)"
-        const std::string text = log();
-        const size_t at = text.find("(port ");
-        if (at != std::string::npos) {
-          absl::string_view rest = absl::string_view(text).substr(at + 6);
-          rest = rest.substr(0, rest.find(')'));
-          int parsed;
-          if (absl::SimpleAtoi(rest, &parsed) && parsed > 0) port_ = parsed;
-        }
-      }
-      if (port_ != 0 &&
-          Schemactl(absl::StrCat("--server ", address(), " --timeout 1s health --service ''"))
-                  .exit_code == 0) {
-        return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "schemad did not serve within 10 s:\n" << log();
-    return false;
-  }
-
-  pid_t pid_;
-  int port_ = 0;
-  std::string log_path_;
-};
-
 class SchemactlTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -203,7 +94,7 @@ class SchemactlTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_ != nullptr && HasFailure()) {
-      std::cerr << "--- schemad log ---\n" << server_->log();
+      std::cerr << "--- schemad log ---\n" << server_->Log();
     }
     server_.reset();
     RunCommand(absl::StrCat("rm -rf ", dir_));
@@ -211,9 +102,10 @@ class SchemactlTest : public ::testing::Test {
 
   // Starts schemad on the test's database; fails the test when it cannot.
   void StartServer(const std::vector<std::string>& extra_flags = {}, int port = 0) {
-    server_ = SchemadProcess::Start(db_->url(), tokens_file_, port, extra_flags,
-                                    absl::StrCat(dir_, "/schemad.log"));
-    ASSERT_NE(server_, nullptr);
+    std::vector<std::string> args = {"--database-url", db_->url(), "--tokens-file", tokens_file_};
+    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+    server_ = std::make_unique<ServerProcess>(args, port);
+    ASSERT_TRUE(server_->WaitUntilServing());
   }
 
   // schemactl against the test's server with the admin token.
@@ -252,7 +144,7 @@ class SchemactlTest : public ::testing::Test {
   std::unique_ptr<TestDb> db_;
   std::string dir_;
   std::string tokens_file_;
-  std::unique_ptr<SchemadProcess> server_;
+  std::unique_ptr<ServerProcess> server_;
 };
 
 // --- status -----------------------------------------------------------------
@@ -816,7 +708,7 @@ TEST_F(SchemactlTest, AConnectionLostMidInitializeIsReportedAsUnknownNotAsNothin
   std::future<CommandResult> ctl =
       std::async(std::launch::async, [this] { return Ctl("initialize"); });
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  server_->KillHard();
+  server_->Kill(SIGKILL);
   CommandResult r = ctl.get();
   lock.abort();
   EXPECT_EQ(r.exit_code, 6) << r.output;

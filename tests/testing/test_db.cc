@@ -162,17 +162,24 @@ void PrivateCluster::Start() {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> args) {
+ServerProcess::ServerProcess(std::vector<std::string> args, int port) {
   log_ = absl::StrCat(TempDir(), "/schemad.log");
-  std::vector<std::string> argv = {BinaryPath("schemad"), "serve", "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {BinaryPath("schemad"), "serve", "--listen",
+                                   absl::StrCat("127.0.0.1:", port)};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> raw;
   for (std::string& a : argv) raw.push_back(a.data());
   raw.push_back(nullptr);
+  const char* log_path = log_.c_str();
   pid_ = fork();
   if (pid_ == 0) {
-    const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 2);
+    // Only async-signal-safe calls between fork and exec: the test process
+    // may have other threads.
+    const int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
     execv(raw[0], raw.data());
     _exit(127);
   }
@@ -185,8 +192,42 @@ ServerProcess::ServerProcess(std::vector<std::string> args) {
   EXPECT_GT(port_, 0) << Log();
 }
 
-ServerProcess::~ServerProcess() {
-  if (Alive()) Kill(SIGKILL);
+ServerProcess::~ServerProcess() { Stop(); }
+
+void ServerProcess::Stop() {
+  if (pid_ <= 0) return;
+  if (!Alive()) {  // exited (and reaped) already
+    pid_ = -1;
+    return;
+  }
+  kill(pid_, SIGTERM);
+  for (int i = 0; i < 100; ++i) {  // up to 5 s for a graceful stop
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  Kill(SIGKILL);
+}
+
+bool ServerProcess::WaitUntilServing() {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {
+    if (!Alive()) {
+      ADD_FAILURE() << "schemad exited before serving:\n" << Log();
+      return false;
+    }
+    if (port_ > 0 &&
+        RunCommand(absl::StrCat("env -u SCHEMAD_TOKEN -u SCHEMAD_ADDR ", BinaryPath("schemactl"),
+                                " --server ", address(), " --timeout 1s health --service ''"))
+                .exit_code == 0) {
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ADD_FAILURE() << "schemad did not serve within 10 s:\n" << Log();
+  return false;
 }
 
 std::string ServerProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }

@@ -87,13 +87,20 @@ class PrivateCluster {
   std::string port_;
 };
 
-// `schemad serve` as a child process on 127.0.0.1 (a free port, read from
-// its start-up line), stderr to a log file. SIGKILLed if still running when
-// destroyed.
+// `schemad serve` as a child process on 127.0.0.1 (`port`, or a free port
+// read from its start-up line), its output to a log file. Stopped (SIGTERM,
+// then SIGKILL after 5 s) if still running when destroyed. The one server
+// helper of every test.
 class ServerProcess {
  public:
-  explicit ServerProcess(std::vector<std::string> args);
+  explicit ServerProcess(std::vector<std::string> args, int port = 0);
   ~ServerProcess();
+  // Waits until its health service answers (`schemactl health`); false,
+  // with a test failure naming the log, when it exits or does not serve
+  // within 10 s.
+  bool WaitUntilServing();
+  // SIGTERM (in-flight calls finish), SIGKILL after 5 s.
+  void Stop();
   int port() const { return port_; }
   std::string address() const;
   pid_t pid() const { return pid_; }
