@@ -1120,11 +1120,12 @@ std::vector<RegistryError> RegistryErrorsOf(const absl::Status& status) {
   return out;
 }
 
-absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
-                                      const std::string& origin) {
-  Validator v;
-  std::vector<ParsedFile> parsed;
-  std::vector<RegistryStatement> sql_statements;
+namespace {
+
+// Parses every file: protobuf files into `parsed` (their fields checked),
+// SQL files into `statements`. Errors go to `v`.
+void ParseFiles(Validator& v, const std::vector<RegistrySource>& files,
+                std::vector<ParsedFile>* parsed, std::vector<RegistryStatement>* statements) {
   for (const RegistrySource& file : files) {
     if (file.content.size() > kMaxFileBytes) {
       v.Add(RegistryPlace{file.path},
@@ -1136,8 +1137,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       std::vector<SqlFileError> errors;
       for (SqlStatement& st : ClassifySqlFile(file.content, &errors)) {
         const LineColumn at = OffsetToLineColumn(file.content, st.offset);
-        sql_statements.push_back(
-            {std::move(st), v.Source({file.path, at.line, at.column, ""}), ""});
+        statements->push_back({std::move(st), v.Source({file.path, at.line, at.column, ""}), ""});
       }
       for (const SqlFileError& e : errors) {
         if (e.offset < 0) {
@@ -1178,15 +1178,109 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
     }
     std::vector<PathStep> path;
     v.CheckFields(p.message, *p.map, &path);
-    parsed.push_back(std::move(p));
+    parsed->push_back(std::move(p));
+  }
+}
+
+// The schema-wide namespace of tables, views, indexes and sequences.
+class RelationNames {
+ public:
+  explicit RelationNames(Validator& v) : v_(v) {}
+
+  // Records `name`, or reports it taken (by `what`, at `where`).
+  void Claim(const std::string& name, const RegistryPlace& where, const char* what) {
+    if (name.empty()) return;
+    auto [it, inserted] = names_.emplace(name, where.ToString());
+    if (!inserted) {
+      v_.Add(where, absl::StrCat("duplicate ", what, " name \"", name, "\" (already used at ",
+                                 it->second, ")"));
+    }
+  }
+  // Where `name` was claimed, or nothing.
+  const std::string* Find(const std::string& name) const {
+    const auto it = names_.find(name);
+    return it == names_.end() ? nullptr : &it->second;
   }
 
-  Registry registry;
-  registry.origin = origin;
-  Schema& schema = registry.schema;
-  schema.name = "public";
+ private:
+  Validator& v_;
+  std::map<std::string, std::string> names_;  // name -> where
+};
 
-  // Registry-wide settings.
+// `seen`: the enum types declared so far (name -> where).
+EnumType LoadEnum(Validator& v, const SourceMap& map, int i, const pb::EnumType& e,
+                  std::map<std::string, std::string>& seen) {
+  const RegistryPlace where = map.Where({{"registry", -1}, {"enum", i}});
+  v.CheckName(e.name(), where, "enum type");
+  if (!e.name().empty() && !seen.emplace(e.name(), where.ToString()).second) {
+    v.Add(where, absl::StrCat("duplicate enum type \"", e.name(), "\" (first declared at ",
+                              seen[e.name()], ")"));
+  }
+  if (e.label_size() == 0) v.Add(where, absl::StrCat("enum type \"", e.name(), "\" has no labels"));
+  std::set<std::string> labels;
+  for (int j = 0; j < e.label_size(); ++j) {
+    const std::string& label = e.label(j);
+    const RegistryPlace lw = map.Where({{"registry", -1}, {"enum", i}, {"label", j}});
+    if (label.empty() || label.size() > kMaxIdentifierBytes) {
+      v.Add(lw, absl::StrCat("enum label must be 1 to ", kMaxIdentifierBytes, " bytes"));
+    }
+    if (!labels.insert(label).second) {
+      v.Add(lw, absl::StrCat("duplicate label \"", label, "\" in enum type \"", e.name(), "\""));
+    }
+  }
+  EnumType out;
+  out.name = e.name();
+  out.labels.assign(e.label().begin(), e.label().end());
+  out.source = v.Source(where);
+  out.comment = e.comment();
+  return out;
+}
+
+// `seen`: the sequences declared so far.
+Sequence LoadSequence(Validator& v, const SourceMap& map, int i, const pb::Sequence& q,
+                      std::set<std::string>& seen) {
+  const RegistryPlace where = map.Where({{"registry", -1}, {"sequence", i}});
+  v.CheckName(q.name(), where, "sequence");
+  if (!seen.insert(q.name()).second) {
+    v.Add(where, absl::StrCat("duplicate sequence \"", q.name(), "\""));
+  }
+  Sequence out;
+  out.name = q.name();
+  out.type = q.type().empty() ? "bigint" : q.type();
+  if (out.type != "smallint" && out.type != "integer" && out.type != "bigint") {
+    v.Add(where, absl::StrCat("sequence \"", q.name(), "\" has type \"", q.type(),
+                              "\"; smallint, integer or bigint"));
+  }
+  if (q.has_increment()) {
+    if (q.increment() == 0)
+      v.Add(where, absl::StrCat("sequence \"", q.name(), "\" has increment 0"));
+    out.increment = q.increment();
+  }
+  if (q.has_min_value()) out.min_value = q.min_value();
+  if (q.has_max_value()) out.max_value = q.max_value();
+  if (q.has_start()) out.start = q.start();
+  if (q.has_cache()) {
+    if (q.cache() < 1) {
+      v.Add(where,
+            absl::StrCat("sequence \"", q.name(), "\" has cache ", q.cache(), "; at least 1"));
+    }
+    out.cache = q.cache();
+  }
+  out.cycle = q.cycle();
+  if (q.owned_by_table().empty() != q.owned_by_column().empty()) {
+    v.Add(where, absl::StrCat("sequence \"", q.name(),
+                              "\": owned_by_table and owned_by_column go together"));
+  }
+  out.owned_by_table = q.owned_by_table();
+  out.owned_by_column = q.owned_by_column();
+  out.source = v.Source(where);
+  out.comment = q.comment();
+  return out;
+}
+
+// The registry-wide declaration (at most one): target schema, enum types,
+// extensions, sequences, ignore patterns.
+void LoadSettings(Validator& v, const std::vector<ParsedFile>& parsed, Schema* schema) {
   const ParsedFile* settings_file = nullptr;
   for (const ParsedFile& p : parsed) {
     if (!p.message.has_registry()) continue;
@@ -1203,37 +1297,11 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       v.CheckName(s.schema(), sw, "schema");
       const absl::Status usable = CheckTargetSchemaName(s.schema());
       if (!usable.ok()) v.Add(sw, std::string(usable.message()));
-      schema.name = s.schema();
+      schema->name = s.schema();
     }
-    std::map<std::string, std::string> seen_enums;
+    std::map<std::string, std::string> seen_enums;  // name -> where
     for (int i = 0; i < s.enum__size(); ++i) {
-      const pb::EnumType& e = s.enum_(i);
-      const RegistryPlace where = p.map->Where({{"registry", -1}, {"enum", i}});
-      v.CheckName(e.name(), where, "enum type");
-      if (!e.name().empty() && !seen_enums.emplace(e.name(), where.ToString()).second) {
-        v.Add(where, absl::StrCat("duplicate enum type \"", e.name(), "\" (first declared at ",
-                                  seen_enums[e.name()], ")"));
-      }
-      if (e.label_size() == 0) {
-        v.Add(where, absl::StrCat("enum type \"", e.name(), "\" has no labels"));
-      }
-      std::set<std::string> labels;
-      for (int j = 0; j < e.label_size(); ++j) {
-        const std::string& label = e.label(j);
-        const RegistryPlace lw = p.map->Where({{"registry", -1}, {"enum", i}, {"label", j}});
-        if (label.empty() || label.size() > kMaxIdentifierBytes) {
-          v.Add(lw, absl::StrCat("enum label must be 1 to ", kMaxIdentifierBytes, " bytes"));
-        }
-        if (!labels.insert(label).second) {
-          v.Add(lw,
-                absl::StrCat("duplicate label \"", label, "\" in enum type \"", e.name(), "\""));
-        }
-      }
-      EnumType& out = schema.enums.emplace_back();
-      out.name = e.name();
-      out.labels.assign(e.label().begin(), e.label().end());
-      out.source = v.Source(where);
-      out.comment = e.comment();
+      schema->enums.push_back(LoadEnum(v, *p.map, i, s.enum_(i), seen_enums));
     }
     std::set<std::string> seen_extensions;
     for (int i = 0; i < s.extension_size(); ++i) {
@@ -1242,146 +1310,102 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       if (!seen_extensions.insert(s.extension(i).name()).second) {
         v.Add(where, absl::StrCat("duplicate extension \"", s.extension(i).name(), "\""));
       }
-      schema.extensions.push_back(
+      schema->extensions.push_back(
           {s.extension(i).name(), s.extension(i).schema(), v.Source(where)});
     }
     std::set<std::string> seen_sequences;
     for (int i = 0; i < s.sequence_size(); ++i) {
-      const pb::Sequence& q = s.sequence(i);
-      const RegistryPlace where = p.map->Where({{"registry", -1}, {"sequence", i}});
-      v.CheckName(q.name(), where, "sequence");
-      if (!seen_sequences.insert(q.name()).second) {
-        v.Add(where, absl::StrCat("duplicate sequence \"", q.name(), "\""));
-      }
-      Sequence& out = schema.sequences.emplace_back();
-      out.name = q.name();
-      out.type = q.type().empty() ? "bigint" : q.type();
-      if (out.type != "smallint" && out.type != "integer" && out.type != "bigint") {
-        v.Add(where, absl::StrCat("sequence \"", q.name(), "\" has type \"", q.type(),
-                                  "\"; smallint, integer or bigint"));
-      }
-      if (q.has_increment()) {
-        if (q.increment() == 0) {
-          v.Add(where, absl::StrCat("sequence \"", q.name(), "\" has increment 0"));
-        }
-        out.increment = q.increment();
-      }
-      if (q.has_min_value()) out.min_value = q.min_value();
-      if (q.has_max_value()) out.max_value = q.max_value();
-      if (q.has_start()) out.start = q.start();
-      if (q.has_cache()) {
-        if (q.cache() < 1) {
-          v.Add(where,
-                absl::StrCat("sequence \"", q.name(), "\" has cache ", q.cache(), "; at least 1"));
-        }
-        out.cache = q.cache();
-      }
-      out.cycle = q.cycle();
-      if (q.owned_by_table().empty() != q.owned_by_column().empty()) {
-        v.Add(where, absl::StrCat("sequence \"", q.name(),
-                                  "\": owned_by_table and owned_by_column go together"));
-      }
-      out.owned_by_table = q.owned_by_table();
-      out.owned_by_column = q.owned_by_column();
-      out.source = v.Source(where);
-      out.comment = q.comment();
+      schema->sequences.push_back(LoadSequence(v, *p.map, i, s.sequence(i), seen_sequences));
     }
     for (int i = 0; i < s.ignore_size(); ++i) {
       if (s.ignore(i).empty()) {
         v.Add(p.map->Where({{"registry", -1}, {"ignore", i}}), "empty ignore pattern");
       }
-      schema.ignore.push_back(s.ignore(i));
+      schema->ignore.push_back(s.ignore(i));
     }
   }
+}
 
-  // Tables.
-  std::map<std::string, std::string> relation_names;  // schema-wide namespace
-  auto claim_relation = [&](const std::string& name, const RegistryPlace& where, const char* what) {
-    if (name.empty()) return;
-    auto [it, inserted] = relation_names.emplace(name, where.ToString());
-    if (!inserted) {
-      v.Add(where, absl::StrCat("duplicate ", what, " name \"", name, "\" (already used at ",
-                                it->second, ")"));
-    }
-  };
-  for (const ParsedFile& p : parsed) {
-    for (int ti = 0; ti < p.message.table_size(); ++ti) {
-      schema.tables.push_back(
-          LoadTable(v, *p.map, ti, p.message.table(ti), schema.name, claim_relation));
-    }
-  }
-
-  // Functions.
-  std::map<std::string, std::string> functions_seen;  // "name(arguments)" -> where
+// Every file's functions; a name and argument list declared twice is
+// reported.
+void LoadFunctions(Validator& v, const std::vector<ParsedFile>& parsed, Schema* schema) {
+  std::map<std::string, std::string> seen;  // "name(arguments)" -> where
   for (const ParsedFile& p : parsed) {
     for (int i = 0; i < p.message.function_size(); ++i) {
       Function f = LoadFunction(v, *p.map, i, p.message.function(i));
       const std::string key = absl::StrCat(f.name, "(", f.arguments, ")");
-      auto [it, inserted] = functions_seen.emplace(key, f.source);
+      auto [it, inserted] = seen.emplace(key, f.source);
       if (!inserted) {
         v.Add(v.At(f.source), absl::StrCat("duplicate function \"", key, "\" (first declared at ",
                                            it->second, ")"));
       }
-      schema.functions.push_back(std::move(f));
+      schema->functions.push_back(std::move(f));
     }
   }
+}
 
-  // Views.
+// Every file's views (and their indexes, in the relation namespace).
+void LoadViews(Validator& v, const std::vector<ParsedFile>& parsed, RelationNames& relations,
+               Schema* schema) {
   for (const ParsedFile& p : parsed) {
     for (int i = 0; i < p.message.view_size(); ++i) {
-      const RegistryPlace where = p.map->Where({{"view", i}});
-      claim_relation(p.message.view(i).name(), where,
-                     p.message.view(i).materialized() ? "materialized view" : "view");
-      schema.views.push_back(LoadView(v, *p.map, i, p.message.view(i)));
-      for (int k = 0; k < p.message.view(i).index_size(); ++k) {
-        claim_relation(p.message.view(i).index(k).name(), p.map->Where({{"view", i}, {"index", k}}),
-                       "index");
+      const pb::View& view = p.message.view(i);
+      relations.Claim(view.name(), p.map->Where({{"view", i}}),
+                      view.materialized() ? "materialized view" : "view");
+      schema->views.push_back(LoadView(v, *p.map, i, view));
+      for (int k = 0; k < view.index_size(); ++k) {
+        relations.Claim(view.index(k).name(), p.map->Where({{"view", i}, {"index", k}}), "index");
       }
     }
   }
+}
 
-  // SQL files: enum types and extensions join the model; the rest run as
-  // written when canonicalizing. Names share the namespaces above.
-  for (RegistryStatement& rs : sql_statements) {
+// SQL files' statements: enum types and extensions join the model; the
+// rest run as written when canonicalizing (kept in `registry->sql`). Names
+// share the namespaces of the declarations above.
+void LoadSqlStatements(Validator& v, std::vector<RegistryStatement> statements,
+                       RelationNames& relations, Registry* registry) {
+  Schema& schema = registry->schema;
+  for (RegistryStatement& rs : statements) {
     SqlStatement& st = rs.statement;
+    const RegistryPlace where = v.At(rs.source);
     switch (st.kind) {
-      case SqlStatementKind::kEnum: {
-        v.CheckName(st.name, v.At(rs.source), "enum type");
+      case SqlStatementKind::kEnum:
+        v.CheckName(st.name, where, "enum type");
         if (schema.FindEnum(st.name) != nullptr) {
-          v.Add(v.At(rs.source), absl::StrCat("duplicate enum type \"", st.name, "\""));
+          v.Add(where, absl::StrCat("duplicate enum type \"", st.name, "\""));
         }
         schema.enums.push_back({st.name, st.values, rs.source});
         continue;
-      }
       case SqlStatementKind::kExtension:
         if (schema.FindExtension(st.name) != nullptr) {
-          v.Add(v.At(rs.source), absl::StrCat("duplicate extension \"", st.name, "\""));
+          v.Add(where, absl::StrCat("duplicate extension \"", st.name, "\""));
         }
         schema.extensions.push_back(
             {st.name, st.values.empty() ? "" : st.values.front(), rs.source});
         continue;
       case SqlStatementKind::kTable:
-        v.CheckName(st.name, v.At(rs.source), "table");
-        claim_relation(st.name, v.At(rs.source), "table");
+        v.CheckName(st.name, where, "table");
+        relations.Claim(st.name, where, "table");
         break;
       case SqlStatementKind::kIndex:
-        v.CheckName(st.name, v.At(rs.source), "index");
-        claim_relation(st.name, v.At(rs.source), "index");
+        v.CheckName(st.name, where, "index");
+        relations.Claim(st.name, where, "index");
         break;
       case SqlStatementKind::kSequence:
-        v.CheckName(st.name, v.At(rs.source), "sequence");
-        claim_relation(st.name, v.At(rs.source), "sequence");
+        v.CheckName(st.name, where, "sequence");
+        relations.Claim(st.name, where, "sequence");
         break;
       case SqlStatementKind::kView:
       case SqlStatementKind::kMaterializedView:
-        v.CheckName(st.name, v.At(rs.source), "view");
-        claim_relation(st.name, v.At(rs.source), "view");
+        v.CheckName(st.name, where, "view");
+        relations.Claim(st.name, where, "view");
         break;
       case SqlStatementKind::kFunction:
-        v.CheckName(st.name, v.At(rs.source), "function");
+        v.CheckName(st.name, where, "function");
         break;
       case SqlStatementKind::kTrigger:
-        if (!st.name.empty()) v.CheckName(st.name, v.At(rs.source), "trigger");
+        if (!st.name.empty()) v.CheckName(st.name, where, "trigger");
         break;
       case SqlStatementKind::kConstraint:
       case SqlStatementKind::kForeignKey:
@@ -1392,32 +1416,26 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
         break;
     }
     rs.normalized = NormalizedStatement(st.text);
-    registry.sql.push_back(std::move(rs));
+    registry->sql.push_back(std::move(rs));
   }
+}
 
-  std::set<std::string> sql_tables;
-  for (const RegistryStatement& rs : registry.sql) {
-    if (rs.statement.kind == SqlStatementKind::kTable) sql_tables.insert(rs.statement.name);
-  }
-
-  // Cross-table checks: foreign key targets and enum types.
-  std::set<std::string> declared_enums;
+// Enum types and sequences share the namespace of tables and indexes; a
+// sequence's owner must be a declared column.
+void CheckTypesAndSequences(Validator& v, const Schema& schema, const RelationNames& relations) {
   for (const EnumType& e : schema.enums) {
-    declared_enums.insert(e.name);
     // Every table is also a composite type of the same name.
-    if (relation_names.count(e.name)) {
+    if (const std::string* at = relations.Find(e.name)) {
       v.Add(v.At(e.source),
-            absl::StrCat("enum type \"", e.name, "\" has the name of a table or index (",
-                         relation_names[e.name],
-                         "); PostgreSQL types and "
-                         "tables share one namespace"));
+            absl::StrCat("enum type \"", e.name, "\" has the name of a table or index (", *at,
+                         "); PostgreSQL types and tables share one namespace"));
     }
   }
   for (const Sequence& q : schema.sequences) {
-    if (relation_names.count(q.name)) {
+    if (const std::string* at = relations.Find(q.name)) {
       v.Add(v.At(q.source),
-            absl::StrCat("sequence \"", q.name, "\" has the name of a table or index (",
-                         relation_names[q.name], "); they share one namespace"));
+            absl::StrCat("sequence \"", q.name, "\" has the name of a table or index (", *at,
+                         "); they share one namespace"));
     }
     if (q.owned_by_table.empty()) continue;
     const Table* owner = schema.FindTable(q.owned_by_table);
@@ -1426,6 +1444,19 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
             absl::StrCat("sequence \"", q.name, "\" is owned by \"", q.owned_by_table, ".",
                          q.owned_by_column, "\", which is not a column the registry declares"));
     }
+  }
+}
+
+// Columns use built-in or declared types; foreign keys reference declared
+// tables and columns (or tables of the registry's SQL files, which
+// PostgreSQL checks).
+void CheckColumnTypesAndForeignKeys(Validator& v, const Registry& registry) {
+  const Schema& schema = registry.schema;
+  std::set<std::string> declared_enums;
+  for (const EnumType& e : schema.enums) declared_enums.insert(e.name);
+  std::set<std::string> sql_tables;
+  for (const RegistryStatement& rs : registry.sql) {
+    if (rs.statement.kind == SqlStatementKind::kTable) sql_tables.insert(rs.statement.name);
   }
   for (const Table& table : schema.tables) {
     for (const Column& column : table.columns) {
@@ -1461,22 +1492,53 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
       }
     }
   }
+}
 
-  if (!v.errors.empty()) return RegistryErrorStatus(origin, std::move(v.errors));
-
-  for (Table& table : schema.tables) {
+// Each constraint's, index's and trigger's definition, as the DDL composer
+// writes it.
+void ComposeDefinitions(Schema* schema) {
+  for (Table& table : schema->tables) {
     for (Constraint& c : table.constraints) c.definition = ConstraintDefinition(c);
     for (Index& i : table.indexes) i.definition = IndexDefinition(i);
+    for (Trigger& t : table.triggers) t.definition = CreateTriggerSql(schema->name, t);
   }
-  for (View& view : schema.views) {
+  for (View& view : schema->views) {
     for (Index& i : view.indexes) i.definition = IndexDefinition(i);
+    for (Trigger& t : view.triggers) t.definition = CreateTriggerSql(schema->name, t);
   }
-  for (Table& table : schema.tables) {
-    for (Trigger& t : table.triggers) t.definition = CreateTriggerSql(schema.name, t);
+}
+
+}  // namespace
+
+absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
+                                      const std::string& origin) {
+  Validator v;
+  std::vector<ParsedFile> parsed;
+  std::vector<RegistryStatement> sql_statements;
+  ParseFiles(v, files, &parsed, &sql_statements);
+
+  Registry registry;
+  registry.origin = origin;
+  Schema& schema = registry.schema;
+  schema.name = "public";
+  LoadSettings(v, parsed, &schema);
+  RelationNames relations(v);
+  auto claim = [&](const std::string& name, const RegistryPlace& where, const char* what) {
+    relations.Claim(name, where, what);
+  };
+  for (const ParsedFile& p : parsed) {
+    for (int ti = 0; ti < p.message.table_size(); ++ti) {
+      schema.tables.push_back(LoadTable(v, *p.map, ti, p.message.table(ti), schema.name, claim));
+    }
   }
-  for (View& view : schema.views) {
-    for (Trigger& t : view.triggers) t.definition = CreateTriggerSql(schema.name, t);
-  }
+  LoadFunctions(v, parsed, &schema);
+  LoadViews(v, parsed, relations, &schema);
+  LoadSqlStatements(v, std::move(sql_statements), relations, &registry);
+  CheckTypesAndSequences(v, schema, relations);
+  CheckColumnTypesAndForeignKeys(v, registry);
+  if (!v.errors.empty()) return RegistryErrorStatus(origin, std::move(v.errors));
+
+  ComposeDefinitions(&schema);
   SortSchema(schema);
   registry.id = RegistryFilesId(files);
   registry.sources = files;
