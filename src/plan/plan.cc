@@ -5,6 +5,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <queue>
+#include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -60,7 +63,38 @@ PlanStep& Planner::Emit(Stage stage, std::string sql, StepSpec spec) {
     blocks_writers = blocks_writers || l.mode > LockMode::kShareUpdateExclusive;
   }
   step.timeout = blocks_writers ? StepTimeout::kBounded : StepTimeout::kLongRunning;
+  if (!spec.creates.empty() && !Exists(spec.creates)) e.creates = spec.creates;
+  // What a step drops (or drops from) is not what it needs.
+  static const std::set<StatementKind> kDrops = {
+      StatementKind::kDropTable,      StatementKind::kDropView,
+      StatementKind::kDropIndex,      StatementKind::kDropIndexConcurrently,
+      StatementKind::kDropConstraint, StatementKind::kDropColumn,
+      StatementKind::kDropTrigger};
+  if (!kDrops.count(spec.statement)) {
+    for (const std::string* r : {&spec.table, &spec.lock_on, &spec.referenced}) {
+      if (!r->empty()) e.uses.push_back(*r);
+    }
+  }
   return step;
+}
+
+void Planner::OrderEntries() {
+  std::map<std::string, int> creator;
+  for (int i = 0; i < static_cast<int>(entries_.size()); ++i) {
+    if (!entries_[i].creates.empty()) creator.emplace(entries_[i].creates, i);
+  }
+  std::vector<std::pair<int, int>> keys, edges;
+  for (int i = 0; i < static_cast<int>(entries_.size()); ++i) {
+    keys.emplace_back(entries_[i].stage, entries_[i].suborder);
+    for (const std::string& used : entries_[i].uses) {
+      const auto it = creator.find(used);
+      if (it != creator.end() && it->second != i) edges.emplace_back(it->second, i);
+    }
+  }
+  std::vector<Entry> ordered;
+  ordered.reserve(entries_.size());
+  for (int i : OrderSteps(keys, edges)) ordered.push_back(std::move(entries_[i]));
+  entries_ = std::move(ordered);
 }
 
 void Planner::AssignPhases() {
@@ -515,6 +549,43 @@ LockSpec LocksOf(StatementKind kind, bool not_valid) {
       return table(kAccessExclusive, LockHold::kBrief);
   }
   return {};
+}
+
+std::vector<int> OrderSteps(const std::vector<std::pair<int, int>>& keys,
+                            const std::vector<std::pair<int, int>>& edges) {
+  const int n = static_cast<int>(keys.size());
+  std::vector<std::vector<int>> next(n);
+  std::vector<int> waiting(n, 0);
+  for (const auto& [first, then] : edges) {
+    next[first].push_back(then);
+    ++waiting[then];
+  }
+  // Smallest (key, index) first.
+  auto later = [&](int a, int b) { return std::tie(keys[a], a) > std::tie(keys[b], b); };
+  std::priority_queue<int, std::vector<int>, decltype(later)> ready(later);
+  for (int i = 0; i < n; ++i) {
+    if (waiting[i] == 0) ready.push(i);
+  }
+  std::vector<int> order;
+  order.reserve(n);
+  while (!ready.empty()) {
+    const int i = ready.top();
+    ready.pop();
+    order.push_back(i);
+    for (int j : next[i]) {
+      if (--waiting[j] == 0) ready.push(j);
+    }
+  }
+  if (static_cast<int>(order.size()) < n) {
+    std::vector<int> rest;
+    for (int i = 0; i < n; ++i) {
+      if (waiting[i] > 0) rest.push_back(i);
+    }
+    std::sort(rest.begin(), rest.end(),
+              [&](int a, int b) { return std::tie(keys[a], a) < std::tie(keys[b], b); });
+    order.insert(order.end(), rest.begin(), rest.end());
+  }
+  return order;
 }
 
 Plan BuildPlan(const Schema& desired, const Schema& actual,

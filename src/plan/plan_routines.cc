@@ -583,7 +583,8 @@ void Planner::EmitCreateView(const View& want, std::vector<int> resolves, int gr
         .hazards = std::move(hazards),
         .resolves = std::move(resolves),
         .group = group,
-        .suborder = depth * 2});
+        .suborder = depth * 2,
+        .creates = want.name});
   for (const Index& index : want.indexes) {
     Emit(kCreateViewsStage, CreateIndexSql(s_, want.name, index),
          {.statement = StatementKind::kCreateIndex,

@@ -434,7 +434,9 @@ void Planner::PlanSequence(const Difference& d, const std::vector<int>& r) {
 
 void Planner::PlanCreateTable(const Table& table, std::vector<int> resolves) {
   Emit(kCreateTablesStage, CreateTableSql(s_, table),
-       {.statement = StatementKind::kCreateTable, .resolves = std::move(resolves)});
+       {.statement = StatementKind::kCreateTable,
+        .resolves = std::move(resolves),
+        .creates = table.name});
   for (const Index& index : table.indexes) {
     Emit(kCreateIndexesStage, CreateIndexSql(s_, table.name, index),
          {.statement = StatementKind::kCreateIndex, .table = table.name});

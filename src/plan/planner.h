@@ -152,9 +152,7 @@ class Planner {
     PlanTriggers();
     PlanCommentsOfCreatedObjects();
     PlanLeftoverCleanup();
-    std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
-      return std::make_pair(a.stage, a.suborder) < std::make_pair(b.stage, b.suborder);
-    });
+    OrderEntries();
     MergeGroups();
     AssignPhases();
     Plan plan;
@@ -196,6 +194,9 @@ class Planner {
     // The column this step drops or retypes (with `table`): views reading
     // it are re-created around it.
     std::string column;
+    // The relation this step creates (a table or view the database lacks):
+    // every step that locks or references it follows it in the plan.
+    std::string creates;
   };
 
   struct Entry {
@@ -207,8 +208,16 @@ class Planner {
     // What the step drops or retypes that a view may read: "table" (a
     // dropped table) or "table.column"; "" for nothing.
     std::string breaks;
+    // See StepSpec::creates; and the relations the step locks or
+    // references (not those it drops).
+    std::string creates;
+    std::vector<std::string> uses;
     PlanStep step;
   };
+
+  // Orders entries_ by the dependency graph of the objects they create and
+  // use (OrderSteps), ties broken by stage and suborder.
+  void OrderEntries();
 
   bool online() const { return options_.mode == ApplyMode::kOnline; }
   bool HasRows(const std::string& table) const {

@@ -1047,6 +1047,56 @@ TEST(PlanTest, PlansTheWholeScenarioInPhaseOrder) {
 
 // --- Hazard names ---------------------------------------------------------------------------
 
+// The plan's order is a topological sort of what steps create and use,
+// ties broken by stage: without an edge against the stages it is the
+// stages' stable order; an edge moves a step after what it needs.
+TEST(PlanTest, OrderStepsSortsTopologicallyWithStagesAsTieBreak) {
+  const std::vector<std::pair<int, int>> keys = {{2, 0}, {1, 0}, {1, 0}, {0, 5}, {3, 0}};
+  EXPECT_EQ(OrderSteps(keys, {}), (std::vector<int>{3, 1, 2, 0, 4}));
+  // Edges that agree with the keys change nothing.
+  EXPECT_EQ(OrderSteps(keys, {{3, 1}, {1, 0}, {2, 4}}), (std::vector<int>{3, 1, 2, 0, 4}));
+  // Step 3 must follow step 4 (say, a new kind whose object step 4
+  // creates): it moves after it, and the rest keep their order.
+  EXPECT_EQ(OrderSteps(keys, {{4, 3}}), (std::vector<int>{1, 2, 0, 4, 3}));
+  // A cycle loses no step.
+  std::vector<int> cycle = OrderSteps(keys, {{0, 1}, {1, 0}});
+  std::sort(cycle.begin(), cycle.end());
+  EXPECT_EQ(cycle, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+// New tables and what hangs off them: every step on a table (or
+// referencing it) follows its CREATE TABLE.
+TEST(PlanTest, StepsOnANewTableFollowItsCreation) {
+  Table users = ExistingUsers();
+  users.columns.push_back(Column{.name = "team_id", .type = "bigint"});
+  users.constraints.push_back(ForeignKey("users", "team_id", "teams"));
+  users.indexes.push_back(BtreeIndex("users_team_idx", "team_id"));
+  const Planned p = PlanFor(WithTables({TeamsTable(), users}), Schema{});
+  std::map<std::string, size_t> created;
+  for (size_t i = 0; i < p.plan.steps.size(); ++i) {
+    for (const char* table : {"teams", "users"}) {
+      if (absl::StartsWith(p.plan.steps[i].sql, absl::StrCat("CREATE TABLE public.", table, " "))) {
+        created[table] = i;
+      }
+    }
+  }
+  ASSERT_EQ(created.size(), 2u) << absl::StrJoin(Sqls(p.plan), "\n");
+  int checked = 0;
+  for (size_t i = 0; i < p.plan.steps.size(); ++i) {
+    const std::string& sql = p.plan.steps[i].sql;
+    if (absl::StrContains(sql, "users_team_idx") || absl::StrContains(sql, "users_email_idx")) {
+      EXPECT_GT(i, created["users"]) << sql;
+      ++checked;
+    }
+    if (absl::StrContains(sql, "REFERENCES teams")) {
+      EXPECT_GT(i, created["teams"]) << sql;
+      EXPECT_GT(i, created["users"]) << sql;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 3) << absl::StrJoin(Sqls(p.plan), "\n");
+}
+
 TEST(PlanTest, HazardNamesRoundTrip) {
   for (HazardKind kind :
        {HazardKind::kDataLoss, HazardKind::kDropsObject, HazardKind::kTableRewrite,

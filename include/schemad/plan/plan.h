@@ -267,6 +267,14 @@ struct Plan {
   int phases = 0;
 };
 
+// The order of n steps: a topological sort of `edges` ({first, then}: step
+// `then` follows step `first`), ties broken by `keys` (smaller first), then
+// by index. When every edge goes from a smaller key to a larger one, the
+// result is the keys' stable order. Steps on a cycle (a bug in the edges)
+// follow the rest, in key order.
+std::vector<int> OrderSteps(const std::vector<std::pair<int, int>>& keys,
+                            const std::vector<std::pair<int, int>>& edges);
+
 Plan BuildPlan(const Schema& desired, const Schema& actual,
                const std::vector<Difference>& differences, const PlanOptions& options);
 
