@@ -600,6 +600,253 @@ void LoadReplicaIdentity(Validator& v, const pb::Table& t, const RegistryPlace& 
 // One table: its columns, constraints, indexes and triggers. Names of
 // relations (the table, its indexes and constraints backed by indexes) are
 // claimed in the schema-wide namespace through `claim_relation`.
+// One table's declarations while it loads: where they are, and the names
+// its columns and constraints took.
+struct TableScope {
+  Validator& v;
+  const SourceMap& map;
+  int ti;
+  const pb::Table& t;
+  const std::function<void(const std::string&, const RegistryPlace&, const char*)>& claim_relation;
+  std::map<std::string, std::string> columns_seen;      // name -> where
+  std::map<std::string, std::string> constraints_seen;  // name -> where
+
+  RegistryPlace Where(const char* field, int i) const {
+    return map.Where({{"table", ti}, {field, i}});
+  }
+  // A key's columns: at least one, each a column of the table.
+  void CheckColumns(const google::protobuf::RepeatedPtrField<std::string>& cols,
+                    const RegistryPlace& cw, const std::string& what) {
+    if (cols.empty()) v.Add(cw, absl::StrCat(what, " lists no columns"));
+    for (const std::string& col : cols) {
+      if (!columns_seen.count(col)) {
+        v.Add(cw, absl::StrCat(what, " names unknown column \"", col, "\" of table \"", t.name(),
+                               "\""));
+      }
+    }
+  }
+  // Starts the constraint declared at `field`[i]: returns its place, with
+  // its name checked and claimed in the table's constraints and, for one
+  // backed by an index (`relation`), in the schema's relations.
+  RegistryPlace StartConstraint(const char* field, int i, const std::string& name, const char* what,
+                                bool relation) {
+    const RegistryPlace cw = Where(field, i);
+    v.CheckName(name, cw, what);
+    if (!name.empty() && !constraints_seen.emplace(name, cw.ToString()).second) {
+      v.Add(cw, absl::StrCat("duplicate constraint \"", name, "\" in table \"", t.name(), "\""));
+    }
+    if (relation) claim_relation(name, cw, what);
+    return cw;
+  }
+};
+
+Column LoadColumn(TableScope& s, int ci) {
+  Validator& v = s.v;
+  const pb::Column& c = s.t.column(ci);
+  const RegistryPlace cw = s.Where("column", ci);
+  v.CheckName(c.name(), cw, "column");
+  if (!c.name().empty() && !s.columns_seen.emplace(c.name(), cw.ToString()).second) {
+    v.Add(cw, absl::StrCat("duplicate column \"", c.name(), "\" in table \"", s.t.name(), "\""));
+  }
+  if (c.type().empty()) {
+    v.Add(cw, absl::StrCat("column \"", c.name(), "\" has no type"));
+  }
+  if (!c.generated().empty() && !c.default_().empty()) {
+    v.Add(cw, absl::StrCat("column \"", c.name(), "\" is generated and cannot have a default"));
+  }
+  if (c.identity() != pb::IDENTITY_NONE && (!c.default_().empty() || !c.generated().empty())) {
+    v.Add(cw, absl::StrCat("identity column \"", c.name(),
+                           "\" cannot have a default or generated expression"));
+  }
+  v.CheckSql(c.type(), SqlShape::kTypeName, cw, "type");
+  v.CheckSql(c.collation(), SqlShape::kQualifiedName, cw, "collation");
+  v.CheckSql(c.default_(), SqlShape::kExpression, cw, "default");
+  v.CheckSql(c.generated(), SqlShape::kExpression, cw, "generated expression");
+  v.CheckSql(c.using_(), SqlShape::kExpression, cw, "using expression");
+  Column col;
+  col.name = c.name();
+  col.type = c.type();
+  col.collation = c.collation();
+  col.storage = absl::AsciiStrToLower(c.storage());
+  if (!col.storage.empty() && col.storage != "plain" && col.storage != "external" &&
+      col.storage != "extended" && col.storage != "main") {
+    v.Add(cw, absl::StrCat("column \"", c.name(), "\": storage \"", Excerpt(c.storage()),
+                           "\" is not plain, external, extended or main"));
+  }
+  col.compression = absl::AsciiStrToLower(c.compression());
+  if (!col.compression.empty() && col.compression != "pglz" && col.compression != "lz4") {
+    v.Add(cw, absl::StrCat("column \"", c.name(), "\": compression \"", Excerpt(c.compression()),
+                           "\" is not pglz or lz4"));
+  }
+  col.options = LoadStorage(v, c.option(), cw, "option");
+  if (c.has_statistics()) {
+    if (c.statistics() < -1 || c.statistics() > 10000) {
+      v.Add(cw, absl::StrCat("column \"", c.name(), "\": statistics ", c.statistics(),
+                             " is not -1 (the default) to 10000"));
+    }
+    col.statistics = c.statistics();
+  }
+  col.not_null = c.not_null();
+  col.default_expr = c.default_();
+  col.identity = c.identity() == pb::IDENTITY_ALWAYS       ? Identity::kAlways
+                 : c.identity() == pb::IDENTITY_BY_DEFAULT ? Identity::kByDefault
+                                                           : Identity::kNone;
+  if (c.has_identity_options()) {
+    const pb::IdentityOptions& o = c.identity_options();
+    if (c.identity() == pb::IDENTITY_NONE) {
+      v.Add(cw, absl::StrCat("column \"", c.name(),
+                             "\" has identity_options but is not an identity column"));
+    }
+    if (o.has_increment() && o.increment() == 0) {
+      v.Add(cw, "identity_options.increment: must not be zero");
+    }
+    if (o.has_cache() && o.cache() < 1) {
+      v.Add(cw, "identity_options.cache: must be at least 1");
+    }
+    if (o.has_min_value() && o.has_max_value() && o.min_value() >= o.max_value()) {
+      v.Add(cw, "identity_options: min_value must be less than max_value");
+    }
+    if (o.has_increment()) col.identity_options.increment = o.increment();
+    if (o.has_min_value()) col.identity_options.min_value = o.min_value();
+    if (o.has_max_value()) col.identity_options.max_value = o.max_value();
+    if (o.has_start()) col.identity_options.start = o.start();
+    if (o.has_cache()) col.identity_options.cache = o.cache();
+    col.identity_options.cycle = o.cycle();
+  }
+  col.generated = c.generated();
+  col.using_expr = c.using_();
+  col.comment = c.comment();
+  col.source = v.Source(cw);
+  return col;
+}
+
+Constraint LoadPrimaryKey(TableScope& s) {
+  Validator& v = s.v;
+  const pb::PrimaryKey& p = s.t.primary_key();
+  const RegistryPlace cw = s.StartConstraint("primary_key", -1, p.name(), "primary key", true);
+  s.CheckColumns(p.column(), cw, absl::StrCat("primary key \"", p.name(), "\""));
+  if (p.initially_deferred() && !p.deferrable()) {
+    v.Add(cw,
+          absl::StrCat("primary key \"", p.name(), "\" is initially deferred but not deferrable"));
+  }
+  Constraint c;
+  c.name = p.name();
+  c.kind = ConstraintKind::kPrimaryKey;
+  c.columns.assign(p.column().begin(), p.column().end());
+  c.deferrable = p.deferrable();
+  c.initially_deferred = p.initially_deferred();
+  c.source = v.Source(cw);
+  c.comment = p.comment();
+  LoadKeyIndexOptions(v, p, cw, s.columns_seen, &c);
+  return c;
+}
+
+Constraint LoadUnique(TableScope& s, int i) {
+  Validator& v = s.v;
+  const pb::UniqueConstraint& u = s.t.unique(i);
+  const RegistryPlace cw = s.StartConstraint("unique", i, u.name(), "unique constraint", true);
+  s.CheckColumns(u.column(), cw, absl::StrCat("unique constraint \"", u.name(), "\""));
+  Constraint c;
+  c.name = u.name();
+  c.kind = ConstraintKind::kUnique;
+  c.columns.assign(u.column().begin(), u.column().end());
+  c.nulls_not_distinct = u.nulls_not_distinct();
+  c.deferrable = u.deferrable();
+  c.initially_deferred = u.initially_deferred();
+  if (u.initially_deferred() && !u.deferrable()) {
+    v.Add(cw, absl::StrCat("unique constraint \"", u.name(),
+                           "\" is initially deferred but not deferrable"));
+  }
+  c.source = v.Source(cw);
+  c.comment = u.comment();
+  LoadKeyIndexOptions(v, u, cw, s.columns_seen, &c);
+  return c;
+}
+
+Constraint LoadForeignKey(TableScope& s, int i, const std::string& schema_name) {
+  Validator& v = s.v;
+  const pb::ForeignKey& f = s.t.foreign_key(i);
+  const RegistryPlace cw = s.StartConstraint("foreign_key", i, f.name(), "foreign key", false);
+  s.CheckColumns(f.column(), cw, absl::StrCat("foreign key \"", f.name(), "\""));
+  if (f.column_size() != f.references_column_size()) {
+    v.Add(cw, absl::StrCat("foreign key \"", f.name(), "\" has ", f.column_size(),
+                           " column(s) but references ", f.references_column_size()));
+  }
+  if (f.initially_deferred() && !f.deferrable()) {
+    v.Add(cw,
+          absl::StrCat("foreign key \"", f.name(), "\" is initially deferred but not deferrable"));
+  }
+  Constraint c;
+  c.name = f.name();
+  c.kind = ConstraintKind::kForeignKey;
+  c.columns.assign(f.column().begin(), f.column().end());
+  c.ref_table = f.references_table();
+  if (!f.references_schema().empty()) {
+    v.CheckName(f.references_schema(), cw, "referenced schema");
+    // The registry's own schema, spelled out, is the same as none.
+    if (f.references_schema() != schema_name) c.ref_schema = f.references_schema();
+  }
+  c.ref_columns.assign(f.references_column().begin(), f.references_column().end());
+  c.on_delete = ActionFromProto(f.on_delete());
+  c.on_update = ActionFromProto(f.on_update());
+  c.deferrable = f.deferrable();
+  c.initially_deferred = f.initially_deferred();
+  c.validated = !f.not_valid();
+  c.source = v.Source(cw);
+  c.comment = f.comment();
+  c.match_full = f.match_full();
+  c.delete_set_columns.assign(f.on_delete_set_column().begin(), f.on_delete_set_column().end());
+  if (!c.delete_set_columns.empty() && c.on_delete != ReferentialAction::kSetNull &&
+      c.on_delete != ReferentialAction::kSetDefault) {
+    v.Add(cw, absl::StrCat("foreign key \"", f.name(),
+                           "\" has on_delete_set_column but on_delete is not SET NULL "
+                           "or SET DEFAULT"));
+  }
+  for (const std::string& col : c.delete_set_columns) {
+    if (std::find(c.columns.begin(), c.columns.end(), col) == c.columns.end()) {
+      v.Add(cw, absl::StrCat("foreign key \"", f.name(), "\" sets column \"", col,
+                             "\" on delete, which is not one of its columns"));
+    }
+  }
+  return c;
+}
+
+Constraint LoadExclusion(TableScope& s, int i) {
+  Validator& v = s.v;
+  const pb::ExclusionConstraint& x = s.t.exclude(i);
+  const RegistryPlace cw = s.StartConstraint("exclude", i, x.name(), "exclusion constraint", true);
+  if (absl::StripAsciiWhitespace(x.definition()).empty()) {
+    v.Add(cw, absl::StrCat("exclusion constraint \"", x.name(), "\" has no definition"));
+  }
+  v.CheckSql(x.definition(), SqlShape::kExclusionConstraint, cw, "definition");
+  Constraint c;
+  c.name = x.name();
+  c.kind = ConstraintKind::kExclusion;
+  c.exclusion = x.definition();
+  c.source = v.Source(cw);
+  c.comment = x.comment();
+  return c;
+}
+
+Constraint LoadCheck(TableScope& s, int i) {
+  Validator& v = s.v;
+  const pb::CheckConstraint& k = s.t.check(i);
+  const RegistryPlace cw = s.StartConstraint("check", i, k.name(), "check constraint", false);
+  if (absl::StripAsciiWhitespace(k.expression()).empty()) {
+    v.Add(cw, absl::StrCat("check constraint \"", k.name(), "\" has no expression"));
+  }
+  v.CheckSql(k.expression(), SqlShape::kExpression, cw, "check expression");
+  Constraint c;
+  c.name = k.name();
+  c.kind = ConstraintKind::kCheck;
+  c.check_expr = k.expression();
+  c.no_inherit = k.no_inherit();
+  c.validated = !k.not_valid();
+  c.source = v.Source(cw);
+  c.comment = k.comment();
+  return c;
+}
+
 Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
                 const std::string& schema_name,
                 const std::function<void(const std::string&, const RegistryPlace&, const char*)>&
@@ -615,240 +862,28 @@ Table LoadTable(Validator& v, const SourceMap& map, int ti, const pb::Table& t,
   table.force_row_security = t.force_row_level_security();
   table.storage = LoadStorage(v, t.storage_parameter(), where);
   table.source = v.Source(where);
-  std::map<std::string, std::string> columns_seen;
-  for (int ci = 0; ci < t.column_size(); ++ci) {
-    const pb::Column& c = t.column(ci);
-    const RegistryPlace cw = map.Where({{"table", ti}, {"column", ci}});
-    v.CheckName(c.name(), cw, "column");
-    if (!c.name().empty() && !columns_seen.emplace(c.name(), cw.ToString()).second) {
-      v.Add(cw, absl::StrCat("duplicate column \"", c.name(), "\" in table \"", t.name(), "\""));
-    }
-    if (c.type().empty()) {
-      v.Add(cw, absl::StrCat("column \"", c.name(), "\" has no type"));
-    }
-    if (!c.generated().empty() && !c.default_().empty()) {
-      v.Add(cw, absl::StrCat("column \"", c.name(), "\" is generated and cannot have a default"));
-    }
-    if (c.identity() != pb::IDENTITY_NONE && (!c.default_().empty() || !c.generated().empty())) {
-      v.Add(cw, absl::StrCat("identity column \"", c.name(),
-                             "\" cannot have a default or generated expression"));
-    }
-    v.CheckSql(c.type(), SqlShape::kTypeName, cw, "type");
-    v.CheckSql(c.collation(), SqlShape::kQualifiedName, cw, "collation");
-    v.CheckSql(c.default_(), SqlShape::kExpression, cw, "default");
-    v.CheckSql(c.generated(), SqlShape::kExpression, cw, "generated expression");
-    v.CheckSql(c.using_(), SqlShape::kExpression, cw, "using expression");
-    Column& col = table.columns.emplace_back();
-    col.name = c.name();
-    col.type = c.type();
-    col.collation = c.collation();
-    col.storage = absl::AsciiStrToLower(c.storage());
-    if (!col.storage.empty() && col.storage != "plain" && col.storage != "external" &&
-        col.storage != "extended" && col.storage != "main") {
-      v.Add(cw, absl::StrCat("column \"", c.name(), "\": storage \"", Excerpt(c.storage()),
-                             "\" is not plain, external, extended or main"));
-    }
-    col.compression = absl::AsciiStrToLower(c.compression());
-    if (!col.compression.empty() && col.compression != "pglz" && col.compression != "lz4") {
-      v.Add(cw, absl::StrCat("column \"", c.name(), "\": compression \"", Excerpt(c.compression()),
-                             "\" is not pglz or lz4"));
-    }
-    col.options = LoadStorage(v, c.option(), cw, "option");
-    if (c.has_statistics()) {
-      if (c.statistics() < -1 || c.statistics() > 10000) {
-        v.Add(cw, absl::StrCat("column \"", c.name(), "\": statistics ", c.statistics(),
-                               " is not -1 (the default) to 10000"));
-      }
-      col.statistics = c.statistics();
-    }
-    col.not_null = c.not_null();
-    col.default_expr = c.default_();
-    col.identity = c.identity() == pb::IDENTITY_ALWAYS       ? Identity::kAlways
-                   : c.identity() == pb::IDENTITY_BY_DEFAULT ? Identity::kByDefault
-                                                             : Identity::kNone;
-    if (c.has_identity_options()) {
-      const pb::IdentityOptions& o = c.identity_options();
-      if (c.identity() == pb::IDENTITY_NONE) {
-        v.Add(cw, absl::StrCat("column \"", c.name(),
-                               "\" has identity_options but is not an identity column"));
-      }
-      if (o.has_increment() && o.increment() == 0) {
-        v.Add(cw, "identity_options.increment: must not be zero");
-      }
-      if (o.has_cache() && o.cache() < 1) {
-        v.Add(cw, "identity_options.cache: must be at least 1");
-      }
-      if (o.has_min_value() && o.has_max_value() && o.min_value() >= o.max_value()) {
-        v.Add(cw, "identity_options: min_value must be less than max_value");
-      }
-      if (o.has_increment()) col.identity_options.increment = o.increment();
-      if (o.has_min_value()) col.identity_options.min_value = o.min_value();
-      if (o.has_max_value()) col.identity_options.max_value = o.max_value();
-      if (o.has_start()) col.identity_options.start = o.start();
-      if (o.has_cache()) col.identity_options.cache = o.cache();
-      col.identity_options.cycle = o.cycle();
-    }
-    col.generated = c.generated();
-    col.using_expr = c.using_();
-    col.comment = c.comment();
-    col.source = v.Source(cw);
-  }
-  auto check_columns = [&](const google::protobuf::RepeatedPtrField<std::string>& cols,
-                           const RegistryPlace& cw, const std::string& what) {
-    if (cols.empty()) v.Add(cw, absl::StrCat(what, " lists no columns"));
-    for (const std::string& col : cols) {
-      if (!columns_seen.count(col)) {
-        v.Add(cw, absl::StrCat(what, " names unknown column \"", col, "\" of table \"", t.name(),
-                               "\""));
-      }
-    }
-  };
-  std::map<std::string, std::string> constraints_seen;
-  auto claim_constraint = [&](const std::string& name, const RegistryPlace& cw) {
-    if (!name.empty() && !constraints_seen.emplace(name, cw.ToString()).second) {
-      v.Add(cw, absl::StrCat("duplicate constraint \"", name, "\" in table \"", t.name(), "\""));
-    }
-  };
-  if (t.has_primary_key()) {
-    const RegistryPlace cw = map.Where({{"table", ti}, {"primary_key", -1}});
-    v.CheckName(t.primary_key().name(), cw, "primary key");
-    claim_constraint(t.primary_key().name(), cw);
-    claim_relation(t.primary_key().name(), cw, "primary key");
-    check_columns(t.primary_key().column(), cw,
-                  absl::StrCat("primary key \"", t.primary_key().name(), "\""));
-    if (t.primary_key().initially_deferred() && !t.primary_key().deferrable()) {
-      v.Add(cw, absl::StrCat("primary key \"", t.primary_key().name(),
-                             "\" is initially deferred but not deferrable"));
-    }
-    Constraint& c = table.constraints.emplace_back();
-    c.name = t.primary_key().name();
-    c.kind = ConstraintKind::kPrimaryKey;
-    c.columns.assign(t.primary_key().column().begin(), t.primary_key().column().end());
-    c.deferrable = t.primary_key().deferrable();
-    c.initially_deferred = t.primary_key().initially_deferred();
-    c.source = v.Source(cw);
-    c.comment = t.primary_key().comment();
-    LoadKeyIndexOptions(v, t.primary_key(), cw, columns_seen, &c);
-  }
-  for (int i = 0; i < t.unique_size(); ++i) {
-    const pb::UniqueConstraint& u = t.unique(i);
-    const RegistryPlace cw = map.Where({{"table", ti}, {"unique", i}});
-    v.CheckName(u.name(), cw, "unique constraint");
-    claim_constraint(u.name(), cw);
-    claim_relation(u.name(), cw, "unique constraint");
-    check_columns(u.column(), cw, absl::StrCat("unique constraint \"", u.name(), "\""));
-    Constraint& c = table.constraints.emplace_back();
-    c.name = u.name();
-    c.kind = ConstraintKind::kUnique;
-    c.columns.assign(u.column().begin(), u.column().end());
-    c.nulls_not_distinct = u.nulls_not_distinct();
-    c.deferrable = u.deferrable();
-    c.initially_deferred = u.initially_deferred();
-    if (u.initially_deferred() && !u.deferrable()) {
-      v.Add(cw, absl::StrCat("unique constraint \"", u.name(),
-                             "\" is initially deferred but not deferrable"));
-    }
-    c.source = v.Source(cw);
-    c.comment = u.comment();
-    LoadKeyIndexOptions(v, u, cw, columns_seen, &c);
-  }
+  TableScope scope{v, map, ti, t, claim_relation, {}, {}};
+  for (int i = 0; i < t.column_size(); ++i) table.columns.push_back(LoadColumn(scope, i));
+  if (t.has_primary_key()) table.constraints.push_back(LoadPrimaryKey(scope));
+  for (int i = 0; i < t.unique_size(); ++i) table.constraints.push_back(LoadUnique(scope, i));
   for (int i = 0; i < t.foreign_key_size(); ++i) {
-    const pb::ForeignKey& f = t.foreign_key(i);
-    const RegistryPlace cw = map.Where({{"table", ti}, {"foreign_key", i}});
-    v.CheckName(f.name(), cw, "foreign key");
-    claim_constraint(f.name(), cw);
-    check_columns(f.column(), cw, absl::StrCat("foreign key \"", f.name(), "\""));
-    if (f.column_size() != f.references_column_size()) {
-      v.Add(cw, absl::StrCat("foreign key \"", f.name(), "\" has ", f.column_size(),
-                             " column(s) but references ", f.references_column_size()));
-    }
-    if (f.initially_deferred() && !f.deferrable()) {
-      v.Add(cw, absl::StrCat("foreign key \"", f.name(),
-                             "\" is initially deferred but not deferrable"));
-    }
-    Constraint& c = table.constraints.emplace_back();
-    c.name = f.name();
-    c.kind = ConstraintKind::kForeignKey;
-    c.columns.assign(f.column().begin(), f.column().end());
-    c.ref_table = f.references_table();
-    if (!f.references_schema().empty()) {
-      v.CheckName(f.references_schema(), cw, "referenced schema");
-      // The registry's own schema, spelled out, is the same as none.
-      if (f.references_schema() != schema_name) c.ref_schema = f.references_schema();
-    }
-    c.ref_columns.assign(f.references_column().begin(), f.references_column().end());
-    c.on_delete = ActionFromProto(f.on_delete());
-    c.on_update = ActionFromProto(f.on_update());
-    c.deferrable = f.deferrable();
-    c.initially_deferred = f.initially_deferred();
-    c.validated = !f.not_valid();
-    c.source = v.Source(cw);
-    c.comment = f.comment();
-    c.match_full = f.match_full();
-    c.delete_set_columns.assign(f.on_delete_set_column().begin(), f.on_delete_set_column().end());
-    if (!c.delete_set_columns.empty() && c.on_delete != ReferentialAction::kSetNull &&
-        c.on_delete != ReferentialAction::kSetDefault) {
-      v.Add(cw, absl::StrCat("foreign key \"", f.name(),
-                             "\" has on_delete_set_column but on_delete is not SET NULL "
-                             "or SET DEFAULT"));
-    }
-    for (const std::string& col : c.delete_set_columns) {
-      if (std::find(c.columns.begin(), c.columns.end(), col) == c.columns.end()) {
-        v.Add(cw, absl::StrCat("foreign key \"", f.name(), "\" sets column \"", col,
-                               "\" on delete, which is not one of its columns"));
-      }
-    }
+    table.constraints.push_back(LoadForeignKey(scope, i, schema_name));
   }
-  for (int i = 0; i < t.exclude_size(); ++i) {
-    const pb::ExclusionConstraint& x = t.exclude(i);
-    const RegistryPlace cw = map.Where({{"table", ti}, {"exclude", i}});
-    v.CheckName(x.name(), cw, "exclusion constraint");
-    claim_constraint(x.name(), cw);
-    claim_relation(x.name(), cw, "exclusion constraint");
-    if (absl::StripAsciiWhitespace(x.definition()).empty()) {
-      v.Add(cw, absl::StrCat("exclusion constraint \"", x.name(), "\" has no definition"));
-    }
-    v.CheckSql(x.definition(), SqlShape::kExclusionConstraint, cw, "definition");
-    Constraint& c = table.constraints.emplace_back();
-    c.name = x.name();
-    c.kind = ConstraintKind::kExclusion;
-    c.exclusion = x.definition();
-    c.source = v.Source(cw);
-    c.comment = x.comment();
-  }
-  for (int i = 0; i < t.check_size(); ++i) {
-    const pb::CheckConstraint& k = t.check(i);
-    const RegistryPlace cw = map.Where({{"table", ti}, {"check", i}});
-    v.CheckName(k.name(), cw, "check constraint");
-    claim_constraint(k.name(), cw);
-    if (absl::StripAsciiWhitespace(k.expression()).empty()) {
-      v.Add(cw, absl::StrCat("check constraint \"", k.name(), "\" has no expression"));
-    }
-    v.CheckSql(k.expression(), SqlShape::kExpression, cw, "check expression");
-    Constraint& c = table.constraints.emplace_back();
-    c.name = k.name();
-    c.kind = ConstraintKind::kCheck;
-    c.check_expr = k.expression();
-    c.no_inherit = k.no_inherit();
-    c.validated = !k.not_valid();
-    c.source = v.Source(cw);
-    c.comment = k.comment();
-  }
+  for (int i = 0; i < t.exclude_size(); ++i) table.constraints.push_back(LoadExclusion(scope, i));
+  for (int i = 0; i < t.check_size(); ++i) table.constraints.push_back(LoadCheck(scope, i));
   for (int i = 0; i < t.index_size(); ++i) {
-    const RegistryPlace cw = map.Where({{"table", ti}, {"index", i}});
-    claim_relation(t.index(i).name(), cw, "index");
+    claim_relation(t.index(i).name(), scope.Where("index", i), "index");
     table.indexes.push_back(
-        LoadIndex(v, map, {{"table", ti}, {"index", i}}, t.index(i), t.name(), columns_seen));
+        LoadIndex(v, map, {{"table", ti}, {"index", i}}, t.index(i), t.name(), scope.columns_seen));
   }
   std::set<std::string> triggers_seen;
   for (int i = 0; i < t.trigger_size(); ++i) {
-    const RegistryPlace tw = map.Where({{"table", ti}, {"trigger", i}});
     if (!triggers_seen.insert(t.trigger(i).name()).second) {
-      v.Add(tw, absl::StrCat("duplicate trigger \"", t.trigger(i).name(), "\" on table \"",
-                             t.name(), "\""));
+      v.Add(scope.Where("trigger", i), absl::StrCat("duplicate trigger \"", t.trigger(i).name(),
+                                                    "\" on table \"", t.name(), "\""));
     }
-    table.triggers.push_back(
-        LoadTrigger(v, map, {{"table", ti}, {"trigger", i}}, t.trigger(i), t.name(), columns_seen));
+    table.triggers.push_back(LoadTrigger(v, map, {{"table", ti}, {"trigger", i}}, t.trigger(i),
+                                         t.name(), scope.columns_seen));
   }
   LoadReplicaIdentity(v, t, where, &table);
   return table;
