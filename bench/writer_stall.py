@@ -20,6 +20,11 @@ What runs
        `--online` (concurrent index builds, NOT VALID + VALIDATE, SET NOT NULL
        through a validated CHECK, each lock-taking phase under a 2 s
        lock_timeout, retried with back-off), then checks `status --check`;
+       or, as the control ("bare"), runs the ONLINE plan's own statements
+       with psql alone, as `schemactl diff --online --sql` prints them (no
+       schemad, no retries, no progress polling, no history): the writers'
+       latency that PostgreSQL's work itself costs on this machine, which
+       no tool issuing these statements can go below;
     4. keeps the writers going until 5 s after the change and until they
        have caught up with their schedule, then stops them.
   A second scenario ("blocker", online only, registry change: the CHECK
@@ -77,6 +82,7 @@ PASSWORD = os.environ.get("SCHEMAD_TEST_PGPASSWORD", "schemad-test-secret")
 HAZARDS = "LONG_LOCK,VALIDATION,INDEX_BUILD,DROPS_OBJECT,TABLE_REWRITE"
 PG_OPTIONS = ["-c", "log_lock_waits=on", "-c", "deadlock_timeout=100ms", "-c", "max_wal_size=4GB",
               "-c", "shared_buffers=512MB", "-c", "log_line_prefix='%m [%p] %a '"]
+MODES = ("transactional", "online", "bare")
 BASELINE_S = 5.0     # writers alone before the change (the baseline window)
 WARMUP_S = 1.0       # pgbench connects and settles before the baseline window
 TAIL_S = 5.0         # writers keep going after the change
@@ -422,6 +428,18 @@ def one_run(cluster, work, name, mode, registry, rows, rate, blocker=False):
         server = Schemad(work, cluster.url(name, password=True), registry,
                          "--lock-timeout", "10m", "--statement-timeout", "60m",
                          "--online-lock-timeout", "2s")
+        script = None
+        if mode == "bare":
+            # The control: the ONLINE plan's own statements, as `diff --online
+            # --sql` prints them, run by psql alone (no schemad, no retries, no
+            # progress polling, no history): what PostgreSQL's work costs the
+            # writers by itself.
+            plan = server.ctl("diff", "--online", "--sql")
+            if plan.returncode != 0 or "CONCURRENTLY" not in plan.stdout:
+                raise RuntimeError(f"diff --online --sql failed:\n{plan.stdout}\n{plan.stderr}")
+            script = os.path.join(work, f"{name}.sql")
+            with open(script, "w") as f:
+                f.write(plan.stdout)
         writers = Writers(cluster, work, name, rows, rate=rate, tag=name)
         time.sleep(WARMUP_S + BASELINE_S)
         if writers.proc.poll() is not None:
@@ -433,7 +451,11 @@ def one_run(cluster, work, name, mode, registry, rows, rate, blocker=False):
         args = ["--timeout", "60m", "initialize", "--allow-hazards", HAZARDS]
         args += ["--online"] if mode == "online" else ["--mode", "transactional"]
         t0 = time.time()
-        init = server.ctl(*args)
+        if script:
+            init = run([PSQL, "-qAtX", "-v", "ON_ERROR_STOP=1", cluster.url(name), "-f", script], env=cluster.env,
+                       check=False)
+        else:
+            init = server.ctl(*args)
         t1 = time.time()
         blocker_end = None
         if blocker_proc:
@@ -578,7 +600,7 @@ def summarize(runs):
 
 
 def print_table(results):
-    modes = [m for m in ("transactional", "online") if results["runs"].get(m)]
+    modes = [m for m in MODES if results["runs"].get(m)]
     cols = [f"{m.upper()} (n={len(results['runs'][m])})" for m in modes]
     width = 34
     log("")
@@ -660,11 +682,11 @@ def main():
         rate = max(10, int(capacity / 2))
         results["config"].update(capacity_tps=capacity, rate=rate)
         log(f"writers: unthrottled {capacity:.0f} tps; runs at -R {rate}")
-        for mode in ("transactional", "online"):
+        for mode in MODES:
             results["runs"][mode] = []
         # Alternate the modes so that drift of the machine hits both alike.
         for k in range(args.runs):
-            for mode in ("transactional", "online"):
+            for mode in MODES:
                 r = one_run(cluster, work, f"run_{mode[:5]}_{k}", mode, registries["after"], args.rows, rate)
                 results["runs"][mode].append(r)
                 log(f"  {mode:<13} run {k + 1}: {r['duration_s']:.1f} s, writers during p50 "
