@@ -6,6 +6,10 @@
 //          exercise cross-file checks (second registry block, foreign keys
 //          and enum types across files, duplicate relation names)
 //   bit 2  with bit 1: the second file uses the other format
+//   bit 3  the first file is a SQL registry file (*.sql), whatever bit 0 says
+//   bit 4  with bit 1: the second file is a SQL registry file, whatever
+//          bits 0 and 2 say (SQL files are split and classified offline with
+//          libpg_query: the loader's other hostile-input surface)
 //
 // Invariants (a violation calls __builtin_trap(), which libFuzzer reports as
 // a crash and saves the input):
@@ -118,8 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool json = mode & 1;
   const bool split = mode & 2;
   const bool mixed = mode & 4;
-  const char* ext_a = json ? ".json" : ".textproto";
-  const char* ext_b = json != mixed ? ".json" : ".textproto";
+  const char* ext_a = mode & 8 ? ".sql" : json ? ".json" : ".textproto";
+  const char* ext_b = mode & 16 ? ".sql" : json != mixed ? ".json" : ".textproto";
 
   std::vector<schemad::RegistrySource> files;
   const size_t sep = split ? rest.find(kSeparator) : std::string::npos;

@@ -1168,6 +1168,17 @@ void ParseFiles(Validator& v, const std::vector<RegistrySource>& files,
                          kMaxFileBytes));
       continue;
     }
+    // One check for every format: protobuf would refuse the byte in a
+    // string field with a message naming no place, libpg_query would pass
+    // it on, and PostgreSQL would refuse it only when the registry runs.
+    if (const std::optional<size_t> bad = FirstInvalidUtf8(file.content); bad.has_value()) {
+      const LineColumn at = OffsetToLineColumn(file.content, static_cast<int>(*bad));
+      v.Add({file.path, at.line, at.column, ""},
+            absl::StrCat("is not valid UTF-8 (byte 0x",
+                         absl::Hex(static_cast<unsigned char>(file.content[*bad]), absl::kZeroPad2),
+                         "): registry files are UTF-8 text"));
+      continue;
+    }
     if (absl::EndsWith(file.path, ".sql")) {
       std::vector<SqlFileError> errors;
       for (SqlStatement& st : ClassifySqlFile(file.content, &errors)) {

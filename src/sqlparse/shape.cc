@@ -11,9 +11,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "schemad/common/identifier.h"
 
 namespace schemad {
 namespace {
@@ -158,12 +162,96 @@ bool ConsumeIdentifier(absl::string_view* text) {
   return true;
 }
 
+// One token of libpg_query's scan: byte offsets [start, end) and its kind.
+struct ScanToken {
+  int start = 0;
+  int end = 0;
+  int token = 0;
+};
+
+// PostgreSQL's scanner's tokens for `text`, read from libpg_query's
+// ScanResult message (pg_query.proto: `repeated ScanToken tokens = 2`;
+// ScanToken: `int32 start = 1; int32 end = 2; Token token = 4`). Nothing
+// when the scanner fails.
+std::vector<ScanToken> Scan(absl::string_view text) {
+  using google::protobuf::internal::WireFormatLite;
+  std::vector<ScanToken> out;
+  PgQueryScanResult result = pg_query_scan(std::string(text).c_str());
+  if (result.error == nullptr) {
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(result.pbuf.data),
+                                              static_cast<int>(result.pbuf.len));
+    while (const uint32_t tag = in.ReadTag()) {
+      if (WireFormatLite::GetTagFieldNumber(tag) != 2 ||
+          WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+        if (!WireFormatLite::SkipField(&in, tag)) break;
+        continue;
+      }
+      uint32_t length = 0;
+      if (!in.ReadVarint32(&length)) break;
+      const auto limit = in.PushLimit(static_cast<int>(length));
+      ScanToken token;
+      while (const uint32_t field = in.ReadTag()) {
+        uint32_t value = 0;
+        switch (WireFormatLite::GetTagFieldNumber(field)) {
+          case 1:
+            if (in.ReadVarint32(&value)) token.start = static_cast<int>(value);
+            break;
+          case 2:
+            if (in.ReadVarint32(&value)) token.end = static_cast<int>(value);
+            break;
+          case 4:
+            if (in.ReadVarint32(&value)) token.token = static_cast<int>(value);
+            break;
+          default:
+            WireFormatLite::SkipField(&in, field);
+        }
+      }
+      in.PopLimit(limit);
+      out.push_back(token);
+    }
+  }
+  pg_query_free_scan_result(result);
+  return out;
+}
+
 }  // namespace
+
+std::vector<ShapeError> OverlongIdentifiers(absl::string_view text) {
+  // pg_query.proto's Token: IDENT (bare or "quoted") and UIDENT (U&"...").
+  constexpr int kIdent = 258;
+  constexpr int kUnicodeIdent = 259;
+  std::vector<ShapeError> out;
+  // Cheap first: no identifier can be longer than the text.
+  if (text.size() <= kMaxIdentifierBytes) return out;
+  for (const ScanToken& t : Scan(text)) {
+    if (t.token != kIdent && t.token != kUnicodeIdent) continue;
+    if (t.start < 0 || t.end > static_cast<int>(text.size()) || t.start >= t.end) continue;
+    absl::string_view raw = text.substr(t.start, t.end - t.start);
+    // A bare identifier keeps its bytes (PostgreSQL folds ASCII letters to
+    // lower case only); a quoted one loses its quotes and doubled quotes.
+    // U&"..." ones are left alone: their escapes would need decoding.
+    std::string name(raw);
+    if (absl::StartsWith(raw, "\"") && absl::EndsWith(raw, "\"") && raw.size() >= 2) {
+      name = absl::StrReplaceAll(raw.substr(1, raw.size() - 2), {{"\"\"", "\""}});
+    } else if (t.token == kUnicodeIdent) {
+      continue;
+    }
+    if (name.size() <= kMaxIdentifierBytes) continue;
+    out.push_back({absl::StrCat("has an identifier \"", name.substr(0, kMaxIdentifierBytes),
+                                "...\" of ", name.size(), " bytes; PostgreSQL keeps at most ",
+                                kMaxIdentifierBytes, " and would shorten it silently"),
+                   t.start});
+  }
+  return out;
+}
 
 std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape) {
   const size_t nul = text.find('\0');
   if (nul != absl::string_view::npos) {
     return ShapeError{"holds a NUL byte", static_cast<int>(nul)};
+  }
+  if (std::vector<ShapeError> overlong = OverlongIdentifiers(text); !overlong.empty()) {
+    return overlong.front();
   }
   switch (shape) {
     case SqlShape::kIdentifier:
@@ -327,6 +415,9 @@ std::optional<ShapeError> CheckFunctionSignature(absl::string_view arguments,
   for (absl::string_view text : {arguments, returns}) {
     const size_t nul = text.find('\0');
     if (nul != absl::string_view::npos) return ShapeError{"holds a NUL byte", -1};
+    if (std::vector<ShapeError> overlong = OverlongIdentifiers(text); !overlong.empty()) {
+      return ShapeError{overlong.front().message, -1};
+    }
   }
   const std::string sql =
       procedure ? absl::StrCat("CREATE PROCEDURE f(", arguments, "\n) LANGUAGE sql AS ''")
@@ -539,6 +630,8 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
     errors->push_back({"holds a NUL byte", static_cast<int>(nul)});
     return out;
   }
+  for (ShapeError& e : OverlongIdentifiers(text))
+    errors->push_back({std::move(e.message), e.offset});
   ShapeError parse_error;
   std::optional<Struct> tree = Parse(std::string(text), 0, text.size(), &parse_error);
   if (!tree.has_value()) {

@@ -1,9 +1,10 @@
 // schemad_common alone: identifier and literal quoting, temporary names,
-// ignore globs, fingerprints.
+// ignore globs, fingerprints, UTF-8 validation.
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "schemad/common/file.h"
 #include "schemad/common/fingerprint.h"
 #include "schemad/common/identifier.h"
 
@@ -45,6 +46,25 @@ TEST(IdentifierTest, GlobsMatchRunsAndSingleCharacters) {
   EXPECT_FALSE(GlobMatch("t?", "t12"));
   EXPECT_TRUE(GlobMatch("*", ""));
   EXPECT_FALSE(GlobMatch("audit", "audit_log"));
+}
+
+TEST(Utf8Test, FindsTheFirstByteThatIsNotPartOfAWellFormedSequence) {
+  using namespace std::string_literals;
+  EXPECT_EQ(FirstInvalidUtf8(""), std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8("plain ascii\n"), std::nullopt);
+  // 2, 3 and 4 bytes: é, €, U+10FFFF (the last code point), U+1F600.
+  EXPECT_EQ(FirstInvalidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf4\x8f\xbf\xbf \xf0\x9f\x98\x80"),
+            std::nullopt);
+  EXPECT_EQ(FirstInvalidUtf8("ab\xff"), 2u);                      // never a UTF-8 byte
+  EXPECT_EQ(FirstInvalidUtf8("a\x80"), 1u);                       // a lone continuation
+  EXPECT_EQ(FirstInvalidUtf8("\xc0\x80"), 0u);                    // overlong NUL
+  EXPECT_EQ(FirstInvalidUtf8("x\xe0\x80\xaf"), 1u);               // overlong '/'
+  EXPECT_EQ(FirstInvalidUtf8("\xed\xa0\x80"), 0u);                // a surrogate (U+D800)
+  EXPECT_EQ(FirstInvalidUtf8("\xf4\x90\x80\x80"), 0u);            // above U+10FFFF
+  EXPECT_EQ(FirstInvalidUtf8("ok \xe2\x82"), 3u);                 // cut short at the end
+  EXPECT_EQ(FirstInvalidUtf8("\xe2\x82(x"), 0u);                  // cut short mid-text
+  EXPECT_EQ(FirstInvalidUtf8("\xc3\xa9\xc3"), 2u);                // valid, then cut short
+  EXPECT_EQ(FirstInvalidUtf8("nul \0 is UTF-8"s), std::nullopt);  // NUL is refused elsewhere
 }
 
 TEST(FingerprintTest, FieldBoundariesCount) {

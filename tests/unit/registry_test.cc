@@ -698,6 +698,52 @@ TEST(RegistryHardeningTest, RefusesANulByteInJson) {
               HasSubstr("t.json: table[0].column[0].default: holds a NUL byte"));
 }
 
+TEST(RegistryHardeningTest, RefusesBytesThatAreNotUtf8InEveryFormatWithTheirPlace) {
+  // Before, a textproto table named "t\xff" loaded as valid: PostgreSQL
+  // refused it only when the registry ran, and the name could not travel
+  // in a protobuf string field.
+  const std::vector<RegistrySource> files = {
+      {"a.textproto", "table {\n  name: \"t\xff\"\n  column { name: \"x\" type: \"int\" }\n}\n"},
+      {"b.sql", "CREATE TABLE u (\n  caf\xc3\xa9 int,\n  y\xc3 int\n);\n"},
+      {"c.json", "{\"table\": [{\"name\": \"v\xed\xa0\x80\"}]}"},
+  };
+  absl::StatusOr<Registry> r = LoadRegistry(files, "test");
+  ASSERT_FALSE(r.ok());
+  const std::string message(r.status().message());
+  EXPECT_THAT(message, HasSubstr("a.textproto:2:11: is not valid UTF-8 (byte 0xff): registry "
+                                 "files are UTF-8 text"));
+  EXPECT_THAT(message, HasSubstr("b.sql:3:4: is not valid UTF-8 (byte 0xc3)"));
+  EXPECT_THAT(message, HasSubstr("c.json:1:23: is not valid UTF-8 (byte 0xed)"));
+  EXPECT_THAT(message, HasSubstr("(3 errors)"));
+}
+
+TEST(RegistryHardeningTest, RefusesSqlIdentifiersPostgreSQLWouldShorten) {
+  // PostgreSQL cuts identifiers to 63 bytes with a NOTICE: a SQL registry
+  // declaring two tables whose names share their first 63 bytes used to
+  // load, and the second CREATE TABLE then failed on the first one's
+  // name. The textproto loader already refused names over 63 bytes.
+  const std::string a = std::string(63, 't') + "_a";
+  const std::string b = std::string(63, 't') + "_b";
+  const std::vector<RegistrySource> files = {
+      {"t.sql", "CREATE TABLE " + a + " (id int);\nCREATE TABLE " + b + " (id int);\n"},
+      {"u.textproto",
+       "table {\n  name: \"u\"\n  column { name: \"x\" type: \"int\" }\n"
+       "  check { name: \"c\" expression: \"x > " +
+           std::string(64, 'z') + "\" }\n}\n"},
+  };
+  absl::StatusOr<Registry> r = LoadRegistry(files, "test");
+  ASSERT_FALSE(r.ok());
+  const std::string message(r.status().message());
+  EXPECT_THAT(message, HasSubstr("t.sql:1:14: has an identifier \"" + std::string(63, 't') +
+                                 "...\" of 65 bytes; PostgreSQL keeps at most 63 and would "
+                                 "shorten it silently"));
+  EXPECT_THAT(message, HasSubstr("t.sql:2:14: has an identifier"));
+  EXPECT_THAT(message, HasSubstr("u.textproto:4:3: table[0].check[0]: check expression \"x > zzz"));
+  EXPECT_THAT(message, HasSubstr("\" has an identifier \"zzz"));
+  EXPECT_THAT(message, HasSubstr("of 64 bytes; PostgreSQL keeps at most 63 and would shorten it "
+                                 "silently (at line 1, column 5 of the check expression)"));
+}
+
 TEST(RegistryHardeningTest, RefusesEnumValuesTheSchemaDoesNotDefine) {
   const std::string text = R"reg(table {
   name: "t"

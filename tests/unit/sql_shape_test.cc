@@ -120,5 +120,50 @@ TEST(SqlShapeTest, OffsetToLineColumnCountsLinesAndClampsPastTheEnd) {
   EXPECT_EQ(OffsetToLineColumn("a\nbc", -4).column, 1);
 }
 
+TEST(SqlShapeTest, IdentifiersPostgreSQLWouldShortenAreFoundWhereTheyAre) {
+  const std::string id63(63, 'a');
+  const std::string id64 = std::string(64, 'b');
+  EXPECT_TRUE(OverlongIdentifiers("SELECT " + id63 + " FROM t").empty());
+  const std::string text = "SELECT x FROM " + id64 + " WHERE \"" + std::string(60, 'c') +
+                           "\"\"\"\"\" > 0 AND \"" + std::string(62, 'd') + "\"\"\" = '" +
+                           std::string(100, 'e') + "'";
+  const std::vector<ShapeError> found = OverlongIdentifiers(text);
+  // Only the bare one: a doubled quote counts once, so the quoted ones are
+  // 62 and 63 bytes; the string literal is no identifier.
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].offset, 14);
+  EXPECT_THAT(found[0].message, HasSubstr("of 64 bytes; PostgreSQL keeps at most 63"));
+  EXPECT_THAT(found[0].message, HasSubstr("\"" + std::string(63, 'b') + "...\""));
+
+  const std::vector<ShapeError> quoted =
+      OverlongIdentifiers("SELECT \"" + std::string(64, 'Q') + "\"");
+  ASSERT_EQ(quoted.size(), 1u);
+  EXPECT_EQ(quoted[0].offset, 7);
+  // A function body is a string: what is inside is not scanned here.
+  EXPECT_TRUE(OverlongIdentifiers("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT " +
+                                  id64 + " $$")
+                  .empty());
+  // The shape checks refuse them too, at their offset.
+  const std::optional<ShapeError> e = CheckShape(id64 + " > 0", SqlShape::kExpression);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->offset, 0);
+  EXPECT_THAT(e->message, HasSubstr("would shorten it silently"));
+  EXPECT_FALSE(Accepts("x IN (SELECT 1 FROM " + id64 + ")", SqlShape::kQuery));
+  EXPECT_TRUE(Accepts(id63 + " > 0", SqlShape::kExpression));
+  EXPECT_TRUE(CheckFunctionSignature(id64 + " integer", "integer", false).has_value());
+}
+
+TEST(SqlShapeTest, SqlFilesReportEveryOverlongIdentifier) {
+  std::vector<SqlFileError> errors;
+  const std::string id70(70, 'n');
+  const std::vector<SqlStatement> statements = ClassifySqlFile(
+      "CREATE TABLE " + id70 + " (id int);\nCREATE INDEX ix ON t (" + id70 + ");\n", &errors);
+  EXPECT_EQ(statements.size(), 2u);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].offset, 13);
+  EXPECT_EQ(errors[1].offset, 13 + 70 + 11 + 22);
+  EXPECT_THAT(errors[0].message, HasSubstr("of 70 bytes"));
+}
+
 }  // namespace
 }  // namespace schemad

@@ -10,6 +10,7 @@
 #define SCHEMAD_COMMON_FILE_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -34,6 +35,13 @@ absl::Status PathError(int error_number, const std::string& path, absl::string_v
 
 // INVALID_ARGUMENT: `path` is a symbolic link loop.
 absl::Status SymlinkLoopError(const std::string& path);
+
+// The 0-based offset of the first byte of `text` that is not part of a
+// well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF), or nothing when all of `text` is UTF-8.
+// Registry files are UTF-8: PostgreSQL refuses other bytes in a UTF8
+// database, and protobuf in a string field.
+std::optional<size_t> FirstInvalidUtf8(absl::string_view text);
 
 }  // namespace schemad
 

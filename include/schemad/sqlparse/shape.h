@@ -53,8 +53,16 @@ struct ShapeError {
   int offset = -1;
 };
 
-// Returns nothing when `text` has the shape, else what is wrong.
+// Returns nothing when `text` has the shape, else what is wrong (an
+// identifier PostgreSQL would shorten included, see OverlongIdentifiers).
 std::optional<ShapeError> CheckShape(absl::string_view text, SqlShape shape);
+
+// The identifiers in `text` (bare or double-quoted, as PostgreSQL's scanner
+// reads them) longer than the 63 bytes PostgreSQL keeps: it would shorten
+// each one silently, so that the object created or referred to is not the
+// one written. One error per identifier, at its offset; text the scanner
+// cannot read gives none (parsing it reports why).
+std::vector<ShapeError> OverlongIdentifiers(absl::string_view text);
 
 // Checks a function's argument list and return type together, as
 // `CREATE FUNCTION f(<arguments>) RETURNS <returns> LANGUAGE sql AS ''`
