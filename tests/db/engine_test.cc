@@ -572,7 +572,8 @@ TEST(EngineTest, ARetriedInitializeReportsEachSkippedStepOnce) {
       pqxx::nontransaction tx(admin);
       const pqxx::result r = tx.exec(
           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
-          "'schemad' AND wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%'");
+          "'schemad' AND wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%' "
+          "AND datname = current_database()");  // not a parallel test's session
       if (!r.empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -705,12 +705,14 @@ class SnapshotBlocker {
   std::unique_ptr<pqxx::work> tx_;
 };
 
-// Waits (up to 30 s) until some session runs `fragment` and waits on a lock.
+// Waits (up to 30 s) until some session of `db` runs `fragment` and waits
+// on a lock. Of `db` only: tests running in parallel share the server, and
+// another test's session running the same statement must not count.
 bool SeenWaiting(testing::TestDb& db, const std::string& fragment) {
   for (int i = 0; i < 600; ++i) {
     pqxx::result r = db.Query(
         absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                     "AND query LIKE '%",
+                     "AND datname = current_database() AND query LIKE '%",
                      fragment, "%'"));
     if (r[0][0].as<int>() > 0) return true;
     absl::SleepFor(absl::Milliseconds(50));
@@ -760,7 +762,8 @@ TEST(OnlineTest, CallersArrivingDuringARunAreAnsweredAtOnce) {
   EXPECT_EQ(Count(*db,
                   "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
                   "WHERE c.relname = 'chunks' AND l.mode = 'ShareUpdateExclusiveLock' AND "
-                  "l.granted"),
+                  "l.granted AND l.database = (SELECT oid FROM pg_database "
+                  "WHERE datname = current_database())"),
             1);
   db->Exec("INSERT INTO chunks VALUES (99999999, 1, 99999999, 'mid-build', 1, 'mid')");
 
