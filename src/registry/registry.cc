@@ -1181,8 +1181,9 @@ void ParseFiles(Validator& v, const std::vector<RegistrySource>& files,
     }
     if (absl::EndsWith(file.path, ".sql")) {
       std::vector<SqlFileError> errors;
+      const LineIndex lines(file.content);
       for (SqlStatement& st : ClassifySqlFile(file.content, &errors)) {
-        const LineColumn at = OffsetToLineColumn(file.content, st.offset);
+        const LineColumn at = lines.At(st.offset);
         statements->push_back({std::move(st), v.Source({file.path, at.line, at.column, ""}), ""});
       }
       for (const SqlFileError& e : errors) {
@@ -1190,7 +1191,7 @@ void ParseFiles(Validator& v, const std::vector<RegistrySource>& files,
           v.Add(RegistryPlace{file.path}, e.message);
           continue;
         }
-        const LineColumn at = OffsetToLineColumn(file.content, e.offset);
+        const LineColumn at = lines.At(e.offset);
         v.Add({file.path, at.line, at.column, ""}, e.message);
       }
       continue;

@@ -3,6 +3,7 @@
 #include <pg_query.h>
 
 #include <algorithm>
+#include <cstring>
 #include <initializer_list>
 #include <map>
 #include <set>
@@ -25,6 +26,12 @@ namespace {
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
+// The largest parse tree (libpg_query's JSON) read into a Struct, which
+// takes about 25 times its size: a bound on the memory and time one
+// statement or field can cost (a CHECK with an IN list of 40,000 values is
+// well within it; a 1,000-column view's tree is 0.25 MB).
+constexpr size_t kMaxParseTreeBytes = 4 << 20;
+
 // Parses `sql` into libpg_query's JSON parse tree. On a syntax error,
 // returns nothing and fills `error` (offset relative to `prefix_len`).
 std::optional<Struct> Parse(const std::string& sql, size_t prefix_len, size_t text_len,
@@ -35,6 +42,11 @@ std::optional<Struct> Parse(const std::string& sql, size_t prefix_len, size_t te
     error->message = result.error->message;
     const int position = result.error->cursorpos - 1 - static_cast<int>(prefix_len);
     error->offset = std::clamp(position, 0, static_cast<int>(text_len));
+  } else if (const size_t size = std::strlen(result.parse_tree); size > kMaxParseTreeBytes) {
+    error->message =
+        absl::StrCat("is too large to check: its parse tree takes ", size, " bytes, more than the ",
+                     kMaxParseTreeBytes, " schemad reads (split it into smaller statements)");
+    error->offset = 0;
   } else {
     Struct parsed;
     if (google::protobuf::util::JsonStringToMessage(result.parse_tree, &parsed).ok()) {
@@ -632,23 +644,29 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
   }
   for (ShapeError& e : OverlongIdentifiers(text))
     errors->push_back({std::move(e.message), e.offset});
-  ShapeError parse_error;
-  std::optional<Struct> tree = Parse(std::string(text), 0, text.size(), &parse_error);
-  if (!tree.has_value()) {
-    errors->push_back({parse_error.message, parse_error.offset});
-    return out;
+  // Split with the parser (which builds no tree to read), then read each
+  // statement's tree alone: memory follows the largest statement, not the
+  // file. A syntax error is the only error reported for its file.
+  std::vector<std::pair<size_t, size_t>> ranges;  // [begin, end) of each statement
+  {
+    PgQuerySplitResult split = pg_query_split_with_parser(std::string(text).c_str());
+    const bool failed = split.error != nullptr;
+    if (failed) {
+      errors->push_back({split.error->message,
+                         std::clamp(split.error->cursorpos - 1, 0, static_cast<int>(text.size()))});
+    } else {
+      for (int i = 0; i < split.n_stmts; ++i) {
+        const size_t begin =
+            std::min(static_cast<size_t>(split.stmts[i]->stmt_location), text.size());
+        const size_t len = static_cast<size_t>(split.stmts[i]->stmt_len);
+        ranges.emplace_back(begin, len == 0 ? text.size() : std::min(begin + len, text.size()));
+      }
+    }
+    pg_query_free_split_result(split);
+    if (failed) return out;
   }
-  const Value* stmts = Field(*tree, "stmts");
-  if (stmts == nullptr) return out;
-  for (const Value& raw : stmts->list_value().values()) {
-    const Struct& r = raw.struct_value();
-    const Value* loc = Field(r, "stmt_location");
-    const Value* len = Field(r, "stmt_len");
-    size_t start = loc == nullptr ? 0 : static_cast<size_t>(loc->number_value());
-    size_t end = len == nullptr || len->number_value() == 0
-                     ? text.size()
-                     : start + static_cast<size_t>(len->number_value());
-    end = std::min(end, text.size());
+  for (const auto& [begin, end] : ranges) {
+    size_t start = begin;
     while (start < end && absl::ascii_isspace(static_cast<unsigned char>(text[start]))) ++start;
     SqlStatement st;
     st.offset = static_cast<int>(start);
@@ -657,7 +675,15 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
     auto fail = [&](const std::string& message) {
       errors->push_back({message, static_cast<int>(start)});
     };
-    const Value* stmt = Field(r, "stmt");
+    ShapeError parse_error;
+    const std::string source(text.substr(begin, end - begin));
+    std::optional<Struct> tree = Parse(source, 0, source.size(), &parse_error);
+    if (!tree.has_value()) {
+      errors->push_back(
+          {parse_error.message, static_cast<int>(std::max(begin + parse_error.offset, start))});
+      continue;
+    }
+    const Value* stmt = SoleStatement(*tree);
     if (stmt == nullptr) continue;
     const std::string node = NodeType(*stmt);
     const Struct& body = NodeBody(*stmt);
@@ -980,17 +1006,20 @@ std::vector<std::string> UnqualifiedRelations(absl::string_view query) {
 }
 
 LineColumn OffsetToLineColumn(absl::string_view text, int offset) {
-  LineColumn out;
-  const size_t end = std::min(text.size(), static_cast<size_t>(std::max(offset, 0)));
-  for (size_t i = 0; i < end; ++i) {
-    if (text[i] == '\n') {
-      ++out.line;
-      out.column = 1;
-    } else {
-      ++out.column;
-    }
+  return LineIndex(text).At(offset);
+}
+
+LineIndex::LineIndex(absl::string_view text) : starts_{0}, size_(text.size()) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') starts_.push_back(i + 1);
   }
-  return out;
+}
+
+LineColumn LineIndex::At(int offset) const {
+  const size_t at = std::min(size_, static_cast<size_t>(std::max(offset, 0)));
+  // The last line starting at or before `at`.
+  const size_t line = std::upper_bound(starts_.begin(), starts_.end(), at) - starts_.begin() - 1;
+  return LineColumn{static_cast<int>(line) + 1, static_cast<int>(at - starts_[line]) + 1};
 }
 
 }  // namespace schemad

@@ -3,6 +3,7 @@
 // name, whatever it tries to close, comment out or stack.
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "schemad/sqlparse/shape.h"
@@ -118,6 +119,24 @@ TEST(SqlShapeTest, OffsetToLineColumnCountsLinesAndClampsPastTheEnd) {
   EXPECT_EQ(OffsetToLineColumn("a\nbc", 3).column, 2);
   EXPECT_EQ(OffsetToLineColumn("a\nbc", 99).column, 3);
   EXPECT_EQ(OffsetToLineColumn("a\nbc", -4).column, 1);
+  // LineIndex maps as the loop over the text does, empty lines and a
+  // trailing line break included.
+  const std::string text = "ab\n\n\ncd\ne\n";
+  const LineIndex index(text);
+  int line = 1;
+  int column = 1;
+  for (int offset = 0; offset <= static_cast<int>(text.size()) + 2; ++offset) {
+    EXPECT_EQ(index.At(offset).line, line) << offset;
+    EXPECT_EQ(index.At(offset).column, column) << offset;
+    if (offset < static_cast<int>(text.size())) {
+      if (text[offset] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+  }
 }
 
 TEST(SqlShapeTest, IdentifiersPostgreSQLWouldShortenAreFoundWhereTheyAre) {
@@ -163,6 +182,37 @@ TEST(SqlShapeTest, SqlFilesReportEveryOverlongIdentifier) {
   EXPECT_EQ(errors[0].offset, 13);
   EXPECT_EQ(errors[1].offset, 13 + 70 + 11 + 22);
   EXPECT_THAT(errors[0].message, HasSubstr("of 70 bytes"));
+}
+
+TEST(SqlShapeTest, EachStatementIsReadAloneAndATreeTooLargeIsRefusedWhereItIs) {
+  // 60,000 alternatives: a parse tree of about 13 MB, over the 4 MB read.
+  std::string big = "CREATE TABLE big (a int CHECK (a = 0";
+  for (int i = 1; i < 60000; ++i) absl::StrAppend(&big, " OR a = ", i);
+  big += "));\n";
+  const std::string before = "CREATE TABLE small (a int);\n";
+  const std::string after =
+      "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\n"
+      "CREATE VIEW v AS SELECT 1 AS one;\n";
+  std::vector<SqlFileError> errors;
+  const std::vector<SqlStatement> statements = ClassifySqlFile(before + big + after, &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].offset, static_cast<int>(before.size()));
+  EXPECT_THAT(errors[0].message, HasSubstr("is too large to check: its parse tree takes"));
+  // The statements around it are read, a SQL-standard body's own
+  // semicolons included.
+  ASSERT_EQ(statements.size(), 3u);
+  EXPECT_EQ(statements[0].name, "small");
+  EXPECT_EQ(statements[1].kind, SqlStatementKind::kFunction);
+  EXPECT_THAT(statements[1].text, HasSubstr("SELECT 2; END"));
+  EXPECT_EQ(statements[2].name, "v");
+  EXPECT_EQ(statements[2].offset,
+            static_cast<int>(before.size() + big.size() + after.find("CREATE VIEW")));
+  // The same bound holds for a registry field.
+  std::string expression = "a = 0";
+  for (int i = 1; i < 60000; ++i) absl::StrAppend(&expression, " OR a = ", i);
+  const std::optional<ShapeError> e = CheckShape(expression, SqlShape::kExpression);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_THAT(e->message, HasSubstr("is too large to check"));
 }
 
 }  // namespace

@@ -166,6 +166,19 @@ struct LineColumn {
 // offset schemad reports, registry fields and SQL files alike.
 LineColumn OffsetToLineColumn(absl::string_view text, int offset);
 
+// The same mapping for many offsets into one text: the line starts are
+// found once, and each offset is then a binary search (a SQL file of
+// 10,000 statements maps each of them).
+class LineIndex {
+ public:
+  explicit LineIndex(absl::string_view text);
+  LineColumn At(int offset) const;
+
+ private:
+  std::vector<size_t> starts_;  // offset of each line's first byte
+  size_t size_ = 0;
+};
+
 }  // namespace schemad
 
 #endif  // SCHEMAD_SQLPARSE_SHAPE_H_
