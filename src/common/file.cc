@@ -147,4 +147,17 @@ std::optional<size_t> FirstInvalidUtf8(absl::string_view text) {
   return std::nullopt;
 }
 
+std::string ValidUtf8(absl::string_view text) {
+  std::string out;
+  while (true) {
+    const std::optional<size_t> bad = FirstInvalidUtf8(text);
+    if (!bad.has_value()) break;
+    absl::StrAppend(&out, text.substr(0, *bad), "\\x",
+                    absl::Hex(static_cast<unsigned char>(text[*bad]), absl::kZeroPad2));
+    text.remove_prefix(*bad + 1);
+  }
+  absl::StrAppend(&out, text);
+  return out;
+}
+
 }  // namespace schemad

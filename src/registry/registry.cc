@@ -209,8 +209,11 @@ class Validator {
  public:
   std::vector<RegistryError> errors;
 
+  // Messages echo registry text: what is not UTF-8 in it is written as
+  // \xNN, so that every error can travel in a protobuf string.
   void Add(RegistryPlace place, std::string message) {
-    errors.push_back({std::move(place), std::move(message)});
+    place.file = ValidUtf8(place.file);
+    errors.push_back({std::move(place), ValidUtf8(message)});
   }
   // `place` as a model object's `source` text; At() maps it back.
   std::string Source(const RegistryPlace& place) {
@@ -261,6 +264,12 @@ class Validator {
             if (nul != std::string::npos) {
               Add(map.Where(*path), absl::StrCat("holds a NUL byte (at byte ", nul + 1,
                                                  "); PostgreSQL would cut the text there"));
+            } else if (const std::optional<size_t> bad = FirstInvalidUtf8(value)) {
+              // An escape ("\xff") gets past the file's own UTF-8 check.
+              Add(map.Where(*path),
+                  absl::StrCat("is not valid UTF-8 (byte 0x",
+                               absl::Hex(static_cast<unsigned char>(value[*bad]), absl::kZeroPad2),
+                               " at byte ", *bad + 1, ", written as an escape)"));
             }
             break;
           }
@@ -1467,6 +1476,51 @@ void LoadSqlStatements(Validator& v, std::vector<RegistryStatement> statements,
   }
 }
 
+// What a SQL statement changes (the table of an index, constraint or
+// trigger, a sequence's owner, what a comment is on) must be declared by
+// the registry: statements run with the scratch schema first in
+// search_path and the target schema next, so an undeclared name would
+// reach the live object of the target schema (lock it, or run an index
+// expression over its rows) while the registry is only being checked.
+void CheckSqlTargets(Validator& v, const Registry& registry, const RelationNames& relations) {
+  const Schema& schema = registry.schema;
+  std::set<std::string> sql_functions;
+  std::set<std::string> sql_sequences;
+  for (const RegistryStatement& rs : registry.sql) {
+    if (rs.statement.kind == SqlStatementKind::kFunction) sql_functions.insert(rs.statement.name);
+    if (rs.statement.kind == SqlStatementKind::kSequence) sql_sequences.insert(rs.statement.name);
+  }
+  const auto relation_declared = [&](const std::string& name) {
+    return relations.Find(name) != nullptr || schema.FindSequence(name) != nullptr;
+  };
+  const auto routine_declared = [&](const std::string& name) {
+    if (sql_functions.count(name)) return true;
+    return std::any_of(schema.functions.begin(), schema.functions.end(),
+                       [&](const Function& f) { return f.name == name; });
+  };
+  for (const RegistryStatement& rs : registry.sql) {
+    const SqlStatement& st = rs.statement;
+    std::string undeclared;
+    if (!st.table.empty() && !relation_declared(st.table)) undeclared = st.table;
+    if (st.kind == SqlStatementKind::kSequenceOwner && !st.name.empty() &&
+        !sql_sequences.count(st.name) && schema.FindSequence(st.name) == nullptr) {
+      undeclared = st.name;
+    }
+    if (st.kind == SqlStatementKind::kComment && !st.values.empty() && !st.name.empty()) {
+      const std::string& objtype = st.values.front();
+      const bool declared = objtype == "OBJECT_TYPE" ? schema.FindEnum(st.name) != nullptr
+                                                     : routine_declared(st.name);
+      if (!declared) undeclared = st.name;
+    }
+    if (undeclared.empty()) continue;
+    v.Add(v.At(rs.source),
+          absl::StrCat("the statement changes \"", undeclared,
+                       "\", which the registry does not declare: a registry's statements may "
+                       "change only what it declares (checking it must never reach the "
+                       "database's own objects)"));
+  }
+}
+
 // Enum types and sequences share the namespace of tables and indexes; a
 // sequence's owner must be a declared column.
 void CheckTypesAndSequences(Validator& v, const Schema& schema, const RelationNames& relations) {
@@ -1581,6 +1635,7 @@ absl::StatusOr<Registry> LoadRegistry(const std::vector<RegistrySource>& files,
   LoadFunctions(v, parsed, &schema);
   LoadViews(v, parsed, relations, &schema);
   LoadSqlStatements(v, std::move(sql_statements), relations, &registry);
+  CheckSqlTargets(v, registry, relations);
   CheckTypesAndSequences(v, schema, relations);
   CheckColumnTypesAndForeignKeys(v, registry);
   if (!v.errors.empty()) return RegistryErrorStatus(origin, std::move(v.errors));

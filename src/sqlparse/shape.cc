@@ -726,6 +726,23 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
                           "\" is temporary: a registry declares lasting "
                           "tables"));
       }
+      // What the model cannot hold would be dropped without a word (a
+      // partition bound would also run its expressions while the registry
+      // is checked): PARTITION BY / OF and INHERITS are unmanaged, OF type,
+      // USING and TABLESPACE are not read.
+      static const auto* const kUnmanaged = new std::vector<std::pair<const char*, const char*>>{
+          {"partspec", "PARTITION BY"}, {"partbound", "PARTITION OF"},
+          {"inhRelations", "INHERITS"}, {"ofTypename", "OF type"},
+          {"accessMethod", "USING"},    {"tablespacename", "TABLESPACE"}};
+      for (const auto& [field, clause] : *kUnmanaged) {
+        if (Field(body, field) == nullptr) continue;
+        const bool partition = std::string(field) == "partbound";
+        fail(absl::StrCat("table \"", st.name, "\" uses ", partition ? "PARTITION OF" : clause,
+                          ", which a registry does not declare (partitioning and "
+                          "inheritance are unmanaged; access methods and tablespaces are not "
+                          "read): declare a plain table"));
+        break;
+      }
     } else if (node == "IndexStmt") {
       st.kind = SqlStatementKind::kIndex;
       st.table = relation(Child(body, "relation"), "table");
@@ -895,6 +912,26 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
                                                                : nullptr;
         if (object_node == "String") parts = 1;
         if (names != nullptr) parts = static_cast<size_t>(names->list_value().values_size());
+        // The object commented on, for the loader to check it is declared:
+        // a relation in `table` (a column's, trigger's or constraint's
+        // table), a type or routine in `name` with its kind in `values`.
+        std::vector<std::string> part_names;
+        if (names != nullptr) {
+          for (const Value& part : names->list_value().values()) {
+            if (NodeType(part) == "String") part_names.push_back(Str(NodeBody(part), "sval"));
+          }
+        }
+        if (objtype == "OBJECT_COLUMN" || objtype == "OBJECT_TRIGGER" ||
+            objtype == "OBJECT_TABCONSTRAINT") {
+          if (part_names.size() == 2) st.table = part_names[0];
+        } else if (objtype == "OBJECT_TABLE" || objtype == "OBJECT_VIEW" ||
+                   objtype == "OBJECT_MATVIEW" || objtype == "OBJECT_INDEX" ||
+                   objtype == "OBJECT_SEQUENCE") {
+          if (part_names.size() == 1) st.table = part_names[0];
+        } else if (!part_names.empty()) {
+          st.name = part_names.back();
+          st.values = {objtype};
+        }
       }
       // Parts an unqualified name has: COLUMN t.c, TRIGGER/CONSTRAINT t.x.
       static const auto* const kParts = new std::map<std::string, size_t>{

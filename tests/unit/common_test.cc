@@ -65,6 +65,8 @@ TEST(Utf8Test, FindsTheFirstByteThatIsNotPartOfAWellFormedSequence) {
   EXPECT_EQ(FirstInvalidUtf8("\xe2\x82(x"), 0u);                  // cut short mid-text
   EXPECT_EQ(FirstInvalidUtf8("\xc3\xa9\xc3"), 2u);                // valid, then cut short
   EXPECT_EQ(FirstInvalidUtf8("nul \0 is UTF-8"s), std::nullopt);  // NUL is refused elsewhere
+  EXPECT_EQ(ValidUtf8("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(ValidUtf8("a\xff\xc3(b\xe2\x82"), "a\\xff\\xc3(b\\xe2\\x82");
 }
 
 TEST(FingerprintTest, FieldBoundariesCount) {

@@ -12,11 +12,13 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "schemad/common/file.h"
 
 namespace schemad {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // The message LoadRegistry(..., "test") gives for `errors`, one a line.
@@ -715,6 +717,25 @@ TEST(RegistryHardeningTest, RefusesBytesThatAreNotUtf8InEveryFormatWithTheirPlac
   EXPECT_THAT(message, HasSubstr("b.sql:3:4: is not valid UTF-8 (byte 0xc3)"));
   EXPECT_THAT(message, HasSubstr("c.json:1:23: is not valid UTF-8 (byte 0xed)"));
   EXPECT_THAT(message, HasSubstr("(3 errors)"));
+
+  // Escapes get past the file's check; each string field is checked too.
+  absl::StatusOr<Registry> escaped = LoadRegistry(
+      std::vector<RegistrySource>{
+          {"e.textproto",
+           "registry { ignore: \"\\xff*\" }\ntable {\n  name: \"t\\xff\"\n  column { name: "
+           "\"x\" type: \"int\\xc3\" }\n}\n"},
+          {"e.json", "{\"table\": [{\"name\": \"u\\udc00\"}]}"}},
+      "test");
+  ASSERT_FALSE(escaped.ok());
+  const std::string escaped_message(escaped.status().message());
+  EXPECT_THAT(escaped_message, HasSubstr("e.textproto:1:12: registry.ignore[0]: is not valid "
+                                         "UTF-8 (byte 0xff at byte 1, written as an escape)"));
+  EXPECT_THAT(escaped_message, HasSubstr("e.textproto:3:3: table[0].name: is not valid UTF-8"));
+  // A later check echoing the value writes the byte as \xNN: every message
+  // is UTF-8.
+  EXPECT_EQ(FirstInvalidUtf8(escaped_message), std::nullopt);
+  EXPECT_THAT(escaped_message, HasSubstr("type \"int\\xc3\""));
+  EXPECT_THAT(escaped_message, HasSubstr("table[0].column[0].type: is not valid UTF-8 (byte 0xc3"));
 }
 
 TEST(RegistryHardeningTest, RefusesSqlIdentifiersPostgreSQLWouldShorten) {
@@ -742,6 +763,65 @@ TEST(RegistryHardeningTest, RefusesSqlIdentifiersPostgreSQLWouldShorten) {
   EXPECT_THAT(message, HasSubstr("\" has an identifier \"zzz"));
   EXPECT_THAT(message, HasSubstr("of 64 bytes; PostgreSQL keeps at most 63 and would shorten it "
                                  "silently (at line 1, column 5 of the check expression)"));
+}
+
+TEST(RegistryHardeningTest, SqlStatementsMayChangeOnlyWhatTheRegistryDeclares) {
+  // Checking a registry runs its statements with the scratch schema first
+  // in search_path and the target schema next: "items", undeclared, would
+  // have been the database's live table (an index expression run over its
+  // rows, an ACCESS EXCLUSIVE lock held while the check ran).
+  const std::vector<RegistrySource> files = {
+      {"a.sql",
+       "CREATE TABLE notes (id int, body text);\n"
+       "CREATE INDEX ix_notes_body ON notes (body);\n"
+       "CREATE INDEX ix_evil ON items ((id::text));\n"
+       "ALTER TABLE items ADD CONSTRAINT ck_evil CHECK (id > 0);\n"
+       "COMMENT ON TABLE notes IS 'declared';\n"
+       "COMMENT ON COLUMN items.id IS 'not declared';\n"
+       "COMMENT ON FUNCTION elsewhere() IS 'not declared';\n"
+       "COMMENT ON TYPE mood IS 'not declared';\n"
+       "CREATE TRIGGER trg AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION f();\n"
+       "ALTER SEQUENCE seq OWNED BY notes.id;\n"},
+      {"b.textproto", "table {\n  name: \"users\"\n  column { name: \"id\" type: \"int\" }\n}\n"},
+      {"c.sql", "CREATE INDEX ix_users_id ON users (id);\nCOMMENT ON TABLE users IS 'ok';\n"},
+  };
+  absl::StatusOr<Registry> r = LoadRegistry(files, "test");
+  ASSERT_FALSE(r.ok());
+  const std::string message(r.status().message());
+  for (const char* place : {"a.sql:3:1", "a.sql:4:1", "a.sql:6:1", "a.sql:7:1", "a.sql:8:1",
+                            "a.sql:9:1", "a.sql:10:1"}) {
+    EXPECT_THAT(message, HasSubstr(absl::StrCat(place, ": the statement changes \""))) << place;
+  }
+  EXPECT_THAT(message, HasSubstr("a.sql:3:1: the statement changes \"items\", which the registry "
+                                 "does not declare"));
+  EXPECT_THAT(message, HasSubstr("a.sql:10:1: the statement changes \"seq\""));
+  EXPECT_THAT(message, HasSubstr("(7 errors)"));  // the declared ones pass, in both formats
+}
+
+TEST(RegistryHardeningTest, SqlTablesThatPartitionOrInheritAreRefused) {
+  // Dropped without a word before (a partition became nothing, a partitioned
+  // table a plain one), and a partition bound ran its expressions while the
+  // registry was checked.
+  const std::vector<RegistrySource> files = {
+      {"p.sql",
+       "CREATE TABLE pt (id int) PARTITION BY RANGE (id);\n"
+       "CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (now_id()) TO (10);\n"
+       "CREATE TABLE child (x int) INHERITS (pt);\n"
+       "CREATE TABLE heap2 (id int) USING heap;\n"
+       "CREATE TABLE spaced (id int) TABLESPACE pg_default;\n"
+       "CREATE TABLE plain (id int) WITH (fillfactor = 70);\n"},
+  };
+  absl::StatusOr<Registry> r = LoadRegistry(files, "test");
+  ASSERT_FALSE(r.ok());
+  const std::string message(r.status().message());
+  EXPECT_THAT(message, HasSubstr("p.sql:1:1: table \"pt\" uses PARTITION BY, which a registry "
+                                 "does not declare"));
+  EXPECT_THAT(message, HasSubstr("p.sql:2:1: table \"pt1\" uses PARTITION OF"));
+  EXPECT_THAT(message, HasSubstr("p.sql:3:1: table \"child\" uses INHERITS"));
+  EXPECT_THAT(message, HasSubstr("p.sql:4:1: table \"heap2\" uses USING"));
+  EXPECT_THAT(message, HasSubstr("p.sql:5:1: table \"spaced\" uses TABLESPACE"));
+  EXPECT_THAT(message, Not(HasSubstr("p.sql:6:")));
+  EXPECT_THAT(message, HasSubstr("(5 errors)"));
 }
 
 TEST(RegistryHardeningTest, RefusesEnumValuesTheSchemaDoesNotDefine) {

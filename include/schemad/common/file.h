@@ -43,6 +43,10 @@ absl::Status SymlinkLoopError(const std::string& path);
 // database, and protobuf in a string field.
 std::optional<size_t> FirstInvalidUtf8(absl::string_view text);
 
+// `text` with every byte that is not part of well-formed UTF-8 written as
+// \xNN: for text that goes into a message (a protobuf string must be UTF-8).
+std::string ValidUtf8(absl::string_view text);
+
 }  // namespace schemad
 
 #endif  // SCHEMAD_COMMON_FILE_H_

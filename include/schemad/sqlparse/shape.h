@@ -130,12 +130,14 @@ struct SqlStatement {
   SqlStatementKind kind = SqlStatementKind::kTable;
   // The object it creates (for constraints, comments: "").
   std::string name;
-  // The table an index, constraint or trigger belongs to.
+  // The table an index, constraint or trigger belongs to; the relation a
+  // comment is on (a column's, trigger's or constraint's table).
   std::string table;
   // Views: the relations the query reads unqualified. Functions: the type
   // names their arguments and result use.
   std::vector<std::string> reads;
   // Enums: their labels. Extensions: [schema] when one is named.
+  // Comments on a type or routine: [its object type, "OBJECT_TYPE", ...].
   std::vector<std::string> values;
 };
 
