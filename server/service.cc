@@ -10,6 +10,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -277,13 +278,14 @@ absl::StatusOr<InitializeOptions> InitializeOptionsFromProto(const pb::Initializ
   if (request.request_id().size() > 64) {
     return absl::InvalidArgumentError("request_id: at most 64 characters");
   }
+  SCHEMAD_RETURN_IF_ERROR(CheckRequestId(request.request_id(), /*optional=*/true));
   options.request_id = request.request_id();
   for (int i = 0; i < request.allow_hazards_size(); ++i) {
     HazardKind kind;
     if (!ParseHazardKind(request.allow_hazards(i), &kind)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("allow_hazards[", i, "]: unknown hazard kind \"",
-                       request.allow_hazards(i).substr(0, 64), "\"; known: ", HazardNames()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "allow_hazards[", i, "]: unknown hazard kind \"",
+          absl::CHexEscape(request.allow_hazards(i).substr(0, 64)), "\"; known: ", HazardNames()));
     }
     options.allow_hazards.push_back(kind);
   }

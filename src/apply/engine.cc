@@ -180,9 +180,7 @@ absl::Status Engine::Prepare(absl::Time deadline) {
 
 absl::StatusOr<RequestOutcome> Engine::LookupRequest(const std::string& request_id,
                                                      absl::Time deadline) {
-  if (request_id.empty() || request_id.size() > 64) {
-    return absl::InvalidArgumentError("request_id: 1 to 64 characters");
-  }
+  SCHEMAD_RETURN_IF_ERROR(CheckRequestId(request_id, /*optional=*/false));
   RequestOutcome out;
   SCHEMAD_RETURN_IF_ERROR(WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
     Transaction tx(conn, Transaction::Kind::kReadWrite,
@@ -1055,6 +1053,21 @@ const char* SyncStateName(SyncState state) {
       return "DRIFTED";
   }
   return "?";
+}
+
+absl::Status CheckRequestId(absl::string_view request_id, bool optional) {
+  if (request_id.empty() && optional) return absl::OkStatus();
+  if (request_id.empty() || request_id.size() > 64) {
+    return absl::InvalidArgumentError("request_id: 1 to 64 characters");
+  }
+  for (const char c : request_id) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      return absl::InvalidArgumentError(
+          "request_id: printable characters only (a control character or NUL byte was sent)");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace schemad

@@ -298,6 +298,11 @@ const char* OutcomeName(Outcome outcome);
 const char* InitializeEventKindName(InitializeEvent::Kind kind);
 const char* SyncStateName(SyncState state);
 
+// OK when `request_id` may name a request: 1 to 64 printable characters
+// (an empty one is OK where `optional`); INVALID_ARGUMENT naming the field
+// otherwise (a NUL byte would fail only when written to schemad.history).
+absl::Status CheckRequestId(absl::string_view request_id, bool optional);
+
 }  // namespace schemad
 
 #endif  // SCHEMAD_APPLY_ENGINE_H_
