@@ -332,7 +332,8 @@ std::vector<const View*> ViewsInDependencyOrder(const Schema& schema) {
 }
 
 bool UsesRelationTypes(const Function& function, const Schema& schema) {
-  const std::string text = absl::StrCat(function.arguments, " ", function.returns);
+  const std::string text = absl::StrCat(function.arguments, " ", function.returns, " ",
+                                        function.sql_body ? function.body : "");
   std::string word;
   auto names_relation = [&](const std::string& w) {
     return !w.empty() && (schema.FindTable(w) != nullptr || schema.FindView(w) != nullptr);

@@ -563,7 +563,12 @@ void CollectRelations(const Value& v, std::set<std::string>* out) {
   switch (v.kind_case()) {
     case Value::kStructValue:
       for (const auto& [name, child] : v.struct_value().fields()) {
-        if (name == "RangeVar" && child.kind_case() == Value::kStructValue) {
+        // A RangeVar node, or a field typed as one (INSERT/UPDATE/DELETE's
+        // target "relation", which the JSON does not wrap).
+        if ((name == "RangeVar" ||
+             (name == "relation" && child.kind_case() == Value::kStructValue &&
+              Field(child.struct_value(), "relname") != nullptr)) &&
+            child.kind_case() == Value::kStructValue) {
           const Struct& range = child.struct_value();
           const Value* schema = Field(range, "schemaname");
           const Value* relation = Field(range, "relname");
@@ -860,6 +865,9 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
         }
       }
       type_names(Child(body, "returnType"));
+      // A SQL-standard body is bound when the function is created: the
+      // relations it names must exist first.
+      if (const Value* sql_body = Field(body, "sql_body")) CollectRelations(*sql_body, &reads);
     } else if (node == "ViewStmt") {
       st.kind = SqlStatementKind::kView;
       st.name = relation(Child(body, "view"), "view");

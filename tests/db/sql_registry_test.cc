@@ -171,6 +171,48 @@ COMMENT ON VIEW cheap IS 'priced items';
             0);
 }
 
+// A SQL-standard body (BEGIN ATOMIC, RETURN) is bound when the function
+// is created: one naming a table is created after the tables, in SQL and in
+// textproto, when canonicalizing and when applying (before, both failed
+// with 'relation "tb" does not exist').
+TEST(SqlRegistryTest, SqlStandardBodiesNamingTablesComeAfterThem) {
+  const std::vector<RegistrySource> files = {{"a.sql", R"sql(
+CREATE FUNCTION add_note(b text) RETURNS void LANGUAGE sql
+BEGIN ATOMIC
+  INSERT INTO notes (body) VALUES (b);
+END;
+CREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql STABLE RETURN (SELECT count(*) FROM notes);
+CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL);
+)sql"},
+                                             {"b.textproto", R"pb(table {
+  name: "tags"
+  column { name: "name" type: "text" not_null: true }
+  primary_key { name: "pk_tags" column: "name" }
+}
+function {
+  name: "tag_count"
+  returns: "bigint"
+  language: "sql"
+  volatility: VOLATILITY_STABLE
+  body: "RETURN (SELECT count(*) FROM tags)"
+  sql_body: true
+}
+)pb"}};
+  absl::StatusOr<Registry> registry = LoadRegistry(files, "bodies");
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), *registry);
+  absl::StatusOr<InitializeResult> init = engine.Initialize({}, Deadline());
+  ASSERT_TRUE(init.ok()) << init.status();
+  EXPECT_EQ(init->outcome, Outcome::kApplied);
+  db->Exec("SELECT add_note('hello')");
+  EXPECT_EQ(db->Query("SELECT note_count()")[0][0].as<int>(), 1);
+  EXPECT_EQ(db->Query("SELECT tag_count()")[0][0].as<int>(), 0);
+  absl::StatusOr<DiffResult> diff = engine.Diff(Deadline());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_THAT(testing::DescribeDifferences(diff->differences), IsEmpty());
+}
+
 // Functions, triggers and tables whose names need quoting canonicalize
 // (function bodies are checked by oid, not by a signature parsed from
 // text), apply, and are in sync afterwards, also when the objects already

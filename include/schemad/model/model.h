@@ -390,7 +390,9 @@ void SortSchema(Schema& schema);
 std::string SerializeForFingerprint(const Schema& schema);
 
 // Whether the function's arguments or result name a table or view of
-// `schema` (its row type): it is then created after them.
+// `schema` (its row type), or its SQL-standard body (RETURN ..., BEGIN
+// ATOMIC), which PostgreSQL binds when the function is created, names one:
+// it is then created after them.
 bool UsesRelationTypes(const Function& function, const Schema& schema);
 
 // For functions given as (name, SQL text naming what it calls), the place

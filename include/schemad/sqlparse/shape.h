@@ -134,7 +134,8 @@ struct SqlStatement {
   // comment is on (a column's, trigger's or constraint's table).
   std::string table;
   // Views: the relations the query reads unqualified. Functions: the type
-  // names their arguments and result use.
+  // names their arguments and result use, and the relations a SQL-standard
+  // body reads unqualified.
   std::vector<std::string> reads;
   // Enums: their labels. Extensions: [schema] when one is named.
   // Comments on a type or routine: [its object type, "OBJECT_TYPE", ...].
