@@ -122,7 +122,7 @@ static void StoreCanonical(Connection& conn, const Registry& registry, const Sch
 // (and stored). Shared, not copied: a 5,000-table model is megabytes.
 static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
     absl::Mutex& mu, std::shared_ptr<const Schema>& cache, Connection& conn,
-    const Registry& registry, CanonicalStats* stats) {
+    const Registry& registry, CanonicalStats* stats, absl::Time deadline) {
   absl::MutexLock lock(&mu);
   if (cache != nullptr) return cache;
   if (std::optional<Schema> stored = LoadStoredCanonical(conn, registry)) {
@@ -130,6 +130,9 @@ static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
     cache = std::make_shared<const Schema>(*std::move(stored));
     return cache;
   }
+  // The caller's deadline bounds the registry's statements too: a slow
+  // one (a published registry's, say) is cancelled when the call ends.
+  Watchdog watchdog(conn, deadline, nullptr);
   absl::StatusOr<Schema> canonical = Canonicalize(conn, registry);
   // Another replica canonicalizing at the same moment (extensions are
   // created in a serialized section): retry rather than fail.
@@ -174,7 +177,7 @@ absl::Status Engine::Prepare(absl::Time deadline) {
   }
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "canonicalizing the registry"));
   return WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
-    return CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_).status();
+    return CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_, deadline).status();
   });
 }
 
@@ -268,8 +271,9 @@ absl::StatusOr<Schema> Engine::Desired(absl::Time deadline) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "reading the registry"));
   Schema out;
   absl::Status status = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_, deadline));
     out = *canonical;
     return absl::OkStatus();
   });
@@ -360,8 +364,9 @@ absl::StatusOr<DiffResult> Engine::Diff(absl::Time deadline, ApplyMode mode) {
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the diff"));
   DiffResult result;
   absl::Status status = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_, deadline));
     const Schema& desired = *canonical;
     Snapshot snapshot;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(*db_, conn, registry_, desired, options_, deadline,
@@ -391,8 +396,9 @@ absl::StatusOr<StatusResult> Engine::StatusOnce(absl::Time deadline, ApplyMode m
   SCHEMAD_RETURN_IF_ERROR(CheckDeadline(deadline, "the status check"));
   StatusResult result;
   absl::Status status = WithConnection(*db_, deadline, [&](Connection& conn) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_, deadline));
     const Schema& desired = *canonical;
     result = StatusResult{};  // a retried attempt starts afresh
     Snapshot snapshot;
@@ -664,8 +670,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
   bool quick_done = false;
   bool quick_final = false;
   auto quick_read = [&](Connection& conn) -> absl::Status {
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_, deadline));
     Snapshot snapshot;
     std::optional<RunningRun> running;
     SCHEMAD_RETURN_IF_ERROR(ReadAndPlan(*db_, conn, registry_, *canonical, options_, deadline,
@@ -786,8 +793,9 @@ absl::StatusOr<InitializeResult> Engine::Initialize(const InitializeOptions& opt
       if (!released.ok()) conn.Discard();  // closing the session releases it
     };
 
-    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Schema> canonical,
-                             CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_));
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::shared_ptr<const Schema> canonical,
+        CachedCanonical(cache_mu_, canonical_, conn, registry_, &stats_, deadline));
     const Schema& desired = *canonical;
     Snapshot snapshot;
     // Rows of online runs still "running": under the lock, their schemad

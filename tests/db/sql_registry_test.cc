@@ -213,6 +213,36 @@ function {
   EXPECT_THAT(testing::DescribeDifferences(diff->differences), IsEmpty());
 }
 
+// Canonicalizing runs the registry's statements, and PostgreSQL may run
+// a registry function among them (an IMMUTABLE call with constant
+// arguments in an index expression is folded when the index is built,
+// even on an empty table). The caller's deadline bounds that: before, a
+// published registry's slow function ran on for the whole statement
+// timeout after its caller had gone.
+TEST(SqlRegistryTest, TheCallersDeadlineBoundsTheRegistrysOwnStatements) {
+  const std::vector<RegistrySource> files = {{"slow.sql", R"sql(
+CREATE FUNCTION slow(x int) RETURNS int IMMUTABLE LANGUAGE plpgsql
+  AS $$ BEGIN PERFORM pg_sleep(60); RETURN x; END $$;
+CREATE TABLE t (a int);
+CREATE INDEX ix_t ON t ((a + slow(1)));
+)sql"}};
+  absl::StatusOr<Registry> registry = LoadRegistry(files, "slow");
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  auto db = testing::TestDb::Create();
+  Engine engine(db->pool(), *registry);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<DiffResult> diff = engine.Diff(absl::Now() + absl::Seconds(1));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(diff.ok());
+  EXPECT_EQ(diff.status().code(), absl::StatusCode::kDeadlineExceeded) << diff.status();
+  EXPECT_LT(took, absl::Seconds(15)) << "the statement ran on after the deadline";
+  EXPECT_EQ(
+      db->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE '%ix_t%' AND state = 'active' AND pid <> pg_backend_pid()")[0][0]
+          .as<int>(),
+      0);
+}
+
 // Functions, triggers and tables whose names need quoting canonicalize
 // (function bodies are checked by oid, not by a signature parsed from
 // text), apply, and are in sync afterwards, also when the objects already
