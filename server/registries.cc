@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "schemad/common/status_macros.h"
 
 namespace schemad {
 namespace {
@@ -93,11 +94,11 @@ absl::StatusOr<std::shared_ptr<Engine>> Registries::Resolve(const RegistrySelect
     return std::shared_ptr<Engine>(served_, [](Engine*) {});
   }
   if (!selection.label.empty() && selection.label != "@applied") {
-    absl::Status usable = CheckLabel(selection.label);
-    if (!usable.ok()) return absl::NotFoundError(usable.message());
+    // A label no registry could carry is a bad request, as in a publish.
+    SCHEMAD_RETURN_IF_ERROR(CheckLabel(selection.label));
   }
   if (selection.label.empty() && selection.fingerprint.size() > 128) {
-    return absl::NotFoundError("fingerprint: longer than any fingerprint");
+    return absl::InvalidArgumentError("fingerprint: longer than any fingerprint");
   }
   {
     // A fingerprint or files id already resolved needs no read.

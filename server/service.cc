@@ -788,11 +788,22 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
         if (out.label.empty()) {
           return absl::InvalidArgumentError(absl::StrCat(field, ".label: empty"));
         }
+        // A label no registry could carry is a bad request, as in a
+        // publish, not an unknown one.
+        if (out.label != "@default" && out.label != "@applied") {
+          if (absl::Status usable = CheckLabel(out.label); !usable.ok()) {
+            return absl::InvalidArgumentError(absl::StrCat(field, ".", usable.message()));
+          }
+        }
         break;
       case pb::RegistrySelector::kFingerprint:
         out.fingerprint = selector.fingerprint();
         if (out.fingerprint.empty()) {
           return absl::InvalidArgumentError(absl::StrCat(field, ".fingerprint: empty"));
+        }
+        if (out.fingerprint.size() > 128) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(field, ".fingerprint: longer than any fingerprint"));
         }
         break;
       case pb::RegistrySelector::SELECTOR_NOT_SET:

@@ -446,6 +446,16 @@ TEST_F(RegistryVersionsTest, UnknownSelectorsAreNotFound) {
   fp.set_fingerprint("0123456789abcdef0123456789abcdef");
   EXPECT_EQ(Get(fp, &got).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Get(Label("@applied"), &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  // A selector no registry could match is a bad request, not an unknown one.
+  for (const std::string& bad :
+       {std::string("a b"), std::string("%"), std::string("@APPLIED"), std::string(200, 'l')}) {
+    grpc::Status refused = Get(Label(bad), &got);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_THAT(refused.error_message(), HasSubstr("label \"")) << bad;
+  }
+  pb::RegistrySelector long_fp;
+  long_fp.set_fingerprint(std::string(200, 'f'));
+  EXPECT_EQ(Get(long_fp, &got).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   // @default always resolves: the served registry.
   ASSERT_TRUE(Get(Label("@default"), &got).ok());
   EXPECT_EQ(got.registry().fingerprint(), engine_->registry().fingerprint);
