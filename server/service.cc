@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "absl/cleanup/cleanup.h"
@@ -618,8 +619,20 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                     bool move = false;
                     size_t bytes = 0;
                     pb::PublishRegistryRequest part;
+                    int message = 0;
                     while (reader->Read(&part)) {
-                      for (const pb::RegistryFileContent& f : part.files()) {
+                      // A file continues in a later message, never twice in
+                      // one (PublishRegistry refuses that too).
+                      std::set<std::string> in_message;
+                      for (int i = 0; i < part.files_size(); ++i) {
+                        const pb::RegistryFileContent& f = part.files(i);
+                        if (!in_message.insert(f.name()).second) {
+                          return absl::InvalidArgumentError(absl::StrCat(
+                              "message ", message, ": files[", i, "].name: \"",
+                              absl::CHexEscape(f.name().substr(0, 128)),
+                              "\" appears twice in one message (a file's content continues in "
+                              "the next message)"));
+                        }
                         bytes += f.content().size();
                         if (bytes > kMaxPublishBytes) {
                           return absl::ResourceExhaustedError(absl::StrCat(
@@ -634,6 +647,7 @@ class RunningServer::Impl final : public pb::SchemaService::Service {
                       }
                       labels.insert(labels.end(), part.labels().begin(), part.labels().end());
                       move = move || part.move();
+                      ++message;
                     }
                     return Publish(std::move(files), labels, move, caller, deadline, response);
                   });

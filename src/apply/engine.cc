@@ -145,8 +145,14 @@ static absl::StatusOr<std::shared_ptr<const Schema>> CachedCanonical(
     // database (a missing extension, a type PostgreSQL rejects): an
     // operator must fix one or the other.
     if (canonical.status().code() == absl::StatusCode::kInvalidArgument) {
+      // Published and selected registries are loaded with an origin of
+      // "published <id>" or "store:<id>"; the served one with its path.
+      const bool published = absl::StartsWith(registry.origin, "published ") ||
+                             absl::StartsWith(registry.origin, "store:");
       absl::Status status =
-          Annotate(canonical.status(), "the served registry cannot be created on this database");
+          Annotate(canonical.status(),
+                   published ? "the published registry cannot be created on this database"
+                             : "the served registry cannot be created on this database");
       return absl::Status(absl::StatusCode::kFailedPrecondition, status.message());
     }
     return canonical.status();

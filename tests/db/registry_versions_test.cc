@@ -339,6 +339,14 @@ TEST_F(RegistryVersionsTest, BadRegistriesGetStructuredErrorsAndNothingIsStored)
       {"bad"}, &out);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_THAT(s.error_message(), HasSubstr("notes.textproto:3"));
+  // Rejected by PostgreSQL itself: named as the registry being published,
+  // not the one schemad serves.
+  pb::PublishRegistryResponse rejected_out;
+  grpc::Status rejected =
+      Publish({{"t.sql", "CREATE TABLE t (a no_such_type);\n"}}, {"bad"}, &rejected_out);
+  ASSERT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << rejected.error_message();
+  EXPECT_THAT(rejected.error_message(), HasSubstr("the published registry cannot be created"));
+  EXPECT_THAT(rejected.error_message(), HasSubstr("t.sql:1:1"));
   // As data too: the place the loader knew, not taken apart from the text.
   ASSERT_TRUE(details.ParseFromString(s.error_details()));
   ASSERT_EQ(details.details_size(), 1);
@@ -728,6 +736,28 @@ TEST_F(RegistryVersionsTest, AStreamedPublishCarriesARegistryBeyondOneMessage) {
   EXPECT_EQ(
       Count("SELECT length(content) FROM schemad.registry_files WHERE name = 'big.textproto'"),
       static_cast<int>(big.size()));
+
+  // A name twice in one message is refused, as by PublishRegistry (it was
+  // joined into one file, and errors named lines the caller never sent).
+  grpc::ClientContext twice_ctx;
+  Auth(twice_ctx, kPublisher);
+  pb::PublishRegistryResponse twice_out;
+  std::unique_ptr<grpc::ClientWriter<pb::PublishRegistryRequest>> twice =
+      stub_->PublishRegistryStream(&twice_ctx, &twice_out);
+  pb::PublishRegistryRequest part;
+  for (int i = 0; i < 2; ++i) {
+    pb::RegistryFileContent* f = part.add_files();
+    f->set_name("dup.textproto");
+    f->set_content("table { name: \"dup\" column { name: \"id\" type: \"int\" } }\n");
+  }
+  twice->Write(part);
+  twice->WritesDone();
+  grpc::Status refused = twice->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(
+      refused.error_message(),
+      HasSubstr("message 0: files[1].name: \"dup.textproto\" appears twice in one message"));
+  EXPECT_EQ(Count("SELECT count(*) FROM schemad.registry_files WHERE name = 'dup.textproto'"), 0);
 }
 
 // A restarted schemad (a new engine) reads the canonical model the last one
