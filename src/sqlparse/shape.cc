@@ -565,10 +565,9 @@ void CollectRelations(const Value& v, std::set<std::string>* out) {
       for (const auto& [name, child] : v.struct_value().fields()) {
         // A RangeVar node, or a field typed as one (INSERT/UPDATE/DELETE's
         // target "relation", which the JSON does not wrap).
-        if ((name == "RangeVar" ||
-             (name == "relation" && child.kind_case() == Value::kStructValue &&
-              Field(child.struct_value(), "relname") != nullptr)) &&
-            child.kind_case() == Value::kStructValue) {
+        if (child.kind_case() == Value::kStructValue &&
+            (name == "RangeVar" ||
+             (name == "relation" && Field(child.struct_value(), "relname") != nullptr))) {
           const Struct& range = child.struct_value();
           const Value* schema = Field(range, "schemaname");
           const Value* relation = Field(range, "relname");
@@ -740,9 +739,10 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
           {"inhRelations", "INHERITS"}, {"ofTypename", "OF type"},
           {"accessMethod", "USING"},    {"tablespacename", "TABLESPACE"}};
       for (const auto& [field, clause] : *kUnmanaged) {
+        // In field order: a partition (partbound) also names its parent in
+        // inhRelations, and is reported as PARTITION OF.
         if (Field(body, field) == nullptr) continue;
-        const bool partition = std::string(field) == "partbound";
-        fail(absl::StrCat("table \"", st.name, "\" uses ", partition ? "PARTITION OF" : clause,
+        fail(absl::StrCat("table \"", st.name, "\" uses ", clause,
                           ", which a registry does not declare (partitioning and "
                           "inheritance are unmanaged; access methods and tablespaces are not "
                           "read): declare a plain table"));
