@@ -1477,7 +1477,8 @@ void LoadSqlStatements(Validator& v, std::vector<RegistryStatement> statements,
 }
 
 // What a SQL statement changes (the table of an index, constraint or
-// trigger, a sequence's owner, what a comment is on) must be declared by
+// trigger, a sequence's owner, what a comment is on), and the target-schema
+// table a foreign key references (which it locks), must be declared by
 // the registry: statements run with the scratch schema first in
 // search_path and the target schema next, so an undeclared name would
 // reach the live object of the target schema (lock it, or run an index
@@ -1511,6 +1512,15 @@ void CheckSqlTargets(Validator& v, const Registry& registry, const RelationNames
       const bool declared = objtype == "OBJECT_TYPE" ? schema.FindEnum(st.name) != nullptr
                                                      : routine_declared(st.name);
       if (!declared) undeclared = st.name;
+    }
+    for (const std::string& referenced : st.references) {
+      if (relations.Find(referenced) != nullptr) continue;
+      v.Add(v.At(rs.source),
+            absl::StrCat("a foreign key references \"", referenced,
+                         "\", which the registry does not declare: a table of the target schema "
+                         "must be declared (one of another schema is written qualified, "
+                         "other_schema.",
+                         referenced, ")"));
     }
     if (undeclared.empty()) continue;
     v.Add(v.At(rs.source),

@@ -585,6 +585,29 @@ void CollectRelations(const Value& v, std::set<std::string>* out) {
   }
 }
 
+// The tables foreign keys under `v` reference without a schema
+// (Constraint.pktable).
+void CollectReferencedTables(const Value& v, std::set<std::string>* out) {
+  switch (v.kind_case()) {
+    case Value::kStructValue:
+      for (const auto& [name, child] : v.struct_value().fields()) {
+        if (name == "pktable" && child.kind_case() == Value::kStructValue) {
+          const Value* schema = Field(child.struct_value(), "schemaname");
+          const Value* relation = Field(child.struct_value(), "relname");
+          if (schema == nullptr && relation != nullptr) out->insert(relation->string_value());
+          continue;
+        }
+        CollectReferencedTables(child, out);
+      }
+      return;
+    case Value::kListValue:
+      for (const Value& child : v.list_value().values()) CollectReferencedTables(child, out);
+      return;
+    default:
+      return;
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -963,6 +986,11 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
       continue;
     }
     st.reads.assign(reads.begin(), reads.end());
+    if (node == "CreateStmt" || node == "AlterTableStmt") {
+      std::set<std::string> references;
+      CollectReferencedTables(*stmt, &references);
+      st.references.assign(references.begin(), references.end());
+    }
     out.push_back(std::move(st));
   }
   return out;

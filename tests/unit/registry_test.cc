@@ -781,7 +781,10 @@ TEST(RegistryHardeningTest, SqlStatementsMayChangeOnlyWhatTheRegistryDeclares) {
        "COMMENT ON FUNCTION elsewhere() IS 'not declared';\n"
        "COMMENT ON TYPE mood IS 'not declared';\n"
        "CREATE TRIGGER trg AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION f();\n"
-       "ALTER SEQUENCE seq OWNED BY notes.id;\n"},
+       "ALTER SEQUENCE seq OWNED BY notes.id;\n"
+       "CREATE TABLE links (id int REFERENCES items (id), n int REFERENCES notes (id),\n"
+       "  u int REFERENCES elsewhere.users (id));\n"
+       "ALTER TABLE notes ADD CONSTRAINT fk_notes_items FOREIGN KEY (id) REFERENCES items;\n"},
       {"b.textproto", "table {\n  name: \"users\"\n  column { name: \"id\" type: \"int\" }\n}\n"},
       {"c.sql", "CREATE INDEX ix_users_id ON users (id);\nCOMMENT ON TABLE users IS 'ok';\n"},
   };
@@ -795,7 +798,14 @@ TEST(RegistryHardeningTest, SqlStatementsMayChangeOnlyWhatTheRegistryDeclares) {
   EXPECT_THAT(message, HasSubstr("a.sql:3:1: the statement changes \"items\", which the registry "
                                  "does not declare"));
   EXPECT_THAT(message, HasSubstr("a.sql:10:1: the statement changes \"seq\""));
-  EXPECT_THAT(message, HasSubstr("(7 errors)"));  // the declared ones pass, in both formats
+  // A foreign key locks the table it references: one of the target schema
+  // must be declared; another schema's is written qualified, and allowed.
+  EXPECT_THAT(message, HasSubstr("a.sql:11:1: a foreign key references \"items\", which the "
+                                 "registry does not declare"));
+  EXPECT_THAT(message, HasSubstr("a.sql:13:1: a foreign key references \"items\""));
+  EXPECT_THAT(message, Not(HasSubstr("\"notes\", which")));
+  EXPECT_THAT(message, Not(HasSubstr("users")));
+  EXPECT_THAT(message, HasSubstr("(9 errors)"));  // the declared ones pass, in both formats
 }
 
 TEST(RegistryHardeningTest, SqlTablesThatPartitionOrInheritAreRefused) {

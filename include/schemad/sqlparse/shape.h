@@ -137,6 +137,9 @@ struct SqlStatement {
   // names their arguments and result use, and the relations a SQL-standard
   // body reads unqualified.
   std::vector<std::string> reads;
+  // Tables and constraints: the tables their foreign keys reference
+  // unqualified (in the target schema).
+  std::vector<std::string> references;
   // Enums: their labels. Extensions: [schema] when one is named.
   // Comments on a type or routine: [its object type, "OBJECT_TYPE", ...].
   std::vector<std::string> values;
