@@ -559,53 +559,50 @@ std::optional<TriggerParts> ParseTriggerDefinition(absl::string_view definition)
 
 namespace {
 
-void CollectRelations(const Value& v, std::set<std::string>* out) {
+// Adds to `out` the relation name of every RangeVar under `v` that
+// `is_range(key, node)` picks out by its key and has no schema; the
+// subtree of a picked RangeVar is not searched further.
+void CollectUnqualifiedRanges(const Value& v, bool (*is_range)(const std::string&, const Struct&),
+                              std::set<std::string>* out) {
   switch (v.kind_case()) {
     case Value::kStructValue:
       for (const auto& [name, child] : v.struct_value().fields()) {
-        // A RangeVar node, or a field typed as one (INSERT/UPDATE/DELETE's
-        // target "relation", which the JSON does not wrap).
-        if (child.kind_case() == Value::kStructValue &&
-            (name == "RangeVar" ||
-             (name == "relation" && Field(child.struct_value(), "relname") != nullptr))) {
-          const Struct& range = child.struct_value();
-          const Value* schema = Field(range, "schemaname");
-          const Value* relation = Field(range, "relname");
+        if (child.kind_case() == Value::kStructValue && is_range(name, child.struct_value())) {
+          const Value* schema = Field(child.struct_value(), "schemaname");
+          const Value* relation = Field(child.struct_value(), "relname");
           if (schema == nullptr && relation != nullptr) out->insert(relation->string_value());
           continue;
         }
-        CollectRelations(child, out);
+        CollectUnqualifiedRanges(child, is_range, out);
       }
       return;
     case Value::kListValue:
-      for (const Value& child : v.list_value().values()) CollectRelations(child, out);
+      for (const Value& child : v.list_value().values()) {
+        CollectUnqualifiedRanges(child, is_range, out);
+      }
       return;
     default:
       return;
   }
 }
 
+// The relations read or written under `v` without a schema: RangeVar nodes,
+// and fields typed as one (INSERT/UPDATE/DELETE's target "relation", which
+// the JSON does not wrap).
+void CollectRelations(const Value& v, std::set<std::string>* out) {
+  CollectUnqualifiedRanges(
+      v,
+      [](const std::string& key, const Struct& node) {
+        return key == "RangeVar" || (key == "relation" && Field(node, "relname") != nullptr);
+      },
+      out);
+}
+
 // The tables foreign keys under `v` reference without a schema
 // (Constraint.pktable).
 void CollectReferencedTables(const Value& v, std::set<std::string>* out) {
-  switch (v.kind_case()) {
-    case Value::kStructValue:
-      for (const auto& [name, child] : v.struct_value().fields()) {
-        if (name == "pktable" && child.kind_case() == Value::kStructValue) {
-          const Value* schema = Field(child.struct_value(), "schemaname");
-          const Value* relation = Field(child.struct_value(), "relname");
-          if (schema == nullptr && relation != nullptr) out->insert(relation->string_value());
-          continue;
-        }
-        CollectReferencedTables(child, out);
-      }
-      return;
-    case Value::kListValue:
-      for (const Value& child : v.list_value().values()) CollectReferencedTables(child, out);
-      return;
-    default:
-      return;
-  }
+  CollectUnqualifiedRanges(
+      v, [](const std::string& key, const Struct&) { return key == "pktable"; }, out);
 }
 
 }  // namespace
