@@ -7,7 +7,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "schemad/common/status_macros.h"
 
 namespace schemad {
 namespace {
@@ -92,13 +91,6 @@ absl::StatusOr<std::shared_ptr<Engine>> Registries::Resolve(const RegistrySelect
   if ((selection.label.empty() && selection.fingerprint.empty()) || selection.label == "@default" ||
       selection.fingerprint == served.fingerprint || selection.fingerprint == served.id) {
     return std::shared_ptr<Engine>(served_, [](Engine*) {});
-  }
-  if (!selection.label.empty() && selection.label != "@applied") {
-    // A label no registry could carry is a bad request, as in a publish.
-    SCHEMAD_RETURN_IF_ERROR(CheckLabel(selection.label));
-  }
-  if (selection.label.empty() && selection.fingerprint.size() > 128) {
-    return absl::InvalidArgumentError("fingerprint: longer than any fingerprint");
   }
   {
     // A fingerprint or files id already resolved needs no read.

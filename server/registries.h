@@ -35,7 +35,9 @@ class Registries {
   Registries(Engine* served, RegistryStore* store, RegistriesOptions options);
 
   // Unset selection (both empty) and "@default": the served registry.
-  // NOT_FOUND for an unknown label or fingerprint.
+  // NOT_FOUND for an unknown label or fingerprint. The selection is one the
+  // service read from the wire and checked (a label no registry could carry
+  // and an over-long fingerprint are refused there, for every RPC).
   absl::StatusOr<std::shared_ptr<Engine>> Resolve(const RegistrySelection& selection,
                                                   absl::Time deadline);
   // Parses and validates published files (names checked: plain file names

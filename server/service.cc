@@ -276,9 +276,6 @@ absl::StatusOr<InitializeOptions> InitializeOptionsFromProto(const pb::Initializ
     return absl::InvalidArgumentError("expected_fingerprint: longer than any fingerprint");
   }
   options.expected_fingerprint = request.expected_fingerprint();
-  if (request.request_id().size() > 64) {
-    return absl::InvalidArgumentError("request_id: at most 64 characters");
-  }
   SCHEMAD_RETURN_IF_ERROR(CheckRequestId(request.request_id(), /*optional=*/true));
   options.request_id = request.request_id();
   for (int i = 0; i < request.allow_hazards_size(); ++i) {
