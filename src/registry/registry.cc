@@ -1193,7 +1193,7 @@ void ParseFiles(Validator& v, const std::vector<RegistrySource>& files,
       const LineIndex lines(file.content);
       for (SqlStatement& st : ClassifySqlFile(file.content, &errors)) {
         const LineColumn at = lines.At(st.offset);
-        statements->push_back({std::move(st), v.Source({file.path, at.line, at.column, ""}), ""});
+        statements->push_back({std::move(st), v.Source({file.path, at.line, at.column, ""})});
       }
       for (const SqlFileError& e : errors) {
         if (e.offset < 0) {
@@ -1471,7 +1471,6 @@ void LoadSqlStatements(Validator& v, std::vector<RegistryStatement> statements,
       case SqlStatementKind::kComment:
         break;
     }
-    rs.normalized = NormalizedStatement(st.text);
     registry->sql.push_back(std::move(rs));
   }
 }
@@ -1699,7 +1698,7 @@ std::string ComputeRegistryFingerprint(const Registry& registry) {
   // SQL statements by their parse trees: reformatting, comments and moving
   // statements between files change nothing.
   std::vector<std::string> statements;
-  for (const RegistryStatement& rs : registry.sql) statements.push_back(rs.normalized);
+  for (const RegistryStatement& rs : registry.sql) statements.push_back(rs.statement.normalized);
   std::sort(statements.begin(), statements.end());
   for (const std::string& statement : statements) fp.Add(statement);
   return fp.Hex();

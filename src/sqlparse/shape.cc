@@ -609,6 +609,9 @@ void CollectReferencedTables(const Value& v, std::set<std::string>* out) {
 
 namespace {
 
+// `tree` without locations, keys sorted (SqlStatement::normalized).
+std::string Normalized(Struct tree);
+
 const char* kAllowlist =
     "a registry file holds only CREATE TABLE, CREATE [UNIQUE] INDEX, ALTER TABLE ... ADD "
     "CONSTRAINT | ENABLE/DISABLE TRIGGER | ENABLE/FORCE ROW LEVEL SECURITY | REPLICA IDENTITY | "
@@ -988,6 +991,7 @@ std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
       CollectReferencedTables(*stmt, &references);
       st.references.assign(references.begin(), references.end());
     }
+    st.normalized = Normalized(*std::move(tree));  // `stmt` and `body` are not used after this
     out.push_back(std::move(st));
   }
   return out;
@@ -1050,19 +1054,16 @@ void AppendCanonical(const Value& v, std::string* out) {
   }
 }
 
-}  // namespace
-
-std::string NormalizedStatement(absl::string_view sql) {
-  ShapeError error;
-  std::optional<Struct> tree = Parse(std::string(sql), 0, sql.size(), &error);
-  if (!tree.has_value()) return "";
+std::string Normalized(Struct tree) {
   Value root;
-  *root.mutable_struct_value() = *std::move(tree);
+  *root.mutable_struct_value() = std::move(tree);
   StripLocations(&root);
   std::string out;
   AppendCanonical(root, &out);
   return out;
 }
+
+}  // namespace
 
 std::vector<std::string> UnqualifiedRelations(absl::string_view query) {
   ShapeError error;

@@ -55,8 +55,6 @@ struct RegistryStatement {
   SqlStatement statement;
   // "file:line:col" of its first character.
   std::string source;
-  // Its parse tree without locations (formatting does not change it).
-  std::string normalized;
 };
 
 struct Registry {

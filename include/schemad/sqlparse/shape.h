@@ -140,6 +140,10 @@ struct SqlStatement {
   // Tables and constraints: the tables their foreign keys reference
   // unqualified (in the target schema).
   std::vector<std::string> references;
+  // Its parse tree without locations, keys sorted: equal for statements
+  // that differ only in formatting and comments (the registry fingerprint
+  // takes it), from the parse that classified it.
+  std::string normalized;
   // Enums: their labels. Extensions: [schema] when one is named.
   // Comments on a type or routine: [its object type, "OBJECT_TYPE", ...].
   std::vector<std::string> values;
@@ -157,10 +161,6 @@ struct SqlFileError {
 // reported); nothing is run.
 std::vector<SqlStatement> ClassifySqlFile(absl::string_view text,
                                           std::vector<SqlFileError>* errors);
-
-// The statement's parse tree without locations: equal for statements that
-// differ only in formatting and comments. "" when it does not parse.
-std::string NormalizedStatement(absl::string_view sql);
 
 struct LineColumn {
   int line = 1;    // 1-based
